@@ -1,0 +1,119 @@
+import { z } from 'zod'
+import { toAuth0Job } from '../../domain/jobs/auth0-view.ts'
+import type { Job } from '../../domain/jobs/job.ts'
+import { toAuth0User } from '../../domain/users/auth0-user-view.ts'
+import type { Engine } from '../../engine/engine.ts'
+import { AppError } from '../../errors.ts'
+
+/**
+ * CLI commands as data. The same command runs in the CLI's own process (no server running) or is sent to the
+ * running server over its control channel — the schema is the contract for both, and one executor serves both.
+ */
+const id = z.string().min(1)
+const requester = z.string().min(1)
+
+export const cliCommandSchema = z.discriminatedUnion('name', [
+  z.object({
+    name: z.literal('import'),
+    connection: z.string().min(1),
+    fileName: z.string().min(1),
+    contentBase64: z.string(),
+    upsert: z.boolean(),
+    merge: z.boolean(),
+    dryRun: z.boolean(),
+    sendCompletionEmail: z.boolean(),
+    externalId: z.string().optional(),
+    requestedBy: requester,
+  }),
+  z.object({ name: z.literal('job'), id }),
+  z.object({ name: z.literal('job-errors'), id }),
+  z.object({ name: z.literal('jobs'), limit: z.number().int().min(1).max(1000) }),
+  z.object({ name: z.literal('undo'), id, requestedBy: requester }),
+  z.object({ name: z.literal('connections') }),
+  z.object({
+    name: z.literal('connections-add'),
+    connectionName: z.string().min(1),
+    strategy: z.string().min(1),
+    enabled: z.boolean(),
+    importMode: z.boolean().optional(),
+    usernameMax: z.number().int().min(1).max(128).optional(),
+  }),
+  z.object({ name: z.literal('users-count'), connection: z.string().optional() }),
+  z.object({ name: z.literal('users-get'), key: z.string().min(1), connection: z.string().optional() }),
+])
+export type CliCommand = z.infer<typeof cliCommandSchema>
+
+export function parseCommand(body: unknown): CliCommand {
+  const parsed = cliCommandSchema.safeParse(body)
+  if (!parsed.success) throw new AppError('invalid_request', z.prettifyError(parsed.error))
+  return parsed.data
+}
+
+/** Runs one command against the engine; returns the Auth0-shaped JSON the CLI prints with `--json`. */
+export async function executeCommand(engine: Engine, command: CliCommand): Promise<unknown> {
+  switch (command.name) {
+    case 'import': {
+      const job = await engine.requestImport({
+        connection: command.connection,
+        fileName: command.fileName,
+        bytes: Buffer.from(command.contentBase64, 'base64'),
+        options: {
+          upsert: command.upsert,
+          merge: command.merge,
+          dryRun: command.dryRun,
+          sendCompletionEmail: command.sendCompletionEmail,
+          ...(command.externalId === undefined ? {} : { externalId: command.externalId }),
+        },
+        requestedBy: { via: 'cli', id: command.requestedBy },
+      })
+      return toAuth0Job(job)
+    }
+    case 'job':
+      return jobView(engine, command.id)
+    case 'job-errors': {
+      const report = await engine.getJobErrors(command.id)
+      if (report === null) throw new AppError('not_found', `Job ${command.id} not found.`)
+      return report
+    }
+    case 'jobs':
+      return engine.listJobs(command.limit).map((job) => describe(job))
+    case 'undo':
+      return toAuth0Job(await engine.requestUndo(command.id, { via: 'cli', id: command.requestedBy }))
+    case 'connections':
+      return engine.listConnections()
+    case 'connections-add':
+      return engine.addConnection({
+        name: command.connectionName,
+        strategy: command.strategy,
+        enabled: command.enabled,
+        ...(command.importMode === undefined ? {} : { importMode: command.importMode }),
+        ...(command.usernameMax === undefined ? {} : { usernameLimits: { min: 1, max: command.usernameMax } }),
+      })
+    case 'users-count':
+      return { count: engine.countUsers(command.connection) }
+    case 'users-get':
+      return engine.findUsers(command.key, command.connection).map(toAuth0User)
+  }
+}
+
+async function jobView(engine: Engine, jobId: string): Promise<Record<string, unknown>> {
+  const view = engine.getJob(jobId)
+  if (!view) throw new AppError('not_found', `Job ${jobId} not found.`)
+  const result = describe(view.job, view.progress)
+  if (view.job.type === 'users_import' && view.job.options.dryRun && view.job.status === 'completed') {
+    result.preview = await engine.getPreview(jobId)
+  }
+  return result
+}
+
+/** Auth0's job view plus what the CLI shows beside it (who asked, when it finished, ignored columns). */
+function describe(job: Job, progress?: Parameters<typeof toAuth0Job>[1]): Record<string, unknown> {
+  const view = toAuth0Job(job, progress)
+  view.requested_by = job.requestedBy
+  if (job.finishedAt) view.finished_at = job.finishedAt
+  if (job.type === 'users_import') {
+    view.file = { name: job.upload.fileName, bytes: job.upload.bytes, users: job.upload.rows }
+    if (job.ignoredFields) view.ignored_fields = job.ignoredFields
+  }
+  return view
+}

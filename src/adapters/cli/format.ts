@@ -1,0 +1,95 @@
+/** Human-readable output for the CLI. `--json` bypasses all of this and prints the Auth0-shaped data. */
+
+type View = Record<string, unknown>
+
+const count = (n: unknown) => (typeof n === 'number' ? n.toLocaleString('en-US') : String(n))
+
+export function formatJob(job: View): string {
+  const lines = [`${job.id}  ${job.type}  ${job.status}`, `  connection   ${job.connection} (${job.connection_id})`]
+  const file = job.file as { name: string; bytes: number; users: number } | undefined
+  if (file) lines.push(`  file         ${file.name}, ${count(file.users)} users, ${count(file.bytes)} bytes`)
+  const flags = ['upsert', 'merge', 'dry_run'].filter((flag) => job[flag] === true)
+  if (flags.length > 0) lines.push(`  options      ${flags.join(', ')}`)
+  if (job.external_id !== undefined) lines.push(`  external id  ${job.external_id}`)
+  lines.push(`  created      ${job.created_at}${job.finished_at ? `, finished ${job.finished_at}` : ''}`)
+  const by = job.requested_by as { via: string; id: string } | undefined
+  if (by) lines.push(`  requested by ${by.id} (${by.via})`)
+  if (job.status === 'processing') {
+    lines.push(`  progress     ${job.percentage_done}%, about ${job.time_left_seconds}s left`)
+  }
+  if (job.summary) lines.push(`  summary      ${formatSummary(job)}`)
+  if (job.status_details) lines.push(`  details      ${job.status_details}`)
+  if (job.undo_of) lines.push(`  undoes       ${job.undo_of}`)
+  if (job.undone_by) lines.push(`  undone by    ${job.undone_by}`)
+  if (Array.isArray(job.ignored_fields)) {
+    lines.push(`  ignored      read-only columns ${job.ignored_fields.join(', ')}`)
+  }
+  if (Array.isArray(job.preview)) lines.push(...formatPreview(job.preview as View[]))
+  return lines.join('\n')
+}
+
+export function formatSummary(job: View): string {
+  const s = job.summary as Record<string, number>
+  const would = job.dry_run === true ? 'would be ' : ''
+  if (job.type === 'users_undo') {
+    return `${count(s.deleted)} deleted, ${count(s.restored)} restored, ${count(s.conflicts)} conflicts of ${count(s.total)}`
+  }
+  return (
+    `${count(s.inserted)} ${would}inserted, ${count(s.updated)} ${would}updated (${count(s.unchanged)} unchanged), ` +
+    `${count(s.failed)} failed of ${count(s.total)}`
+  )
+}
+
+function formatPreview(diffs: View[]): string[] {
+  if (diffs.length === 0) return []
+  const lines = ['  preview']
+  for (const diff of diffs) {
+    lines.push(`    #${diff.index} ${diff.email} (${diff.action})`)
+    for (const change of diff.changes as View[]) {
+      lines.push(`      ${change.field}: ${show(change.before)} → ${show(change.after)}`)
+    }
+  }
+  return lines
+}
+
+function show(value: unknown): string {
+  return value === undefined ? '(none)' : JSON.stringify(value)
+}
+
+export function formatErrors(report: View[]): string {
+  if (report.length === 0) return 'No errors.'
+  return report
+    .map((entry) => {
+      const user = entry.user as View | undefined
+      const who = typeof user?.email === 'string' ? user.email : JSON.stringify(user)
+      const errors = (entry.errors as View[]).map((e) => `    ${e.code}${e.path ? ` at ${e.path}` : ''}: ${e.message}`)
+      return [`#${entry.index} ${who}`, ...errors].join('\n')
+    })
+    .join('\n')
+}
+
+export function formatJobs(jobs: View[]): string {
+  if (jobs.length === 0) return 'No jobs yet.'
+  return jobs
+    .map((job) => {
+      const summary = job.summary ? `  ${formatSummary(job)}` : ''
+      const by = (job.requested_by as { id: string } | undefined)?.id ?? ''
+      return `${job.id}  ${String(job.type).padEnd(12)}  ${String(job.status).padEnd(10)}  ${job.connection}  ${job.created_at}  ${by}${summary}`
+    })
+    .join('\n')
+}
+
+export function formatConnections(connections: View[]): string {
+  return connections
+    .map((c) => {
+      const notes = [c.enabled ? 'enabled' : 'disabled', c.import_mode ? 'import mode' : ''].filter(Boolean)
+      return `${c.id}  ${String(c.name).padEnd(36)}  ${String(c.strategy).padEnd(14)}  ${notes.join(', ')}`
+    })
+    .join('\n')
+}
+
+export function progressBar(percentage: number, secondsLeft: number): string {
+  const width = 30
+  const filled = Math.round((percentage / 100) * width)
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${percentage}%  ~${secondsLeft}s left`
+}

@@ -1,0 +1,126 @@
+import { userInfo } from 'node:os'
+import { loadConfig } from '../../config.ts'
+import { AppError } from '../../errors.ts'
+import type { CliCommand } from './commands.ts'
+import { formatConnections, formatErrors, formatJob, formatJobs, progressBar } from './format.ts'
+import { parseInvocation, UsageError } from './parse-args.ts'
+import { connect, type Transport } from './transport.ts'
+
+/** Exit codes: scripts tell outcomes apart without parsing output. */
+export const exitCodes = {
+  ok: 0,
+  /** The job failed, or the request was refused (bad file, unknown connection, not found…). */
+  failed: 1,
+  usage: 2,
+  /** The store could not be opened or reached. */
+  storeUnavailable: 3,
+  /** The import completed, but some users failed: see `roster job errors <id>`. */
+  someUsersFailed: 4,
+} as const
+
+export const usage = `Usage: roster <command> [options]   (npm run cli -- <command>)
+
+  import <file> --connection <name|id> [--upsert] [--merge] [--dry-run]
+         [--external-id X] [--send-completion-email] [--wait]
+  job <job_id>                      a job, as GET /api/v2/jobs/{id}
+  job errors <job_id>               its error report, as GET /api/v2/jobs/{id}/errors
+  jobs [--limit N]                  recent jobs, newest first
+  undo <job_id> [--wait]            revert an import (users changed since are left alone)
+  connections                       list connections
+  connections add <name> [--strategy auth0|custom-db|google-oauth2…] [--import-mode] [--disabled] [--username-max N]
+  users count [--connection X]
+  users get <email|user_id> [--connection X]
+
+  --json prints Auth0's shapes. Files: JSON array or NDJSON. Exit codes: 0 ok, 1 failed or refused,
+  2 bad usage, 3 store unavailable, 4 import completed with failed users.`
+
+const waitPollMs = 250
+
+async function main(argv: readonly string[]): Promise<number> {
+  let invocation: Awaited<ReturnType<typeof parseInvocation>>
+  try {
+    invocation = await parseInvocation(argv, userInfo().username)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    process.stderr.write(`${error.message ? `roster: ${error.message}\n\n` : ''}${usage}\n`)
+    return error.message ? exitCodes.usage : exitCodes.ok
+  }
+  const transport = await connect(loadConfig(process.env))
+  try {
+    return await run(transport, invocation.command, invocation)
+  } finally {
+    await transport.close()
+  }
+}
+
+async function run(transport: Transport, command: CliCommand, options: { json: boolean; wait: boolean }): Promise<number> {
+  const result = await transport.run(command)
+  const createsJob = command.name === 'import' || command.name === 'undo'
+  if (!createsJob) {
+    print(options.json ? JSON.stringify(result, null, 2) : render(command, result))
+    return exitCodes.ok
+  }
+  const created = result as Record<string, unknown>
+  // With no server, this process is the only one that can run the job: it always waits.
+  if (!options.wait && transport.mode === 'server') {
+    print(options.json ? JSON.stringify(created, null, 2) : `${created.id} created (${created.status}). Follow it: roster job ${created.id}`)
+    return exitCodes.ok
+  }
+  if (!options.json) process.stderr.write(`${created.id} created; waiting for it to finish…\n`)
+  const job = await waitForJob(transport, String(created.id), !options.json && process.stderr.isTTY)
+  print(options.json ? JSON.stringify(job, null, 2) : formatJob(job))
+  if (job.status === 'failed') return exitCodes.failed
+  const summary = job.summary as { failed?: number; conflicts?: number } | undefined
+  if ((summary?.failed ?? 0) > 0 || (summary?.conflicts ?? 0) > 0) {
+    if (!options.json) print(`Some users were not written: roster job errors ${job.id}`)
+    return exitCodes.someUsersFailed
+  }
+  return exitCodes.ok
+}
+
+async function waitForJob(transport: Transport, id: string, showProgress: boolean): Promise<Record<string, unknown>> {
+  for (;;) {
+    const job = (await transport.run({ name: 'job', id })) as Record<string, unknown>
+    if (job.status === 'completed' || job.status === 'failed' || job.status === 'expired') {
+      if (showProgress) process.stderr.write('\r\x1b[K')
+      return job
+    }
+    if (showProgress && job.status === 'processing') {
+      process.stderr.write(`\r${progressBar(Number(job.percentage_done ?? 0), Number(job.time_left_seconds ?? 0))}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, waitPollMs))
+  }
+}
+
+function render(command: CliCommand, result: unknown): string {
+  switch (command.name) {
+    case 'job':
+      return formatJob(result as Record<string, unknown>)
+    case 'job-errors':
+      return formatErrors(result as Record<string, unknown>[])
+    case 'jobs':
+      return formatJobs(result as Record<string, unknown>[])
+    case 'connections':
+      return formatConnections(result as Record<string, unknown>[])
+    case 'connections-add':
+      return formatConnections([result as Record<string, unknown>])
+    case 'users-count':
+      return String((result as { count: number }).count)
+    default:
+      return JSON.stringify(result, null, 2)
+  }
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`)
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error) => {
+    const appError = error instanceof AppError ? error : undefined
+    process.stderr.write(`roster: ${appError ? appError.message : error instanceof Error ? error.stack : String(error)}\n`)
+    const unavailable = appError && ['store_locked', 'store_unavailable', 'store_invalid', 'config_invalid'].includes(appError.code)
+    process.exit(unavailable ? exitCodes.storeUnavailable : exitCodes.failed)
+  },
+)

@@ -1,0 +1,118 @@
+import { readFile } from 'node:fs/promises'
+import { basename } from 'node:path'
+import { parseArgs } from 'node:util'
+import type { CliCommand } from './commands.ts'
+
+/** A parsed command line: the command to run, and how the CLI itself should behave around it. */
+export interface Invocation {
+  command: CliCommand
+  json: boolean
+  /** Wait for the job the command created, showing progress. */
+  wait: boolean
+}
+
+export class UsageError extends Error {}
+
+const flags = {
+  connection: { type: 'string' },
+  upsert: { type: 'boolean' },
+  merge: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  'external-id': { type: 'string' },
+  'send-completion-email': { type: 'boolean' },
+  wait: { type: 'boolean' },
+  json: { type: 'boolean' },
+  limit: { type: 'string' },
+  strategy: { type: 'string' },
+  'import-mode': { type: 'boolean' },
+  disabled: { type: 'boolean' },
+  'username-max': { type: 'string' },
+} as const
+
+/** Turns argv into a command. Reads the import file here, so the server never needs the CLI's file system. */
+export async function parseInvocation(argv: readonly string[], requestedBy: string): Promise<Invocation> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof flags; allowPositionals: true }>>
+  try {
+    parsed = parseArgs({ args: [...argv], options: flags, allowPositionals: true, strict: true })
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error))
+  }
+  const { values: v, positionals: [verb, ...args] } = parsed
+  const common = { json: v.json ?? false, wait: v.wait ?? false }
+  const want = (count: number, usage: string) => {
+    if (args.length !== count) throw new UsageError(`usage: roster ${usage}`)
+  }
+  switch (verb) {
+    case 'import': {
+      want(1, 'import <file> --connection <name|id> [--upsert] [--merge] [--dry-run] [--wait]')
+      const file = args[0] as string
+      if (!v.connection) throw new UsageError('import needs --connection <name|id> (see: roster connections)')
+      const content = await readFile(file).catch((error: NodeJS.ErrnoException) => {
+        throw new UsageError(`cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`)
+      })
+      const command: CliCommand = {
+        name: 'import',
+        connection: v.connection,
+        fileName: basename(file),
+        contentBase64: content.toString('base64'),
+        upsert: v.upsert ?? false,
+        merge: v.merge ?? false,
+        dryRun: v['dry-run'] ?? false,
+        sendCompletionEmail: v['send-completion-email'] ?? false,
+        requestedBy,
+        ...(v['external-id'] === undefined ? {} : { externalId: v['external-id'] }),
+      }
+      return { command, ...common }
+    }
+    case 'job':
+      if (args[0] === 'errors') {
+        want(2, 'job errors <job_id>')
+        return { command: { name: 'job-errors', id: args[1] as string }, ...common }
+      }
+      want(1, 'job <job_id>')
+      return { command: { name: 'job', id: args[0] as string }, ...common }
+    case 'jobs':
+      want(0, 'jobs [--limit N]')
+      return { command: { name: 'jobs', limit: positiveInt(v.limit ?? '20', '--limit') }, ...common }
+    case 'undo':
+      want(1, 'undo <job_id> [--wait]')
+      return { command: { name: 'undo', id: args[0] as string, requestedBy }, ...common }
+    case 'connections':
+      if (args[0] === 'add') {
+        want(2, 'connections add <name> [--strategy auth0|custom-db|…] [--import-mode] [--disabled] [--username-max N]')
+        return {
+          command: {
+            name: 'connections-add',
+            connectionName: args[1] as string,
+            strategy: v.strategy ?? 'auth0',
+            enabled: !(v.disabled ?? false),
+            ...(v['import-mode'] === undefined ? {} : { importMode: v['import-mode'] }),
+            ...(v['username-max'] === undefined ? {} : { usernameMax: positiveInt(v['username-max'], '--username-max') }),
+          },
+          ...common,
+        }
+      }
+      want(0, 'connections | connections add <name> …')
+      return { command: { name: 'connections' }, ...common }
+    case 'users':
+      if (args[0] === 'count' && args.length === 1) {
+        return { command: { name: 'users-count', ...optionalConnection(v.connection) }, ...common }
+      }
+      if (args[0] === 'get' && args.length === 2) {
+        return { command: { name: 'users-get', key: args[1] as string, ...optionalConnection(v.connection) }, ...common }
+      }
+      throw new UsageError('usage: roster users count [--connection X] | roster users get <email|user_id>')
+    default:
+      throw new UsageError(verb === undefined || verb === 'help' ? '' : `unknown command: ${verb}`)
+  }
+}
+
+function optionalConnection(connection: string | undefined): { connection?: string } {
+  return connection === undefined ? {} : { connection }
+}
+
+function positiveInt(text: string, flag: string): number {
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${flag} takes a whole number, at least 1`)
+  return value
+}

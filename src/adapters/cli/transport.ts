@@ -1,0 +1,76 @@
+import type { Config } from '../../config.ts'
+import { AppError, type ErrorCode, errorCodes } from '../../errors.ts'
+import { silentLogger } from '../../logger.ts'
+import { openRoster } from '../../roster.ts'
+import { type CliCommand, executeCommand } from './commands.ts'
+
+/** Where CLI commands run: in this process on the store, or in the Roster server that holds the store. */
+export interface Transport {
+  readonly mode: 'local' | 'server'
+  run(command: CliCommand): Promise<unknown>
+  close(): Promise<void>
+}
+
+/**
+ * One writer per store: when a Roster process holds the store, the CLI sends its commands to that process over
+ * the control channel named in the lock file; otherwise it opens the store itself (and resumes any job a crash
+ * left behind, as the server would).
+ */
+export async function connect(config: Config): Promise<Transport> {
+  try {
+    const roster = await openRoster(config, { logger: silentLogger })
+    roster.engine.start()
+    return {
+      mode: 'local',
+      run: (command) => executeCommand(roster.engine, command),
+      close: () => roster.close(),
+    }
+  } catch (error) {
+    const contact = lockContact(error)
+    if (!contact) throw error
+    return serverTransport(contact.port, contact.controlToken)
+  }
+}
+
+function lockContact(error: unknown): { port: number; controlToken: string } | undefined {
+  if (!(error instanceof AppError) || error.code !== 'store_locked') return undefined
+  const details = error.details as { port?: unknown; controlToken?: unknown } | undefined
+  if (typeof details?.port !== 'number' || typeof details.controlToken !== 'string') {
+    throw new AppError(
+      'store_locked',
+      `${error.message} It is not serving yet (starting up, or another CLI command is using the store): try again in a moment.`,
+    )
+  }
+  return { port: details.port, controlToken: details.controlToken }
+}
+
+function serverTransport(port: number, token: string): Transport {
+  return {
+    mode: 'server',
+    async run(command) {
+      let response: Response
+      try {
+        response = await fetch(`http://127.0.0.1:${port}/internal/control`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-roster-control': token },
+          body: JSON.stringify(command),
+        })
+      } catch (error) {
+        throw new AppError(
+          'store_unavailable',
+          `The Roster server holding the store does not answer on port ${port}. Is it still running?`,
+          undefined,
+          { cause: error },
+        )
+      }
+      const body = (await response.json()) as { ok: boolean; result?: unknown; error?: { code: string; message: string } }
+      if (body.ok) return body.result
+      throw new AppError(toCode(body.error?.code), body.error?.message ?? `The server answered ${response.status}.`)
+    },
+    close: async () => {},
+  }
+}
+
+function toCode(code: string | undefined): ErrorCode {
+  return errorCodes.find((known) => known === code) ?? 'unexpected'
+}

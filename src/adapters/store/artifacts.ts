@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto'
+import { readdir, readFile, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Artifacts } from '../../engine/ports.ts'
+import { AppError } from '../../errors.ts'
+import { errnoCode, makeDirDurably, messageOf, writeFileDurably } from './durable-json-file.ts'
+
+const jobIdPattern = /^job_[A-Za-z0-9]{16}$/
+// No slash and no leading dot: a name can neither leave the job's directory nor collide with a tmp file.
+const namePattern = /^[a-z0-9][a-z0-9._-]*$/
+
+/** Per-job files at `<dir>/<jobId>/<name>`. */
+export function createFileArtifacts(dir: string): Artifacts {
+  function jobDir(jobId: string): string {
+    if (!jobIdPattern.test(jobId)) {
+      throw new AppError(
+        'invalid_request',
+        `"${jobId}" is not a job id: expected job_ and 16 letters or digits.`,
+      )
+    }
+    return join(dir, jobId)
+  }
+
+  function filePath(jobId: string, name: string): string {
+    if (!namePattern.test(name)) {
+      throw new AppError(
+        'invalid_request',
+        `"${name}" is not a file name for a job: use lowercase letters, digits, ".", "_" and "-", starting with a ` +
+          'letter or digit.',
+      )
+    }
+    return join(jobDir(jobId), name)
+  }
+
+  return {
+    async put(jobId, name, bytes) {
+      const file = filePath(jobId, name)
+      const folder = jobDir(jobId)
+      try {
+        await makeDirDurably(folder)
+        // A tmp name of its own per put, so two puts of the same file cannot write into one tmp file. A crash
+        // leaves it behind as a dot file, ignored by get and removed with the job.
+        const tmpFile = join(folder, `.${name}.${randomBytes(6).toString('hex')}.tmp`)
+        await writeFileDurably(file, bytes, { tmpFile })
+      } catch (error) {
+        throw unavailable('save', file, error)
+      }
+    },
+
+    async get(jobId, name) {
+      const file = filePath(jobId, name)
+      try {
+        return await readFile(file)
+      } catch (error) {
+        if (errnoCode(error) === 'ENOENT') return undefined
+        throw unavailable('read', file, error)
+      }
+    },
+
+    async remove(jobId) {
+      const folder = jobDir(jobId)
+      try {
+        await rm(folder, { recursive: true, force: true })
+      } catch (error) {
+        throw unavailable('remove', folder, error)
+      }
+    },
+
+    async jobIds() {
+      try {
+        const entries = await readdir(dir, { withFileTypes: true })
+        return entries
+          .filter((entry) => entry.isDirectory() && jobIdPattern.test(entry.name))
+          .map((e) => e.name)
+      } catch (error) {
+        if (errnoCode(error) === 'ENOENT') return []
+        throw unavailable('list', dir, error)
+      }
+    },
+  }
+}
+
+function unavailable(action: string, path: string, error: unknown): AppError {
+  return new AppError('store_unavailable', `Cannot ${action} ${path}: ${messageOf(error)}`, undefined, {
+    cause: error,
+  })
+}

@@ -1,0 +1,211 @@
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import type { Adapter } from 'lowdb'
+import { z } from 'zod'
+import { AppError } from '../../errors.ts'
+
+/**
+ * Durable files: what has been written survives kill -9 and power loss whole, or not at all. The store adapters
+ * (catalog, artifacts, lock) all write through `writeFileDurably`.
+ */
+
+export interface DurableWriteOptions {
+  /** Where the new content is staged before the rename. Default: `<file>.tmp`. */
+  tmpFile?: string
+  /** Permission bits of a newly created file. Default: 0o600 (store files hold users and tokens). */
+  mode?: number
+}
+
+/** Writes `file` atomically and durably: tmp file, fsync, rename over `file`, fsync the directory. */
+export async function writeFileDurably(
+  file: string,
+  data: string | Uint8Array,
+  options: DurableWriteOptions = {},
+): Promise<void> {
+  const tmpFile = options.tmpFile ?? `${file}.tmp`
+  try {
+    const handle = await open(tmpFile, 'w', options.mode ?? 0o600)
+    try {
+      await handle.writeFile(data)
+      // Without this, a power loss soon after the rename can leave `file` empty: the rename may reach the disk
+      // before the data does.
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    // rename is atomic: readers, and whatever survives a crash, see the old content or the new, never a mix.
+    await rename(tmpFile, file)
+  } catch (error) {
+    await rm(tmpFile, { force: true }).catch(() => undefined)
+    throw error
+  }
+  // The rename is a change to the directory; until the directory is synced, a power loss can undo it.
+  await syncDir(dirname(file))
+}
+
+export async function syncDir(dir: string): Promise<void> {
+  // Windows cannot open a directory to fsync it (NTFS journals the rename itself).
+  if (process.platform === 'win32') return
+  const handle = await open(dir, 'r')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/** `mkdir -p` whose new directories survive a power loss: each one's entry is synced into its parent. */
+export async function makeDirDurably(dir: string): Promise<void> {
+  const target = resolve(dir)
+  const first = await mkdir(target, { recursive: true, mode: 0o700 })
+  if (first === undefined) return
+  for (let created = target; ; created = dirname(created)) {
+    await syncDir(dirname(created))
+    if (created === resolve(first) || dirname(created) === created) return
+  }
+}
+
+/** The `code` of a Node system error (`ENOENT`, `EEXIST` …), if it is one. */
+export function errnoCode(error: unknown): string | undefined {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+export interface DurableJsonFileOptions<T> {
+  /** Every read is parsed with it; a document that fails is refused, never repaired. */
+  schema: z.ZodType<T>
+  /** The document to create when the file does not exist yet. */
+  seed: () => T
+}
+
+/**
+ * A lowdb adapter for one zod-validated JSON document, written with `writeFileDurably`. Like steno, it coalesces:
+ * while a write is in flight, later writes keep only the most recent data, written once when the in-flight one ends.
+ */
+export class DurableJsonFile<T> implements Adapter<T> {
+  readonly #file: string
+  readonly #tmpFile: string
+  readonly #options: DurableJsonFileOptions<T>
+  #writing = false
+  #next: { text: string; waiters: { resolve: () => void; reject: (error: unknown) => void }[] } | undefined
+
+  constructor(file: string, options: DurableJsonFileOptions<T>) {
+    this.#file = file
+    this.#tmpFile = `${file}.tmp`
+    this.#options = options
+  }
+
+  /** Never null: a missing file is seeded (and written) first. */
+  async read(): Promise<T> {
+    let text: string
+    try {
+      // A tmp file is what is left of a write that never reached its rename: the file itself still holds the last
+      // durable document. (Unless we are writing right now: then it is our own write in progress.)
+      if (!this.#writing) await rm(this.#tmpFile, { force: true })
+      text = await readFile(this.#file, 'utf8')
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return this.#createFromSeed()
+      throw new AppError('store_unavailable', `Cannot read ${this.#file}: ${messageOf(error)}`, undefined, {
+        cause: error,
+      })
+    }
+    return this.#parse(text)
+  }
+
+  /** Resolves once data at least as new as `data` is durable; rejects with AppError('store_unavailable'). */
+  write(data: T): Promise<void> {
+    // Serialize now: the caller may change `data` after this returns, and a stringify error belongs to this caller.
+    const text = `${JSON.stringify(data, null, 2)}\n`
+    if (!this.#writing) return this.#writeNow(text)
+    // A write is in flight: only keep the most recent data. Every caller waiting on it settles when it lands.
+    return new Promise((resolve, reject) => {
+      this.#next ??= { text, waiters: [] }
+      this.#next.text = text
+      this.#next.waiters.push({ resolve, reject })
+    })
+  }
+
+  async #writeNow(text: string): Promise<void> {
+    // Set before the first await, so a write() in the same tick already sees the file as busy.
+    this.#writing = true
+    try {
+      await writeFileDurably(this.#file, text, { tmpFile: this.#tmpFile })
+    } catch (error) {
+      throw new AppError('store_unavailable', `Cannot save ${this.#file}: ${messageOf(error)}`, undefined, {
+        cause: error,
+      })
+    } finally {
+      this.#writing = false
+      this.#writeQueued()
+    }
+  }
+
+  #writeQueued(): void {
+    const next = this.#next
+    if (next === undefined) return
+    this.#next = undefined
+    this.#writeNow(next.text).then(
+      () => {
+        for (const waiter of next.waiters) waiter.resolve()
+      },
+      (error: unknown) => {
+        for (const waiter of next.waiters) waiter.reject(error)
+      },
+    )
+  }
+
+  async #createFromSeed(): Promise<T> {
+    // Parse the seed too: what we write must be something the next start can load.
+    const seeded = this.#options.schema.safeParse(this.#options.seed())
+    if (!seeded.success) {
+      throw new AppError(
+        'unexpected',
+        `The initial document for ${this.#file} is not valid:\n${z.prettifyError(seeded.error)}`,
+        seeded.error.issues,
+      )
+    }
+    try {
+      await makeDirDurably(dirname(this.#file))
+    } catch (error) {
+      throw new AppError(
+        'store_unavailable',
+        `Cannot create ${dirname(this.#file)}: ${messageOf(error)}`,
+        undefined,
+        {
+          cause: error,
+        },
+      )
+    }
+    await this.write(seeded.data)
+    return seeded.data
+  }
+
+  #parse(text: string): T {
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch (error) {
+      throw this.#invalid(`it is not valid JSON (${messageOf(error)}).`)
+    }
+    const result = this.#options.schema.safeParse(json)
+    if (!result.success) {
+      throw this.#invalid(
+        `it does not have the expected shape:\n${z.prettifyError(result.error)}`,
+        result.error.issues,
+      )
+    }
+    return result.data
+  }
+
+  #invalid(reason: string, issues?: z.core.$ZodIssue[]): AppError {
+    return new AppError(
+      'store_invalid',
+      `Cannot load ${this.#file}: ${reason}\nRestore it from a backup, or move it away to start fresh (Roster then ` +
+        'creates a new, empty one).',
+      issues,
+    )
+  }
+}

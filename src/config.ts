@@ -1,0 +1,84 @@
+import cron from 'node-cron'
+import { z } from 'zod'
+import { AppError } from './errors.ts'
+import { logLevels } from './logger.ts'
+
+/**
+ * Every environment variable Roster reads, validated once at start. Names appear nowhere else; the rest of the
+ * code gets the typed `Config`. `.env.example` lists the same keys (a test keeps them in step).
+ */
+const integer = (min: number, max: number, what: string) =>
+  z.coerce
+    .number({ error: `expected ${what}` })
+    .int({ error: `expected ${what}` })
+    .min(min, { error: `expected ${what}` })
+    .max(max, { error: `expected ${what}` })
+
+const optionalText = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()))
+
+const cronExpression = z
+  .string()
+  .refine((value) => cron.validate(value), { error: 'expected a cron expression such as "*/15 * * * *"' })
+
+export const envSchema = z.object({
+  PORT: integer(0, 65535, 'a TCP port number from 0 to 65535').default(3000),
+  STORE_DIR: z.string().min(1).default('./store'),
+  IMPORT_MAX_BYTES: integer(1, 100 * 1024 * 1024, 'a size in bytes from 1 to 104857600').default(512000),
+  JOB_RETENTION_HOURS: integer(1, 24 * 365, 'a whole number of hours, at least 1').default(24),
+  MAX_ACTIVE_IMPORTS: integer(1, 64, 'a whole number from 1 to 64').default(2),
+  RETENTION_CRON: cronExpression.default('*/15 * * * *'),
+  TENANT_NAME: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'expected lower-case letters, digits and dashes, like "acme-prod"' })
+    .default('roster'),
+  TENANT_OWNERS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+    .pipe(z.array(z.email({ error: 'expected comma-separated email addresses' }))),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  SLACK_BOT_TOKEN: optionalText,
+  SLACK_SIGNING_SECRET: optionalText,
+  SLACK_APP_TOKEN: optionalText,
+  SLACK_API_URL: z.url({ error: 'expected a URL such as https://slack.com/api/' }).default('https://slack.com/api/'),
+  SMTP_URL: optionalText.pipe(z.url({ error: 'expected a URL such as smtp://user:pass@host:587' }).optional()),
+  MAIL_FROM: z.email({ error: 'expected an email address' }).default('roster@localhost'),
+})
+
+export type Env = z.input<typeof envSchema>
+
+export function loadConfig(env: Record<string, string | undefined>) {
+  const parsed = envSchema.safeParse(env)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const received = env[String(issue.path[0])]
+      return `  ${issue.path.join('.')}=${JSON.stringify(received ?? '')}: ${issue.message}`
+    })
+    throw new AppError('config_invalid', `Invalid configuration:\n${lines.join('\n')}`)
+  }
+  const e = parsed.data
+  return {
+    port: e.PORT,
+    storeDir: e.STORE_DIR,
+    logLevel: e.LOG_LEVEL,
+    tenant: { name: e.TENANT_NAME, owners: e.TENANT_OWNERS },
+    limits: {
+      importMaxBytes: e.IMPORT_MAX_BYTES,
+      maxActiveImports: e.MAX_ACTIVE_IMPORTS,
+      retentionHours: e.JOB_RETENTION_HOURS,
+    },
+    retentionCron: e.RETENTION_CRON,
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      signingSecret: e.SLACK_SIGNING_SECRET,
+      appToken: e.SLACK_APP_TOKEN,
+      apiUrl: e.SLACK_API_URL,
+    },
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+  }
+}
+
+export type Config = ReturnType<typeof loadConfig>

@@ -1,0 +1,29 @@
+import { z } from 'zod'
+import { connectionSchema } from './connections/connection.ts'
+import { jobSchema } from './jobs/job.ts'
+
+/**
+ * The catalog: tenant, connections, jobs and settings — the small part of the store, kept in one JSON document.
+ * Users live elsewhere (a journal that scales with the file, not the tenant). `version` changes when the shape
+ * does; an older or corrupt document is refused at start with the list of what is wrong.
+ */
+export const tenantSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+  /** Tenant owners: completion emails go to them. */
+  owners: z.array(z.email()),
+  createdAt: z.string(),
+})
+export type Tenant = z.infer<typeof tenantSchema>
+
+export const catalogSchema = z.object({
+  version: z.literal(1),
+  tenant: tenantSchema,
+  connections: z.array(connectionSchema),
+  jobs: z.array(jobSchema),
+  /**
+   * Column labels that earlier exports gave to fields (`Plan` → `user_metadata.plan`), so their files
+   * re-import. The extension's eleven default labels are built in (domain/import/export-labels.ts).
+   */
+  exportLabels: z.record(z.string(), z.string()),
+})
+export type Catalog = z.infer<typeof catalogSchema>

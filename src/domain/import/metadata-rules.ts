@@ -1,0 +1,59 @@
+import { z } from 'zod'
+import { addRowIssue, isPlainObject, withHint, zSchemaMessage } from './row-errors.ts'
+
+type Ctx = z.core.$RefinementCtx<unknown>
+
+/** Keys Auth0 reserves in `app_metadata` (reference §1.4, verbatim). */
+export const forbiddenAppMetadataKeys: ReadonlySet<string> = new Set([
+  '__tenant',
+  '_id',
+  'blocked',
+  'clientID',
+  'created_at',
+  'email_verified',
+  'email',
+  'globalClientID',
+  'global_client_id',
+  'identities',
+  'lastIP',
+  'lastLogin',
+  'loginsCount',
+  'metadata',
+  'multifactor_last_modified',
+  'multifactor',
+  'updated_at',
+  'user_id',
+])
+
+/** Field names must not contain `.` or `$` at any depth (reference §1.4). Iterative: input depth is unbounded. */
+function checkMetadataKeys(metadata: unknown, ctx: Ctx): void {
+  const stack: { value: unknown; path: PropertyKey[] }[] = [{ value: metadata, path: [] }]
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const { value, path } = item
+    if (Array.isArray(value)) {
+      value.forEach((element, index) => {
+        if (typeof element === 'object' && element !== null)
+          stack.push({ value: element, path: [...path, index] })
+      })
+    } else if (isPlainObject(value)) {
+      for (const [key, child] of Object.entries(value)) {
+        if (key.includes('.') || key.includes('$')) {
+          const hint = `metadata field names must not contain . or $; rename "${key}"`
+          addRowIssue(ctx, 'NOT_PASSED', withHint(zSchemaMessage.notPassed(), hint), [...path, key])
+        }
+        if (typeof child === 'object' && child !== null) stack.push({ value: child, path: [...path, key] })
+      }
+    }
+  }
+}
+
+const metadataSchema = z.record(z.string(), z.unknown())
+export const appMetadataSchema = metadataSchema.superRefine((metadata, ctx) => {
+  for (const key of Object.keys(metadata)) {
+    if (!forbiddenAppMetadataKeys.has(key)) continue
+    const hint = `app_metadata.${key} is reserved by Auth0 and must be removed`
+    addRowIssue(ctx, 'NOT_PASSED', withHint(zSchemaMessage.notPassed(), hint), [key])
+  }
+  checkMetadataKeys(metadata, ctx)
+})
+export const userMetadataSchema = metadataSchema.superRefine(checkMetadataKeys)

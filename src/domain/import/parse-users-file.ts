@@ -1,0 +1,71 @@
+import { AppError } from '../../errors.ts'
+import type { uploadFormats } from '../jobs/job.ts'
+
+export interface ParsedUsersFile {
+  format: (typeof uploadFormats)[number]
+  /** The user objects as written, unvalidated: validation is per user, so one bad user never sinks the file. */
+  rows: unknown[]
+}
+
+/**
+ * Reads a users file: Auth0's JSON array, or NDJSON (one object per line: Auth0's own export format, which Auth0
+ * itself refuses to re-import). Whole-file problems are refused here, before a job exists, naming the line and
+ * column so the person can find the fault in an editor.
+ */
+export function parseUsersFile(text: string, fileName: string): ParsedUsersFile {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
+  const trimmed = body.trim()
+  if (trimmed === '') throw new AppError('users_file_empty', 'Users file must not be empty.')
+  const parsed = trimmed.startsWith('[') ? parseJsonArray(body, fileName) : parseNdjson(body, fileName)
+  if (parsed.rows.length === 0) throw new AppError('users_file_empty', 'Users file must not be empty.')
+  return parsed
+}
+
+function parseJsonArray(body: string, fileName: string): ParsedUsersFile {
+  let value: unknown
+  try {
+    value = JSON.parse(body)
+  } catch (error) {
+    throw notJson(fileName, body, error)
+  }
+  if (!Array.isArray(value)) {
+    throw new AppError('invalid_users_file', `${fileName} must hold a JSON array of user objects.`)
+  }
+  return { format: 'json', rows: value }
+}
+
+function parseNdjson(body: string, fileName: string): ParsedUsersFile {
+  const rows: unknown[] = []
+  const lines = body.split('\n')
+  for (const [index, line] of lines.entries()) {
+    if (line.trim() === '') continue
+    try {
+      rows.push(JSON.parse(line))
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error)
+      throw new AppError(
+        'invalid_users_file',
+        `${fileName} is neither a JSON array nor NDJSON: line ${index + 1} is not a JSON value (${detail}). ` +
+          'Import files are a JSON array of user objects, or one user object per line.',
+      )
+    }
+  }
+  return { format: 'ndjson', rows }
+}
+
+function notJson(fileName: string, body: string, error: unknown): AppError {
+  const detail = error instanceof Error ? error.message : String(error)
+  const position = /position (\d+)/.exec(detail)?.[1]
+  const where = position === undefined ? '' : ` at ${lineAndColumn(body, Number(position))}`
+  return new AppError(
+    'invalid_users_file',
+    `${fileName} is not valid JSON${where}: ${detail}. Check for a missing comma or a trailing comma there.`,
+  )
+}
+
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset)
+  const line = before.split('\n').length
+  const column = offset - before.lastIndexOf('\n')
+  return `line ${line}, column ${column}`
+}

@@ -1,0 +1,230 @@
+import type { Connection } from '../connections/connection.ts'
+import { providerOf } from '../connections/connection.ts'
+import type { StoredUser } from '../users/user.ts'
+import type { ImportRow } from './import-row.ts'
+import { jsonEqual, mergePatch } from './merge-patch.ts'
+import type { FieldChange, ReportEntry, UserDiff } from './report.ts'
+import type { RowError } from './validate-row.ts'
+
+/** What the planner may ask of existing users. Answers must reflect every earlier chunk's writes. */
+export interface UserLookup {
+  getById(userId: string): StoredUser | undefined
+  findByEmail(connectionId: string, email: string): StoredUser | undefined
+  findByUsername(connectionId: string, username: string): StoredUser | undefined
+}
+
+export interface PlannedRow {
+  /** 0-based position in the file. */
+  index: number
+  row: ImportRow
+}
+
+export interface PlanOptions {
+  upsert: boolean
+  merge: boolean
+  /** ISO timestamp written to created_at / updated_at. */
+  now: string
+  /** A fresh database user id (without the `auth0|` prefix) for rows that bring none. */
+  newUserId: () => string
+  /** How many field-level diffs to keep (dry-run previews show a sample). Defaults to none. */
+  diffLimit?: number
+}
+
+/** Prior state of a user this chunk writes: `null` for an insert. Undo restores it. */
+export interface PreImage {
+  user_id: string
+  before: StoredUser | null
+}
+
+export interface ChunkTally {
+  inserted: number
+  updated: number
+  unchanged: number
+  failed: number
+}
+
+export interface ChunkPlan {
+  puts: Omit<StoredUser, 'rev'>[]
+  preImages: PreImage[]
+  errors: ReportEntry[]
+  tally: ChunkTally
+  diffs: UserDiff[]
+}
+
+/** Fields an upsert may change (Auth0 §1.3). email, user_id, username, password_hash and blocked never change. */
+const upsertableFields = [
+  'email_verified',
+  'given_name',
+  'family_name',
+  'name',
+  'nickname',
+  'picture',
+  'phone_number',
+  'phone_verified',
+  'custom_password_hash',
+  'mfa_factors',
+  'app_metadata',
+  'user_metadata',
+] as const
+const secretFields = new Set(['custom_password_hash', 'mfa_factors', 'password_hash'])
+
+/**
+ * Plans one chunk of valid rows against the users that exist now: inserts, updates, unchanged rows and per-user
+ * failures, with Auth0's upsert rules. Pure: the engine applies `puts` in one atomic store commit.
+ */
+export function planChunk(
+  rows: readonly PlannedRow[],
+  connection: Connection,
+  lookup: UserLookup,
+  options: PlanOptions,
+): ChunkPlan {
+  const plan: ChunkPlan = {
+    puts: [],
+    preImages: [],
+    errors: [],
+    tally: { inserted: 0, updated: 0, unchanged: 0, failed: 0 },
+    diffs: [],
+  }
+  const provider = providerOf(connection)
+  for (const { index, row } of rows) {
+    const email = row.email.toLowerCase()
+    const userId = row.user_id === undefined ? undefined : `${provider}|${row.user_id}`
+    const byEmail = lookup.findByEmail(connection.id, email)
+    const byId = userId === undefined ? undefined : lookup.getById(userId)
+    const byUsername =
+      row.username === undefined ? undefined : lookup.findByUsername(connection.id, row.username.toLowerCase())
+    const conflict = options.upsert
+      ? upsertConflict(byEmail, byId, byUsername)
+      : existing(byEmail, byId, byUsername)
+    if (conflict) {
+      // `user` is filled by the caller, which holds the row as the person wrote it.
+      plan.errors.push({ index, user: undefined, errors: [conflict] })
+      plan.tally.failed++
+      continue
+    }
+    if (byEmail) {
+      const after = applyUpsert(byEmail, row, options)
+      if (after === null) {
+        plan.tally.updated++
+        plan.tally.unchanged++
+        continue
+      }
+      plan.puts.push(after)
+      plan.preImages.push({ user_id: byEmail.user_id, before: byEmail })
+      plan.tally.updated++
+      if (plan.diffs.length < (options.diffLimit ?? 0)) plan.diffs.push(diff(index, 'update', byEmail, after))
+      continue
+    }
+    const inserted = newUser(row, connection, provider, userId, options)
+    plan.puts.push(inserted)
+    plan.preImages.push({ user_id: inserted.user_id, before: null })
+    plan.tally.inserted++
+    if (plan.diffs.length < (options.diffLimit ?? 0)) plan.diffs.push(diff(index, 'insert', undefined, inserted))
+  }
+  return plan
+}
+
+function existing(byEmail?: StoredUser, byId?: StoredUser, byUsername?: StoredUser): RowError | null {
+  const path = byEmail ? 'email' : byId ? 'user_id' : byUsername ? 'username' : undefined
+  if (path === undefined) return null
+  return { code: 'DUPLICATED_USER', message: 'The user already exist and upsert parameter is false', path }
+}
+
+/** Upsert matches on email; a user_id or username that belongs to someone else is a conflict, never a merge. */
+function upsertConflict(byEmail?: StoredUser, byId?: StoredUser, byUsername?: StoredUser): RowError | null {
+  if (byId && byId !== byEmail) {
+    return byEmail
+      ? {
+          code: 'CONFLICT',
+          path: 'user_id',
+          message: `The user_id ${byId.user_id} belongs to another user (${byId.email}). Remove user_id from this row or fix it.`,
+        }
+      : {
+          code: 'CONFLICT_EMAIL',
+          path: 'email',
+          message: `The user ${byId.user_id} exists with email ${byId.email}. Upsert matches users by email and cannot change it.`,
+        }
+  }
+  if (byUsername && byUsername !== byEmail) {
+    return {
+      code: 'CONFLICT_USERNAME',
+      path: 'username',
+      message: `The username ${byUsername.username} belongs to another user (${byUsername.email}).`,
+    }
+  }
+  return null
+}
+
+/** The user after an upsert, or null when the row changes nothing (then nothing is written). */
+function applyUpsert(current: StoredUser, row: ImportRow, options: PlanOptions): Omit<StoredUser, 'rev'> | null {
+  const { rev: _rev, ...next } = current
+  const target = next as Record<string, unknown>
+  let changed = false
+  for (const field of upsertableFields) {
+    if (row[field] === undefined) continue
+    const value =
+      options.merge && (field === 'app_metadata' || field === 'user_metadata')
+        ? mergePatch(current[field] ?? {}, row[field])
+        : row[field]
+    if (jsonEqual(current[field], value)) continue
+    target[field] = value
+    changed = true
+  }
+  if (!changed) return null
+  next.updated_at = options.now
+  return next
+}
+
+function newUser(
+  row: ImportRow,
+  connection: Connection,
+  provider: string,
+  userId: string | undefined,
+  options: PlanOptions,
+): Omit<StoredUser, 'rev'> {
+  const email = row.email.toLowerCase()
+  const bareId = userId === undefined ? options.newUserId() : userId.slice(provider.length + 1)
+  const { email_verified, username, password_hash: _p, user_id: _u, email: _e, ...rest } = row
+  const user: Omit<StoredUser, 'rev'> = {
+    user_id: `${provider}|${bareId}`,
+    connection_id: connection.id,
+    email,
+    email_verified: email_verified ?? false,
+    // Auth0's normalized profile: name defaults to the email, nickname to its local part.
+    name: email,
+    nickname: email.split('@')[0] ?? email,
+    identities: [{ connection: connection.name, provider, user_id: bareId, isSocial: false }],
+    created_at: options.now,
+    updated_at: options.now,
+  }
+  Object.assign(user, withoutUndefined(rest))
+  if (username !== undefined) user.username = username.toLowerCase()
+  if (row.password_hash !== undefined) user.password_hash = row.password_hash
+  return user
+}
+
+function withoutUndefined(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined))
+}
+
+const diffFields = ['email', 'user_id', 'username', 'blocked', ...upsertableFields] as const
+
+function diff(
+  index: number,
+  action: UserDiff['action'],
+  before: StoredUser | undefined,
+  after: Omit<StoredUser, 'rev'>,
+): UserDiff {
+  const changes: FieldChange[] = []
+  for (const field of diffFields) {
+    const a = before?.[field]
+    const b = after[field]
+    if (jsonEqual(a, b)) continue
+    changes.push(
+      secretFields.has(field)
+        ? { field, before: a === undefined ? undefined : '*****', after: b === undefined ? undefined : '*****' }
+        : { field, before: a, after: b },
+    )
+  }
+  return { index, email: after.email, user_id: after.user_id, action, changes }
+}

@@ -1,0 +1,58 @@
+import { isPlainObject } from './row-errors.ts'
+
+const REDACTED = '*****'
+
+/**
+ * A deep copy of a row as the person provided it, with its secrets replaced by `"*****"` (as Auth0's job error
+ * report does), for error reports and logs. Accepts anything and never throws; non-objects come back as they are.
+ */
+export function redactRow(raw: unknown): unknown {
+  const copy = deepCopy(raw)
+  if (!isPlainObject(copy)) return copy
+  redact(copy, 'password_hash')
+  const custom = copy.custom_password_hash
+  if (isPlainObject(custom)) {
+    if (isPlainObject(custom.hash)) {
+      redact(custom.hash, 'value')
+      if (isPlainObject(custom.hash.key)) redact(custom.hash.key, 'value')
+    }
+    if (isPlainObject(custom.salt)) redact(custom.salt, 'value')
+  }
+  if (Array.isArray(copy.mfa_factors)) {
+    for (const factor of copy.mfa_factors) {
+      if (isPlainObject(factor) && isPlainObject(factor.totp)) redact(factor.totp, 'secret')
+    }
+  }
+  return copy
+}
+
+function redact(target: Record<string, unknown>, key: string): void {
+  if (Object.hasOwn(target, key)) target[key] = REDACTED
+}
+
+/**
+ * Copies arrays and plain objects, iteratively (a 500 KB file can nest deeper than the call stack), and defines
+ * properties rather than assigning them, so a `"__proto__"` key from JSON.parse stays data.
+ */
+function deepCopy(value: unknown): unknown {
+  const copyShell = (source: unknown): unknown =>
+    Array.isArray(source) ? [] : isPlainObject(source) ? Object.create(Object.prototype) : source
+  const root = copyShell(value)
+  const stack: [Record<string, unknown> | unknown[], Record<string, unknown> | unknown[]][] = []
+  if (root !== value) stack.push([value as Record<string, unknown>, root as Record<string, unknown>])
+  for (let pair = stack.pop(); pair !== undefined; pair = stack.pop()) {
+    const [source, target] = pair
+    for (const [key, child] of Object.entries(source)) {
+      const childCopy = copyShell(child)
+      Object.defineProperty(target, Array.isArray(target) ? Number(key) : key, {
+        value: childCopy,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+      if (childCopy !== child)
+        stack.push([child as Record<string, unknown>, childCopy as Record<string, unknown>])
+    }
+  }
+  return root
+}

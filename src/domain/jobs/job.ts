@@ -1,0 +1,123 @@
+import { z } from 'zod'
+
+/**
+ * Job records. Our own records use camelCase and `…At` ISO timestamps; `toAuth0Job` (auth0-view.ts) renders the
+ * Management API shape. Statuses and types are Auth0's, plus `users_undo`, which Auth0 does not have.
+ */
+export const jobStatuses = ['pending', 'processing', 'completed', 'failed', 'expired'] as const
+export type JobStatus = (typeof jobStatuses)[number]
+
+export const jobTypes = ['users_import', 'users_undo'] as const
+export type JobType = (typeof jobTypes)[number]
+
+export const requesterSchema = z.object({
+  /** Which interface asked: each one calls the same use case. */
+  via: z.enum(['cli', 'slack', 'api', 'cron']),
+  /** Slack user id, API token name, OS user… whatever identifies the person or system. */
+  id: z.string(),
+  name: z.string().optional(),
+})
+export type Requester = z.infer<typeof requesterSchema>
+
+const jobBase = {
+  id: z.string().regex(/^job_[A-Za-z0-9]{16}$/),
+  status: z.enum(jobStatuses),
+  connectionId: z.string(),
+  connectionName: z.string(),
+  createdAt: z.string(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  expiredAt: z.string().optional(),
+  requestedBy: requesterSchema,
+  /** Why a job failed as a whole (per-user failures never fail a job: they are in its error report). */
+  statusDetails: z.string().optional(),
+}
+
+export const importSummarySchema = z.object({
+  inserted: z.number().int(),
+  updated: z.number().int(),
+  failed: z.number().int(),
+  total: z.number().int(),
+  /** Roster extra: of the matched users, how many needed no change (counted in `updated`, as Auth0 does). */
+  unchanged: z.number().int(),
+})
+export type ImportSummary = z.infer<typeof importSummarySchema>
+
+export const importOptionsSchema = z.object({
+  upsert: z.boolean(),
+  /** Roster extra: JSON merge-patch metadata instead of replacing it wholesale. */
+  merge: z.boolean(),
+  /** Roster extra: plan and report, write nothing. */
+  dryRun: z.boolean(),
+  sendCompletionEmail: z.boolean(),
+  externalId: z.string().optional(),
+})
+export type ImportOptions = z.infer<typeof importOptionsSchema>
+
+export const uploadFormats = ['json', 'ndjson'] as const
+
+export const importJobSchema = z.object({
+  ...jobBase,
+  type: z.literal('users_import'),
+  options: importOptionsSchema,
+  upload: z.object({
+    fileName: z.string(),
+    format: z.enum(uploadFormats),
+    bytes: z.number().int(),
+    /** User objects in the file: the job's `total`. */
+    rows: z.number().int(),
+    /** Users per atomic store commit. Recorded so a job resumed by a newer Roster splits the file the same way. */
+    chunkRows: z.number().int().positive(),
+  }),
+  summary: importSummarySchema.optional(),
+  /** Keys the importer recognized as read-only export columns and ignored (e.g. `Created At`). */
+  ignoredFields: z.array(z.string()).optional(),
+  /** Set when an undo job reverted this one. */
+  undoneBy: z.string().optional(),
+})
+export type ImportJob = z.infer<typeof importJobSchema>
+
+export const undoSummarySchema = z.object({
+  /** Users the original job inserted, now removed. */
+  deleted: z.number().int(),
+  /** Users the original job updated, now back to their earlier state. */
+  restored: z.number().int(),
+  /** Users changed by a later job: left as they are and listed in the error report. */
+  conflicts: z.number().int(),
+  total: z.number().int(),
+})
+export type UndoSummary = z.infer<typeof undoSummarySchema>
+
+export const undoJobSchema = z.object({
+  ...jobBase,
+  type: z.literal('users_undo'),
+  undoOf: z.string(),
+  summary: undoSummarySchema.optional(),
+})
+export type UndoJob = z.infer<typeof undoJobSchema>
+
+export const jobSchema = z.discriminatedUnion('type', [importJobSchema, undoJobSchema])
+export type Job = z.infer<typeof jobSchema>
+
+/** Which status may follow which. `processing` stays `processing` across a restart: the job resumes. */
+const nextStatuses: Record<JobStatus, readonly JobStatus[]> = {
+  pending: ['processing', 'failed', 'expired'],
+  processing: ['completed', 'failed'],
+  completed: ['expired'],
+  failed: ['expired'],
+  expired: [],
+}
+
+export function canMove(from: JobStatus, to: JobStatus): boolean {
+  return nextStatuses[from].includes(to)
+}
+
+/** Jobs that hold an import slot (`MAX_ACTIVE_IMPORTS`): Auth0 counts pending and processing alike. */
+export function isActive(job: Job): boolean {
+  return job.status === 'pending' || job.status === 'processing'
+}
+
+/** Jobs that write users. Dry runs plan without writing, so they neither take a writer's turn nor hold undo data. */
+export function writesUsers(job: Job): boolean {
+  return job.type === 'users_undo' || !job.options.dryRun
+}

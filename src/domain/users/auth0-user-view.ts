@@ -1,0 +1,17 @@
+import type { StoredUser } from './user.ts'
+
+/**
+ * A user as Auth0's Management API shows it (`GET /users/{id}`): the profile without Roster's bookkeeping and
+ * without secrets. Password hashes and MFA secrets never leave the store.
+ */
+export function toAuth0User(user: StoredUser): Record<string, unknown> {
+  const {
+    rev: _rev,
+    connection_id: _connection,
+    password_hash: _hash,
+    custom_password_hash: _customHash,
+    mfa_factors: _factors,
+    ...profile
+  } = user
+  return profile
+}

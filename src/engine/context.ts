@@ -1,0 +1,40 @@
+import type { Logger } from '../logger.ts'
+import type { JobEvents } from './events.ts'
+import type { Artifacts, CatalogStore, Clock, Ids, UserStore } from './ports.ts'
+
+/** Limits the engine enforces, from configuration. */
+export interface EngineLimits {
+  /** Largest users file accepted, in bytes. Auth0: 512000. */
+  importMaxBytes: number
+  /** Writing jobs (imports, undos) that may run at once; more wait, pending, in order. Auth0: 2. */
+  maxActiveImports: number
+  /** Hours a job's files are kept before the job expires. Auth0: 24. */
+  retentionHours: number
+  /** Users per atomic commit. A 500 KB file (~2,000 users) is one commit: one fsync. */
+  chunkRows: number
+}
+
+/** Everything a use case needs, passed explicitly: no module-level state, so tests build their own. */
+export interface EngineContext {
+  users: UserStore
+  catalog: CatalogStore
+  artifacts: Artifacts
+  clock: Clock
+  ids: Ids
+  logger: Logger
+  events: JobEvents
+  limits: EngineLimits
+}
+
+/** Artifact names within a job's folder. */
+export const artifactNames = {
+  upload: 'upload',
+  errors: 'errors.json',
+  undo: 'undo.json',
+  preview: 'preview.json',
+} as const
+
+/** Gives the event loop a turn: long CPU work is cut into slices so Slack requests are still acked in time. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve))
+}

@@ -1,0 +1,138 @@
+import type { Connection } from '../domain/connections/connection.ts'
+import { findConnection } from '../domain/connections/connection.ts'
+import type { ReportEntry, UserDiff } from '../domain/import/report.ts'
+import type { JobProgress } from '../domain/jobs/auth0-view.ts'
+import type { ImportJob, Job, Requester, UndoJob } from '../domain/jobs/job.ts'
+import type { StoredUser } from '../domain/users/user.ts'
+import { normalizeEmail } from '../domain/users/user.ts'
+import { AppError } from '../errors.ts'
+import { addConnection, type NewConnection } from './connections.ts'
+import { artifactNames, type EngineContext } from './context.ts'
+import type { JobListener } from './events.ts'
+import { type ImportRequest, requestImport } from './request-import.ts'
+import { sweepRetention } from './retention.ts'
+import { Scheduler } from './scheduler.ts'
+import { requestUndo } from './undo.ts'
+
+export interface JobView {
+  job: Job
+  /** Present while the job runs in this process. */
+  progress?: JobProgress
+}
+
+/**
+ * The use cases every interface calls — Slack, HTTP, CLI and cron alike — so there is one path for a job's data.
+ */
+export class Engine {
+  readonly #scheduler: Scheduler
+  /** Jobs whose upload is written but whose record is not yet: retention must not take their files. */
+  readonly #creating = new Set<string>()
+
+  constructor(readonly ctx: EngineContext) {
+    this.#scheduler = new Scheduler(ctx)
+  }
+
+  /** Resumes jobs a crash left processing, then starts pending ones. */
+  start(): void {
+    this.#scheduler.pump()
+  }
+
+  stop(): Promise<void> {
+    return this.#scheduler.stop()
+  }
+
+  subscribe(listener: JobListener): () => void {
+    return this.ctx.events.subscribe(listener)
+  }
+
+  async requestImport(request: ImportRequest): Promise<ImportJob> {
+    const { job, rows } = await requestImport(this.ctx, request, this.#creating)
+    this.#scheduler.remember(job.id, rows)
+    this.#scheduler.pump()
+    return job
+  }
+
+  async requestUndo(jobId: string, requestedBy: Requester): Promise<UndoJob> {
+    const job = await requestUndo(this.ctx, jobId, requestedBy)
+    this.#scheduler.pump()
+    return job
+  }
+
+  getJob(id: string): JobView | null {
+    const job = this.ctx.catalog.read().jobs.find((j) => j.id === id)
+    if (!job) return null
+    const progress = this.#scheduler.progressOf(id)
+    return progress ? { job, progress } : { job }
+  }
+
+  /** Newest first. */
+  listJobs(limit = 20): Job[] {
+    return this.ctx.catalog.read().jobs.slice(-limit).reverse()
+  }
+
+  /** The job's error report (empty when none); null when the job does not exist. */
+  async getJobErrors(id: string): Promise<ReportEntry[] | null> {
+    if (!this.getJob(id)) return null
+    const bytes = await this.ctx.artifacts.get(id, artifactNames.errors)
+    return bytes ? (JSON.parse(bytes.toString('utf8')) as ReportEntry[]) : []
+  }
+
+  /** A dry run's field-level sample. */
+  async getPreview(id: string): Promise<UserDiff[]> {
+    const bytes = await this.ctx.artifacts.get(id, artifactNames.preview)
+    return bytes ? (JSON.parse(bytes.toString('utf8')) as { diffs: UserDiff[] }).diffs : []
+  }
+
+  /** Resolves with the job once it is completed or failed. */
+  waitFor(id: string): Promise<Job> {
+    return new Promise((resolve, reject) => {
+      const settled = (job: Job | undefined) => job && (job.status === 'completed' || job.status === 'failed')
+      const unsubscribe = this.subscribe((event) => {
+        if (event.job.id === id && settled(event.job)) {
+          unsubscribe()
+          resolve(event.job)
+        }
+      })
+      const current = this.getJob(id)?.job
+      if (!current) {
+        unsubscribe()
+        reject(new AppError('not_found', 'Job not found.'))
+      } else if (settled(current) || current.status === 'expired') {
+        unsubscribe()
+        resolve(current)
+      }
+    })
+  }
+
+  sweepRetention(): Promise<number> {
+    return sweepRetention(this.ctx, this.#creating)
+  }
+
+  listConnections(): Connection[] {
+    return this.ctx.catalog.read().connections
+  }
+
+  addConnection(input: NewConnection): Promise<Connection> {
+    return addConnection(this.ctx, input)
+  }
+
+  countUsers(connection?: string): number {
+    if (connection === undefined) return this.ctx.users.count()
+    return this.ctx.users.count({ connectionId: this.#connection(connection).id })
+  }
+
+  /** By user_id, or by email (in one connection, or in all: an email may exist in several). */
+  findUsers(key: string, connection?: string): StoredUser[] {
+    const byId = this.ctx.users.getById(key)
+    if (byId) return [byId]
+    const email = normalizeEmail(key)
+    const connections = connection === undefined ? this.listConnections() : [this.#connection(connection)]
+    return connections.flatMap((c) => this.ctx.users.findByEmail(c.id, email) ?? [])
+  }
+
+  #connection(idOrName: string): Connection {
+    const found = findConnection(this.listConnections(), idOrName)
+    if (!found) throw new AppError('connection_not_found', 'The connection does not exist.')
+    return found
+  }
+}

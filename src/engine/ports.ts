@@ -1,0 +1,87 @@
+import type { Catalog } from '../domain/catalog.ts'
+import type { StoredUser } from '../domain/users/user.ts'
+
+/**
+ * The engine's view of the world. Adapters implement these; the engine never imports lowdb, express, Bolt or
+ * nodemailer. A PostgreSQL UserStore is expected to follow, so nothing here assumes files.
+ */
+
+/** One atomic change to the user store: every put and delete in it is durable together, or none is. */
+export interface CommitBatch {
+  /** The job that wrote it; recovery reads a job's commits back with `commitsOf`. */
+  jobId: string
+  /** 0-based position of this batch within its job, so a restarted job knows where to resume. */
+  chunk: number
+  /** Users to write whole (insert or replace), without `rev`: the store stamps it. */
+  puts: Omit<StoredUser, 'rev'>[]
+  /** user_ids to remove. */
+  deletes: string[]
+  /** Opaque to the store: what the engine needs to resume or undo this chunk (tally, errors, pre-images). */
+  meta: unknown
+}
+
+export interface CommitRecord extends CommitBatch {
+  /** Store-wide, strictly increasing. Written into each put user as `rev`. */
+  seq: number
+}
+
+export interface UserQuery {
+  connectionId?: string
+}
+
+export interface UserStore {
+  /** Reads answer from memory and see every commit already applied, durable or about to be. */
+  getById(userId: string): StoredUser | undefined
+  findByEmail(connectionId: string, email: string): StoredUser | undefined
+  findByUsername(connectionId: string, username: string): StoredUser | undefined
+  count(query?: UserQuery): number
+  /** In a stable order (insertion order). Safe to iterate while commits happen: it yields a consistent view. */
+  scan(query?: UserQuery): Iterable<StoredUser>
+  /**
+   * Applies the batch to memory at once (so the next read sees it) and resolves when it is durable on disk.
+   * Commits are durable in the order they were applied. A failed write leaves the store refusing commits until
+   * restart: memory may then be ahead of disk, and only a reload tells the truth.
+   */
+  commit(batch: CommitBatch): Promise<CommitRecord>
+  /** Commits of a job since the last compaction, in order: what a restart needs to resume the job. */
+  commitsOf(jobId: string): CommitRecord[]
+  /** Bytes in the journal since the last compaction: the engine compacts when it is large and it is quiet. */
+  journalBytes(): number
+  /**
+   * Folds the journal into a new snapshot. The caller guarantees no job has commits that it still needs from
+   * `commitsOf` (every job with commits is finalized). Writes happen in the background; commits may continue.
+   */
+  compact(): Promise<void>
+  close(): Promise<void>
+}
+
+/** The small, rarely-written part of the store: tenant, connections, jobs, settings. */
+export interface CatalogStore {
+  read(): Catalog
+  /** Applies `change` to a draft and persists it atomically; concurrent updates are serialized. */
+  update<T>(change: (draft: Catalog) => T): Promise<T>
+}
+
+/** Per-job files: the uploaded users file, the error report, undo data, exports. */
+export interface Artifacts {
+  /** Durable (fsync'd) before it resolves: a job is acknowledged only once its upload survives a crash. */
+  put(jobId: string, name: string, bytes: Uint8Array | string): Promise<void>
+  get(jobId: string, name: string): Promise<Buffer | undefined>
+  /** Removes every file of the job. */
+  remove(jobId: string): Promise<void>
+  /** Job ids that have files: retention uses it to remove files of jobs that no longer exist. */
+  jobIds(): Promise<string[]>
+}
+
+export interface Clock {
+  now(): Date
+}
+
+export interface Ids {
+  /** `job_` + 16 alphanumerics. */
+  jobId(): string
+  /** `con_` + 16 alphanumerics. */
+  connectionId(): string
+  /** 24 hex characters, like Auth0's database user ids (the `auth0|` prefix is added by the caller). */
+  userId(): string
+}

@@ -1,0 +1,77 @@
+import { checkImportTarget, findConnection } from '../domain/connections/connection.ts'
+import { parseUsersFile } from '../domain/import/parse-users-file.ts'
+import type { ImportJob, ImportOptions, Requester } from '../domain/jobs/job.ts'
+import { AppError } from '../errors.ts'
+import { artifactNames, type EngineContext } from './context.ts'
+
+export interface ImportRequest {
+  /** Connection id (`con_…`) or name. */
+  connection: string
+  fileName: string
+  bytes: Uint8Array
+  options: ImportOptions
+  requestedBy: Requester
+}
+
+/**
+ * Accepts an import: refuses whole-job problems with Auth0's messages, stores the file durably, then records the
+ * job as pending. Only after both are on disk does the caller get the job back, so an acknowledged job survives
+ * any crash. Returns the parsed rows too, so the first run need not parse the file again.
+ */
+export async function requestImport(
+  ctx: EngineContext,
+  request: ImportRequest,
+  /** Ids of jobs being created: retention leaves their files alone until the record exists. */
+  creating: Set<string>,
+): Promise<{ job: ImportJob; rows: unknown[] }> {
+  const { importMaxBytes } = ctx.limits
+  if (request.bytes.byteLength > importMaxBytes) {
+    throw new AppError(
+      'payload_too_large',
+      `Payload content length greater than maximum allowed: ${importMaxBytes}.`,
+    )
+  }
+  if (request.bytes.byteLength === 0) throw new AppError('users_file_empty', 'Users file must not be empty.')
+  const connection = findConnection(ctx.catalog.read().connections, request.connection)
+  const refusal = checkImportTarget(connection)
+  if (refusal || !connection) throw refusal
+  const text = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength).toString('utf8')
+  const parsed = parseUsersFile(text, request.fileName)
+
+  const job: ImportJob = {
+    id: ctx.ids.jobId(),
+    type: 'users_import',
+    status: 'pending',
+    connectionId: connection.id,
+    connectionName: connection.name,
+    createdAt: ctx.clock.now().toISOString(),
+    requestedBy: request.requestedBy,
+    options: request.options,
+    upload: {
+      fileName: request.fileName,
+      format: parsed.format,
+      bytes: request.bytes.byteLength,
+      rows: parsed.rows.length,
+      chunkRows: ctx.limits.chunkRows,
+    },
+  }
+  creating.add(job.id)
+  try {
+    await ctx.artifacts.put(job.id, artifactNames.upload, request.bytes)
+    await ctx.catalog.update((draft) => {
+      draft.jobs.push(job)
+    })
+  } finally {
+    creating.delete(job.id)
+  }
+  ctx.logger.info('import job created', {
+    jobId: job.id,
+    connection: connection.name,
+    rows: parsed.rows.length,
+    bytes: job.upload.bytes,
+    dryRun: job.options.dryRun,
+    via: job.requestedBy.via,
+  })
+  ctx.events.emit({ type: 'job:created', job })
+  return { job, rows: parsed.rows }
+}

@@ -1,0 +1,49 @@
+/**
+ * One error type for requests that cannot proceed. Expected outcomes (a bad user row, a missing job) are values,
+ * not exceptions; an AppError means "stop and tell the person why", so its message names the thing and the fix.
+ */
+export const errorCodes = [
+  'config_invalid',
+  'store_locked',
+  'store_invalid',
+  'store_unavailable',
+  'not_found',
+  'invalid_request',
+  // Whole-job refusals, named after Auth0's errorCode values where Auth0 has one.
+  'invalid_body',
+  'invalid_users_file',
+  'users_file_empty',
+  'payload_too_large',
+  'connection_not_found',
+  'operation_not_supported',
+  'connection_is_disabled',
+  'too_many_jobs',
+  'job_not_undoable',
+  'invalid_transition',
+  'unexpected',
+] as const
+export type ErrorCode = (typeof errorCodes)[number]
+
+export class AppError extends Error {
+  override readonly name = 'AppError'
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+export function asAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error
+  const message = error instanceof Error ? error.message : String(error)
+  return new AppError('unexpected', message, undefined, { cause: error })
+}
+
+/** The form an error takes on a job record or in a log line: never a raw Error, which serializes to {}. */
+export function serializeError(error: unknown): { code: ErrorCode; message: string } {
+  const appError = asAppError(error)
+  return { code: appError.code, message: appError.message }
+}

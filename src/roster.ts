@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { createFileArtifacts } from './adapters/store/artifacts.ts'
+import { openCatalogStore } from './adapters/store/catalog-store.ts'
+import { openFileUserStore } from './adapters/store/file-user-store.ts'
+import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts'
+import { randomIds, systemClock } from './adapters/system.ts'
+import type { Config } from './config.ts'
+import type { Catalog } from './domain/catalog.ts'
+import { Engine } from './engine/engine.ts'
+import { JobEvents } from './engine/events.ts'
+import type { Clock, Ids } from './engine/ports.ts'
+import type { Logger } from './logger.ts'
+
+/** Users per atomic commit: a 500 KB file (~2,000 users) is one commit, one fsync. */
+const chunkRows = 2000
+
+export interface Roster {
+  engine: Engine
+  lock: StoreLock
+  /** What the CLI presents on the control channel; recorded in the lock file once the server listens. */
+  controlToken: string
+  storeDir: string
+  close(): Promise<void>
+}
+
+export interface RosterDeps {
+  logger: Logger
+  clock?: Clock
+  ids?: Ids
+}
+
+/**
+ * Opens the embedded store (taking its one-writer lock) and builds the engine over it. The server and the CLI's
+ * local mode both start here, so they run the same store, engine and recovery.
+ */
+export async function openRoster(config: Config, deps: RosterDeps): Promise<Roster> {
+  const storeDir = resolve(config.storeDir)
+  await mkdir(storeDir, { recursive: true })
+  const lock = await acquireStoreLock(storeDir, {})
+  try {
+    const clock = deps.clock ?? systemClock
+    const ids = deps.ids ?? randomIds
+    const catalog = await openCatalogStore(join(storeDir, 'catalog.json'), () => seedCatalog(config, clock, ids))
+    const users = await openFileUserStore(join(storeDir, 'users'))
+    const artifacts = createFileArtifacts(join(storeDir, 'jobs'))
+    const events = new JobEvents(deps.logger)
+    const engine = new Engine({
+      users,
+      catalog,
+      artifacts,
+      clock,
+      ids,
+      logger: deps.logger,
+      events,
+      limits: { ...config.limits, chunkRows },
+    })
+    return {
+      engine,
+      lock,
+      storeDir,
+      controlToken: randomBytes(24).toString('base64url'),
+      async close() {
+        await engine.stop()
+        await users.close()
+        await lock.release()
+      },
+    }
+  } catch (error) {
+    await lock.release()
+    throw error
+  }
+}
+
+/** First start: the tenant from configuration and Auth0's default database connection. */
+function seedCatalog(config: Config, clock: Clock, ids: Ids): Catalog {
+  const now = clock.now().toISOString()
+  return {
+    version: 1,
+    tenant: { name: config.tenant.name, owners: config.tenant.owners, createdAt: now },
+    connections: [
+      { id: ids.connectionId(), name: 'Username-Password-Authentication', strategy: 'auth0', enabled: true, created_at: now },
+    ],
+    jobs: [],
+    exportLabels: {},
+  }
+}

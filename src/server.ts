@@ -1,0 +1,74 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { executeCommand, parseCommand } from './adapters/cli/commands.ts'
+import { schedule } from './adapters/cron/schedules.ts'
+import { createHttpApp, type HealthReport } from './adapters/http/http-app.ts'
+import type { Config } from './config.ts'
+import type { Logger } from './logger.ts'
+import type { Roster } from './roster.ts'
+
+export interface RunningServer {
+  port: number
+  /** Stops taking requests and jobs, lets running jobs reach a checkpoint, closes the store. */
+  close(): Promise<void>
+}
+
+/** Serves Roster over HTTP and runs its schedules. Everything it needs is already open in `roster`. */
+export async function startServer(roster: Roster, config: Config, logger: Logger): Promise<RunningServer> {
+  const { engine } = roster
+  const app = createHttpApp({
+    logger,
+    health: () => health(roster, config),
+    control: { token: roster.controlToken, execute: (body) => executeCommand(engine, parseCommand(body)) },
+    // A CLI import carries its file base64-encoded inside JSON: a third larger, plus room for the envelope.
+    controlMaxBytes: Math.ceil(config.limits.importMaxBytes * 1.4) + 64 * 1024,
+  })
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(config.port, () => resolve(listening)).once('error', reject)
+  })
+  const port = (server.address() as AddressInfo).port
+  await roster.lock.update({ port, controlToken: roster.controlToken })
+  engine.start()
+  await engine.sweepRetention()
+  const retention = schedule('retention', config.retentionCron, () => engine.sweepRetention(), logger)
+  return {
+    port,
+    async close() {
+      retention.stop()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await roster.close()
+    },
+  }
+}
+
+function health(roster: Roster, config: Config): HealthReport {
+  const jobs = roster.engine.listJobs(Number.MAX_SAFE_INTEGER)
+  return {
+    ok: true,
+    store: { dir: roster.storeDir, users: roster.engine.countUsers() },
+    queue: {
+      pending: jobs.filter((job) => job.status === 'pending').length,
+      processing: jobs.filter((job) => job.status === 'processing').length,
+    },
+    slack: { configured: Boolean(config.slack.botToken && config.slack.signingSecret) },
+    email: { configured: Boolean(config.mail.smtpUrl), transport: config.mail.smtpUrl ? 'smtp' : 'outbox' },
+  }
+}
+
+/** One line per integration, so a newcomer sees at start what works and what to set. */
+export function describeSetup(config: Config): string[] {
+  const lines: string[] = []
+  const { slack } = config
+  if (slack.botToken && slack.signingSecret) {
+    lines.push(`Slack: credentials set (API ${slack.apiUrl}).`)
+  } else {
+    const missing = [!slack.botToken && 'SLACK_BOT_TOKEN', !slack.signingSecret && 'SLACK_SIGNING_SECRET'].filter(Boolean)
+    lines.push(`Slack: off — ${missing.join(' and ')} not set. Roster runs without it (CLI and HTTP).`)
+  }
+  lines.push(
+    config.mail.smtpUrl
+      ? 'Email: SMTP configured.'
+      : `Email: SMTP_URL not set — completion emails will be written to ${config.storeDir}/outbox as .eml files.`,
+  )
+  return lines
+}

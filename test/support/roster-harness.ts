@@ -1,0 +1,53 @@
+import { loadConfig } from '../../src/config.ts'
+import type { ImportOptions, Job } from '../../src/domain/jobs/job.ts'
+import type { Engine } from '../../src/engine/engine.ts'
+import { silentLogger } from '../../src/logger.ts'
+import { openRoster, type Roster } from '../../src/roster.ts'
+import { FixedClock, sequentialIds } from './clock-and-ids.ts'
+import { tempDir } from './temp-dir.ts'
+
+export interface Harness {
+  roster: Roster
+  engine: Engine
+  clock: FixedClock
+  storeDir: string
+  /** Imports `users` (serialized as a JSON array unless a string is given) and waits for the job to finish. */
+  importUsers(users: unknown[] | string, options?: Partial<ImportOptions> & { connection?: string }): Promise<Job>
+  reopen(): Promise<Harness>
+  close(): Promise<void>
+}
+
+export const defaultConnection = 'Username-Password-Authentication'
+
+/** A real Roster (file stores on a temp dir, engine, scheduler) with a fixed clock and predictable ids. */
+export async function openHarness(env: Record<string, string> = {}, storeDir?: string): Promise<Harness> {
+  const dir = storeDir ?? (await tempDir())
+  const config = loadConfig({ STORE_DIR: dir, ...env })
+  const clock = new FixedClock()
+  const roster = await openRoster(config, { logger: silentLogger, clock, ids: sequentialIds() })
+  roster.engine.start()
+  const harness: Harness = {
+    roster,
+    engine: roster.engine,
+    clock,
+    storeDir: dir,
+    async importUsers(users, options = {}) {
+      const { connection = defaultConnection, ...rest } = options
+      const text = typeof users === 'string' ? users : JSON.stringify(users)
+      const job = await roster.engine.requestImport({
+        connection,
+        fileName: 'users.json',
+        bytes: Buffer.from(text),
+        options: { upsert: false, merge: false, dryRun: false, sendCompletionEmail: false, ...rest },
+        requestedBy: { via: 'cli', id: 'tester' },
+      })
+      return roster.engine.waitFor(job.id)
+    },
+    async reopen() {
+      await roster.close()
+      return openHarness(env, dir)
+    },
+    close: () => roster.close(),
+  }
+  return harness
+}
