@@ -32,19 +32,30 @@ export const envSchema = z.object({
   RETENTION_CRON: cronExpression.default('*/15 * * * *'),
   TENANT_NAME: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'expected lower-case letters, digits and dashes, like "acme-prod"' })
+    .regex(/^[a-z0-9][a-z0-9-]*$/, {
+      error: 'expected lower-case letters, digits and dashes, like "acme-prod"',
+    })
     .default('roster'),
   TENANT_OWNERS: z
     .string()
     .default('')
-    .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean))
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.email({ error: 'expected comma-separated email addresses' }))),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   SLACK_BOT_TOKEN: optionalText,
   SLACK_SIGNING_SECRET: optionalText,
   SLACK_APP_TOKEN: optionalText,
-  SLACK_API_URL: z.url({ error: 'expected a URL such as https://slack.com/api/' }).default('https://slack.com/api/'),
-  SMTP_URL: optionalText.pipe(z.url({ error: 'expected a URL such as smtp://user:pass@host:587' }).optional()),
+  SLACK_API_URL: z
+    .url({ error: 'expected a URL such as https://slack.com/api/' })
+    .default('https://slack.com/api/'),
+  SMTP_URL: optionalText.pipe(
+    z.url({ error: 'expected a URL such as smtp://user:pass@host:587' }).optional(),
+  ),
   MAIL_FROM: z.email({ error: 'expected an email address' }).default('roster@localhost'),
 })
 

@@ -33,7 +33,12 @@ export function createLogger(
   const threshold = logLevels.indexOf(level)
   const log = (at: LogLevel) => (message: string, fields?: Record<string, unknown>) => {
     if (logLevels.indexOf(at) < threshold) return
-    const entry = { time: new Date().toISOString(), level: at, msg: message, ...(redactSecrets(fields) as object) }
+    const entry = {
+      time: new Date().toISOString(),
+      level: at,
+      msg: message,
+      ...(redactSecrets(fields) as object),
+    }
     write(`${JSON.stringify(entry)}\n`)
   }
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }

@@ -37,7 +37,12 @@ async function main(): Promise<void> {
 
 main().catch((error) => {
   // Configuration and lock problems are for the person starting Roster: say what and how to fix, no stack.
-  const message = error instanceof AppError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)
+  const message =
+    error instanceof AppError
+      ? error.message
+      : error instanceof Error
+        ? (error.stack ?? error.message)
+        : String(error)
   process.stderr.write(`roster: ${message}\n`)
   process.exit(1)
 })

@@ -42,7 +42,9 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
   try {
     const clock = deps.clock ?? systemClock
     const ids = deps.ids ?? randomIds
-    const catalog = await openCatalogStore(join(storeDir, 'catalog.json'), () => seedCatalog(config, clock, ids))
+    const catalog = await openCatalogStore(join(storeDir, 'catalog.json'), () =>
+      seedCatalog(config, clock, ids),
+    )
     const users = await openFileUserStore(join(storeDir, 'users'))
     const artifacts = createFileArtifacts(join(storeDir, 'jobs'))
     const events = new JobEvents(deps.logger)
@@ -80,7 +82,13 @@ function seedCatalog(config: Config, clock: Clock, ids: Ids): Catalog {
     version: 1,
     tenant: { name: config.tenant.name, owners: config.tenant.owners, createdAt: now },
     connections: [
-      { id: ids.connectionId(), name: 'Username-Password-Authentication', strategy: 'auth0', enabled: true, created_at: now },
+      {
+        id: ids.connectionId(),
+        name: 'Username-Password-Authentication',
+        strategy: 'auth0',
+        enabled: true,
+        created_at: now,
+      },
     ],
     jobs: [],
     exportLabels: {},

@@ -62,7 +62,10 @@ export function describeSetup(config: Config): string[] {
   if (slack.botToken && slack.signingSecret) {
     lines.push(`Slack: credentials set (API ${slack.apiUrl}).`)
   } else {
-    const missing = [!slack.botToken && 'SLACK_BOT_TOKEN', !slack.signingSecret && 'SLACK_SIGNING_SECRET'].filter(Boolean)
+    const missing = [
+      !slack.botToken && 'SLACK_BOT_TOKEN',
+      !slack.signingSecret && 'SLACK_SIGNING_SECRET',
+    ].filter(Boolean)
     lines.push(`Slack: off — ${missing.join(' and ')} not set. Roster runs without it (CLI and HTTP).`)
   }
   lines.push(

@@ -34,7 +34,7 @@ export class Engine {
 
   /** Resumes jobs a crash left processing, then starts pending ones. */
   start(): void {
-    this.#scheduler.pump()
+    this.#scheduler.start()
   }
 
   stop(): Promise<void> {

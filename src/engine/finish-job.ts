@@ -6,7 +6,11 @@ import type { EngineContext } from './context.ts'
  * Settles a job in the catalog (the change sets its final status and summary) and announces it. The status
  * move is checked against the transition table, so a job can never complete twice or come back from expired.
  */
-export async function finishJob(ctx: EngineContext, jobId: string, change: (draft: Job) => void): Promise<Job> {
+export async function finishJob(
+  ctx: EngineContext,
+  jobId: string,
+  change: (draft: Job) => void,
+): Promise<Job> {
   const finishedAt = ctx.clock.now().toISOString()
   const job = await ctx.catalog.update((draft) => {
     const found = draft.jobs.find((j) => j.id === jobId)

@@ -35,7 +35,9 @@ export async function requestImport(
   const connection = findConnection(ctx.catalog.read().connections, request.connection)
   const refusal = checkImportTarget(connection)
   if (refusal || !connection) throw refusal
-  const text = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength).toString('utf8')
+  const text = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength).toString(
+    'utf8',
+  )
   const parsed = parseUsersFile(text, request.fileName)
 
   const job: ImportJob = {

@@ -18,7 +18,12 @@ export async function sweepRetention(ctx: EngineContext, protectedIds: ReadonlyS
     draft.jobs = draft.jobs.filter((job) => !plan.drop.includes(job.id))
     return expiredJobs.map((job) => structuredClone(job))
   })
-  const live = new Set(ctx.catalog.read().jobs.filter((j) => j.status !== 'expired').map((j) => j.id))
+  const live = new Set(
+    ctx.catalog
+      .read()
+      .jobs.filter((j) => j.status !== 'expired')
+      .map((j) => j.id),
+  )
   for (const id of await ctx.artifacts.jobIds()) {
     if (!live.has(id) && !protectedIds.has(id)) await ctx.artifacts.remove(id)
   }

@@ -25,6 +25,7 @@ interface Running {
 export class Scheduler {
   readonly #running = new Map<string, Running>()
   readonly #rows = new Map<string, unknown[]>()
+  #started = false
   #stopping = false
   #compacting: Promise<void> | undefined
 
@@ -40,12 +41,21 @@ export class Scheduler {
     return running && { ...running.progress, nowMs: this.ctx.clock.now().getTime() }
   }
 
+  /** Begins running jobs: first those a crash left processing, then pending ones. */
+  start(): void {
+    this.#started = true
+    this.pump()
+  }
+
   pump(): void {
-    if (this.#stopping) return
+    if (!this.#started || this.#stopping) return
     const jobs = this.ctx.catalog.read().jobs
     let writers = [...this.#running.values()].filter((r) => writesUsers(r.job)).length
     let dryRuns = this.#running.size - writers
-    const queue = [...jobs.filter((j) => j.status === 'processing'), ...jobs.filter((j) => j.status === 'pending')]
+    const queue = [
+      ...jobs.filter((j) => j.status === 'processing'),
+      ...jobs.filter((j) => j.status === 'pending'),
+    ]
     for (const job of queue) {
       if (this.#running.has(job.id)) continue
       if (writesUsers(job)) {
@@ -70,7 +80,11 @@ export class Scheduler {
   #start(job: Job): void {
     const nowMs = this.ctx.clock.now().getTime()
     const total = job.type === 'users_import' ? job.upload.rows : 0
-    const entry: Running = { job, progress: { processed: 0, total, startedAtMs: nowMs, nowMs }, done: Promise.resolve() }
+    const entry: Running = {
+      job,
+      progress: { processed: 0, total, startedAtMs: nowMs, nowMs },
+      done: Promise.resolve(),
+    }
     this.#running.set(job.id, entry)
     entry.done = this.#run(entry).finally(() => {
       this.#running.delete(job.id)
@@ -111,7 +125,10 @@ export class Scheduler {
     const appError = asAppError(error)
     if (appError.code === 'store_unavailable') {
       // Memory may be ahead of disk: the job stays processing and resumes from the journal at the next start.
-      this.ctx.logger.error('store write failed; restart Roster to resume the job', { jobId: id, error: appError })
+      this.ctx.logger.error('store write failed; restart Roster to resume the job', {
+        jobId: id,
+        error: appError,
+      })
       this.#stopping = true
       return
     }
@@ -119,7 +136,8 @@ export class Scheduler {
     try {
       await finishJob(this.ctx, id, (draft) => {
         draft.status = 'failed'
-        draft.statusDetails = appError.code === 'unexpected' ? `Internal error: ${appError.message}` : appError.message
+        draft.statusDetails =
+          appError.code === 'unexpected' ? `Internal error: ${appError.message}` : appError.message
       })
     } catch (settleError) {
       this.ctx.logger.error('could not record job failure', { jobId: id, error: settleError })

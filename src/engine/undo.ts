@@ -14,7 +14,11 @@ interface UndoChunkMeta {
  * Asks for a job to be undone. Only a completed, writing import whose undo data is still kept can be undone,
  * and only once; the undo itself is a job like any other, so it queues, survives restarts and is reported.
  */
-export async function requestUndo(ctx: EngineContext, jobId: string, requestedBy: Requester): Promise<UndoJob> {
+export async function requestUndo(
+  ctx: EngineContext,
+  jobId: string,
+  requestedBy: Requester,
+): Promise<UndoJob> {
   const undo = await ctx.catalog.update((draft) => {
     const target = draft.jobs.find((job) => job.id === jobId)
     if (!target) throw new AppError('not_found', 'Job not found.')
@@ -42,9 +46,12 @@ function undoRefusal(target: Job, jobs: readonly Job[]): string | null {
   if (target.type !== 'users_import') return `Job ${target.id} is an undo; run the import again instead.`
   if (target.options.dryRun) return `Job ${target.id} is a dry run: it changed nothing.`
   if (target.status === 'expired') return `Job ${target.id} has expired: its undo data was purged.`
-  if (target.status !== 'completed') return `Job ${target.id} is ${target.status}; only completed imports can be undone.`
+  if (target.status !== 'completed')
+    return `Job ${target.id} is ${target.status}; only completed imports can be undone.`
   if (target.undoneBy) return `Job ${target.id} was already undone by ${target.undoneBy}.`
-  const pending = jobs.find((job) => job.type === 'users_undo' && job.undoOf === target.id && job.status !== 'failed')
+  const pending = jobs.find(
+    (job) => job.type === 'users_undo' && job.undoOf === target.id && job.status !== 'failed',
+  )
   if (pending) return `Job ${target.id} is being undone by ${pending.id}.`
   return null
 }

@@ -43,7 +43,9 @@ describe('FileUserStore commits and reads', () => {
   it('gives back the same users, in the same order, after a reopen', async () => {
     const store = await openStore()
     await store.commit(batch('job_1', 0, { puts: users(1, 50) }))
-    await store.commit(batch('job_1', 1, { puts: [user(7, { given_name: 'Seven' })], deletes: [user(3).user_id] }))
+    await store.commit(
+      batch('job_1', 1, { puts: [user(7, { given_name: 'Seven' })], deletes: [user(3).user_id] }),
+    )
     const before = allUsers(store)
 
     const reopened = await reopen(store)
@@ -74,7 +76,9 @@ describe('FileUserStore commits and reads', () => {
   it('finds users by their new email and username after an update, and not by the old ones', async () => {
     let store = await openStore()
     await store.commit(batch('job_1', 0, { puts: users(1, 3) }))
-    await store.commit(batch('job_2', 0, { puts: [user(2, { email: 'renamed@example.com', username: 'renamed' })] }))
+    await store.commit(
+      batch('job_2', 0, { puts: [user(2, { email: 'renamed@example.com', username: 'renamed' })] }),
+    )
 
     for (const attempt of ['live', 'reopened']) {
       if (attempt === 'reopened') store = await reopen(store)
@@ -101,7 +105,9 @@ describe('FileUserStore commits and reads', () => {
 
   it('scopes lookups to their connection', async () => {
     const store = await openStore()
-    await store.commit(batch('job_1', 0, { puts: [user(1), user(2, { email: 'user1@example.com', connection_id: conB })] }))
+    await store.commit(
+      batch('job_1', 0, { puts: [user(1), user(2, { email: 'user1@example.com', connection_id: conB })] }),
+    )
 
     expect(store.findByEmail(conA, 'user1@example.com')?.user_id).toBe(user(1).user_id)
     expect(store.findByEmail(conB, 'user1@example.com')?.user_id).toBe(user(2).user_id)
@@ -110,12 +116,20 @@ describe('FileUserStore commits and reads', () => {
 
   it('counts and scans per connection, following a user that moves between connections', async () => {
     let store = await openStore()
-    await store.commit(batch('job_1', 0, { puts: [...users(1, 4), ...users(10, 3, { connection_id: conB })] }))
-    await store.commit(batch('job_2', 0, { puts: [user(2, { connection_id: conB })], deletes: [user(11).user_id] }))
+    await store.commit(
+      batch('job_1', 0, { puts: [...users(1, 4), ...users(10, 3, { connection_id: conB })] }),
+    )
+    await store.commit(
+      batch('job_2', 0, { puts: [user(2, { connection_id: conB })], deletes: [user(11).user_id] }),
+    )
 
     for (const attempt of ['live', 'reopened']) {
       if (attempt === 'reopened') store = await reopen(store)
-      expect([store.count(), store.count({ connectionId: conA }), store.count({ connectionId: conB })]).toEqual([6, 3, 3])
+      expect([
+        store.count(),
+        store.count({ connectionId: conA }),
+        store.count({ connectionId: conB }),
+      ]).toEqual([6, 3, 3])
       expect(store.count({ connectionId: 'con_none' })).toBe(0)
       expect([...store.scan({ connectionId: conB })].map((u) => u.user_id)).toEqual(
         [10, 12, 2].map((n) => user(n).user_id),
@@ -215,7 +229,9 @@ describe('FileUserStore compaction', () => {
   it('keeps the same users and leaves one snapshot and the new journal', async () => {
     const store = await openStore()
     await store.commit(batch('job_1', 0, { puts: users(1, 30) }))
-    await store.commit(batch('job_1', 1, { puts: [user(5, { email: 'five@example.com' })], deletes: [user(6).user_id] }))
+    await store.commit(
+      batch('job_1', 1, { puts: [user(5, { email: 'five@example.com' })], deletes: [user(6).user_id] }),
+    )
     const before = allUsers(store)
 
     await store.compact()

@@ -12,7 +12,10 @@ export interface Harness {
   clock: FixedClock
   storeDir: string
   /** Imports `users` (serialized as a JSON array unless a string is given) and waits for the job to finish. */
-  importUsers(users: unknown[] | string, options?: Partial<ImportOptions> & { connection?: string }): Promise<Job>
+  importUsers(
+    users: unknown[] | string,
+    options?: Partial<ImportOptions> & { connection?: string },
+  ): Promise<Job>
   reopen(): Promise<Harness>
   close(): Promise<void>
 }
@@ -20,12 +23,17 @@ export interface Harness {
 export const defaultConnection = 'Username-Password-Authentication'
 
 /** A real Roster (file stores on a temp dir, engine, scheduler) with a fixed clock and predictable ids. */
-export async function openHarness(env: Record<string, string> = {}, storeDir?: string): Promise<Harness> {
+export async function openHarness(
+  env: Record<string, string> = {},
+  storeDir?: string,
+  options: { start?: boolean } = {},
+): Promise<Harness> {
   const dir = storeDir ?? (await tempDir())
   const config = loadConfig({ STORE_DIR: dir, ...env })
   const clock = new FixedClock()
   const roster = await openRoster(config, { logger: silentLogger, clock, ids: sequentialIds() })
-  roster.engine.start()
+  // Without start, jobs stay pending: tests create several, then start the engine to see the scheduler's choices.
+  if (options.start ?? true) roster.engine.start()
   const harness: Harness = {
     roster,
     engine: roster.engine,

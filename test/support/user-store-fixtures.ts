@@ -24,7 +24,9 @@ export function user(n: number, overrides: Partial<NewUser> = {}): NewUser {
     given_name: 'Zoë',
     family_name: `Number ${n}`,
     user_metadata: { locale: 'fr-FR', n },
-    identities: [{ connection: 'Username-Password-Authentication', provider: 'auth0', user_id: id, isSocial: false }],
+    identities: [
+      { connection: 'Username-Password-Authentication', provider: 'auth0', user_id: id, isSocial: false },
+    ],
     created_at: '2026-01-02T03:04:05.000Z',
     updated_at: '2026-01-02T03:04:05.000Z',
     ...overrides,

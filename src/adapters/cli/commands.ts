@@ -87,7 +87,9 @@ export async function executeCommand(engine: Engine, command: CliCommand): Promi
         strategy: command.strategy,
         enabled: command.enabled,
         ...(command.importMode === undefined ? {} : { importMode: command.importMode }),
-        ...(command.usernameMax === undefined ? {} : { usernameLimits: { min: 1, max: command.usernameMax } }),
+        ...(command.usernameMax === undefined
+          ? {}
+          : { usernameLimits: { min: 1, max: command.usernameMax } }),
       })
     case 'users-count':
       return { count: engine.countUsers(command.connection) }

@@ -5,7 +5,10 @@ type View = Record<string, unknown>
 const count = (n: unknown) => (typeof n === 'number' ? n.toLocaleString('en-US') : String(n))
 
 export function formatJob(job: View): string {
-  const lines = [`${job.id}  ${job.type}  ${job.status}`, `  connection   ${job.connection} (${job.connection_id})`]
+  const lines = [
+    `${job.id}  ${job.type}  ${job.status}`,
+    `  connection   ${job.connection} (${job.connection_id})`,
+  ]
   const file = job.file as { name: string; bytes: number; users: number } | undefined
   if (file) lines.push(`  file         ${file.name}, ${count(file.users)} users, ${count(file.bytes)} bytes`)
   const flags = ['upsert', 'merge', 'dry_run'].filter((flag) => job[flag] === true)
@@ -62,7 +65,9 @@ export function formatErrors(report: View[]): string {
     .map((entry) => {
       const user = entry.user as View | undefined
       const who = typeof user?.email === 'string' ? user.email : JSON.stringify(user)
-      const errors = (entry.errors as View[]).map((e) => `    ${e.code}${e.path ? ` at ${e.path}` : ''}: ${e.message}`)
+      const errors = (entry.errors as View[]).map(
+        (e) => `    ${e.code}${e.path ? ` at ${e.path}` : ''}: ${e.message}`,
+      )
       return [`#${entry.index} ${who}`, ...errors].join('\n')
     })
     .join('\n')

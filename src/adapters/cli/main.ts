@@ -22,7 +22,7 @@ export const usage = `Usage: roster <command> [options]   (npm run cli -- <comma
 
   import <file> --connection <name|id> [--upsert] [--merge] [--dry-run]
          [--external-id X] [--send-completion-email] [--wait]
-  job <job_id>                      a job, as GET /api/v2/jobs/{id}
+  job <job_id> [--wait]             a job, as GET /api/v2/jobs/{id} (--wait: until it finishes)
   job errors <job_id>               its error report, as GET /api/v2/jobs/{id}/errors
   jobs [--limit N]                  recent jobs, newest first
   undo <job_id> [--wait]            revert an import (users changed since are left alone)
@@ -53,20 +53,29 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function run(transport: Transport, command: CliCommand, options: { json: boolean; wait: boolean }): Promise<number> {
+async function run(
+  transport: Transport,
+  command: CliCommand,
+  options: { json: boolean; wait: boolean },
+): Promise<number> {
   const result = await transport.run(command)
   const createsJob = command.name === 'import' || command.name === 'undo'
-  if (!createsJob) {
+  const waitsForJob = createsJob || (command.name === 'job' && options.wait)
+  if (!waitsForJob) {
     print(options.json ? JSON.stringify(result, null, 2) : render(command, result))
     return exitCodes.ok
   }
   const created = result as Record<string, unknown>
   // With no server, this process is the only one that can run the job: it always waits.
   if (!options.wait && transport.mode === 'server') {
-    print(options.json ? JSON.stringify(created, null, 2) : `${created.id} created (${created.status}). Follow it: roster job ${created.id}`)
+    print(
+      options.json
+        ? JSON.stringify(created, null, 2)
+        : `${created.id} created (${created.status}). Follow it: roster job ${created.id}`,
+    )
     return exitCodes.ok
   }
-  if (!options.json) process.stderr.write(`${created.id} created; waiting for it to finish…\n`)
+  if (!options.json && createsJob) process.stderr.write(`${created.id} created; waiting for it to finish…\n`)
   const job = await waitForJob(transport, String(created.id), !options.json && process.stderr.isTTY)
   print(options.json ? JSON.stringify(job, null, 2) : formatJob(job))
   if (job.status === 'failed') return exitCodes.failed
@@ -78,7 +87,11 @@ async function run(transport: Transport, command: CliCommand, options: { json: b
   return exitCodes.ok
 }
 
-async function waitForJob(transport: Transport, id: string, showProgress: boolean): Promise<Record<string, unknown>> {
+async function waitForJob(
+  transport: Transport,
+  id: string,
+  showProgress: boolean,
+): Promise<Record<string, unknown>> {
   for (;;) {
     const job = (await transport.run({ name: 'job', id })) as Record<string, unknown>
     if (job.status === 'completed' || job.status === 'failed' || job.status === 'expired') {
@@ -86,7 +99,9 @@ async function waitForJob(transport: Transport, id: string, showProgress: boolea
       return job
     }
     if (showProgress && job.status === 'processing') {
-      process.stderr.write(`\r${progressBar(Number(job.percentage_done ?? 0), Number(job.time_left_seconds ?? 0))}`)
+      process.stderr.write(
+        `\r${progressBar(Number(job.percentage_done ?? 0), Number(job.time_left_seconds ?? 0))}`,
+      )
     }
     await new Promise((resolve) => setTimeout(resolve, waitPollMs))
   }
@@ -119,8 +134,12 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
     const appError = error instanceof AppError ? error : undefined
-    process.stderr.write(`roster: ${appError ? appError.message : error instanceof Error ? error.stack : String(error)}\n`)
-    const unavailable = appError && ['store_locked', 'store_unavailable', 'store_invalid', 'config_invalid'].includes(appError.code)
+    process.stderr.write(
+      `roster: ${appError ? appError.message : error instanceof Error ? error.stack : String(error)}\n`,
+    )
+    const unavailable =
+      appError &&
+      ['store_locked', 'store_unavailable', 'store_invalid', 'config_invalid'].includes(appError.code)
     process.exit(unavailable ? exitCodes.storeUnavailable : exitCodes.failed)
   },
 )

@@ -37,7 +37,10 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error))
   }
-  const { values: v, positionals: [verb, ...args] } = parsed
+  const {
+    values: v,
+    positionals: [verb, ...args],
+  } = parsed
   const common = { json: v.json ?? false, wait: v.wait ?? false }
   const want = (count: number, usage: string) => {
     if (args.length !== count) throw new UsageError(`usage: roster ${usage}`)
@@ -48,7 +51,9 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
       const file = args[0] as string
       if (!v.connection) throw new UsageError('import needs --connection <name|id> (see: roster connections)')
       const content = await readFile(file).catch((error: NodeJS.ErrnoException) => {
-        throw new UsageError(`cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`)
+        throw new UsageError(
+          `cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`,
+        )
       })
       const command: CliCommand = {
         name: 'import',
@@ -79,7 +84,10 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
       return { command: { name: 'undo', id: args[0] as string, requestedBy }, ...common }
     case 'connections':
       if (args[0] === 'add') {
-        want(2, 'connections add <name> [--strategy auth0|custom-db|…] [--import-mode] [--disabled] [--username-max N]')
+        want(
+          2,
+          'connections add <name> [--strategy auth0|custom-db|…] [--import-mode] [--disabled] [--username-max N]',
+        )
         return {
           command: {
             name: 'connections-add',
@@ -87,7 +95,9 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
             strategy: v.strategy ?? 'auth0',
             enabled: !(v.disabled ?? false),
             ...(v['import-mode'] === undefined ? {} : { importMode: v['import-mode'] }),
-            ...(v['username-max'] === undefined ? {} : { usernameMax: positiveInt(v['username-max'], '--username-max') }),
+            ...(v['username-max'] === undefined
+              ? {}
+              : { usernameMax: positiveInt(v['username-max'], '--username-max') }),
           },
           ...common,
         }
@@ -99,7 +109,10 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
         return { command: { name: 'users-count', ...optionalConnection(v.connection) }, ...common }
       }
       if (args[0] === 'get' && args.length === 2) {
-        return { command: { name: 'users-get', key: args[1] as string, ...optionalConnection(v.connection) }, ...common }
+        return {
+          command: { name: 'users-get', key: args[1] as string, ...optionalConnection(v.connection) },
+          ...common,
+        }
       }
       throw new UsageError('usage: roster users count [--connection X] | roster users get <email|user_id>')
     default:

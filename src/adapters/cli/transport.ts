@@ -63,9 +63,16 @@ function serverTransport(port: number, token: string): Transport {
           { cause: error },
         )
       }
-      const body = (await response.json()) as { ok: boolean; result?: unknown; error?: { code: string; message: string } }
+      const body = (await response.json()) as {
+        ok: boolean
+        result?: unknown
+        error?: { code: string; message: string }
+      }
       if (body.ok) return body.result
-      throw new AppError(toCode(body.error?.code), body.error?.message ?? `The server answered ${response.status}.`)
+      throw new AppError(
+        toCode(body.error?.code),
+        body.error?.message ?? `The server answered ${response.status}.`,
+      )
     },
     close: async () => {},
   }

@@ -9,7 +9,12 @@ export interface Schedule {
  * Runs `task` on a cron schedule. Overlapping runs are skipped (a slow sweep never piles up), and a failed run
  * is logged, never thrown into the timer.
  */
-export function schedule(name: string, expression: string, task: () => Promise<unknown>, logger: Logger): Schedule {
+export function schedule(
+  name: string,
+  expression: string,
+  task: () => Promise<unknown>,
+  logger: Logger,
+): Schedule {
   let running = false
   const job = cron.schedule(expression, async () => {
     if (running) return

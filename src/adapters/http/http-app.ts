@@ -49,7 +49,8 @@ export function createHttpApp(deps: HttpDeps): Express {
   const onError: ErrorRequestHandler = (error, _req, res, _next) => {
     const status = typeof error?.status === 'number' ? error.status : 500
     if (status >= 500) deps.logger.error('http request failed', { error })
-    const message = error instanceof AppError ? error.message : status >= 500 ? 'Internal error.' : error.message
+    const message =
+      error instanceof AppError ? error.message : status >= 500 ? 'Internal error.' : error.message
     res.status(status).json({ statusCode: status, message })
   }
   app.use(onError)

@@ -1,5 +1,11 @@
 import { z } from 'zod'
-import { addRowIssue, isPlainObject, withHint, zSchemaMessage } from './row-errors.ts'
+import { addRowIssue, isPlainObject, jsonTypeOf, withHint, zSchemaMessage } from './row-errors.ts'
+
+/**
+ * `app_metadata` and `user_metadata`: open objects whose field names Auth0 restricts (reference §1.4). The row's own
+ * object is kept, not copied: `z.record` rebuilds it by assignment, which turns a `"__proto__"` key from JSON.parse
+ * into the object's prototype and silently drops it from the data.
+ */
 
 type Ctx = z.core.$RefinementCtx<unknown>
 
@@ -32,13 +38,16 @@ function checkMetadataKeys(metadata: unknown, ctx: Ctx): void {
     const { value, path } = item
     if (Array.isArray(value)) {
       value.forEach((element, index) => {
-        if (typeof element === 'object' && element !== null)
+        if (typeof element === 'object' && element !== null) {
           stack.push({ value: element, path: [...path, index] })
+        }
       })
     } else if (isPlainObject(value)) {
       for (const [key, child] of Object.entries(value)) {
-        if (key.includes('.') || key.includes('$')) {
-          const hint = `metadata field names must not contain . or $; rename "${key}"`
+        // `__proto__` is not in Auth0's rules, but code that copies metadata by assignment would turn it into a
+        // prototype; refusing it here keeps every later merge and store write safe.
+        if (key.includes('.') || key.includes('$') || key === '__proto__') {
+          const hint = `metadata field names must not contain . or $ nor be __proto__; rename "${key}"`
           addRowIssue(ctx, 'NOT_PASSED', withHint(zSchemaMessage.notPassed(), hint), [...path, key])
         }
         if (typeof child === 'object' && child !== null) stack.push({ value: child, path: [...path, key] })
@@ -47,8 +56,13 @@ function checkMetadataKeys(metadata: unknown, ctx: Ctx): void {
   }
 }
 
-const metadataSchema = z.record(z.string(), z.unknown())
+const metadataSchema = z.custom<Record<string, unknown>>().superRefine((metadata, ctx) => {
+  if (!isPlainObject(metadata)) {
+    addRowIssue(ctx, 'INVALID_TYPE', zSchemaMessage.invalidType('object', jsonTypeOf(metadata)))
+  }
+})
 export const appMetadataSchema = metadataSchema.superRefine((metadata, ctx) => {
+  if (!isPlainObject(metadata)) return
   for (const key of Object.keys(metadata)) {
     if (!forbiddenAppMetadataKeys.has(key)) continue
     const hint = `app_metadata.${key} is reserved by Auth0 and must be removed`

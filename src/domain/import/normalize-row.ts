@@ -1,6 +1,6 @@
-import type { RowError } from './validate-row.ts'
 import { isImportableField, isReadOnlyPath } from './export-labels.ts'
 import { isPlainObject, jsonEqual } from './merge-patch.ts'
+import type { RowError } from './validate-row.ts'
 
 export interface NormalizedRow {
   /** The row in Auth0's import shape, ready for validation. Unknown keys are kept so validation names them. */
@@ -15,7 +15,11 @@ export interface NormalizedRow {
  * (`user_metadata.plan`) become fields, read-only fields are dropped, and a `user_id` that already carries the
  * connection's prefix (`auth0|62d1…`, as every export does) is unprefixed so the prefix is never doubled.
  */
-export function normalizeRow(raw: unknown, labels: ReadonlyMap<string, string>, provider: string): NormalizedRow {
+export function normalizeRow(
+  raw: unknown,
+  labels: ReadonlyMap<string, string>,
+  provider: string,
+): NormalizedRow {
   if (!isPlainObject(raw)) return { row: raw, ignored: [], errors: [] }
   const row: Record<string, unknown> = {}
   const sources = new Map<string, string>()

@@ -1,5 +1,6 @@
 import { AppError } from '../../errors.ts'
 import type { uploadFormats } from '../jobs/job.ts'
+import { jsonErrorOffset } from './json-error-offset.ts'
 
 export interface ParsedUsersFile {
   format: (typeof uploadFormats)[number]
@@ -16,6 +17,12 @@ export function parseUsersFile(text: string, fileName: string): ParsedUsersFile 
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
   const trimmed = body.trim()
   if (trimmed === '') throw new AppError('users_file_empty', 'Users file must not be empty.')
+  if (!trimmed.startsWith('[') && !trimmed.startsWith('{')) {
+    throw new AppError(
+      'invalid_users_file',
+      `${fileName} must hold a JSON array of user objects (or NDJSON: one user object per line).`,
+    )
+  }
   const parsed = trimmed.startsWith('[') ? parseJsonArray(body, fileName) : parseNdjson(body, fileName)
   if (parsed.rows.length === 0) throw new AppError('users_file_empty', 'Users file must not be empty.')
   return parsed
@@ -54,12 +61,14 @@ function parseNdjson(body: string, fileName: string): ParsedUsersFile {
 }
 
 function notJson(fileName: string, body: string, error: unknown): AppError {
-  const detail = error instanceof Error ? error.message : String(error)
-  const position = /position (\d+)/.exec(detail)?.[1]
-  const where = position === undefined ? '' : ` at ${lineAndColumn(body, Number(position))}`
+  const offset = jsonErrorOffset(body)
+  const where = offset < 0 ? '' : ` at ${lineAndColumn(body, offset)}`
+  const near = offset < 0 ? '' : ` near ${JSON.stringify(body.slice(Math.max(0, offset - 20), offset + 10))}`
   return new AppError(
     'invalid_users_file',
-    `${fileName} is not valid JSON${where}: ${detail}. Check for a missing comma or a trailing comma there.`,
+    `${fileName} is not valid JSON${where}${near}. Look there for a missing or trailing comma, or an unclosed quote.`,
+    undefined,
+    { cause: error },
   )
 }
 

@@ -92,7 +92,9 @@ export function planChunk(
     const byEmail = lookup.findByEmail(connection.id, email)
     const byId = userId === undefined ? undefined : lookup.getById(userId)
     const byUsername =
-      row.username === undefined ? undefined : lookup.findByUsername(connection.id, row.username.toLowerCase())
+      row.username === undefined
+        ? undefined
+        : lookup.findByUsername(connection.id, row.username.toLowerCase())
     const conflict = options.upsert
       ? upsertConflict(byEmail, byId, byUsername)
       : existing(byEmail, byId, byUsername)
@@ -119,7 +121,8 @@ export function planChunk(
     plan.puts.push(inserted)
     plan.preImages.push({ user_id: inserted.user_id, before: null })
     plan.tally.inserted++
-    if (plan.diffs.length < (options.diffLimit ?? 0)) plan.diffs.push(diff(index, 'insert', undefined, inserted))
+    if (plan.diffs.length < (options.diffLimit ?? 0))
+      plan.diffs.push(diff(index, 'insert', undefined, inserted))
   }
   return plan
 }
@@ -156,7 +159,11 @@ function upsertConflict(byEmail?: StoredUser, byId?: StoredUser, byUsername?: St
 }
 
 /** The user after an upsert, or null when the row changes nothing (then nothing is written). */
-function applyUpsert(current: StoredUser, row: ImportRow, options: PlanOptions): Omit<StoredUser, 'rev'> | null {
+function applyUpsert(
+  current: StoredUser,
+  row: ImportRow,
+  options: PlanOptions,
+): Omit<StoredUser, 'rev'> | null {
   const { rev: _rev, ...next } = current
   const target = next as Record<string, unknown>
   let changed = false
@@ -222,7 +229,11 @@ function diff(
     if (jsonEqual(a, b)) continue
     changes.push(
       secretFields.has(field)
-        ? { field, before: a === undefined ? undefined : '*****', after: b === undefined ? undefined : '*****' }
+        ? {
+            field,
+            before: a === undefined ? undefined : '*****',
+            after: b === undefined ? undefined : '*****',
+          }
         : { field, before: a, after: b },
     )
   }

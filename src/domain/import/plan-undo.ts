@@ -22,7 +22,12 @@ export interface UndoPlan {
  * conflict, reported and never overwritten.
  */
 export function planUndo(chunks: readonly UndoChunk[], lookup: Pick<UserLookup, 'getById'>): UndoPlan {
-  const plan: UndoPlan = { puts: [], deletes: [], conflicts: [], tally: { deleted: 0, restored: 0, conflicts: 0 } }
+  const plan: UndoPlan = {
+    puts: [],
+    deletes: [],
+    conflicts: [],
+    tally: { deleted: 0, restored: 0, conflicts: 0 },
+  }
   let index = 0
   for (const chunk of chunks) {
     for (const { user_id, before } of chunk.preImages) {

@@ -10,6 +10,8 @@ export function redactRow(raw: unknown): unknown {
   const copy = deepCopy(raw)
   if (!isPlainObject(copy)) return copy
   redact(copy, 'password_hash')
+  // Not an import field, but people do put clear-text passwords in files: a report must never echo one.
+  for (const key of Object.keys(copy)) if (/^pass(word)?$/i.test(key)) redact(copy, key)
   const custom = copy.custom_password_hash
   if (isPlainObject(custom)) {
     if (isPlainObject(custom.hash)) {
@@ -36,7 +38,7 @@ function redact(target: Record<string, unknown>, key: string): void {
  */
 function deepCopy(value: unknown): unknown {
   const copyShell = (source: unknown): unknown =>
-    Array.isArray(source) ? [] : isPlainObject(source) ? Object.create(Object.prototype) : source
+    Array.isArray(source) ? [] : isPlainObject(source) ? {} : source
   const root = copyShell(value)
   const stack: [Record<string, unknown> | unknown[], Record<string, unknown> | unknown[]][] = []
   if (root !== value) stack.push([value as Record<string, unknown>, root as Record<string, unknown>])
@@ -50,8 +52,9 @@ function deepCopy(value: unknown): unknown {
         writable: true,
         configurable: true,
       })
-      if (childCopy !== child)
+      if (childCopy !== child) {
         stack.push([child as Record<string, unknown>, childCopy as Record<string, unknown>])
+      }
     }
   }
   return root

@@ -33,7 +33,8 @@ export function toAuth0Job(job: Job, progress?: JobProgress): Record<string, unk
     view.undo_of = job.undoOf
   }
   if (job.status === 'processing' && progress) Object.assign(view, progressFields(progress))
-  if (job.status === 'processing' && !progress) Object.assign(view, { percentage_done: 0, time_left_seconds: 0 })
+  if (job.status === 'processing' && !progress)
+    Object.assign(view, { percentage_done: 0, time_left_seconds: 0 })
   if (job.summary && (job.status === 'completed' || job.status === 'failed')) view.summary = job.summary
   if (job.statusDetails) view.status_details = job.statusDetails
   return view

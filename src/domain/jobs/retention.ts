@@ -15,7 +15,11 @@ export function planRetention(jobs: readonly Job[], now: Date, retentionHours: n
   for (const job of jobs) {
     if (job.status === 'completed' || job.status === 'failed') {
       if (nowMs - Date.parse(job.createdAt) >= retentionMs) plan.expire.push(job.id)
-    } else if (job.status === 'expired' && job.expiredAt && nowMs - Date.parse(job.expiredAt) >= retentionMs) {
+    } else if (
+      job.status === 'expired' &&
+      job.expiredAt &&
+      nowMs - Date.parse(job.expiredAt) >= retentionMs
+    ) {
       plan.drop.push(job.id)
     }
   }

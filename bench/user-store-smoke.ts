@@ -1,0 +1,157 @@
+/**
+ * Smoke benchmark for FileUserStore at tenant scale: `node --import tsx bench/user-store-smoke.ts [users]`.
+ * Writes a snapshot of 1,000,000 users (default) into a temp dir, then measures opening it, committing one
+ * 2,000-user batch into it and into an empty store, scanning it, and compacting it (with the event-loop delay
+ * while compaction runs). Deletes its temp dirs at the end. Figures vary by machine; this is not a test.
+ */
+import { open as openFile, mkdtemp, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { openFileUserStore } from '../src/adapters/store/file-user-store.ts'
+import { type StoredUser, storedUserSchema } from '../src/domain/users/user.ts'
+import type { CommitBatch } from '../src/engine/ports.ts'
+
+const tenantUsers = Number(process.argv[2] ?? 1_000_000)
+const batchUsers = 2_000
+const connections = ['con_k3Jd8sLq0PzX7aYb', 'con_Q8wE2rT5yU1iO9pA']
+const givenNames = ['Amélie', 'Ben', 'Chiara', 'Dmitri', 'Eun-ji', 'Farah', 'Gustavo', 'Hana', 'Ivo', 'Jun']
+const familyNames = ['Okafor', 'Lindqvist', 'Moreau', 'Nakamura', 'Petrov', 'Quispe', 'Rossi', 'Singh', 'Tanaka']
+
+function makeUser(n: number, rev: number): StoredUser {
+  const id = n.toString(16).padStart(24, '0')
+  const given = givenNames[n % givenNames.length] ?? 'Ann'
+  const family = familyNames[n % familyNames.length] ?? 'Lee'
+  return {
+    user_id: `auth0|${id}`,
+    connection_id: connections[n % connections.length] ?? 'con_x',
+    email: `${given.toLowerCase()}.${family.toLowerCase()}${n}@example.com`,
+    email_verified: n % 3 !== 0,
+    given_name: given,
+    family_name: family,
+    user_metadata: { locale: 'en-GB', plan: n % 5 === 0 ? 'pro' : 'free' },
+    identities: [{ connection: 'Username-Password-Authentication', provider: 'auth0', user_id: id, isSocial: false }],
+    created_at: '2025-03-14T09:26:53.589Z',
+    updated_at: '2026-01-07T16:02:11.000Z',
+    rev,
+  }
+}
+
+function newUsers(from: number, count: number): Omit<StoredUser, 'rev'>[] {
+  return Array.from({ length: count }, (_, i) => {
+    const { rev: _rev, ...fields } = makeUser(from + i, 0)
+    return fields
+  })
+}
+
+/** Writes the snapshot directly (the format of store-files.ts): much faster than 500 fsync'd commits. */
+async function writeTenantSnapshot(dir: string, count: number): Promise<number> {
+  const handle = await openFile(join(dir, 'snapshot.jsonl'), 'w')
+  const commits = Math.ceil(count / batchUsers)
+  await handle.writeFile(
+    `${JSON.stringify({ format: 'roster-users', version: 1, seq: commits, journal: 1, users: count })}\n`,
+  )
+  for (let start = 0; start < count; start += 10_000) {
+    let text = ''
+    for (let n = start; n < Math.min(start + 10_000, count); n++) {
+      text += `${JSON.stringify(makeUser(n, Math.floor(n / batchUsers) + 1))}\n`
+    }
+    await handle.writeFile(text)
+  }
+  await handle.sync()
+  await handle.close()
+  return commits
+}
+
+function ms(start: number): string {
+  return `${(performance.now() - start).toFixed(1)} ms`
+}
+
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`
+
+function batchOf(from: number, chunk: number): CommitBatch {
+  return { jobId: 'job_benchBENCHbench0', chunk, puts: newUsers(from, batchUsers), deletes: [], meta: { chunk } }
+}
+
+/** What the issue calls the floor for one import file: JSON.parse + validation + one fsync'd append of its bytes. */
+async function importFloor(dir: string): Promise<number> {
+  const fileText = JSON.stringify(newUsers(5_000_000, batchUsers))
+  const start = performance.now()
+  const rows = JSON.parse(fileText) as unknown[]
+  const rowSchema = storedUserSchema.omit({ rev: true })
+  for (const row of rows) rowSchema.parse(row)
+  const handle = await openFile(join(dir, 'floor.jsonl'), 'a')
+  await handle.writeFile(fileText)
+  await handle.datasync()
+  await handle.close()
+  console.log(`  import file: ${(Buffer.byteLength(fileText) / 1024).toFixed(0)} KB, ${rows.length} users`)
+  return performance.now() - start
+}
+
+async function main(): Promise<void> {
+  const bigDir = await mkdtemp(join(tmpdir(), 'roster-bench-big-'))
+  const emptyDir = await mkdtemp(join(tmpdir(), 'roster-bench-empty-'))
+  try {
+    console.log(`FileUserStore smoke benchmark, ${tenantUsers.toLocaleString('en')} users, node ${process.version}`)
+    let start = performance.now()
+    await writeTenantSnapshot(bigDir, tenantUsers)
+    const snapshotBytes = (await stat(join(bigDir, 'snapshot.jsonl'))).size
+    console.log(`generate snapshot: ${ms(start)}, ${mb(snapshotBytes)}, ${(snapshotBytes / tenantUsers).toFixed(0)} B/user`)
+
+    const floorMs = await importFloor(emptyDir)
+    console.log(`  floor (parse + validate + fsync'd append): ${floorMs.toFixed(1)} ms`)
+
+    const empty = await openFileUserStore(emptyDir)
+    start = performance.now()
+    await empty.commit(batchOf(0, 0))
+    console.log(`commit ${batchUsers} users into an empty store: ${ms(start)}`)
+    await empty.close()
+
+    const rssBefore = process.memoryUsage().rss
+    start = performance.now()
+    const store = await openFileUserStore(bigDir)
+    console.log(`open ${store.count().toLocaleString('en')} users: ${ms(start)}`)
+    const memory = process.memoryUsage()
+    console.log(`  RSS after open: ${mb(memory.rss)} (was ${mb(rssBefore)}), heap used ${mb(memory.heapUsed)}`)
+
+    for (let chunk = 0; chunk < 3; chunk++) {
+      const from = tenantUsers + chunk * batchUsers
+      start = performance.now()
+      const pending = store.commit(batchOf(from, chunk))
+      const syncPart = performance.now() - start
+      await pending
+      console.log(`commit ${batchUsers} users into the big store: ${ms(start)} (sync part ${syncPart.toFixed(1)} ms)`)
+    }
+
+    start = performance.now()
+    let scanned = 0
+    for (const _ of store.scan()) scanned += 1
+    console.log(`scan all (${scanned.toLocaleString('en')}): ${ms(start)}`)
+
+    const delay = monitorEventLoopDelay({ resolution: 5 })
+    delay.enable()
+    start = performance.now()
+    const compaction = store.compact()
+    const syncPart = performance.now() - start
+    // Commits keep flowing during compaction; they land in the new journal.
+    const during = store.commit(batchOf(tenantUsers + 10 * batchUsers, 10))
+    await Promise.all([compaction, during])
+    delay.disable()
+    console.log(`compact: ${ms(start)} (sync part ${syncPart.toFixed(1)} ms)`)
+    console.log(
+      `  event-loop delay during compaction: max ${(delay.max / 1e6).toFixed(1)} ms, ` +
+        `p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, mean ${(delay.mean / 1e6).toFixed(1)} ms`,
+    )
+    await store.close()
+
+    start = performance.now()
+    const reopened = await openFileUserStore(bigDir)
+    console.log(`reopen compacted store (${reopened.count().toLocaleString('en')} users): ${ms(start)}`)
+    await reopened.close()
+  } finally {
+    await rm(bigDir, { recursive: true, force: true })
+    await rm(emptyDir, { recursive: true, force: true })
+  }
+}
+
+await main()
