@@ -56,7 +56,12 @@ export const envSchema = z.object({
   SMTP_URL: optionalText.pipe(
     z.url({ error: 'expected a URL such as smtp://user:pass@host:587' }).optional(),
   ),
-  MAIL_FROM: z.email({ error: 'expected an email address' }).default('roster@localhost'),
+  MAIL_FROM: z
+    .string()
+    .regex(/^([^\s@<>]+@[^\s@<>]+|[^<>]*<[^\s@<>]+@[^\s@<>]+>)$/, {
+      error: 'expected an address like roster@example.com or "Roster <roster@example.com>"',
+    })
+    .default('Roster <roster@localhost>'),
 })
 
 export type Env = z.input<typeof envSchema>

@@ -51,7 +51,7 @@ function health(roster: Roster, config: Config): HealthReport {
       processing: jobs.filter((job) => job.status === 'processing').length,
     },
     slack: { configured: Boolean(config.slack.botToken && config.slack.signingSecret) },
-    email: { configured: Boolean(config.mail.smtpUrl), transport: config.mail.smtpUrl ? 'smtp' : 'outbox' },
+    email: { configured: Boolean(config.mail.smtpUrl) },
   }
 }
 
@@ -68,10 +68,6 @@ export function describeSetup(config: Config): string[] {
     ].filter(Boolean)
     lines.push(`Slack: off — ${missing.join(' and ')} not set. Roster runs without it (CLI and HTTP).`)
   }
-  lines.push(
-    config.mail.smtpUrl
-      ? 'Email: SMTP configured.'
-      : `Email: SMTP_URL not set — completion emails will be written to ${config.storeDir}/outbox as .eml files.`,
-  )
+  lines.push(config.mail.smtpUrl ? 'Email: SMTP_URL set.' : 'Email: off — SMTP_URL not set.')
   return lines
 }

@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -22,20 +24,21 @@ export interface CliResult extends Exit {
   stderr: string
 }
 
-const live = new Set<ChildProcess>()
+/** Running children, with the promise of their exit. */
+const live = new Map<ChildProcess, Promise<Exit>>()
 
-/** SIGKILLs every child still running and waits until each has exited. */
+/** SIGKILLs every child still running, waits until each has exited, and removes their output files. */
 export async function killChildren(): Promise<void> {
   const running = [...live]
   live.clear()
   await Promise.all(
-    running.map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return
-      const exited = new Promise<void>((done) => child.once('exit', () => done()))
+    running.map(async ([child, exited]) => {
       child.kill('SIGKILL')
       await exited
     }),
   )
+  if (outputDir !== undefined) rmSync(outputDir, { recursive: true, force: true })
+  outputDir = undefined
 }
 
 /**
@@ -65,34 +68,53 @@ interface Spawned {
   stderr(): string
 }
 
+let outputDir: string | undefined
+let outputs = 0
+
+/**
+ * A file for a child's stdout. Not a pipe: the CLI calls process.exit() right after writing, and Node drops
+ * whatever a pipe had not yet taken (a big `--json` report comes out cut at 64 KB); a file takes it all.
+ */
+function outputFile(): string {
+  outputDir ??= mkdtempSync(join(tmpdir(), 'roster-out-'))
+  outputs += 1
+  return join(outputDir, `stdout-${outputs}.txt`)
+}
+
 function spawnTs(
   entry: string,
   args: readonly string[],
   storeDir: string,
   env: Record<string, string>,
 ): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
-    cwd: repoRoot,
-    env: childEnv(storeDir, env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const stdoutFile = outputFile()
+  const stdoutFd = openSync(stdoutFile, 'w')
+  let child: ChildProcess
+  try {
+    child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+      cwd: repoRoot,
+      env: childEnv(storeDir, env),
+      stdio: ['ignore', stdoutFd, 'pipe'],
+    })
+  } finally {
+    closeSync(stdoutFd)
+  }
   if (child.pid === undefined) throw new Error(`could not spawn ${entry}`)
-  live.add(child)
   let stdout = ''
   let stderr = ''
-  child.stdout?.setEncoding('utf8').on('data', (text: string) => {
-    stdout += text
-  })
   child.stderr?.setEncoding('utf8').on('data', (text: string) => {
     stderr += text
   })
   const exited = new Promise<Exit>((done) => {
-    // 'close' rather than 'exit': by then stdout and stderr are fully read.
+    // 'close' rather than 'exit': by then stderr is fully read.
     child.once('close', (code, signal) => {
       live.delete(child)
+      stdout = readFileSync(stdoutFile, 'utf8')
+      rmSync(stdoutFile, { force: true })
       done({ code, signal })
     })
   })
+  live.set(child, exited)
   return { child, pid: child.pid, exited, stdout: () => stdout, stderr: () => stderr }
 }
 

@@ -1,3 +1,5 @@
+import { importRowSchema } from './import-row.ts'
+
 /**
  * Column labels → profile paths, so that a file Roster (or Auth0's extension) exported re-imports as-is: the
  * bulk profile update workflow is export → edit → import with upsert, and Auth0 itself rejects its own labels.
@@ -18,26 +20,8 @@ export const defaultExportFields = [
   { name: 'updated_at', export_as: 'Updated At' },
 ] as const
 
-/** Top-level keys of Auth0's import schema. A label may never shadow one of these. */
-export const importableFields = [
-  'email',
-  'email_verified',
-  'phone_number',
-  'phone_verified',
-  'user_id',
-  'username',
-  'given_name',
-  'family_name',
-  'name',
-  'nickname',
-  'picture',
-  'blocked',
-  'password_hash',
-  'custom_password_hash',
-  'app_metadata',
-  'user_metadata',
-  'mfa_factors',
-] as const
+/** Top-level keys of Auth0's import schema (from the schema itself). A label may never shadow one of these. */
+export const importableFields: readonly string[] = Object.keys(importRowSchema.shape)
 
 /**
  * Exported but not importable: values the directory computes. They are ignored on import (and listed on the
@@ -64,7 +48,7 @@ export function isReadOnlyPath(path: string): boolean {
 }
 
 export function isImportableField(key: string): boolean {
-  return (importableFields as readonly string[]).includes(key)
+  return importableFields.includes(key)
 }
 
 /** The built-in label table, extended by labels that earlier exports recorded (`Plan` → `user_metadata.plan`). */

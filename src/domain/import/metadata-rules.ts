@@ -47,7 +47,10 @@ function checkMetadataKeys(metadata: unknown, ctx: Ctx): void {
         // `__proto__` is not in Auth0's rules, but code that copies metadata by assignment would turn it into a
         // prototype; refusing it here keeps every later merge and store write safe.
         if (key.includes('.') || key.includes('$') || key === '__proto__') {
-          const hint = `metadata field names must not contain . or $ nor be __proto__; rename "${key}"`
+          const hint =
+            key === '__proto__'
+              ? '__proto__ cannot be a metadata field name; rename it'
+              : `metadata field names must not contain . or $; rename "${key}"`
           addRowIssue(ctx, 'NOT_PASSED', withHint(zSchemaMessage.notPassed(), hint), [...path, key])
         }
         if (typeof child === 'object' && child !== null) stack.push({ value: child, path: [...path, key] })

@@ -1,0 +1,335 @@
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { StoredUser } from '../../src/domain/users/user.ts'
+import { bigRows, seedRows, toJsonArray } from '../support/generate-users.ts'
+import {
+  cliJson,
+  defaultConnection,
+  killChildren,
+  poll,
+  type ServerProcess,
+  startCli,
+  startServer,
+} from '../support/roster-process.ts'
+import { journalEntries, readCatalog, readUsers, storeFileProblems } from '../support/store-inspection.ts'
+
+/**
+ * "Jobs survive restarts: after kill -9 at any moment, the next start finishes or re-runs interrupted jobs so the
+ * final users, summaries and reports equal an uninterrupted run." Real server processes, real SIGKILL: a run of the
+ * big import that is killed and restarted must end exactly where an uninterrupted run of it ends.
+ */
+
+const seedCount = 3_000
+/** Six chunks of 2,000 users: one atomic journal commit each. */
+const bigCount = 12_000
+const chunks = 6
+
+type JobJson = Record<string, unknown> & { id: string; status: string; summary?: Record<string, number> }
+interface ReportEntry {
+  index: number
+  user: unknown
+  errors: { code: string; path: string; message: string }[]
+}
+interface Diff {
+  index: number
+  email: string
+  user_id: string
+  action: string
+  changes: { field: string; before?: unknown; after?: unknown }[]
+}
+
+let workDir: string
+let seedFile: string
+let bigFile: string
+/** A store holding the seed and nothing else: each run starts from a copy, so all runs share connection and seed ids. */
+let template: string
+let templateUsers: StoredUser[]
+let templateJobIds: string[]
+/** Emails of users the big file inserts without a user_id: their ids are random, so runs cannot agree on them. */
+let generatedIdEmails: Set<string>
+let bigEmails: Set<string>
+
+const reference = {} as {
+  job: JobJson
+  errors: ReportEntry[]
+  users: ReturnType<typeof comparable>
+  dryRun: JobJson & { preview: Diff[] }
+  dryRunErrors: ReportEntry[]
+}
+
+const importArgs = () => ['import', bigFile, '--connection', defaultConnection, '--upsert']
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'roster-crash-'))
+  seedFile = join(workDir, 'seed.json')
+  bigFile = join(workDir, 'big.json')
+  const seed = seedRows(seedCount)
+  const big = bigRows(bigCount, seedCount)
+  await writeFile(seedFile, toJsonArray(seed))
+  await writeFile(bigFile, toJsonArray(big))
+  const seedEmails = new Set(seed.map((row) => String(row.email).toLowerCase()))
+  bigEmails = new Set(
+    big.map((row) => String(row.email).toLowerCase()).filter((email) => !seedEmails.has(email)),
+  )
+  generatedIdEmails = new Set(
+    big.filter((row) => row.user_id === undefined).map((row) => String(row.email).toLowerCase()),
+  )
+  for (const email of seedEmails) generatedIdEmails.delete(email)
+
+  template = join(workDir, 'template')
+  const seeding = await startServer(template)
+  const seeded = await cliJson<JobJson>(template, [
+    'import',
+    seedFile,
+    '--connection',
+    defaultConnection,
+    '--wait',
+  ])
+  expect(seeded.summary).toMatchObject({ inserted: seedCount, failed: 0 })
+  await expectCleanExit(seeding)
+  templateUsers = await readUsers(template)
+  templateJobIds = (await readCatalog(template)).jobs.map((job) => job.id)
+
+  // The uninterrupted run: a dry run, then the import itself, on a server that nobody kills.
+  const dir = await copyTemplate('reference')
+  const server = await startServer(dir)
+  const dryRun = await cliJson<JobJson & { preview: Diff[] }>(
+    dir,
+    [...importArgs(), '--dry-run', '--wait'],
+    [4],
+  )
+  reference.dryRun = dryRun
+  reference.dryRunErrors = await cliJson<ReportEntry[]>(dir, ['job', 'errors', dryRun.id])
+  reference.job = await cliJson<JobJson>(dir, [...importArgs(), '--wait'], [4])
+  reference.errors = await cliJson<ReportEntry[]>(dir, ['job', 'errors', reference.job.id])
+  await expectCleanExit(server)
+  reference.users = comparable(await readUsers(dir))
+}, 60_000)
+
+afterEach(async () => {
+  await killChildren()
+})
+
+afterAll(async () => {
+  await killChildren()
+  if (workDir) await rm(workDir, { recursive: true, force: true })
+})
+
+async function copyTemplate(name: string): Promise<string> {
+  const dir = join(workDir, name)
+  await cp(template, dir, { recursive: true })
+  return dir
+}
+
+async function expectCleanExit(server: ServerProcess): Promise<void> {
+  const exit = await server.stop()
+  expect(exit, server.stderr()).toEqual({ code: 0, signal: null })
+}
+
+/** Users as two runs can agree on them: no timestamps or revs, and `<generated>` for ids the importer made up. */
+function comparable(users: readonly StoredUser[]) {
+  return users
+    .map(({ created_at: _c, updated_at: _u, rev: _r, ...user }) => {
+      if (!generatedIdEmails.has(user.email)) return user
+      const identities = user.identities.map((identity) => ({ ...identity, user_id: '<generated>' }))
+      return { ...user, user_id: '<generated>', identities }
+    })
+    .sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0))
+}
+
+/** The first few users that differ from the reference, by email: a readable failure instead of a 15,000-line diff. */
+function differences(actual: ReturnType<typeof comparable>, expected: ReturnType<typeof comparable>) {
+  const byEmail = new Map(expected.map((user) => [user.email, user]))
+  const found: { email: string; actual: unknown; expected: unknown }[] = []
+  for (const user of actual) {
+    const other = byEmail.get(user.email)
+    if (JSON.stringify(other) !== JSON.stringify(user))
+      found.push({ email: user.email, actual: user, expected: other })
+    if (found.length === 3) break
+  }
+  return found
+}
+
+function duplicates(values: readonly string[]): string[] {
+  const seen = new Set<string>()
+  return values.filter((value) => (seen.has(value) ? true : (seen.add(value), false)))
+}
+
+/** A dry run's sample, with the made-up user ids of inserts masked as in `comparable`. */
+function comparablePreview(diffs: readonly Diff[]): Diff[] {
+  return diffs.map((diff) => {
+    if (!generatedIdEmails.has(diff.email)) return diff
+    const changes = diff.changes.map((change) =>
+      change.field === 'user_id' ? { ...change, after: '<generated>' } : change,
+    )
+    return { ...diff, user_id: '<generated>', changes }
+  })
+}
+
+const journalFile = (dir: string) => join(dir, 'users', 'journal-1.jsonl')
+
+/** Resolves once the journal holds `lines` complete records. Reads the file only when its size changes. */
+async function journalReaches(dir: string, lines: number): Promise<void> {
+  let lastSize = -1
+  await poll(
+    `${lines} journal records`,
+    async () => {
+      const { size } = await stat(journalFile(dir))
+      if (size === lastSize) return undefined
+      lastSize = size
+      const text = await readFile(journalFile(dir), 'utf8')
+      return text.split('\n').length - 1 >= lines ? true : undefined
+    },
+    { timeoutMs: 30_000, intervalMs: 2 },
+  )
+}
+
+async function jobStatusOnDisk(dir: string, jobId: string): Promise<string | undefined> {
+  return (await readCatalog(dir)).jobs.find((job) => job.id === jobId)?.status
+}
+
+/** After a restart: the job must end as the reference run ended, and the store must hold the reference users. */
+async function expectSameOutcomeAsReference(dir: string, jobId: string): Promise<void> {
+  const server = await startServer(dir)
+  const finished = await cliJson<JobJson>(dir, ['job', jobId, '--wait'], [4])
+  const errors = await cliJson<ReportEntry[]>(dir, ['job', 'errors', jobId])
+  await expectCleanExit(server)
+
+  expect(finished.status).toBe('completed')
+  expect(finished.summary).toEqual(reference.job.summary)
+  expect(errors).toEqual(reference.errors)
+  expect(await storeFileProblems(dir)).toEqual([])
+
+  // Every chunk committed exactly once: none redone after the restart, none skipped.
+  const commits = (await journalEntries(dir))
+    .filter((entry) => entry.jobId === jobId)
+    .map((entry) => entry.chunk)
+  expect(commits).toEqual([...Array(chunks).keys()])
+
+  const users = await readUsers(dir)
+  expect(duplicates(users.map((user) => `${user.connection_id} ${user.email}`))).toEqual([])
+  expect(duplicates(users.map((user) => user.user_id))).toEqual([])
+  expect(users).toHaveLength(reference.users.length)
+  expect(differences(comparable(users), reference.users)).toEqual([])
+}
+
+describe('the uninterrupted reference run', () => {
+  it('exercises inserts, updates, unchanged users and every kind of per-user failure', () => {
+    expect(reference.job.status).toBe('completed')
+    const summary = reference.job.summary ?? {}
+    expect(summary.total).toBe(bigCount)
+    for (const count of ['inserted', 'updated', 'unchanged', 'failed'] as const)
+      expect(summary[count]).toBeGreaterThan(0)
+    const codes = new Set(reference.errors.flatMap((entry) => entry.errors.map((error) => error.code)))
+    expect([...codes].sort()).toEqual(
+      ['CONFLICT_EMAIL', 'DUPLICATED_USER', 'INVALID_FORMAT', 'OBJECT_ADDITIONAL_PROPERTIES'].sort(),
+    )
+    expect(reference.users).toHaveLength(seedCount + summary.inserted!)
+  })
+})
+
+describe('kill -9 of the server during an import, then a restart', () => {
+  const killPoints: { name: string; committed: number }[] = [
+    { name: 'as soon as the CLI has the job id', committed: 0 },
+    { name: 'once the first chunk is committed', committed: 1 },
+    { name: 'once three of six chunks are committed', committed: 3 },
+    { name: 'once five of six chunks are committed', committed: 5 },
+  ]
+
+  it.each(killPoints)(
+    '$name: the job completes with the users, summary and report of an uninterrupted run',
+    async ({ name, committed }) => {
+      const dir = await copyTemplate(`kill-${committed}`)
+      const before = (await journalEntries(dir)).length
+      const server = await startServer(dir)
+      const job = await cliJson<JobJson>(dir, importArgs())
+      expect(job.status).toMatch(/^(pending|processing)$/)
+      if (committed > 0) await journalReaches(dir, before + committed)
+      await server.kill9()
+
+      // The kill landed in the middle of the job (or the test proves nothing), and left every file readable.
+      expect(await jobStatusOnDisk(dir, job.id), name).toMatch(/^(pending|processing)$/)
+      const done = (await journalEntries(dir)).filter((entry) => entry.jobId === job.id).length
+      expect(done).toBeGreaterThanOrEqual(committed)
+      expect(await storeFileProblems(dir, { tornTail: 'allowed' })).toEqual([])
+
+      await expectSameOutcomeAsReference(dir, job.id)
+    },
+    45_000,
+  )
+
+  it('while the CLI is still sending the file: either the job exists and completes, or none of its users exist', async () => {
+    const dir = await copyTemplate('kill-in-flight')
+    const server = await startServer(dir)
+    const cli = startCli(dir, [...importArgs(), '--json'])
+    // The server has the request once it starts storing the upload; it has not answered yet.
+    await poll(
+      'the upload to reach the store',
+      async () => {
+        const jobs = await readdir(join(dir, 'jobs'))
+        return jobs.some((id) => !templateJobIds.includes(id)) ? true : undefined
+      },
+      { timeoutMs: 20_000, intervalMs: 1 },
+    )
+    await server.kill9()
+    const answer = await cli.result
+    expect(await storeFileProblems(dir, { tornTail: 'allowed' })).toEqual([])
+
+    const jobs = (await readCatalog(dir)).jobs.filter((job) => !templateJobIds.includes(job.id))
+    if (answer.code === 0) {
+      // The CLI got a job id: an acknowledged job must survive the crash.
+      expect(jobs.map((job) => job.id)).toEqual([(JSON.parse(answer.stdout) as JobJson).id])
+    } else {
+      expect(answer.stderr).toContain('does not answer')
+    }
+    expect(jobs.length).toBeLessThanOrEqual(1)
+    const [job] = jobs
+    if (job) {
+      await expectSameOutcomeAsReference(dir, job.id)
+      return
+    }
+    // No job: nothing of the file may have been written, and the orphan upload is cleared at the next start.
+    const restarted = await startServer(dir)
+    await poll('the orphan upload to be removed', async () => {
+      const left = await readdir(join(dir, 'jobs'))
+      return left.every((id) => templateJobIds.includes(id)) ? true : undefined
+    })
+    await expectCleanExit(restarted)
+    const users = await readUsers(dir)
+    expect(users.filter((user) => bigEmails.has(user.email))).toEqual([])
+    expect(users).toEqual(templateUsers)
+  }, 45_000)
+})
+
+describe('kill -9 of the server during a dry run, then a restart', () => {
+  it('runs the dry run again to the same preview and report, and writes no users', async () => {
+    const dir = await copyTemplate('kill-dry-run')
+    const journalBefore = await readFile(journalFile(dir))
+    const server = await startServer(dir)
+    const job = await cliJson<JobJson>(dir, [...importArgs(), '--dry-run'])
+    await poll(
+      'the dry run to be processing',
+      async () => ((await jobStatusOnDisk(dir, job.id)) === 'processing' ? true : undefined),
+      { intervalMs: 2 },
+    )
+    await server.kill9()
+    expect(await jobStatusOnDisk(dir, job.id)).toBe('processing')
+    expect(await storeFileProblems(dir, { tornTail: 'allowed' })).toEqual([])
+
+    const restarted = await startServer(dir)
+    const finished = await cliJson<JobJson & { preview: Diff[] }>(dir, ['job', job.id, '--wait'], [4])
+    const errors = await cliJson<ReportEntry[]>(dir, ['job', 'errors', job.id])
+    await expectCleanExit(restarted)
+
+    expect(finished.status).toBe('completed')
+    expect(finished.dry_run).toBe(true)
+    expect(finished.summary).toEqual(reference.dryRun.summary)
+    expect(comparablePreview(finished.preview)).toEqual(comparablePreview(reference.dryRun.preview))
+    expect(errors).toEqual(reference.dryRunErrors)
+    expect(await readFile(journalFile(dir))).toEqual(journalBefore)
+    expect(await readUsers(dir)).toEqual(templateUsers)
+    expect(await storeFileProblems(dir)).toEqual([])
+  }, 45_000)
+})

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest'
+import { parseUsersFile } from '../../src/domain/import/parse-users-file.ts'
+
+const parse = (text: string) => parseUsersFile(text, 'users.json')
+
+describe('parseUsersFile', () => {
+  it('reads a JSON array', () => {
+    expect(parse('[{"email":"a@example.com"}, 1]')).toEqual({
+      format: 'json',
+      rows: [{ email: 'a@example.com' }, 1],
+    })
+  })
+
+  it('reads NDJSON, skipping blank lines', () => {
+    expect(parse('{"email":"a@example.com"}\n\n{"email":"b@example.com"}\n')).toEqual({
+      format: 'ndjson',
+      rows: [{ email: 'a@example.com' }, { email: 'b@example.com' }],
+    })
+  })
+
+  it('ignores a UTF-8 byte order mark', () => {
+    expect(parse('\uFEFF[{"email":"a@example.com"}]').rows).toHaveLength(1)
+  })
+
+  it.each(['', '  \n', '[]', '[ ]'])('refuses %j as empty', (text) => {
+    expect(() => parse(text)).toThrow('Users file must not be empty.')
+  })
+
+  it('names the line and column of a trailing comma', () => {
+    expect(() => parse('[\n {"email":"a@example.com"},\n]')).toThrow(/line 3, column 1/)
+  })
+
+  it('names the NDJSON line that does not parse', () => {
+    expect(() => parse('{"email":"a@example.com"}\n{"email":\n')).toThrow(/line 2 is not a JSON value/)
+  })
+
+  it('refuses a JSON value that is not an array or objects', () => {
+    expect(() => parse('42')).toThrow(/must hold a JSON array of user objects/)
+  })
+})
