@@ -39,9 +39,10 @@ const TOTP_SECRET = /^[A-Z2-7]+$/
 const BCRYPT_PASSWORD_HASH = /^\$2[ab]\$\d{2}\$[./A-Za-z0-9]{53}$/
 /**
  * Auth0's username characters (reference §1.5): ASCII letters and digits and @ ` ^ $ ! - # . + ' ~ _, and not an
- * email address. Upper case is accepted: Auth0 lower-cases usernames when it saves them.
+ * email address (the lookahead: something @ a domain of dotted labels ending in a TLD, as EMAIL reads them).
+ * Upper case is accepted: Auth0 lower-cases usernames when it saves them.
  */
-const USERNAME = /^(?![^@]+@[^@]+\.[^@]+$)[A-Za-z0-9@`^$!#.+'~_-]+$/
+const USERNAME = /^(?![^@]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$)[A-Za-z0-9@`^$!#.+'~_-]+$/
 const USERNAME_CHARS = /^[A-Za-z0-9@`^$!#.+'~_-]+$/
 
 function checkPattern(ctx: Ctx, value: string, pattern: RegExp, hint?: string): void {
@@ -58,7 +59,7 @@ function checkEmailFormat(email: string, ctx: Ctx): void {
 }
 
 /** Reports MIN_LENGTH / MAX_LENGTH, counting characters as Auth0 does (code points). */
-export function checkLength(ctx: Ctx, value: string, min: number, max: number, hint?: string): void {
+function checkLength(ctx: Ctx, value: string, min: number, max: number, hint?: string): void {
   const length = charCount(value)
   if (length < min) addRowIssue(ctx, 'MIN_LENGTH', withHint(zSchemaMessage.minLength(length, min), hint))
   else if (length > max) addRowIssue(ctx, 'MAX_LENGTH', withHint(zSchemaMessage.maxLength(length, max), hint))

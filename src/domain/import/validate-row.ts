@@ -77,6 +77,14 @@ const zodTypeToJsonType: Readonly<Record<string, string>> = { int: 'integer', re
  */
 export function toRowErrors(issue: z.core.$ZodIssue): RowError[] {
   const { path } = issue
+  // JSON has no undefined: below the root, an undefined input is a property that is not there.
+  if (
+    (issue.code === 'invalid_type' || issue.code === 'invalid_value') &&
+    issue.input === undefined &&
+    path.length > 0
+  ) {
+    return [rowError('OBJECT_MISSING_REQUIRED_PROPERTY', path, zSchemaMessage.missingProperty(lastKey(path)))]
+  }
   switch (issue.code) {
     case 'custom': {
       const code: unknown = issue.params?.auth0Code
@@ -84,12 +92,6 @@ export function toRowErrors(issue: z.core.$ZodIssue): RowError[] {
       return [rowError('NOT_PASSED', path, withHint(zSchemaMessage.notPassed(), issue.message))]
     }
     case 'invalid_type': {
-      // JSON has no undefined: an undefined input is a property that is not there.
-      if (issue.input === undefined) {
-        return [
-          rowError('OBJECT_MISSING_REQUIRED_PROPERTY', path, zSchemaMessage.missingProperty(lastKey(path))),
-        ]
-      }
       const expected = zodTypeToJsonType[issue.expected] ?? issue.expected
       const found = jsonTypeOf(issue.input)
       const hint =

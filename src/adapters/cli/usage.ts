@@ -1,0 +1,29 @@
+/** Exit codes: scripts tell outcomes apart without parsing output. */
+export const exitCodes = {
+  ok: 0,
+  /** The job failed, or the request was refused (bad file, unknown connection, not found…). */
+  failed: 1,
+  usage: 2,
+  /** The store could not be opened or reached. */
+  storeUnavailable: 3,
+  /** The import completed, but some users failed: see `roster job errors <id>`. */
+  someUsersFailed: 4,
+} as const
+
+/** The help text; README's CLI table lists the same commands (a test keeps them in step). */
+export const usage = `Usage: roster <command> [options]   (npm run cli -- <command>)
+
+  import <file> --connection <name|id> [--upsert] [--merge] [--dry-run]
+         [--external-id X] [--send-completion-email] [--wait]
+  job <job_id> [--wait]             a job, as GET /api/v2/jobs/{id} (--wait: until it finishes)
+  job errors <job_id>               its error report, as GET /api/v2/jobs/{id}/errors
+  jobs [--limit N]                  recent jobs, newest first
+  undo <job_id> [--wait]            revert an import (users changed since are left alone)
+  connections                       list connections
+  connections add <name> [--strategy auth0|custom-db|google-oauth2…] [--import-mode] [--disabled] [--username-max N]
+  users count [--connection X]
+  users get <email|user_id> [--connection X]
+
+  --json prints Auth0's shapes. Files: JSON array or NDJSON. Exit codes: 0 ok, 1 failed or refused,
+  2 bad usage, 3 store unavailable, 4 import completed with failed users.`
+
