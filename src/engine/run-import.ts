@@ -9,8 +9,8 @@ import { redactRow, validateImportRow } from '../domain/import/validate-row.ts'
 import type { ImportJob } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
 import { artifactNames, type EngineContext, yieldToEventLoop } from './context.ts'
-import { finishJob } from './finish-job.ts'
 import type { RunControl } from './run-control.ts'
+import { settleImport } from './settle-import.ts'
 
 /** What each committed chunk carries in the journal, so a restarted job resumes without redoing it. */
 export interface ImportChunkMeta {
@@ -93,46 +93,11 @@ export async function runImport(
     control.progress(end, rows.length)
   }
 
-  const tally = sumTallies(metas)
-  const report = metas.flatMap((meta) => meta.errors)
-  if (report.length > 0) await ctx.artifacts.put(job.id, artifactNames.errors, JSON.stringify(report))
-  if (job.options.dryRun) {
-    await ctx.artifacts.put(job.id, artifactNames.preview, JSON.stringify({ diffs }))
-  } else {
-    const undo = ctx.users.commitsOf(job.id).map((record) => ({
-      seq: record.seq,
-      preImages: (record.meta as ImportChunkMeta).preImages,
-    }))
-    await ctx.artifacts.put(job.id, artifactNames.undo, JSON.stringify(undo))
-  }
-  const ignoredFields = [...new Set(metas.flatMap((meta) => meta.ignored))].sort()
-  await finishJob(ctx, job.id, (draft) => {
-    if (draft.type !== 'users_import') return
-    draft.status = 'completed'
-    draft.summary = {
-      inserted: tally.inserted,
-      updated: tally.updated,
-      failed: tally.failed,
-      total: rows.length,
-      unchanged: tally.unchanged,
-    }
-    if (ignoredFields.length > 0) draft.ignoredFields = ignoredFields
-  })
+  await settleImport(ctx, job, metas, { status: 'completed', diffs })
 }
 
 async function readRows(ctx: EngineContext, job: ImportJob): Promise<unknown[]> {
   const bytes = await ctx.artifacts.get(job.id, artifactNames.upload)
   if (!bytes) throw new AppError('store_invalid', `The uploaded file of ${job.id} is missing from the store.`)
   return parseUsersFile(bytes.toString('utf8'), job.upload.fileName).rows
-}
-
-function sumTallies(metas: readonly ImportChunkMeta[]): ChunkTally {
-  const sum: ChunkTally = { inserted: 0, updated: 0, unchanged: 0, failed: 0 }
-  for (const { tally } of metas) {
-    sum.inserted += tally.inserted
-    sum.updated += tally.updated
-    sum.unchanged += tally.unchanged
-    sum.failed += tally.failed
-  }
-  return sum
 }

@@ -4,6 +4,7 @@ import { asAppError } from '../errors.ts'
 import type { EngineContext } from './context.ts'
 import { finishJob } from './finish-job.ts'
 import { runImport } from './run-import.ts'
+import { settleFailedImport } from './settle-import.ts'
 import { runUndo } from './undo.ts'
 
 /** Dry runs write nothing, so they do not wait for an import slot; this only bounds CPU. */
@@ -133,12 +134,17 @@ export class Scheduler {
       return
     }
     this.ctx.logger.error('job failed', { jobId: id, code: appError.code, error: appError })
+    const details = appError.code === 'unexpected' ? `Internal error: ${appError.message}` : appError.message
     try {
-      await finishJob(this.ctx, id, (draft) => {
-        draft.status = 'failed'
-        draft.statusDetails =
-          appError.code === 'unexpected' ? `Internal error: ${appError.message}` : appError.message
-      })
+      const job = this.ctx.catalog.read().jobs.find((j) => j.id === id)
+      if (job?.type === 'users_import') {
+        await settleFailedImport(this.ctx, job, details)
+      } else {
+        await finishJob(this.ctx, id, (draft) => {
+          draft.status = 'failed'
+          draft.statusDetails = details
+        })
+      }
     } catch (settleError) {
       this.ctx.logger.error('could not record job failure', { jobId: id, error: settleError })
     }

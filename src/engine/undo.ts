@@ -46,8 +46,11 @@ function undoRefusal(target: Job, jobs: readonly Job[]): string | null {
   if (target.type !== 'users_import') return `Job ${target.id} is an undo; run the import again instead.`
   if (target.options.dryRun) return `Job ${target.id} is a dry run: it changed nothing.`
   if (target.status === 'expired') return `Job ${target.id} has expired: its undo data was purged.`
-  if (target.status !== 'completed')
-    return `Job ${target.id} is ${target.status}; only completed imports can be undone.`
+  // A job that failed part-way is undoable too: it kept the undo data of the chunks it wrote.
+  const wrote = (target.summary?.inserted ?? 0) + (target.summary?.updated ?? 0) > 0
+  if (target.status !== 'completed' && !(target.status === 'failed' && wrote)) {
+    return `Job ${target.id} is ${target.status}; only imports that finished can be undone.`
+  }
   if (target.undoneBy) return `Job ${target.id} was already undone by ${target.undoneBy}.`
   const pending = jobs.find(
     (job) => job.type === 'users_undo' && job.undoOf === target.id && job.status !== 'failed',

@@ -1,4 +1,4 @@
-import { readdir } from 'node:fs/promises'
+import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { toAuth0Job } from '../../src/domain/jobs/auth0-view.ts'
@@ -114,6 +114,25 @@ describe('job records', () => {
     }
     const view = toAuth0Job(job, { processed: 1000, total: 4000, startedAtMs: 0, nowMs: 10_000 })
     expect(view).toMatchObject({ percentage_done: 25, time_left_seconds: 30 })
+  })
+})
+
+describe('whole-job failure', () => {
+  it('fails a job whose upload vanished, saying so, and carries on with the next', async () => {
+    h = await openHarness({}, undefined, { start: false })
+    const doomed = await request([{ email: 'a@example.com' }])
+    const next = await request([{ email: 'b@example.com' }])
+    // Restarted, so the rows parsed at request time are gone and the run reads the upload from the store.
+    await h.close()
+    await rm(join(h.storeDir, 'jobs', doomed.id, 'upload'))
+    h = await openHarness({}, h.storeDir)
+    const failed = await h.engine.waitFor(doomed.id)
+    expect(failed).toMatchObject({
+      status: 'failed',
+      statusDetails: `The uploaded file of ${doomed.id} is missing from the store.`,
+      summary: { inserted: 0, updated: 0, failed: 0, total: 1, unchanged: 0 },
+    })
+    expect(await h.engine.waitFor(next.id)).toMatchObject({ status: 'completed' })
   })
 })
 

@@ -1,0 +1,66 @@
+import type { ChunkTally } from '../domain/import/plan-chunk.ts'
+import type { UserDiff } from '../domain/import/report.ts'
+import type { ImportJob } from '../domain/jobs/job.ts'
+import { artifactNames, type EngineContext } from './context.ts'
+import { finishJob } from './finish-job.ts'
+import type { ImportChunkMeta } from './run-import.ts'
+
+export type ImportOutcome = { status: 'completed'; diffs: UserDiff[] } | { status: 'failed'; details: string }
+
+/**
+ * Writes what an import leaves behind — error report, undo data (or a dry run's preview) — and then settles the
+ * job with its summary. A job that fails part-way is settled the same way from the chunks it committed, so its
+ * record says what it wrote, and those writes can still be undone.
+ */
+export async function settleImport(
+  ctx: EngineContext,
+  job: ImportJob,
+  metas: readonly ImportChunkMeta[],
+  outcome: ImportOutcome,
+): Promise<void> {
+  const tally = sumTallies(metas)
+  const report = metas.flatMap((meta) => meta.errors)
+  if (report.length > 0) await ctx.artifacts.put(job.id, artifactNames.errors, JSON.stringify(report))
+  if (job.options.dryRun) {
+    if (outcome.status === 'completed') {
+      await ctx.artifacts.put(job.id, artifactNames.preview, JSON.stringify({ diffs: outcome.diffs }))
+    }
+  } else {
+    const undo = ctx.users.commitsOf(job.id).map((record) => ({
+      seq: record.seq,
+      preImages: (record.meta as ImportChunkMeta).preImages,
+    }))
+    await ctx.artifacts.put(job.id, artifactNames.undo, JSON.stringify(undo))
+  }
+  const ignoredFields = [...new Set(metas.flatMap((meta) => meta.ignored))].sort()
+  await finishJob(ctx, job.id, (draft) => {
+    if (draft.type !== 'users_import') return
+    draft.status = outcome.status
+    if (outcome.status === 'failed') draft.statusDetails = outcome.details
+    draft.summary = {
+      inserted: tally.inserted,
+      updated: tally.updated,
+      failed: tally.failed,
+      total: job.upload.rows,
+      unchanged: tally.unchanged,
+    }
+    if (ignoredFields.length > 0) draft.ignoredFields = ignoredFields
+  })
+}
+
+/** Settles an import that failed as a whole, keeping the record of what its committed chunks wrote. */
+export function settleFailedImport(ctx: EngineContext, job: ImportJob, details: string): Promise<void> {
+  const metas = job.options.dryRun ? [] : ctx.users.commitsOf(job.id).map((r) => r.meta as ImportChunkMeta)
+  return settleImport(ctx, job, metas, { status: 'failed', details })
+}
+
+function sumTallies(metas: readonly ImportChunkMeta[]): ChunkTally {
+  const sum: ChunkTally = { inserted: 0, updated: 0, unchanged: 0, failed: 0 }
+  for (const { tally } of metas) {
+    sum.inserted += tally.inserted
+    sum.updated += tally.updated
+    sum.unchanged += tally.unchanged
+    sum.failed += tally.failed
+  }
+  return sum
+}
