@@ -71,6 +71,34 @@ describe('FileUserStore after a crash mid-append', () => {
     expect(allUsers(reopened).map((u) => u.user_id)).toEqual([user(1).user_id, user(2).user_id])
   })
 
+  it('accepts a torn tail in the old journal when the crash came before anything reached the new one', async () => {
+    await session((store) => store.commit(batch('job_1', 0, { puts: [user(1)] })))
+    await appendFile(journal(1), '{"seq":2,"jobId":"job_1","chunk":1,"pu')
+    await writeFile(journal(2), '')
+
+    const store = await openStore()
+    await store.commit(batch('job_2', 0, { puts: [user(2)] }))
+
+    expect(await journalSeqs(journal(1))).toEqual([1])
+    expect(await journalSeqs(journal(2))).toEqual([2])
+  })
+
+  it('refuses a torn tail in a journal that later journals continue: appends never overtake each other', async () => {
+    await session((store) => store.commit(batch('job_1', 0, { puts: [user(1)] })))
+    const oldJournal = await readFile(journal(1), 'utf8')
+    await session(async (store) => {
+      await store.compact()
+      await store.commit(batch('job_2', 0, { puts: [user(2)] }))
+    })
+    await rm(snapshot())
+    await writeFile(journal(1), `${oldJournal}{"seq":2,"jobId":`)
+
+    const error = await rejection(openStore())
+
+    expect(error.code).toBe('store_invalid')
+    expect(error.message).toContain('journal-1.jsonl line 2: incomplete record, yet')
+  })
+
   it('refuses a bad line that is not the last one, naming the file and line', async () => {
     await session(async (store) => {
       for (const chunk of [0, 1, 2]) await store.commit(batch('job_1', chunk, { puts: [user(chunk)] }))
@@ -123,6 +151,17 @@ describe('FileUserStore snapshot damage', () => {
 
     expect(error.code).toBe('store_invalid')
     expect(error.message).toContain('snapshot.jsonl line 4: not a valid user')
+  })
+
+  it('refuses a snapshot that holds a user twice', async () => {
+    await compacted()
+    const lines = (await readFile(snapshot(), 'utf8')).split('\n')
+    await replaceLine(snapshot(), 5, lines[1])
+
+    const error = await rejection(openStore())
+
+    expect(error.code).toBe('store_invalid')
+    expect(error.message).toContain(`snapshot.jsonl line 6: user ${user(1).user_id} appears twice`)
   })
 
   it('refuses a snapshot cut short at a line boundary', async () => {

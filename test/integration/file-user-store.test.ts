@@ -10,6 +10,7 @@ import {
   conB,
   filesIn,
   journalSeqs,
+  rejection,
   removeDir,
   tempDir,
   user,
@@ -65,6 +66,26 @@ describe('FileUserStore commits and reads', () => {
     expect(second.puts[0]).toMatchObject({ user_id: user(2).user_id, rev: 2 })
   })
 
+  it('rejects a batch that is not JSON and changes nothing', async () => {
+    const store = await openStore()
+
+    const error = await rejection(store.commit(batch('job_1', 0, { puts: [user(1)], meta: { n: 1n } })))
+
+    expect(error.code).toBe('unexpected')
+    expect(store.count()).toBe(0)
+    expect((await store.commit(batch('job_1', 0, { puts: [user(1)] }))).seq).toBe(1)
+  })
+
+  it('refuses commits once closed', async () => {
+    const store = await openStore()
+    await store.close()
+
+    expect((await rejection(store.commit(batch('job_1', 0, { puts: [user(1)] })))).code).toBe(
+      'store_unavailable',
+    )
+    expect(store.count()).toBe(0)
+  })
+
   it('shows a commit to reads before it is durable', async () => {
     const store = await openStore()
     const pending = store.commit(batch('job_1', 0, { puts: [user(1)] }))
@@ -114,7 +135,7 @@ describe('FileUserStore commits and reads', () => {
     expect(store.findByUsername(conB, 'user1')).toBeUndefined()
   })
 
-  it('counts and scans per connection, following a user that moves between connections', async () => {
+  it('counts and scans per connection, a user that moves keeping its place in the order', async () => {
     let store = await openStore()
     await store.commit(
       batch('job_1', 0, { puts: [...users(1, 4), ...users(10, 3, { connection_id: conB })] }),
@@ -132,7 +153,7 @@ describe('FileUserStore commits and reads', () => {
       ]).toEqual([6, 3, 3])
       expect(store.count({ connectionId: 'con_none' })).toBe(0)
       expect([...store.scan({ connectionId: conB })].map((u) => u.user_id)).toEqual(
-        [10, 12, 2].map((n) => user(n).user_id),
+        [2, 10, 12].map((n) => user(n).user_id),
       )
       expect(store.findByEmail(conB, 'user2@example.com')?.user_id).toBe(user(2).user_id)
       expect(store.findByEmail(conA, 'user2@example.com')).toBeUndefined()

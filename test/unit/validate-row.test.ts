@@ -542,6 +542,14 @@ describe('app_metadata and user_metadata (reference §1.4)', () => {
     ])
   })
 
+  it('finds a bad field name at the bottom of very deep metadata, with its full path', () => {
+    let deep: unknown = { 'a.b': 1 }
+    for (let i = 0; i < 50_000; i++) deep = [deep]
+    const errors = errorsOf(user({ user_metadata: { d: deep } }))
+    expect(errors).toHaveLength(1)
+    expect(errors[0]?.path).toBe(`user_metadata.d${'[0]'.repeat(50_000)}.a.b`)
+  })
+
   it('NOT_PASSED: a "__proto__" field name from JSON.parse is refused, not silently dropped', () => {
     const row = JSON.parse('{"email":"jane@example.com","user_metadata":{"__proto__":{"admin":true}}}')
     expect(errorsOf(row).map((e) => `${e.code} ${e.path}`)).toEqual(['NOT_PASSED user_metadata.__proto__'])

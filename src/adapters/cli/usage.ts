@@ -26,4 +26,3 @@ export const usage = `Usage: roster <command> [options]   (npm run cli -- <comma
 
   --json prints Auth0's shapes. Files: JSON array or NDJSON. Exit codes: 0 ok, 1 failed or refused,
   2 bad usage, 3 store unavailable, 4 import completed with failed users.`
-

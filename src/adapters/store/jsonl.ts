@@ -77,8 +77,9 @@ export async function readJsonl(
   if (partial.length > 0) {
     // The file ends without a newline: every line before is complete, the rest was never fully written.
     if (pending !== undefined) settle(pending)
-    if (!options.allowTornTail)
+    if (!options.allowTornTail) {
       throw invalidLine(path, lineNumber + 1, 'the last line is incomplete (no newline)')
+    }
     return { goodBytes, tornBytes: fileBytes - goodBytes, lines: lineNumber }
   }
   if (pending === undefined) return { goodBytes: 0, tornBytes: 0, lines: 0 }

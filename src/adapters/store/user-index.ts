@@ -1,18 +1,17 @@
 import type { StoredUser } from '../../domain/users/user.ts'
 
 /**
- * The users in memory and the lookups the engine needs, all O(1). User objects are treated as immutable: a change
- * replaces the object, so an array taken by `list` keeps showing the users as they were when it was taken.
+ * The users in memory and the lookups the engine needs. User objects are treated as immutable: a change replaces
+ * the object, so an array taken by `list` keeps showing the users as they were when it was taken.
  *
- * Lookups live per connection (`connection → email → user`) rather than under `connection + NUL + email` keys: at a
- * million users, building two million concatenated key strings costs more start-up time and memory than the maps.
- *
- * Order: `byId` keeps insertion order, and each connection's `users` keeps the same order restricted to that
- * connection (a user that moves to another connection is re-inserted at the end of both), so a snapshot written in
- * `byId` order and loaded back rebuilds identical per-connection orders.
+ * Built for start-up at a million users, where each Map operation costs (cache misses on a large heap) and each
+ * extra string is garbage to collect: per user there is one `byId` entry and one entry per lookup, keyed by the
+ * user's own email and username strings inside a per-connection map (no concatenated keys). Connections are few,
+ * so a per-connection scan filters the global order instead of keeping a third map of every user.
  */
 interface ConnectionIndex {
-  users: Map<string, StoredUser>
+  id: string
+  count: number
   byEmail: Map<string, StoredUser>
   byUsername: Map<string, StoredUser>
 }
@@ -20,13 +19,10 @@ interface ConnectionIndex {
 export class UserIndex {
   private readonly byId = new Map<string, StoredUser>()
   private readonly connections = new Map<string, ConnectionIndex>()
+  private lastConnection: ConnectionIndex | undefined
 
   get(userId: string): StoredUser | undefined {
     return this.byId.get(userId)
-  }
-
-  has(userId: string): boolean {
-    return this.byId.has(userId)
   }
 
   /** Exact match: emails are stored lower-cased, so callers pass the normalized email. */
@@ -40,17 +36,25 @@ export class UserIndex {
 
   count(connectionId?: string): number {
     if (connectionId === undefined) return this.byId.size
-    return this.connections.get(connectionId)?.users.size ?? 0
+    return this.connections.get(connectionId)?.count ?? 0
   }
 
   /**
    * A fresh array of the users as they are now, in insertion order: later puts and deletes replace map entries,
-   * never the objects or this array, so iterating it across awaits is safe. O(users listed).
+   * never the objects or this array, so iterating it across awaits is safe. O(all users) either way.
    */
   list(connectionId?: string): StoredUser[] {
-    if (connectionId === undefined) return Array.from(this.byId.values())
-    const connection = this.connections.get(connectionId)
-    return connection === undefined ? [] : Array.from(connection.users.values())
+    const all = this.byId.values()
+    if (connectionId === undefined) return Array.from(all)
+    const count = this.count(connectionId)
+    const users: StoredUser[] = []
+    if (count === 0) return users
+    for (const user of all) {
+      if (user.connection_id !== connectionId) continue
+      users.push(user)
+      if (users.length === count) break
+    }
+    return users
   }
 
   /** One commit's changes, in the order replay repeats them: puts, then deletes. */
@@ -59,33 +63,39 @@ export class UserIndex {
     for (const userId of deletes) this.delete(userId)
   }
 
-  /** Inserts or replaces by `user_id`, keeping the email and username lookups exact. */
-  put(user: StoredUser): void {
+  /**
+   * Inserts or replaces by `user_id` (a replaced user keeps its place in the order), keeping the lookups exact.
+   * Answers whether the user is new, which spares loading a separate `has` per user.
+   */
+  put(user: StoredUser): boolean {
     const previous = this.byId.get(user.user_id)
-    if (previous !== undefined) {
-      const moved = previous.connection_id !== user.connection_id
-      this.unlink(previous, moved)
-      // Re-inserting moves the user to the end of byId too, which keeps each connection's order a restriction of
-      // byId's order (see the class comment).
-      if (moved) this.byId.delete(user.user_id)
-    }
+    if (previous !== undefined) this.unlink(previous)
     this.byId.set(user.user_id, user)
-    const connection = this.connection(user.connection_id)
-    connection.users.set(user.user_id, user)
-    connection.byEmail.set(user.email, user)
-    if (user.username !== undefined) connection.byUsername.set(user.username, user)
+    this.link(user)
+    return previous === undefined
+  }
+
+  /**
+   * Adds a user that must not replace another, for loading a snapshot: one Map operation fewer per user than `put`
+   * (the size tells whether the id was new). Answers false for a taken id, after which the index is unusable.
+   */
+  add(user: StoredUser): boolean {
+    const size = this.byId.size
+    this.byId.set(user.user_id, user)
+    if (this.byId.size === size) return false
+    this.link(user)
+    return true
   }
 
   /** Removing an unknown id does nothing. */
   delete(userId: string): void {
     const user = this.byId.get(userId)
     if (user === undefined) return
-    this.unlink(user, true)
+    this.unlink(user)
     this.byId.delete(userId)
   }
 
-  /** Drops the user's lookups, and with `leaving` its place in the connection. */
-  private unlink(user: StoredUser, leaving: boolean): void {
+  private unlink(user: StoredUser): void {
     const connection = this.connections.get(user.connection_id)
     if (connection === undefined) return
     // Only drop a lookup that still points at this user: should two users ever share an email, removing the one
@@ -94,17 +104,29 @@ export class UserIndex {
     if (user.username !== undefined && connection.byUsername.get(user.username)?.user_id === user.user_id) {
       connection.byUsername.delete(user.username)
     }
-    if (!leaving) return
-    connection.users.delete(user.user_id)
-    if (connection.users.size === 0) this.connections.delete(user.connection_id)
+    connection.count -= 1
+    if (connection.count > 0) return
+    this.connections.delete(user.connection_id)
+    if (this.lastConnection === connection) this.lastConnection = undefined
+  }
+
+  private link(user: StoredUser): void {
+    const connection = this.connection(user.connection_id)
+    connection.count += 1
+    connection.byEmail.set(user.email, user)
+    if (user.username !== undefined) connection.byUsername.set(user.username, user)
   }
 
   private connection(connectionId: string): ConnectionIndex {
+    // Users come in runs of one connection (a snapshot, an import batch): skip the Map lookup for a repeat.
+    const last = this.lastConnection
+    if (last !== undefined && last.id === connectionId) return last
     let connection = this.connections.get(connectionId)
     if (connection === undefined) {
-      connection = { users: new Map(), byEmail: new Map(), byUsername: new Map() }
+      connection = { id: connectionId, count: 0, byEmail: new Map(), byUsername: new Map() }
       this.connections.set(connectionId, connection)
     }
+    this.lastConnection = connection
     return connection
   }
 }

@@ -46,8 +46,9 @@ const USERNAME = /^(?![^@]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]
 const USERNAME_CHARS = /^[A-Za-z0-9@`^$!#.+'~_-]+$/
 
 function checkPattern(ctx: Ctx, value: string, pattern: RegExp, hint?: string): void {
-  if (!pattern.test(value))
+  if (!pattern.test(value)) {
     addRowIssue(ctx, 'PATTERN', withHint(zSchemaMessage.pattern(pattern.source, value), hint))
+  }
 }
 
 function patternString(pattern: RegExp, hint: string) {
@@ -160,14 +161,15 @@ const mfaFactorSchema = z
       if (issue.code === 'unrecognized_keys' && (issue.path?.length ?? 0) === 0) count += issue.keys.length
     }
     const hint = 'each MFA factor holds exactly one of totp, phone or email'
-    if (count < 1)
+    if (count < 1) {
       addRowIssue(ctx, 'OBJECT_PROPERTIES_MINIMUM', withHint(zSchemaMessage.tooFewProperties(count, 1), hint))
-    if (count > 1)
+    } else if (count > 1) {
       addRowIssue(
         ctx,
         'OBJECT_PROPERTIES_MAXIMUM',
         withHint(zSchemaMessage.tooManyProperties(count, 1), hint),
       )
+    }
   }, evenWithErrors)
 
 export const importRowSchema = z

@@ -33,15 +33,22 @@ export const forbiddenAppMetadataKeys: ReadonlySet<string> = new Set([
 
 /** Field names must not contain `.` or `$` at any depth (reference §1.4). Iterative: input depth is unbounded. */
 function checkMetadataKeys(metadata: unknown, ctx: Ctx): void {
-  const stack: { value: unknown; path: PropertyKey[] }[] = [{ value: metadata, path: [] }]
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const { value, path } = item
+  // Each node links to its parent; a path is only built for a key that fails, so deep input stays linear.
+  type Node = { value: unknown; parent: Node | undefined; key: PropertyKey }
+  const pathOf = (node: Node | undefined, key: PropertyKey): PropertyKey[] => {
+    const path = [key]
+    for (let at = node; at?.parent !== undefined; at = at.parent) path.push(at.key)
+    return path.reverse()
+  }
+  const stack: Node[] = [{ value: metadata, parent: undefined, key: '' }]
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
+    const { value } = node
     if (Array.isArray(value)) {
-      value.forEach((element, index) => {
-        if (typeof element === 'object' && element !== null) {
-          stack.push({ value: element, path: [...path, index] })
-        }
-      })
+      for (let index = value.length - 1; index >= 0; index--) {
+        const element: unknown = value[index]
+        if (typeof element === 'object' && element !== null)
+          stack.push({ value: element, parent: node, key: index })
+      }
     } else if (isPlainObject(value)) {
       for (const [key, child] of Object.entries(value)) {
         // `__proto__` is not in Auth0's rules, but code that copies metadata by assignment would turn it into a
@@ -51,9 +58,9 @@ function checkMetadataKeys(metadata: unknown, ctx: Ctx): void {
             key === '__proto__'
               ? '__proto__ cannot be a metadata field name; rename it'
               : `metadata field names must not contain . or $; rename "${key}"`
-          addRowIssue(ctx, 'NOT_PASSED', withHint(zSchemaMessage.notPassed(), hint), [...path, key])
+          addRowIssue(ctx, 'NOT_PASSED', withHint(zSchemaMessage.notPassed(), hint), pathOf(node, key))
         }
-        if (typeof child === 'object' && child !== null) stack.push({ value: child, path: [...path, key] })
+        if (typeof child === 'object' && child !== null) stack.push({ value: child, parent: node, key })
       }
     }
   }

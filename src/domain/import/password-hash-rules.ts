@@ -47,26 +47,34 @@ const textFormats: Readonly<
 }
 
 type BinaryEncoding = 'hex' | 'base64'
-const encodedPatterns = new Map<string, RegExp>()
+/** A RegExp, or a check that reads as one in messages: `source` is the pattern z-schema would print. */
+type Pattern = { readonly source: string; test(value: string): boolean }
+
+const HEX = /^[0-9A-Fa-f]+$/
+const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/
 /**
  * Hex (either case) or base64 (standard or URL-safe, padded or not). With a byte count, the length must match it.
- * Patterns are built once per (encoding, length) and kept: a row's validation must not compile regexes.
+ * The length is compared as a number rather than compiled into a `{n}` quantifier: keylen comes from the row, and a
+ * row must not make the validator compile (or cache) a regex per value.
  */
-function encodedPattern(encoding: BinaryEncoding, bytes?: number): RegExp {
-  const key = `${encoding}:${bytes ?? ''}`
-  let pattern = encodedPatterns.get(key)
-  if (pattern === undefined) {
-    if (encoding === 'hex')
-      pattern = new RegExp(`^[0-9A-Fa-f]${bytes === undefined ? '+' : `{${bytes * 2}}`}$`)
-    else if (bytes === undefined) pattern = /^[A-Za-z0-9+/_-]+={0,2}$/
-    else {
-      const padding = (3 - (bytes % 3)) % 3
-      const chars = Math.ceil((bytes * 4) / 3)
-      pattern = new RegExp(`^[A-Za-z0-9+/_-]{${chars}}${padding === 0 ? '' : `(?:={${padding}})?`}$`)
+function encodedPattern(encoding: BinaryEncoding, bytes?: number): Pattern {
+  if (bytes === undefined) return encoding === 'hex' ? HEX : BASE64
+  if (encoding === 'hex') {
+    return {
+      source: `^[0-9A-Fa-f]{${bytes * 2}}$`,
+      test: (value) => value.length === bytes * 2 && HEX.test(value),
     }
-    encodedPatterns.set(key, pattern)
   }
-  return pattern
+  const padding = (3 - (bytes % 3)) % 3
+  const chars = Math.ceil((bytes * 4) / 3)
+  return {
+    source: `^[A-Za-z0-9+/_-]{${chars}}${padding === 0 ? '' : `(?:={${padding}})?`}$`,
+    test: (value) => {
+      const length = value.endsWith('=') ? value.replace(/=+$/, '').length : value.length
+      const padded = value.length - length
+      return length === chars && (padded === 0 || padded === padding) && BASE64.test(value)
+    },
+  }
 }
 
 /** `subject` names what is checked, e.g. `md5 hashes` or `salt.value`. */
@@ -79,7 +87,7 @@ function encodedHint(subject: string, encoding: BinaryEncoding, bytes?: number):
 
 type Ctx = z.core.$RefinementCtx<unknown>
 
-function checkPattern(ctx: Ctx, value: string, pattern: RegExp, hint: string, path: PropertyKey[]): boolean {
+function checkPattern(ctx: Ctx, value: string, pattern: Pattern, hint: string, path: PropertyKey[]): boolean {
   if (pattern.test(value)) return true
   addRowIssue(ctx, 'PATTERN', withHint(zSchemaMessage.pattern(pattern.source, value), hint), path)
   return false
@@ -147,8 +155,8 @@ export function checkCustomPasswordHash(input: unknown, ctx: Ctx): void {
   if (encoding === 'utf8') {
     if (!textAlgorithms.has(algorithm)) return
     const format = textFormats[algorithm as keyof typeof textFormats]
-    if (!checkPattern(ctx, hash.value, format.pattern, format.hint, valuePath) || algorithm !== 'pbkdf2')
-      return
+    const matches = checkPattern(ctx, hash.value, format.pattern, format.hint, valuePath)
+    if (!matches || algorithm !== 'pbkdf2') return
     const digest = format.pattern.exec(hash.value)?.[1]
     if (digest !== undefined && !pbkdf2Digests.has(digest)) {
       const hint = `pbkdf2 digest must be one of: ${[...pbkdf2Digests].join(', ')}`

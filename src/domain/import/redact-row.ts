@@ -33,27 +33,37 @@ function redact(target: Record<string, unknown>, key: string): void {
 }
 
 /**
- * Copies arrays and plain objects, iteratively (a 500 KB file can nest deeper than the call stack), and defines
- * properties rather than assigning them, so a `"__proto__"` key from JSON.parse stays data.
+ * Copies arrays and plain objects, iteratively (a 500 KB file can nest deeper than the call stack). A `"__proto__"`
+ * key from JSON.parse is defined rather than assigned, so it stays data instead of becoming the copy's prototype.
  */
 function deepCopy(value: unknown): unknown {
-  const copyShell = (source: unknown): unknown =>
+  const shell = (source: unknown): unknown =>
     Array.isArray(source) ? [] : isPlainObject(source) ? {} : source
-  const root = copyShell(value)
-  const stack: [Record<string, unknown> | unknown[], Record<string, unknown> | unknown[]][] = []
-  if (root !== value) stack.push([value as Record<string, unknown>, root as Record<string, unknown>])
+  const root = shell(value)
+  const stack: { source: unknown; target: unknown }[] =
+    root === value ? [] : [{ source: value, target: root }]
   for (let pair = stack.pop(); pair !== undefined; pair = stack.pop()) {
-    const [source, target] = pair
-    for (const [key, child] of Object.entries(source)) {
-      const childCopy = copyShell(child)
-      Object.defineProperty(target, Array.isArray(target) ? Number(key) : key, {
-        value: childCopy,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      })
-      if (childCopy !== child) {
-        stack.push([child as Record<string, unknown>, childCopy as Record<string, unknown>])
+    const { source, target } = pair
+    if (Array.isArray(source) && Array.isArray(target)) {
+      for (const child of source) {
+        const copy = shell(child)
+        target.push(copy)
+        if (copy !== child) stack.push({ source: child, target: copy })
+      }
+    } else if (isPlainObject(source) && isPlainObject(target)) {
+      for (const [key, child] of Object.entries(source)) {
+        const copy = shell(child)
+        if (key === '__proto__') {
+          Object.defineProperty(target, key, {
+            value: copy,
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          })
+        } else {
+          target[key] = copy
+        }
+        if (copy !== child) stack.push({ source: child, target: copy })
       }
     }
   }

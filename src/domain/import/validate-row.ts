@@ -42,10 +42,12 @@ function usernameLengthErrors(raw: unknown, { min, max }: ValidateRowOptions['us
   if (!isPlainObject(raw) || typeof raw.username !== 'string') return []
   const length = charCount(raw.username)
   const hint = `this connection allows usernames of ${min} to ${max} characters`
-  if (length < min)
+  if (length < min) {
     return [rowError('MIN_LENGTH', ['username'], withHint(zSchemaMessage.minLength(length, min), hint))]
-  if (length > max)
+  }
+  if (length > max) {
     return [rowError('MAX_LENGTH', ['username'], withHint(zSchemaMessage.maxLength(length, max), hint))]
+  }
   return []
 }
 
@@ -189,16 +191,19 @@ const customPasswordHashProperties =
 
 function additionalPropertyHint(parent: readonly PropertyKey[], key: string): string | undefined {
   if (parent.length === 0) {
-    if (exportOnlyFields.has(key))
+    if (exportOnlyFields.has(key)) {
       return `${key} comes from an Auth0 export and cannot be imported; remove it`
-    if (key === 'password')
+    }
+    if (key === 'password') {
       return 'plain-text passwords cannot be imported; use password_hash or custom_password_hash'
+    }
     return `a user may have only: ${rowProperties}`
   }
   if (parent.length === 1 && parent[0] === 'custom_password_hash') {
     return `custom_password_hash may have only: ${customPasswordHashProperties}`
   }
-  if (parent.length === 2 && parent[0] === 'mfa_factors')
+  if (parent.length === 2 && parent[0] === 'mfa_factors') {
     return 'each MFA factor holds exactly one of totp, phone or email'
+  }
   return undefined
 }
