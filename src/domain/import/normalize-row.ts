@@ -21,6 +21,10 @@ export function normalizeRow(
   provider: string,
 ): NormalizedRow {
   if (!isPlainObject(raw)) return { row: raw, ignored: [], errors: [] }
+  // Fast path, and the common case: an Auth0-shaped row needs no mapping, so it is used as it is, uncopied.
+  if (Object.keys(raw).every(isImportableField) && !hasPrefixedId(raw, provider)) {
+    return { row: raw, ignored: [], errors: [] }
+  }
   const row: Record<string, unknown> = {}
   const sources = new Map<string, string>()
   const ignored: string[] = []
@@ -42,10 +46,12 @@ export function normalizeRow(
     }
     sources.set(path, key)
   }
-  if (typeof row.user_id === 'string' && row.user_id.startsWith(`${provider}|`)) {
-    row.user_id = row.user_id.slice(provider.length + 1)
-  }
+  if (hasPrefixedId(row, provider)) row.user_id = (row.user_id as string).slice(provider.length + 1)
   return { row, ignored, errors }
+}
+
+function hasPrefixedId(row: Record<string, unknown>, provider: string): boolean {
+  return typeof row.user_id === 'string' && row.user_id.startsWith(`${provider}|`)
 }
 
 /** Sets `value` at a top-level key or a dotted metadata path; other dotted keys stay literal for validation. */
