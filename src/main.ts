@@ -8,20 +8,21 @@ import { describeSetup, startServer } from './server.ts'
 async function main(): Promise<void> {
   const config = loadConfig(process.env)
   const logger = createLogger(config.logLevel)
+  // Signals are heard from the first moment: one arriving during start-up shuts down as soon as there is a
+  // server to close, instead of killing the process with the store half-open.
+  let stopRequested: string | undefined
+  let stop: ((signal: string) => void) | undefined
+  const onSignal = (signal: string) => {
+    if (stopRequested) return
+    stopRequested = signal
+    stop?.(signal)
+  }
+  process.on('SIGTERM', () => onSignal('SIGTERM'))
+  process.on('SIGINT', () => onSignal('SIGINT'))
+
   const roster = await openRoster(config, { logger })
   const server = await startServer(roster, config, logger)
-  logger.info('Roster is running', {
-    url: `http://localhost:${server.port}`,
-    store: roster.storeDir,
-    users: roster.engine.countUsers(),
-    connections: roster.engine.listConnections().length,
-  })
-  for (const line of describeSetup(config)) logger.info(line)
-
-  let closing = false
-  const shutdown = (signal: string) => {
-    if (closing) return
-    closing = true
+  stop = (signal) => {
     logger.info('shutting down', { signal })
     server.close().then(
       () => process.exit(0),
@@ -31,8 +32,14 @@ async function main(): Promise<void> {
       },
     )
   }
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
-  process.on('SIGINT', () => shutdown('SIGINT'))
+  if (stopRequested) return stop(stopRequested)
+  logger.info('Roster is running', {
+    url: `http://localhost:${server.port}`,
+    store: roster.storeDir,
+    users: roster.engine.countUsers(),
+    connections: roster.engine.listConnections().length,
+  })
+  for (const line of describeSetup(config)) logger.info(line)
 }
 
 main().catch((error) => {

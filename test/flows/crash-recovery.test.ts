@@ -1,18 +1,10 @@
-import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest'
 import type { StoredUser } from '../../src/domain/users/user.ts'
 import { bigRows, seedRows, toJsonArray } from '../support/generate-users.ts'
-import {
-  cliJson,
-  defaultConnection,
-  killChildren,
-  poll,
-  type ServerProcess,
-  startCli,
-  startServer,
-} from '../support/roster-process.ts'
+import { defaultConnection, poll, RosterProcesses, type ServerProcess } from '../support/roster-process.ts'
 import { journalEntries, readCatalog, readUsers, storeFileProblems } from '../support/store-inspection.ts'
 
 /**
@@ -59,6 +51,14 @@ const reference = {} as {
   dryRunErrors: ReportEntry[]
 }
 
+/** Processes of the template and reference runs (each test has its own group). */
+const setup = new RosterProcesses()
+
+/** Each crash run is a server plus CLIs: two at a time keep a two-core machine busy without starving the runs. */
+const runSlot = limiter(2)
+/** A crash run takes ~10 s alone; this bounds it with room for waiting its turn and for a loaded machine. */
+const runTimeoutMs = 120_000
+
 const importArgs = () => ['import', bigFile, '--connection', defaultConnection, '--upsert']
 
 beforeAll(async () => {
@@ -79,8 +79,8 @@ beforeAll(async () => {
   for (const email of seedEmails) generatedIdEmails.delete(email)
 
   template = join(workDir, 'template')
-  const seeding = await startServer(template)
-  const seeded = await cliJson<JobJson>(template, [
+  const seeding = await setup.startServer(template)
+  const seeded = await setup.cliJson<JobJson>(template, [
     'import',
     seedFile,
     '--connection',
@@ -94,28 +94,49 @@ beforeAll(async () => {
 
   // The uninterrupted run: a dry run, then the import itself, on a server that nobody kills.
   const dir = await copyTemplate('reference')
-  const server = await startServer(dir)
-  const dryRun = await cliJson<JobJson & { preview: Diff[] }>(
+  const server = await setup.startServer(dir)
+  const dryRun = await setup.cliJson<JobJson & { preview: Diff[] }>(
     dir,
     [...importArgs(), '--dry-run', '--wait'],
     [4],
   )
   reference.dryRun = dryRun
-  reference.dryRunErrors = await cliJson<ReportEntry[]>(dir, ['job', 'errors', dryRun.id])
-  reference.job = await cliJson<JobJson>(dir, [...importArgs(), '--wait'], [4])
-  reference.errors = await cliJson<ReportEntry[]>(dir, ['job', 'errors', reference.job.id])
+  reference.dryRunErrors = await setup.cliJson<ReportEntry[]>(dir, ['job', 'errors', dryRun.id])
+  reference.job = await setup.cliJson<JobJson>(dir, [...importArgs(), '--wait'], [4])
+  reference.errors = await setup.cliJson<ReportEntry[]>(dir, ['job', 'errors', reference.job.id])
   await expectCleanExit(server)
   reference.users = comparable(await readUsers(dir))
-}, 60_000)
-
-afterEach(async () => {
-  await killChildren()
-})
+}, 90_000)
 
 afterAll(async () => {
-  await killChildren()
+  await setup.killAll()
   if (workDir) await rm(workDir, { recursive: true, force: true })
 })
+
+/** Runs `work` once fewer than `max` others run. */
+function limiter(max: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let active = 0
+  const waiting: (() => void)[] = []
+  return async (work) => {
+    if (active < max) active += 1
+    else await new Promise<void>((resolve) => waiting.push(resolve))
+    try {
+      return await work()
+    } finally {
+      // The slot passes straight to the next in line, if any.
+      const next = waiting.shift()
+      if (next) next()
+      else active -= 1
+    }
+  }
+}
+
+/** The test's own children, killed when it ends, pass or fail. */
+function processesOf(context: TestContext): RosterProcesses {
+  const processes = new RosterProcesses()
+  context.onTestFinished(() => processes.killAll())
+  return processes
+}
 
 async function copyTemplate(name: string): Promise<string> {
   const dir = join(workDir, name)
@@ -154,7 +175,12 @@ function differences(actual: ReturnType<typeof comparable>, expected: ReturnType
 
 function duplicates(values: readonly string[]): string[] {
   const seen = new Set<string>()
-  return values.filter((value) => (seen.has(value) ? true : (seen.add(value), false)))
+  const repeated: string[] = []
+  for (const value of values) {
+    if (seen.has(value)) repeated.push(value)
+    seen.add(value)
+  }
+  return repeated
 }
 
 /** A dry run's sample, with the made-up user ids of inserts masked as in `comparable`. */
@@ -170,20 +196,34 @@ function comparablePreview(diffs: readonly Diff[]): Diff[] {
 
 const journalFile = (dir: string) => join(dir, 'users', 'journal-1.jsonl')
 
-/** Resolves once the journal holds `lines` complete records. Reads the file only when its size changes. */
+/** Resolves once the journal holds `lines` complete records, reading only what was appended since the last look. */
 async function journalReaches(dir: string, lines: number): Promise<void> {
-  let lastSize = -1
-  await poll(
-    `${lines} journal records`,
-    async () => {
-      const { size } = await stat(journalFile(dir))
-      if (size === lastSize) return undefined
-      lastSize = size
-      const text = await readFile(journalFile(dir), 'utf8')
-      return text.split('\n').length - 1 >= lines ? true : undefined
-    },
-    { timeoutMs: 30_000, intervalMs: 2 },
-  )
+  const file = await open(journalFile(dir), 'r')
+  try {
+    let offset = 0
+    let seen = 0
+    const buffer = Buffer.alloc(1 << 20)
+    await poll(
+      `${lines} journal records`,
+      async () => {
+        for (;;) {
+          const { bytesRead } = await file.read(buffer, 0, buffer.length, offset)
+          if (bytesRead === 0) break
+          offset += bytesRead
+          for (let i = 0; i < bytesRead; i++) if (buffer[i] === 0x0a) seen += 1
+        }
+        return seen >= lines ? true : undefined
+      },
+      { timeoutMs: 60_000, intervalMs: 2 },
+    )
+  } finally {
+    await file.close()
+  }
+}
+
+/** Job folders that the template did not have: an upload being stored, or a new job's files. */
+async function newJobDirs(dir: string): Promise<string[]> {
+  return (await readdir(join(dir, 'jobs'))).filter((id) => !templateJobIds.includes(id))
 }
 
 async function jobStatusOnDisk(dir: string, jobId: string): Promise<string | undefined> {
@@ -191,10 +231,14 @@ async function jobStatusOnDisk(dir: string, jobId: string): Promise<string | und
 }
 
 /** After a restart: the job must end as the reference run ended, and the store must hold the reference users. */
-async function expectSameOutcomeAsReference(dir: string, jobId: string): Promise<void> {
-  const server = await startServer(dir)
-  const finished = await cliJson<JobJson>(dir, ['job', jobId, '--wait'], [4])
-  const errors = await cliJson<ReportEntry[]>(dir, ['job', 'errors', jobId])
+async function expectSameOutcomeAsReference(
+  processes: RosterProcesses,
+  dir: string,
+  jobId: string,
+): Promise<void> {
+  const server = await processes.startServer(dir)
+  const finished = await processes.cliJson<JobJson>(dir, ['job', jobId, '--wait'], [4])
+  const errors = await processes.cliJson<ReportEntry[]>(dir, ['job', 'errors', jobId])
   await expectCleanExit(server)
 
   expect(finished.status).toBe('completed')
@@ -226,110 +270,138 @@ describe('the uninterrupted reference run', () => {
     expect([...codes].sort()).toEqual(
       ['CONFLICT_EMAIL', 'DUPLICATED_USER', 'INVALID_FORMAT', 'OBJECT_ADDITIONAL_PROPERTIES'].sort(),
     )
-    expect(reference.users).toHaveLength(seedCount + summary.inserted!)
+    expect(reference.users).toHaveLength(seedCount + (summary.inserted ?? 0))
   })
 })
 
-describe('kill -9 of the server during an import, then a restart', () => {
-  const killPoints: { name: string; committed: number }[] = [
-    { name: 'as soon as the CLI has the job id', committed: 0 },
-    { name: 'once the first chunk is committed', committed: 1 },
-    { name: 'once three of six chunks are committed', committed: 3 },
-    { name: 'once five of six chunks are committed', committed: 5 },
-  ]
+// Each run is independent (its own store, processes and ports): they overlap, two at a time (`runSlot`).
+describe.concurrent('kill -9 of the server, then a restart', () => {
+  describe('during an import', () => {
+    const killPoints: { name: string; committed: number }[] = [
+      { name: 'as soon as the CLI has the job id', committed: 0 },
+      { name: 'once the first chunk is committed', committed: 1 },
+      { name: 'once three of six chunks are committed', committed: 3 },
+      { name: 'once five of six chunks are committed', committed: 5 },
+    ]
 
-  it.each(killPoints)(
-    '$name: the job completes with the users, summary and report of an uninterrupted run',
-    async ({ name, committed }) => {
-      const dir = await copyTemplate(`kill-${committed}`)
-      const before = (await journalEntries(dir)).length
-      const server = await startServer(dir)
-      const job = await cliJson<JobJson>(dir, importArgs())
-      expect(job.status).toMatch(/^(pending|processing)$/)
-      if (committed > 0) await journalReaches(dir, before + committed)
-      await server.kill9()
+    it.for(killPoints)(
+      '$name: the job completes with the users, summary and report of an uninterrupted run',
+      { timeout: runTimeoutMs },
+      ({ name, committed }, context) =>
+        runSlot(async () => {
+          const processes = processesOf(context)
+          const dir = await copyTemplate(`kill-${committed}`)
+          const before = (await journalEntries(dir)).length
+          const server = await processes.startServer(dir)
+          const job = await processes.cliJson<JobJson>(dir, importArgs())
+          expect(job.status).toBe('pending')
+          if (committed > 0) await journalReaches(dir, before + committed)
+          await server.kill9()
 
-      // The kill landed in the middle of the job (or the test proves nothing), and left every file readable.
-      expect(await jobStatusOnDisk(dir, job.id), name).toMatch(/^(pending|processing)$/)
-      const done = (await journalEntries(dir)).filter((entry) => entry.jobId === job.id).length
-      expect(done).toBeGreaterThanOrEqual(committed)
-      expect(await storeFileProblems(dir, { tornTail: 'allowed' })).toEqual([])
+          // The kill landed in the middle of the job (or the test proves nothing), and left every file readable.
+          expect(await jobStatusOnDisk(dir, job.id), name).toMatch(/^(pending|processing)$/)
+          const done = (await journalEntries(dir)).filter((entry) => entry.jobId === job.id).length
+          expect(done).toBeGreaterThanOrEqual(committed)
+          expect(await storeFileProblems(dir, { tornTail: 'allowed' })).toEqual([])
 
-      await expectSameOutcomeAsReference(dir, job.id)
-    },
-    45_000,
-  )
-
-  it('while the CLI is still sending the file: either the job exists and completes, or none of its users exist', async () => {
-    const dir = await copyTemplate('kill-in-flight')
-    const server = await startServer(dir)
-    const cli = startCli(dir, [...importArgs(), '--json'])
-    // The server has the request once it starts storing the upload; it has not answered yet.
-    await poll(
-      'the upload to reach the store',
-      async () => {
-        const jobs = await readdir(join(dir, 'jobs'))
-        return jobs.some((id) => !templateJobIds.includes(id)) ? true : undefined
-      },
-      { timeoutMs: 20_000, intervalMs: 1 },
+          await expectSameOutcomeAsReference(processes, dir, job.id)
+        }),
     )
-    await server.kill9()
-    const answer = await cli.result
-    expect(await storeFileProblems(dir, { tornTail: 'allowed' })).toEqual([])
 
-    const jobs = (await readCatalog(dir)).jobs.filter((job) => !templateJobIds.includes(job.id))
-    if (answer.code === 0) {
-      // The CLI got a job id: an acknowledged job must survive the crash.
-      expect(jobs.map((job) => job.id)).toEqual([(JSON.parse(answer.stdout) as JobJson).id])
-    } else {
-      expect(answer.stderr).toContain('does not answer')
-    }
-    expect(jobs.length).toBeLessThanOrEqual(1)
-    const [job] = jobs
-    if (job) {
-      await expectSameOutcomeAsReference(dir, job.id)
-      return
-    }
-    // No job: nothing of the file may have been written, and the orphan upload is cleared at the next start.
-    const restarted = await startServer(dir)
-    await poll('the orphan upload to be removed', async () => {
-      const left = await readdir(join(dir, 'jobs'))
-      return left.every((id) => templateJobIds.includes(id)) ? true : undefined
-    })
-    await expectCleanExit(restarted)
-    const users = await readUsers(dir)
-    expect(users.filter((user) => bigEmails.has(user.email))).toEqual([])
-    expect(users).toEqual(templateUsers)
-  }, 45_000)
-})
+    it(
+      'while the CLI is still sending the file: either the job exists and completes, or none of its users exist',
+      { timeout: runTimeoutMs },
+      (context) =>
+        runSlot(async () => {
+          const processes = processesOf(context)
+          const dir = await copyTemplate('kill-in-flight')
+          const server = await processes.startServer(dir)
+          const cli = processes.startCli(dir, [...importArgs(), '--json'])
+          // The server has the request once it starts storing the upload; it has not answered yet.
+          await poll(
+            'the upload to reach the store',
+            async () => ((await newJobDirs(dir)).length > 0 ? true : undefined),
+            { timeoutMs: 60_000, intervalMs: 1 },
+          )
+          await server.kill9()
+          const answer = await cli.result
+          expect(await storeFileProblems(dir, { tornTail: 'allowed' })).toEqual([])
 
-describe('kill -9 of the server during a dry run, then a restart', () => {
-  it('runs the dry run again to the same preview and report, and writes no users', async () => {
-    const dir = await copyTemplate('kill-dry-run')
-    const journalBefore = await readFile(journalFile(dir))
-    const server = await startServer(dir)
-    const job = await cliJson<JobJson>(dir, [...importArgs(), '--dry-run'])
-    await poll(
-      'the dry run to be processing',
-      async () => ((await jobStatusOnDisk(dir, job.id)) === 'processing' ? true : undefined),
-      { intervalMs: 2 },
+          const jobs = (await readCatalog(dir)).jobs.filter((job) => !templateJobIds.includes(job.id))
+          if (answer.code === 0) {
+            // The CLI got a job id: an acknowledged job must survive the crash.
+            expect(jobs.map((job) => job.id)).toEqual([(JSON.parse(answer.stdout) as JobJson).id])
+          } else {
+            expect(answer.code, answer.stderr).toBe(3)
+            expect(answer.stderr).toContain('does not answer')
+          }
+          expect(jobs.length).toBeLessThanOrEqual(1)
+          const [job] = jobs
+          await context.annotate(
+            job
+              ? `the kill came after the job was recorded (CLI exit ${answer.code})`
+              : 'the kill came before the job was recorded',
+          )
+          if (job) {
+            await expectSameOutcomeAsReference(processes, dir, job.id)
+            return
+          }
+          // No job: nothing of the file may have been written, and the next start clears the orphan upload.
+          const restarted = await processes.startServer(dir)
+          await poll('the orphan upload to be removed', async () =>
+            (await newJobDirs(dir)).length === 0 ? true : undefined,
+          )
+          await expectCleanExit(restarted)
+          const users = await readUsers(dir)
+          expect(users.filter((user) => bigEmails.has(user.email))).toEqual([])
+          expect(users).toEqual(templateUsers)
+        }),
     )
-    await server.kill9()
-    expect(await jobStatusOnDisk(dir, job.id)).toBe('processing')
-    expect(await storeFileProblems(dir, { tornTail: 'allowed' })).toEqual([])
+  })
 
-    const restarted = await startServer(dir)
-    const finished = await cliJson<JobJson & { preview: Diff[] }>(dir, ['job', job.id, '--wait'], [4])
-    const errors = await cliJson<ReportEntry[]>(dir, ['job', 'errors', job.id])
-    await expectCleanExit(restarted)
+  describe('during a dry run', () => {
+    it(
+      'runs the dry run again to the same preview and report, and writes no users',
+      { timeout: runTimeoutMs },
+      (context) =>
+        runSlot(async () => {
+          const processes = processesOf(context)
+          const dir = await copyTemplate('kill-dry-run')
+          const journalBefore = await readFile(journalFile(dir))
+          const server = await processes.startServer(dir)
+          const job = await processes.cliJson<JobJson>(dir, [...importArgs(), '--dry-run'])
+          const seen = await poll(
+            'the dry run to start',
+            async () => {
+              const status = await jobStatusOnDisk(dir, job.id)
+              return status === 'pending' ? undefined : status
+            },
+            { intervalMs: 2 },
+          )
+          await server.kill9()
+          // The kill landed while the dry run was running (or the test proves nothing).
+          expect(seen).toBe('processing')
+          expect(await jobStatusOnDisk(dir, job.id)).toBe('processing')
+          expect(await storeFileProblems(dir, { tornTail: 'allowed' })).toEqual([])
 
-    expect(finished.status).toBe('completed')
-    expect(finished.dry_run).toBe(true)
-    expect(finished.summary).toEqual(reference.dryRun.summary)
-    expect(comparablePreview(finished.preview)).toEqual(comparablePreview(reference.dryRun.preview))
-    expect(errors).toEqual(reference.dryRunErrors)
-    expect(await readFile(journalFile(dir))).toEqual(journalBefore)
-    expect(await readUsers(dir)).toEqual(templateUsers)
-    expect(await storeFileProblems(dir)).toEqual([])
-  }, 45_000)
+          const restarted = await processes.startServer(dir)
+          const finished = await processes.cliJson<JobJson & { preview: Diff[] }>(
+            dir,
+            ['job', job.id, '--wait'],
+            [4],
+          )
+          const errors = await processes.cliJson<ReportEntry[]>(dir, ['job', 'errors', job.id])
+          await expectCleanExit(restarted)
+
+          expect(finished.status).toBe('completed')
+          expect(finished.dry_run).toBe(true)
+          expect(finished.summary).toEqual(reference.dryRun.summary)
+          expect(comparablePreview(finished.preview)).toEqual(comparablePreview(reference.dryRun.preview))
+          expect(errors).toEqual(reference.dryRunErrors)
+          expect(await readFile(journalFile(dir))).toEqual(journalBefore)
+          expect(await readUsers(dir)).toEqual(templateUsers)
+          expect(await storeFileProblems(dir)).toEqual([])
+        }),
+    )
+  })
 })

@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url'
 
 /**
  * Roster as real child processes — the server (`npm start`) and the CLI — for tests that kill them with SIGKILL.
- * Every child is tracked: `killChildren()` (call it in afterEach) leaves nothing running, and every wait has a
- * timeout, so a test that goes wrong fails with the child's output instead of hanging.
+ * A `RosterProcesses` group tracks the children it started: `killAll()` (in afterEach, or onTestFinished for
+ * concurrent tests) leaves none of them running, and every wait has a timeout, so a test that goes wrong fails with
+ * the child's output instead of hanging.
  */
 
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)))
@@ -24,118 +25,31 @@ export interface CliResult extends Exit {
   stderr: string
 }
 
-/** Running children, with the promise of their exit. */
-const live = new Map<ChildProcess, Promise<Exit>>()
-
-/** SIGKILLs every child still running, waits until each has exited, and removes their output files. */
-export async function killChildren(): Promise<void> {
-  const running = [...live]
-  live.clear()
-  await Promise.all(
-    running.map(async ([child, exited]) => {
-      child.kill('SIGKILL')
-      await exited
-    }),
-  )
-  if (outputDir !== undefined) rmSync(outputDir, { recursive: true, force: true })
-  outputDir = undefined
+export interface Health {
+  ok: boolean
+  store: { dir: string; users: number }
+  queue: { pending: number; processing: number }
 }
 
-/**
- * The environment of a child: only what Roster's configuration needs, so a developer's own SLACK_… or SMTP_URL
- * never leaks into a test. PORT=0: the server takes any free port and records it in the lock file.
- */
-function childEnv(storeDir: string, extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    STORE_DIR: storeDir,
-    PORT: '0',
-    LOG_LEVEL: 'silent',
-    IMPORT_MAX_BYTES: '50000000',
-    ...extra,
-  }
-  for (const key of ['PATH', 'HOME', 'TMPDIR', 'USER']) {
-    const value = process.env[key]
-    if (value !== undefined) env[key] = value
-  }
-  return env
+export interface ServerProcess {
+  pid: number
+  port: number
+  exited: Promise<Exit>
+  stderr(): string
+  /** GET /healthz on 127.0.0.1. */
+  health(): Promise<Health>
+  /** kill -9, and wait until the process is gone. */
+  kill9(): Promise<Exit>
+  /** SIGTERM (a clean shutdown: jobs reach a checkpoint, the lock is released), with a timeout. */
+  stop(timeoutMs?: number): Promise<Exit>
 }
 
-interface Spawned {
+export interface Spawned {
   child: ChildProcess
   pid: number
   exited: Promise<Exit>
   stdout(): string
   stderr(): string
-}
-
-let outputDir: string | undefined
-let outputs = 0
-
-/**
- * A file for a child's stdout. Not a pipe: the CLI calls process.exit() right after writing, and Node drops
- * whatever a pipe had not yet taken (a big `--json` report comes out cut at 64 KB); a file takes it all.
- */
-function outputFile(): string {
-  outputDir ??= mkdtempSync(join(tmpdir(), 'roster-out-'))
-  outputs += 1
-  return join(outputDir, `stdout-${outputs}.txt`)
-}
-
-function spawnTs(
-  entry: string,
-  args: readonly string[],
-  storeDir: string,
-  env: Record<string, string>,
-): Spawned {
-  const stdoutFile = outputFile()
-  const stdoutFd = openSync(stdoutFile, 'w')
-  let child: ChildProcess
-  try {
-    child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
-      cwd: repoRoot,
-      env: childEnv(storeDir, env),
-      stdio: ['ignore', stdoutFd, 'pipe'],
-    })
-  } finally {
-    closeSync(stdoutFd)
-  }
-  if (child.pid === undefined) throw new Error(`could not spawn ${entry}`)
-  let stdout = ''
-  let stderr = ''
-  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-    stderr += text
-  })
-  const exited = new Promise<Exit>((done) => {
-    // 'close' rather than 'exit': by then stderr is fully read.
-    child.once('close', (code, signal) => {
-      live.delete(child)
-      stdout = readFileSync(stdoutFile, 'utf8')
-      rmSync(stdoutFile, { force: true })
-      done({ code, signal })
-    })
-  })
-  live.set(child, exited)
-  return { child, pid: child.pid, exited, stdout: () => stdout, stderr: () => stderr }
-}
-
-/** Resolves with `exited` unless it takes longer than `timeoutMs`; then SIGKILLs the child and rejects. */
-async function within<T>(what: string, spawned: Spawned, promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      spawned.child.kill('SIGKILL')
-      reject(
-        new Error(
-          `${what} did not finish within ${timeoutMs} ms.\nstdout: ${spawned.stdout()}\nstderr: ${spawned.stderr()}`,
-        ),
-      )
-    }, timeoutMs)
-  })
-  try {
-    return await Promise.race([promise, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /**
@@ -158,6 +72,7 @@ export async function poll<T>(
 
 export interface LockFile {
   pid: number
+  startedAt: string
   port?: number
   controlToken?: string
 }
@@ -171,125 +86,216 @@ export async function readLockFile(storeDir: string): Promise<LockFile | undefin
   }
 }
 
-export interface ServerProcess {
-  pid: number
-  port: number
-  storeDir: string
-  exited: Promise<Exit>
-  stderr(): string
-  /** GET /healthz. */
-  health(): Promise<{ ok: boolean; store: { users: number }; queue: { pending: number; processing: number } }>
-  /** kill -9, and wait until the process is gone. */
-  kill9(): Promise<Exit>
-  /** SIGTERM (a clean shutdown: jobs reach a checkpoint, the lock is released); SIGKILL if it takes too long. */
-  stop(timeoutMs?: number): Promise<Exit>
-}
-
-/** Starts a server process without waiting for it: for tests where it is expected to refuse to start. */
-export function spawnServer(storeDir: string, env: Record<string, string> = {}): Spawned {
-  return spawnTs('src/main.ts', [], storeDir, env)
+export async function getHealth(port: number): Promise<Health> {
+  const response = await fetch(`http://127.0.0.1:${port}/healthz`)
+  if (!response.ok) throw new Error(`/healthz answered ${response.status}`)
+  return (await response.json()) as Health
 }
 
 /**
- * Starts `npm start` on `storeDir` and resolves once it serves: its own pid and port are in the lock file and
- * /healthz answers. Rejects with its stderr if it exits first or is not serving within `timeoutMs`.
+ * The environment of a child: only what Roster's configuration needs, so a developer's own SLACK_… or SMTP_URL
+ * never leaks into a test. PORT=0: the server takes any free port and records it in the lock file.
  */
-export async function startServer(
-  storeDir: string,
-  { env = {}, timeoutMs = 20_000 }: { env?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<ServerProcess> {
-  const spawned = spawnServer(storeDir, env)
-  let gone: Exit | undefined
-  void spawned.exited.then((exit) => {
-    gone = exit
-  })
-  const health = async (port: number) => {
-    const response = await fetch(`http://127.0.0.1:${port}/healthz`)
-    if (!response.ok) throw new Error(`/healthz answered ${response.status}`)
-    return (await response.json()) as Awaited<ReturnType<ServerProcess['health']>>
+function childEnv(storeDir: string, extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    STORE_DIR: storeDir,
+    PORT: '0',
+    LOG_LEVEL: 'silent',
+    IMPORT_MAX_BYTES: '50000000',
+    ...extra,
   }
-  const port = await poll(
-    `the server on ${storeDir} to serve`,
-    async () => {
-      if (gone !== undefined) {
-        throw new Error(`the server exited (${JSON.stringify(gone)}) before serving:\n${spawned.stderr()}`)
-      }
-      const lock = await readLockFile(storeDir)
-      if (lock?.pid !== spawned.pid || lock.port === undefined) return undefined
-      return health(lock.port).then(
-        () => lock.port,
-        () => undefined,
-      )
-    },
-    { timeoutMs, intervalMs: 25 },
-  ).catch(async (error: unknown) => {
-    spawned.child.kill('SIGKILL')
-    await spawned.exited
-    throw error
-  })
-  return {
-    pid: spawned.pid,
-    port,
-    storeDir,
-    exited: spawned.exited,
-    stderr: spawned.stderr,
-    health: () => health(port),
-    async kill9() {
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'USER']) {
+    const value = process.env[key]
+    if (value !== undefined) env[key] = value
+  }
+  return env
+}
+
+/** Resolves with `promise` unless it takes longer than `timeoutMs`; then SIGKILLs the child and rejects. */
+async function within<T>(what: string, spawned: Spawned, promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
       spawned.child.kill('SIGKILL')
-      return within('the killed server', spawned, spawned.exited, 10_000)
-    },
-    async stop(stopTimeoutMs = 15_000) {
-      spawned.child.kill('SIGTERM')
-      return within('the server shutdown', spawned, spawned.exited, stopTimeoutMs)
-    },
+      reject(
+        new Error(
+          `${what} did not finish within ${timeoutMs} ms.\nstdout: ${spawned.stdout()}\nstderr: ${spawned.stderr()}`,
+        ),
+      )
+    }, timeoutMs)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
   }
 }
 
-export interface CliProcess {
-  pid: number
-  /** Resolves when the CLI exits, with what it printed. */
-  result: Promise<CliResult>
+/** The child's exit, or a rejection (and SIGKILL) if it is still running after `timeoutMs`. */
+export function exitWithin(spawned: Spawned, timeoutMs: number): Promise<Exit> {
+  return within('the process', spawned, spawned.exited, timeoutMs)
 }
 
-/** Starts `roster <args>` on `storeDir` without waiting for it. */
-export function startCli(
-  storeDir: string,
-  args: readonly string[],
-  { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
-): CliProcess {
-  const spawned = spawnTs('src/adapters/cli/main.ts', args, storeDir, {})
-  const result = within(
-    `roster ${args.join(' ')}`,
-    spawned,
-    spawned.exited.then((exit) => ({ ...exit, stdout: spawned.stdout(), stderr: spawned.stderr() })),
-    timeoutMs,
-  )
-  // A caller that only kills the CLI's server may never await the result: not an unhandled rejection.
-  result.catch(() => undefined)
-  return { pid: spawned.pid, result }
-}
+export class RosterProcesses {
+  /** Running children, with the promise of their exit. */
+  readonly #live = new Map<ChildProcess, Promise<Exit>>()
+  #outputDir: string | undefined
+  #outputs = 0
 
-/** Runs `roster <args>` on `storeDir` to the end. */
-export function runCli(
-  storeDir: string,
-  args: readonly string[],
-  options: { timeoutMs?: number } = {},
-): Promise<CliResult> {
-  return startCli(storeDir, args, options).result
-}
-
-/** Runs `roster <args> --json`, expects one of `exitCodes`, and returns the parsed output. */
-export async function cliJson<T = Record<string, unknown>>(
-  storeDir: string,
-  args: readonly string[],
-  exitCodes: readonly number[] = [0],
-): Promise<T> {
-  const result = await runCli(storeDir, [...args, '--json'])
-  if (result.code === null || !exitCodes.includes(result.code)) {
-    throw new Error(
-      `roster ${args.join(' ')} exited ${result.code ?? result.signal} (expected ${exitCodes.join(' or ')})\n` +
-        `stdout: ${result.stdout}\nstderr: ${result.stderr}`,
+  /** SIGKILLs every child of this group still running, waits until each has exited, removes their output files. */
+  async killAll(): Promise<void> {
+    const running = [...this.#live]
+    this.#live.clear()
+    await Promise.all(
+      running.map(async ([child, exited]) => {
+        child.kill('SIGKILL')
+        await exited
+      }),
     )
+    if (this.#outputDir !== undefined) rmSync(this.#outputDir, { recursive: true, force: true })
+    this.#outputDir = undefined
   }
-  return JSON.parse(result.stdout) as T
+
+  /** Starts a server without waiting for it: for a server that is expected to refuse to start. */
+  spawnServer(storeDir: string, env: Record<string, string> = {}): Spawned {
+    return this.#spawn('src/main.ts', [], storeDir, env)
+  }
+
+  /**
+   * Starts `npm start` on `storeDir` and resolves once it is fully up: its own pid and port are in the lock file,
+   * /healthz answers, and it has logged "Roster is running" — only after that line does main.ts install its
+   * SIGTERM handler, so a stop() sent earlier would kill it like a crash. Logs at info level, for that line.
+   * Rejects with its stderr if it exits first or is not up within `timeoutMs`.
+   */
+  async startServer(
+    storeDir: string,
+    { env = {}, timeoutMs = 30_000 }: { env?: Record<string, string>; timeoutMs?: number } = {},
+  ): Promise<ServerProcess> {
+    const spawned = this.spawnServer(storeDir, { ...env, LOG_LEVEL: 'info' })
+    let gone: Exit | undefined
+    void spawned.exited.then((exit) => {
+      gone = exit
+    })
+    const port = await poll(
+      `the server on ${storeDir} to serve`,
+      async () => {
+        if (gone !== undefined) {
+          throw new Error(`the server exited (${JSON.stringify(gone)}) before serving:\n${spawned.stderr()}`)
+        }
+        if (!spawned.stderr().includes('"msg":"Roster is running"')) return undefined
+        const lock = await readLockFile(storeDir)
+        if (lock?.pid !== spawned.pid || lock.port === undefined) return undefined
+        const port = lock.port
+        return getHealth(port).then(
+          () => port,
+          () => undefined,
+        )
+      },
+      { timeoutMs, intervalMs: 25 },
+    ).catch(async (error: unknown) => {
+      spawned.child.kill('SIGKILL')
+      await spawned.exited
+      throw error
+    })
+    return {
+      pid: spawned.pid,
+      port,
+      exited: spawned.exited,
+      stderr: spawned.stderr,
+      health: () => getHealth(port),
+      kill9() {
+        spawned.child.kill('SIGKILL')
+        return within('the killed server', spawned, spawned.exited, 10_000)
+      },
+      stop(stopTimeoutMs = 20_000) {
+        spawned.child.kill('SIGTERM')
+        return within('the server shutdown', spawned, spawned.exited, stopTimeoutMs)
+      },
+    }
+  }
+
+  /** Starts `roster <args>` on `storeDir`; `result` resolves when it exits, with what it printed. */
+  startCli(
+    storeDir: string,
+    args: readonly string[],
+    { timeoutMs = 45_000 }: { timeoutMs?: number } = {},
+  ): { pid: number; result: Promise<CliResult> } {
+    const spawned = this.#spawn('src/adapters/cli/main.ts', args, storeDir, {})
+    const result = within(
+      `roster ${args.join(' ')}`,
+      spawned,
+      spawned.exited.then((exit) => ({ ...exit, stdout: spawned.stdout(), stderr: spawned.stderr() })),
+      timeoutMs,
+    )
+    // A test that fails before awaiting the result must not also leave an unhandled rejection behind.
+    result.catch(() => undefined)
+    return { pid: spawned.pid, result }
+  }
+
+  runCli(
+    storeDir: string,
+    args: readonly string[],
+    options: { timeoutMs?: number } = {},
+  ): Promise<CliResult> {
+    return this.startCli(storeDir, args, options).result
+  }
+
+  /** Runs `roster <args> --json`, expects one of `exitCodes`, and returns the parsed output. */
+  async cliJson<T = Record<string, unknown>>(
+    storeDir: string,
+    args: readonly string[],
+    exitCodes: readonly number[] = [0],
+  ): Promise<T> {
+    const result = await this.runCli(storeDir, [...args, '--json'])
+    if (result.code === null || !exitCodes.includes(result.code)) {
+      throw new Error(
+        `roster ${args.join(' ')} exited ${result.code ?? result.signal} (expected ${exitCodes.join(' or ')})\n` +
+          `stdout: ${result.stdout}\nstderr: ${result.stderr}`,
+      )
+    }
+    return JSON.parse(result.stdout) as T
+  }
+
+  /**
+   * A file for a child's stdout. Not a pipe: the CLI calls process.exit() right after writing, and Node drops what
+   * a pipe had not yet taken (a big `--json` report comes out cut at 64 KB); a file takes it all.
+   */
+  #outputFile(): string {
+    this.#outputDir ??= mkdtempSync(join(tmpdir(), 'roster-out-'))
+    this.#outputs += 1
+    return join(this.#outputDir, `stdout-${this.#outputs}.txt`)
+  }
+
+  #spawn(entry: string, args: readonly string[], storeDir: string, env: Record<string, string>): Spawned {
+    const stdoutFile = this.#outputFile()
+    const stdoutFd = openSync(stdoutFile, 'w')
+    let child: ChildProcess
+    try {
+      child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+        cwd: repoRoot,
+        env: childEnv(storeDir, env),
+        stdio: ['ignore', stdoutFd, 'pipe'],
+      })
+    } finally {
+      closeSync(stdoutFd)
+    }
+    const pid = child.pid
+    if (pid === undefined) throw new Error(`could not spawn ${entry}`)
+    let stdout = ''
+    let stderr = ''
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text
+    })
+    const exited = new Promise<Exit>((done) => {
+      // 'close' rather than 'exit': by then stderr is fully read.
+      child.once('close', (code, signal) => {
+        this.#live.delete(child)
+        stdout = readFileSync(stdoutFile, 'utf8')
+        rmSync(stdoutFile, { force: true })
+        done({ code, signal })
+      })
+    })
+    this.#live.set(child, exited)
+    return { child, pid, exited, stdout: () => stdout, stderr: () => stderr }
+  }
 }

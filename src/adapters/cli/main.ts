@@ -35,13 +35,13 @@ async function run(
   const createsJob = command.name === 'import' || command.name === 'undo'
   const waitsForJob = createsJob || (command.name === 'job' && options.wait)
   if (!waitsForJob) {
-    print(options.json ? JSON.stringify(result, null, 2) : render(command, result))
+    await print(options.json ? JSON.stringify(result, null, 2) : render(command, result))
     return exitCodes.ok
   }
   const created = result as Record<string, unknown>
   // With no server, this process is the only one that can run the job: it always waits.
   if (!options.wait && transport.mode === 'server') {
-    print(
+    await print(
       options.json
         ? JSON.stringify(created, null, 2)
         : `${created.id} created (${created.status}). Follow it: roster job ${created.id}`,
@@ -50,11 +50,11 @@ async function run(
   }
   if (!options.json && createsJob) process.stderr.write(`${created.id} created; waiting for it to finish…\n`)
   const job = await waitForJob(transport, String(created.id), !options.json && process.stderr.isTTY)
-  print(options.json ? JSON.stringify(job, null, 2) : formatJob(job))
+  await print(options.json ? JSON.stringify(job, null, 2) : formatJob(job))
   if (job.status === 'failed') return exitCodes.failed
   const summary = job.summary as { failed?: number; conflicts?: number } | undefined
   if ((summary?.failed ?? 0) > 0 || (summary?.conflicts ?? 0) > 0) {
-    if (!options.json) print(`Some users were not written: roster job errors ${job.id}`)
+    if (!options.json) await print(`Some users were not written: roster job errors ${job.id}`)
     return exitCodes.someUsersFailed
   }
   return exitCodes.ok
@@ -99,8 +99,11 @@ function render(command: CliCommand, result: unknown): string {
   }
 }
 
-function print(text: string): void {
-  process.stdout.write(`${text}\n`)
+/** Resolves once the text is handed to the OS: exiting earlier would cut long output short on a pipe. */
+function print(text: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    process.stdout.write(`${text}\n`, (error) => (error ? reject(error) : resolve())),
+  )
 }
 
 main(process.argv.slice(2)).then(
