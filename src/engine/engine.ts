@@ -2,13 +2,14 @@ import type { Connection } from '../domain/connections/connection.ts'
 import { findConnection } from '../domain/connections/connection.ts'
 import type { ReportEntry, UserDiff } from '../domain/import/report.ts'
 import type { JobProgress } from '../domain/jobs/auth0-view.ts'
-import type { ImportJob, Job, Requester, UndoJob } from '../domain/jobs/job.ts'
+import type { ExportJob, ImportJob, Job, Requester, UndoJob } from '../domain/jobs/job.ts'
 import type { StoredUser } from '../domain/users/user.ts'
 import { normalizeEmail } from '../domain/users/user.ts'
 import { AppError } from '../errors.ts'
 import { addConnection, type NewConnection } from './connections.ts'
 import { artifactNames, type EngineContext } from './context.ts'
 import type { JobListener } from './events.ts'
+import { type ExportRequest, requestExport } from './export.ts'
 import { type ImportRequest, requestImport } from './request-import.ts'
 import { sweepRetention } from './retention.ts'
 import { Scheduler } from './scheduler.ts'
@@ -50,6 +51,22 @@ export class Engine {
     this.#scheduler.remember(job.id, rows)
     this.#scheduler.pump()
     return job
+  }
+
+  async requestExport(request: ExportRequest): Promise<ExportJob> {
+    const job = await requestExport(this.ctx, request)
+    this.#scheduler.pump()
+    return job
+  }
+
+  /** A completed export's file: its name and where it is on disk. Null if the job has none (yet, or any more). */
+  async exportFile(
+    id: string,
+  ): Promise<{ fileName: string; path: string; bytes: number; users: number } | null> {
+    const job = this.getJob(id)?.job
+    if (job?.type !== 'users_export' || job.status !== 'completed' || !job.result) return null
+    const path = await this.ctx.artifacts.locate(id, job.result.fileName)
+    return path ? { ...job.result, path } : null
   }
 
   async requestUndo(jobId: string, requestedBy: Requester): Promise<UndoJob> {

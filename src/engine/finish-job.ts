@@ -23,7 +23,8 @@ export async function finishJob(
     found.finishedAt = finishedAt
     return structuredClone(found)
   })
-  ctx.logger.info('job finished', { jobId, type: job.type, status: job.status, summary: job.summary })
+  const outcome = job.type === 'users_export' ? job.result : job.summary
+  ctx.logger.info('job finished', { jobId, type: job.type, status: job.status, outcome })
   ctx.events.emit({ type: 'job:finished', job })
   return job
 }

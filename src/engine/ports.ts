@@ -67,6 +67,18 @@ export interface Artifacts {
   /** Durable (fsync'd) before it resolves: a job is acknowledged only once its upload survives a crash. */
   put(jobId: string, name: string, bytes: Uint8Array | string): Promise<void>
   get(jobId: string, name: string): Promise<Buffer | undefined>
+  /**
+   * Writes a file from a stream of text pieces (gzipped when asked) without holding it in memory. Atomic and
+   * durable like `put`: if the pieces throw, nothing is left; a file that exists is whole.
+   */
+  putStream(
+    jobId: string,
+    name: string,
+    pieces: AsyncIterable<string>,
+    options: { gzip: boolean },
+  ): Promise<{ bytes: number }>
+  /** The file's path on disk, for adapters that stream it out (downloads, the CLI's --out); undefined if absent. */
+  locate(jobId: string, name: string): Promise<string | undefined>
   /** Removes every file of the job. */
   remove(jobId: string): Promise<void>
   /** Job ids that have files: retention uses it to remove files of jobs that no longer exist. */

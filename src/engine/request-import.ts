@@ -1,8 +1,32 @@
+import { gunzipSync } from 'node:zlib'
 import { checkImportTarget, findConnection } from '../domain/connections/connection.ts'
 import { parseUsersFile } from '../domain/import/parse-users-file.ts'
 import type { ImportJob, ImportOptions, Requester } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
 import { artifactNames, type EngineContext } from './context.ts'
+
+/** gzip's magic number: Auth0's exports and Roster's backups are gzipped, and import as they are. */
+const isGzip = (bytes: Uint8Array) => bytes[0] === 0x1f && bytes[1] === 0x8b
+
+/**
+ * The upload as text, gunzipped if needed. A compressed file may unpack to at most 20× the upload limit: enough
+ * for any users file (they compress 5–10×), and a bound on a decompression bomb.
+ */
+export function decodeUpload(bytes: Uint8Array, fileName: string, maxBytes: number): string {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  if (!isGzip(buffer)) return buffer.toString('utf8')
+  try {
+    return gunzipSync(buffer, { maxOutputLength: maxBytes * 20 }).toString('utf8')
+  } catch (error) {
+    const tooBig = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
+    throw new AppError(
+      tooBig ? 'payload_too_large' : 'invalid_users_file',
+      tooBig
+        ? `${fileName} unpacks to more than ${maxBytes * 20} bytes. Split it into smaller files.`
+        : `${fileName} looks gzipped but does not unpack: ${(error as Error).message}.`,
+    )
+  }
+}
 
 export interface ImportRequest {
   /** Connection id (`con_…`) or name. */
@@ -35,9 +59,7 @@ export async function requestImport(
   const connection = findConnection(ctx.catalog.read().connections, request.connection)
   const refusal = checkImportTarget(connection)
   if (refusal || !connection) throw refusal
-  const text = Buffer.from(request.bytes.buffer, request.bytes.byteOffset, request.bytes.byteLength).toString(
-    'utf8',
-  )
+  const text = decodeUpload(request.bytes, request.fileName, importMaxBytes)
   const parsed = parseUsersFile(text, request.fileName)
 
   const job: ImportJob = {

@@ -9,6 +9,7 @@ import { redactRow, validateImportRow } from '../domain/import/validate-row.ts'
 import type { ImportJob } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
 import { artifactNames, type EngineContext, yieldToEventLoop } from './context.ts'
+import { decodeUpload } from './request-import.ts'
 import type { RunControl } from './run-control.ts'
 import { settleImport } from './settle-import.ts'
 
@@ -99,5 +100,6 @@ export async function runImport(
 async function readRows(ctx: EngineContext, job: ImportJob): Promise<unknown[]> {
   const bytes = await ctx.artifacts.get(job.id, artifactNames.upload)
   if (!bytes) throw new AppError('store_invalid', `The uploaded file of ${job.id} is missing from the store.`)
-  return parseUsersFile(bytes.toString('utf8'), job.upload.fileName).rows
+  const text = decodeUpload(bytes, job.upload.fileName, ctx.limits.importMaxBytes)
+  return parseUsersFile(text, job.upload.fileName).rows
 }

@@ -2,6 +2,7 @@ import type { JobProgress } from '../domain/jobs/auth0-view.ts'
 import { type Job, writesUsers } from '../domain/jobs/job.ts'
 import { asAppError } from '../errors.ts'
 import type { EngineContext } from './context.ts'
+import { runExport } from './export.ts'
 import { finishJob } from './finish-job.ts'
 import { runImport } from './run-import.ts'
 import { settleFailedImport } from './settle-import.ts'
@@ -80,7 +81,7 @@ export class Scheduler {
 
   #start(job: Job): void {
     const nowMs = this.ctx.clock.now().getTime()
-    const total = job.type === 'users_import' ? job.upload.rows : 0
+    const total = job.type === 'users_import' ? job.upload.rows : 0 // exports report their total once they start
     const entry: Running = {
       job,
       progress: { processed: 0, total, startedAtMs: nowMs, nowMs },
@@ -116,6 +117,7 @@ export class Scheduler {
         },
       }
       if (job.type === 'users_import') await runImport(ctx, job, control, this.#rows.get(id))
+      else if (job.type === 'users_export') await runExport(ctx, job, control)
       else await runUndo(ctx, job)
     } catch (error) {
       await this.#fail(id, error)

@@ -23,7 +23,8 @@ export async function requestUndo(
     const target = draft.jobs.find((job) => job.id === jobId)
     if (!target) throw new AppError('not_found', 'Job not found.')
     const refusal = undoRefusal(target, draft.jobs)
-    if (refusal) throw new AppError('job_not_undoable', refusal)
+    if (refusal || target.type !== 'users_import')
+      throw new AppError('job_not_undoable', refusal ?? 'Not an import.')
     const job: UndoJob = {
       id: ctx.ids.jobId(),
       type: 'users_undo',
@@ -43,7 +44,8 @@ export async function requestUndo(
 }
 
 function undoRefusal(target: Job, jobs: readonly Job[]): string | null {
-  if (target.type !== 'users_import') return `Job ${target.id} is an undo; run the import again instead.`
+  if (target.type === 'users_undo') return `Job ${target.id} is an undo; run the import again instead.`
+  if (target.type !== 'users_import') return `Job ${target.id} is an export: it changed no users.`
   if (target.options.dryRun) return `Job ${target.id} is a dry run: it changed nothing.`
   if (target.status === 'expired') return `Job ${target.id} has expired: its undo data was purged.`
   // A job that failed part-way is undoable too: it kept the undo data of the chunks it wrote.

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { UndoJob } from '../../src/domain/jobs/job.ts'
 import { type Harness, openHarness } from '../support/roster-harness.ts'
 
 let h: Harness
@@ -67,7 +68,7 @@ describe('dry run', () => {
 describe('undo', () => {
   const undo = async (jobId: string) => {
     const job = await h.engine.requestUndo(jobId, { via: 'cli', id: 'admin' })
-    return h.engine.waitFor(job.id)
+    return (await h.engine.waitFor(job.id)) as UndoJob
   }
 
   it('removes the users a job inserted and restores the users it updated', async () => {

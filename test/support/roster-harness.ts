@@ -1,5 +1,5 @@
 import { loadConfig } from '../../src/config.ts'
-import type { ImportOptions, Job } from '../../src/domain/jobs/job.ts'
+import type { ImportJob, ImportOptions } from '../../src/domain/jobs/job.ts'
 import type { Engine } from '../../src/engine/engine.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { openRoster, type Roster } from '../../src/roster.ts'
@@ -15,7 +15,7 @@ export interface Harness {
   importUsers(
     users: unknown[] | string,
     options?: Partial<ImportOptions> & { connection?: string },
-  ): Promise<Job>
+  ): Promise<ImportJob>
   reopen(): Promise<Harness>
   close(): Promise<void>
 }
@@ -49,7 +49,7 @@ export async function openHarness(
         options: { upsert: false, merge: false, dryRun: false, sendCompletionEmail: false, ...rest },
         requestedBy: { via: 'cli', id: 'tester' },
       })
-      return roster.engine.waitFor(job.id)
+      return (await roster.engine.waitFor(job.id)) as ImportJob
     },
     async reopen() {
       await roster.close()

@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { exportFieldSchema } from '../../domain/export/export-fields.ts'
+import { exportFormats } from '../../domain/export/format.ts'
 import { toAuth0Job } from '../../domain/jobs/auth0-view.ts'
 import type { Job } from '../../domain/jobs/job.ts'
 import { toAuth0User } from '../../domain/users/auth0-user-view.ts'
@@ -25,6 +27,17 @@ export const cliCommandSchema = z.discriminatedUnion('name', [
     externalId: z.string().optional(),
     requestedBy: requester,
   }),
+  z.object({
+    name: z.literal('export'),
+    connection: z.string().min(1).optional(),
+    format: z.enum(exportFormats),
+    fields: z.array(exportFieldSchema),
+    sample: z.boolean(),
+    limit: z.number().int().min(1).optional(),
+    gzip: z.boolean(),
+    requestedBy: requester,
+  }),
+  z.object({ name: z.literal('export-file'), id }),
   z.object({ name: z.literal('job'), id }),
   z.object({ name: z.literal('job-errors'), id }),
   z.object({ name: z.literal('jobs'), limit: z.number().int().min(1).max(1000) }),
@@ -67,6 +80,27 @@ export async function executeCommand(engine: Engine, command: CliCommand): Promi
         requestedBy: { via: 'cli', id: command.requestedBy },
       })
       return toAuth0Job(job)
+    }
+    case 'export': {
+      const job = await engine.requestExport({
+        ...(command.connection === undefined ? {} : { connection: command.connection }),
+        format: command.format,
+        fields: command.fields,
+        sample: command.sample,
+        ...(command.limit === undefined ? {} : { limit: command.limit }),
+        gzip: command.gzip,
+        requestedBy: { via: 'cli', id: command.requestedBy },
+      })
+      return toAuth0Job(job)
+    }
+    case 'export-file': {
+      const file = await engine.exportFile(command.id)
+      if (!file)
+        throw new AppError(
+          'not_found',
+          `Job ${command.id} has no export file (not a completed export, or expired).`,
+        )
+      return file
     }
     case 'job':
       return jobView(engine, command.id)
@@ -116,6 +150,9 @@ function describe(job: Job, progress?: Parameters<typeof toAuth0Job>[1]): Record
   if (job.type === 'users_import') {
     view.file = { name: job.upload.fileName, bytes: job.upload.bytes, users: job.upload.rows }
     if (job.ignoredFields) view.ignored_fields = job.ignoredFields
+  }
+  if (job.type === 'users_export' && job.result) {
+    view.file = { name: job.result.fileName, bytes: job.result.bytes, users: job.result.users }
   }
   return view
 }

@@ -5,10 +5,18 @@ type View = Record<string, unknown>
 const count = (n: unknown) => (typeof n === 'number' ? n.toLocaleString('en-US') : String(n))
 
 export function formatJob(job: View): string {
-  const lines = [
-    `${job.id}  ${job.type}  ${job.status}`,
-    `  connection   ${job.connection} (${job.connection_id})`,
-  ]
+  const connection =
+    job.connection_id === undefined ? 'all connections' : `${job.connection} (${job.connection_id})`
+  const lines = [`${job.id}  ${job.type}  ${job.status}`, `  connection   ${connection}`]
+  if (job.type === 'users_export') {
+    const fields = (job.fields as { name: string; export_as?: string }[]).map((f) =>
+      f.export_as ? `${f.name}=${f.export_as}` : f.name,
+    )
+    lines.push(
+      `  format       ${job.format}${job.gzip ? ' (gzip)' : ''}${job.limit ? `, at most ${count(job.limit)} users` : ''}`,
+    )
+    lines.push(`  fields       ${fields.join(', ')}`)
+  }
   const file = job.file as { name: string; bytes: number; users: number } | undefined
   if (file) lines.push(`  file         ${file.name}, ${count(file.users)} users, ${count(file.bytes)} bytes`)
   const flags = ['upsert', 'merge', 'dry_run'].filter((flag) => job[flag] === true)
@@ -79,7 +87,7 @@ export function formatJobs(jobs: View[]): string {
     .map((job) => {
       const summary = job.summary ? `  ${formatSummary(job)}` : ''
       const by = (job.requested_by as { id: string } | undefined)?.id ?? ''
-      return `${job.id}  ${String(job.type).padEnd(12)}  ${String(job.status).padEnd(10)}  ${job.connection}  ${job.created_at}  ${by}${summary}`
+      return `${job.id}  ${String(job.type).padEnd(12)}  ${String(job.status).padEnd(10)}  ${job.connection ?? 'all connections'}  ${job.created_at}  ${by}${summary}`
     })
     .join('\n')
 }

@@ -1,3 +1,4 @@
+import { copyFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
 import { loadConfig } from '../../config.ts'
 import { AppError } from '../../errors.ts'
@@ -29,10 +30,10 @@ async function main(argv: readonly string[]): Promise<number> {
 async function run(
   transport: Transport,
   command: CliCommand,
-  options: { json: boolean; wait: boolean },
+  options: { json: boolean; wait: boolean; out?: string },
 ): Promise<number> {
   const result = await transport.run(command)
-  const createsJob = command.name === 'import' || command.name === 'undo'
+  const createsJob = command.name === 'import' || command.name === 'undo' || command.name === 'export'
   const waitsForJob = createsJob || (command.name === 'job' && options.wait)
   if (!waitsForJob) {
     await print(options.json ? JSON.stringify(result, null, 2) : render(command, result))
@@ -52,6 +53,16 @@ async function run(
   const job = await waitForJob(transport, String(created.id), !options.json && process.stderr.isTTY)
   await print(options.json ? JSON.stringify(job, null, 2) : formatJob(job))
   if (job.status === 'failed') return exitCodes.failed
+  if (options.out !== undefined) {
+    // Server and CLI share the machine: the file is copied straight from the store, not sent through the server.
+    const file = (await transport.run({ name: 'export-file', id: String(job.id) })) as {
+      path: string
+      bytes: number
+    }
+    await copyFile(file.path, options.out)
+    if (!options.json)
+      process.stderr.write(`Wrote ${options.out} (${file.bytes.toLocaleString('en-US')} bytes)\n`)
+  }
   const summary = job.summary as { failed?: number; conflicts?: number } | undefined
   if ((summary?.failed ?? 0) > 0 || (summary?.conflicts ?? 0) > 0) {
     if (!options.json) await print(`Some users were not written: roster job errors ${job.id}`)

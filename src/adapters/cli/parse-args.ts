@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
+import { defaultFields, type ExportField } from '../../domain/export/export-fields.ts'
+import { type ExportFormat, exportFormats } from '../../domain/export/format.ts'
 import type { CliCommand } from './commands.ts'
 
 /** A parsed command line: the command to run, and how the CLI itself should behave around it. */
@@ -9,6 +11,8 @@ export interface Invocation {
   json: boolean
   /** Wait for the job the command created, showing progress. */
   wait: boolean
+  /** Where to copy a finished export's file. */
+  out?: string
 }
 
 export class UsageError extends Error {}
@@ -27,6 +31,13 @@ const flags = {
   'import-mode': { type: 'boolean' },
   disabled: { type: 'boolean' },
   'username-max': { type: 'string' },
+  'all-connections': { type: 'boolean' },
+  format: { type: 'string' },
+  'default-fields': { type: 'boolean' },
+  field: { type: 'string', multiple: true },
+  sample: { type: 'boolean' },
+  gzip: { type: 'boolean' },
+  out: { type: 'string' },
 } as const
 
 /** Turns argv into a command. Reads the import file here, so the server never needs the CLI's file system. */
@@ -68,6 +79,36 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
         ...(v['external-id'] === undefined ? {} : { externalId: v['external-id'] }),
       }
       return { command, ...common }
+    }
+    case 'export': {
+      want(
+        0,
+        'export --connection <name|id> | --all-connections [--format json|ndjson|csv] [--field path[=Label] …]',
+      )
+      if ((v.connection === undefined) === (v['all-connections'] === undefined)) {
+        throw new UsageError('export needs --connection <name|id> or --all-connections (one of them)')
+      }
+      const format = v.format ?? 'json'
+      if (!(exportFormats as readonly string[]).includes(format)) {
+        throw new UsageError(`--format takes ${exportFormats.join(', ')}`)
+      }
+      const fields = [...(v['default-fields'] ? defaultFields : []), ...(v.field ?? []).map(parseField)]
+      const command: CliCommand = {
+        name: 'export',
+        ...(v.connection === undefined ? {} : { connection: v.connection }),
+        format: format as ExportFormat,
+        fields,
+        sample: v.sample ?? false,
+        ...(v.limit === undefined ? {} : { limit: positiveInt(v.limit, '--limit') }),
+        gzip: v.gzip ?? false,
+        requestedBy,
+      }
+      return {
+        command,
+        ...common,
+        wait: common.wait || v.out !== undefined,
+        ...(v.out ? { out: v.out } : {}),
+      }
     }
     case 'job':
       if (args[0] === 'errors') {
@@ -118,6 +159,13 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
     default:
       throw new UsageError(verb === undefined || verb === 'help' ? '' : `unknown command: ${verb}`)
   }
+}
+
+/** `user_metadata.plan=Plan` → `{name: 'user_metadata.plan', export_as: 'Plan'}`. */
+function parseField(spec: string): ExportField {
+  const at = spec.indexOf('=')
+  if (at === 0) throw new UsageError(`--field ${spec}: name the field before "="`)
+  return at < 0 ? { name: spec } : { name: spec.slice(0, at), export_as: spec.slice(at + 1) }
 }
 
 function optionalConnection(connection: string | undefined): { connection?: string } {

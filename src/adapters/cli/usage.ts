@@ -15,6 +15,8 @@ export const usage = `Usage: roster <command> [options]   (npm run cli -- <comma
 
   import <file> --connection <name|id> [--upsert] [--merge] [--dry-run]
          [--external-id X] [--send-completion-email] [--wait]
+  export --connection <name|id> | --all-connections [--format json|ndjson|csv] [--default-fields]
+         [--field path[=Label] …] [--sample] [--limit N] [--gzip] [--out FILE] [--wait]
   job <job_id> [--wait]             a job, as GET /api/v2/jobs/{id} (--wait: until it finishes)
   job errors <job_id>               its error report, as GET /api/v2/jobs/{id}/errors
   jobs [--limit N]                  recent jobs, newest first

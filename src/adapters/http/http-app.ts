@@ -33,7 +33,10 @@ export function createHttpApp(deps: HttpDeps): Express {
   if (control) {
     app.post('/internal/control', express.json({ limit: deps.controlMaxBytes }), async (req, res) => {
       // The CLI runs on the same machine: the control channel answers loopback only, whatever PORT is exposed.
-      if (!isLoopback(req.socket.remoteAddress) || !tokenMatches(req.get('x-roster-control'), control.token)) {
+      if (
+        !isLoopback(req.socket.remoteAddress) ||
+        !tokenMatches(req.get('x-roster-control'), control.token)
+      ) {
         res.status(401).json({ ok: false, error: { code: 'unauthorized', message: 'Bad control token.' } })
         return
       }
@@ -59,7 +62,9 @@ export function createHttpApp(deps: HttpDeps): Express {
 }
 
 function isLoopback(address: string | undefined): boolean {
-  return address === '::1' || address?.startsWith('127.') === true || address?.startsWith('::ffff:127.') === true
+  return (
+    address === '::1' || address?.startsWith('127.') === true || address?.startsWith('::ffff:127.') === true
+  )
 }
 
 function tokenMatches(given: string | undefined, expected: string): boolean {

@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import { readdir, readFile, rm } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { access, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { Readable, Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGzip } from 'node:zlib'
 import type { Artifacts } from '../../engine/ports.ts'
 import { AppError } from '../../errors.ts'
-import { errnoCode, makeDirDurably, messageOf, writeFileDurably } from './durable-json-file.ts'
+import { errnoCode, makeDirDurably, messageOf, syncDir, writeFileDurably } from './durable-json-file.ts'
 
 const jobIdPattern = /^job_[A-Za-z0-9]{16}$/
 // No slash and no leading dot: a name can neither leave the job's directory nor collide with a tmp file.
@@ -44,6 +48,51 @@ export function createFileArtifacts(dir: string): Artifacts {
         await writeFileDurably(file, bytes, { tmpFile })
       } catch (error) {
         throw unavailable('save', file, error)
+      }
+    },
+
+    async putStream(jobId, name, pieces, options) {
+      const file = filePath(jobId, name)
+      const folder = jobDir(jobId)
+      const tmpFile = join(folder, `.${name}.${randomBytes(6).toString('hex')}.tmp`)
+      try {
+        await makeDirDurably(folder)
+        let bytes = 0
+        const count = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            bytes += chunk.length
+            done(null, chunk)
+          },
+        })
+        const source = Readable.from(pieces)
+        const out = createWriteStream(tmpFile, { mode: 0o600 })
+        // Level 1: exports are judged in users per second; level 6 costs ~1.5x the time for ~15% smaller files.
+        if (options.gzip) await pipeline(source, createGzip({ level: 1 }), count, out)
+        else await pipeline(source, count, out)
+        const handle = await open(tmpFile, 'r+')
+        try {
+          await handle.sync()
+        } finally {
+          await handle.close()
+        }
+        await rename(tmpFile, file)
+        await syncDir(folder)
+        return { bytes }
+      } catch (error) {
+        await rm(tmpFile, { force: true }).catch(() => undefined)
+        if (error instanceof AppError && error.code !== 'store_unavailable') throw error
+        if (!(error instanceof AppError) && errnoCode(error) === undefined) throw error
+        throw unavailable('save', file, error)
+      }
+    },
+
+    async locate(jobId, name) {
+      const file = filePath(jobId, name)
+      try {
+        await access(file)
+        return file
+      } catch {
+        return undefined
       }
     },
 

@@ -80,16 +80,26 @@ export function resolveColumns(fields: readonly ExportField[]): Column[] {
     const segments = parsePath(field.name)
     const root = segments?.[0]
     if (!segments || typeof root !== 'string') {
-      throw new AppError('invalid_request', `"${field.name}" is not a field path (like user_metadata.plan or identities[0].connection).`)
+      throw new AppError(
+        'invalid_request',
+        `"${field.name}" is not a field path (like user_metadata.plan or identities[0].connection).`,
+      )
     }
     if (secretRoots.includes(root)) {
-      throw new AppError('invalid_request', `${field.name} is never exported: password hashes and MFA secrets stay in the store.`)
+      throw new AppError(
+        'invalid_request',
+        `${field.name} is never exported: password hashes and MFA secrets stay in the store.`,
+      )
     }
     if (!(exportableRoots as readonly string[]).includes(root)) {
-      throw new AppError('invalid_request', `Unknown field ${field.name}. Exportable fields: ${exportableRoots.join(', ')}.`)
+      throw new AppError(
+        'invalid_request',
+        `Unknown field ${field.name}. Exportable fields: ${exportableRoots.join(', ')}.`,
+      )
     }
     const label = field.export_as ?? field.name
-    if (labels.has(label)) throw new AppError('invalid_request', `Two fields are exported as "${label}": rename one.`)
+    if (labels.has(label))
+      throw new AppError('invalid_request', `Two fields are exported as "${label}": rename one.`)
     if (isImportableField(label) && label !== field.name) {
       throw new AppError(
         'invalid_request',
@@ -108,5 +118,7 @@ export function columnValues(profile: Record<string, unknown>, columns: readonly
 
 /** Labels worth remembering so the file re-imports: those that differ from their path. */
 export function labelsToRecord(columns: readonly Column[]): Record<string, string> {
-  return Object.fromEntries(columns.filter((c) => c.label !== c.field.name).map((c) => [c.label, c.field.name]))
+  return Object.fromEntries(
+    columns.filter((c) => c.label !== c.field.name).map((c) => [c.label, c.field.name]),
+  )
 }

@@ -17,7 +17,11 @@ export interface ExportWriter {
 export function exportWriter(format: ExportFormat, columns: readonly Column[]): ExportWriter {
   const labels = columns.map((column) => column.label)
   if (format === 'csv') {
-    return { head: `${labels.map(csvHeader).join(',')}\r\n`, row: (values) => `${values.map(csvCell).join(',')}\r\n`, tail: '' }
+    return {
+      head: `${labels.map(csvHeader).join(',')}\r\n`,
+      row: (values) => `${values.map(csvCell).join(',')}\r\n`,
+      tail: '',
+    }
   }
   const object = (values: readonly unknown[]) => {
     const entries: Record<string, unknown> = {}
@@ -27,7 +31,11 @@ export function exportWriter(format: ExportFormat, columns: readonly Column[]): 
     return JSON.stringify(entries)
   }
   if (format === 'ndjson') return { head: '', row: (values) => `${object(values)}\n`, tail: '' }
-  return { head: '[\n', row: (values, index) => `${index === 0 ? '' : ',\n'}${object(values)}`, tail: '\n]\n' }
+  return {
+    head: '[\n',
+    row: (values, index) => `${index === 0 ? '' : ',\n'}${object(values)}`,
+    tail: '\n]\n',
+  }
 }
 
 /** Auth0's generated dates, which its CSV escaping leaves alone. */

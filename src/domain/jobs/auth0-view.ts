@@ -14,14 +14,16 @@ export interface JobProgress {
  * schema allows additional properties, so Auth0 clients ignore them.
  */
 export function toAuth0Job(job: Job, progress?: JobProgress): Record<string, unknown> {
-  const view: Record<string, unknown> = {
-    type: job.type,
-    status: job.status,
-    connection_id: job.connectionId,
-    connection: job.connectionName,
-    created_at: job.createdAt,
-    id: job.id,
+  const view: Record<string, unknown> = { type: job.type, status: job.status }
+  if (job.connectionId !== undefined) view.connection_id = job.connectionId
+  if (job.type === 'users_export') {
+    view.format = job.format
+    if (job.limit !== undefined) view.limit = job.limit
+    view.fields = job.fields
   }
+  if (job.connectionName !== undefined) view.connection = job.connectionName
+  view.created_at = job.createdAt
+  view.id = job.id
   if (job.type === 'users_import') {
     if (job.options.externalId !== undefined) view.external_id = job.options.externalId
     view.upsert = job.options.upsert
@@ -29,13 +31,17 @@ export function toAuth0Job(job: Job, progress?: JobProgress): Record<string, unk
     if (job.options.merge) view.merge = true
     if (job.options.dryRun) view.dry_run = true
     if (job.undoneBy) view.undone_by = job.undoneBy
-  } else {
+  } else if (job.type === 'users_undo') {
     view.undo_of = job.undoOf
+  } else if (job.gzip) {
+    view.gzip = true
   }
   if (job.status === 'processing' && progress) Object.assign(view, progressFields(progress))
   if (job.status === 'processing' && !progress)
     Object.assign(view, { percentage_done: 0, time_left_seconds: 0 })
-  if (job.summary && (job.status === 'completed' || job.status === 'failed')) view.summary = job.summary
+  if (job.type !== 'users_export' && job.summary && (job.status === 'completed' || job.status === 'failed')) {
+    view.summary = job.summary
+  }
   if (job.statusDetails) view.status_details = job.statusDetails
   return view
 }

@@ -1,4 +1,6 @@
 import { z } from 'zod'
+import { exportFieldSchema } from '../export/export-fields.ts'
+import { exportFormats } from '../export/format.ts'
 
 /**
  * Job records. Our own records use camelCase and `…At` ISO timestamps; `toAuth0Job` (auth0-view.ts) renders the
@@ -7,7 +9,7 @@ import { z } from 'zod'
 export const jobStatuses = ['pending', 'processing', 'completed', 'failed', 'expired'] as const
 export type JobStatus = (typeof jobStatuses)[number]
 
-export const jobTypes = ['users_import', 'users_undo'] as const
+export const jobTypes = ['users_import', 'users_export', 'users_undo'] as const
 export type JobType = (typeof jobTypes)[number]
 
 export const requesterSchema = z.object({
@@ -96,7 +98,30 @@ export const undoJobSchema = z.object({
 })
 export type UndoJob = z.infer<typeof undoJobSchema>
 
-export const jobSchema = z.discriminatedUnion('type', [importJobSchema, undoJobSchema])
+export const exportJobSchema = z.object({
+  ...jobBase,
+  type: z.literal('users_export'),
+  /** Absent: every connection of the tenant (Auth0: "If you omit the connection_id…"). */
+  connectionId: z.string().optional(),
+  connectionName: z.string().optional(),
+  format: z.enum(exportFormats),
+  fields: z.array(exportFieldSchema),
+  limit: z.number().int().min(1).optional(),
+  gzip: z.boolean(),
+  /** Set on jobs the backup schedule started: their file is also kept under STORE_DIR/backups. */
+  backup: z.boolean().optional(),
+  result: z
+    .object({
+      /** Named after the tenant, as Auth0 names export files: `acme.csv.gz`. */
+      fileName: z.string(),
+      users: z.number().int(),
+      bytes: z.number().int(),
+    })
+    .optional(),
+})
+export type ExportJob = z.infer<typeof exportJobSchema>
+
+export const jobSchema = z.discriminatedUnion('type', [importJobSchema, exportJobSchema, undoJobSchema])
 export type Job = z.infer<typeof jobSchema>
 
 /** Which status may follow which. `processing` stays `processing` across a restart: the job resumes. */
@@ -117,7 +142,10 @@ export function isActive(job: Job): boolean {
   return job.status === 'pending' || job.status === 'processing'
 }
 
-/** Jobs that write users. Dry runs plan without writing, so they neither take a writer's turn nor hold undo data. */
+/**
+ * Jobs that write users. Dry runs and exports only read, so they neither take an import slot nor hold undo data.
+ */
 export function writesUsers(job: Job): boolean {
-  return job.type === 'users_undo' || !job.options.dryRun
+  if (job.type === 'users_import') return !job.options.dryRun
+  return job.type === 'users_undo'
 }

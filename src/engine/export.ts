@@ -1,0 +1,145 @@
+import { findConnection } from '../domain/connections/connection.ts'
+import {
+  type Column,
+  columnValues,
+  type ExportField,
+  fullProfileFields,
+  labelsToRecord,
+  resolveColumns,
+} from '../domain/export/export-fields.ts'
+import { type ExportFormat, exportWriter } from '../domain/export/format.ts'
+import type { ExportJob, Requester } from '../domain/jobs/job.ts'
+import { toAuth0User } from '../domain/users/auth0-user-view.ts'
+import { AppError } from '../errors.ts'
+import { type EngineContext, yieldToEventLoop } from './context.ts'
+import { finishJob } from './finish-job.ts'
+import type { RunControl } from './run-control.ts'
+
+export interface ExportRequest {
+  /** Connection id or name; absent: every connection. */
+  connection?: string
+  format: ExportFormat
+  /** Absent or empty: every profile field that re-imports (`fullProfileFields`). */
+  fields?: ExportField[]
+  limit?: number
+  /** "Export as sample": at most 10 users. */
+  sample?: boolean
+  gzip: boolean
+  backup?: boolean
+  requestedBy: Requester
+}
+
+/** Users formatted between event-loop turns and handed to the file as one piece. */
+const usersPerPiece = 1000
+export const sampleSize = 10
+
+/**
+ * Accepts an export: checks the connection and the fields (secrets are refused, not silently dropped), records
+ * the labels it will write so its file re-imports, and queues the job.
+ */
+export async function requestExport(ctx: EngineContext, request: ExportRequest): Promise<ExportJob> {
+  const connection =
+    request.connection === undefined
+      ? undefined
+      : findConnection(ctx.catalog.read().connections, request.connection)
+  if (request.connection !== undefined && !connection) {
+    throw new AppError('connection_not_found', 'The connection does not exist.')
+  }
+  const fields = request.fields && request.fields.length > 0 ? request.fields : [...fullProfileFields]
+  const columns = resolveColumns(fields)
+  const limit = request.sample ? Math.min(sampleSize, request.limit ?? sampleSize) : request.limit
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+    throw new AppError('invalid_request', 'limit must be a whole number, at least 1.')
+  }
+  const job: ExportJob = {
+    id: ctx.ids.jobId(),
+    type: 'users_export',
+    status: 'pending',
+    ...(connection ? { connectionId: connection.id, connectionName: connection.name } : {}),
+    createdAt: ctx.clock.now().toISOString(),
+    requestedBy: request.requestedBy,
+    format: request.format,
+    fields: columns.map((c) => c.field),
+    ...(limit === undefined ? {} : { limit }),
+    gzip: request.gzip,
+    ...(request.backup ? { backup: true } : {}),
+  }
+  await ctx.catalog.update((draft) => {
+    Object.assign(draft.exportLabels, labelsToRecord(columns))
+    draft.jobs.push(job)
+  })
+  ctx.logger.info('export job created', {
+    jobId: job.id,
+    format: job.format,
+    connection: job.connectionName ?? 'all',
+  })
+  ctx.events.emit({ type: 'job:created', job })
+  return job
+}
+
+/** `acme.csv.gz`: Auth0 names export files after the tenant. */
+export function exportFileName(tenant: string, job: ExportJob): string {
+  return `${tenant}.${job.format}${job.gzip ? '.gz' : ''}`
+}
+
+/** Thrown inside the stream when the engine stops: the half-written file is discarded, the job resumes later. */
+class ExportStopped extends Error {}
+
+/**
+ * Streams the users to the file: memory stays flat whatever the tenant's size. Reads a consistent view of the
+ * store, so commits made meanwhile are not half in the file. Restarted from the beginning after a crash (an
+ * export writes no users, so running it again is harmless).
+ */
+export async function runExport(ctx: EngineContext, job: ExportJob, control: RunControl): Promise<void> {
+  const columns = resolveColumns(job.fields)
+  const query = job.connectionId === undefined ? {} : { connectionId: job.connectionId }
+  const total = Math.min(ctx.users.count(query), job.limit ?? Number.POSITIVE_INFINITY)
+  const fileName = exportFileName(ctx.catalog.read().tenant.name, job)
+  let exported = 0
+  control.progress(0, total)
+  try {
+    const { bytes } = await ctx.artifacts.putStream(
+      job.id,
+      fileName,
+      pieces(ctx.users.scan(query), columns, job, total, (count) => {
+        exported = count
+        if (control.stopping()) throw new ExportStopped()
+        control.progress(count, total)
+      }),
+      { gzip: job.gzip },
+    )
+    await finishJob(ctx, job.id, (draft) => {
+      if (draft.type !== 'users_export') return
+      draft.status = 'completed'
+      draft.result = { fileName, users: exported, bytes }
+    })
+  } catch (error) {
+    if (error instanceof ExportStopped) return
+    throw error
+  }
+}
+
+async function* pieces(
+  users: Iterable<import('../domain/users/user.ts').StoredUser>,
+  columns: readonly Column[],
+  job: ExportJob,
+  total: number,
+  onProgress: (count: number) => void,
+): AsyncGenerator<string> {
+  const writer = exportWriter(job.format, columns)
+  let piece = writer.head
+  let count = 0
+  for (const user of users) {
+    if (count >= total) break
+    piece += writer.row(columnValues(toAuth0User(user), columns), count)
+    count++
+    if (count % usersPerPiece === 0) {
+      yield piece
+      piece = ''
+      onProgress(count)
+      await yieldToEventLoop()
+    }
+  }
+  onProgress(count)
+  yield piece + writer.tail
+}
