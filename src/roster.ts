@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createFileArtifacts } from './adapters/store/artifacts.ts'
+import { createFileAuditLog } from './adapters/store/audit-file.ts'
 import { openCatalogStore } from './adapters/store/catalog-store.ts'
 import { openFileUserStore } from './adapters/store/file-user-store.ts'
 import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts'
@@ -10,7 +11,7 @@ import type { Config } from './config.ts'
 import type { Catalog } from './domain/catalog.ts'
 import { Engine } from './engine/engine.ts'
 import { JobEvents } from './engine/events.ts'
-import type { Clock, Ids } from './engine/ports.ts'
+import type { AuditLog, Clock, Ids } from './engine/ports.ts'
 import type { Logger } from './logger.ts'
 
 /** Users per atomic commit: a 500 KB file (~2,000 users) is one commit, one fsync. */
@@ -18,6 +19,8 @@ const chunkRows = 2000
 
 export interface Roster {
   engine: Engine
+  /** Every access decision of the Slack app and the HTTP API. */
+  audit: AuditLog
   lock: StoreLock
   /** What the CLI presents on the control channel; recorded in the lock file once the server listens. */
   controlToken: string
@@ -60,6 +63,7 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
     })
     return {
       engine,
+      audit: createFileAuditLog(join(storeDir, 'audit.jsonl')),
       lock,
       storeDir,
       controlToken: randomBytes(24).toString('base64url'),

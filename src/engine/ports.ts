@@ -1,3 +1,4 @@
+import type { AuditEntry } from '../domain/audit/audit-entry.ts'
 import type { Catalog } from '../domain/catalog.ts'
 import type { StoredUser } from '../domain/users/user.ts'
 
@@ -83,6 +84,13 @@ export interface Artifacts {
   remove(jobId: string): Promise<void>
   /** Job ids that have files: retention uses it to remove files of jobs that no longer exist. */
   jobIds(): Promise<string[]>
+}
+
+/** Append-only record of every access decision (Slack roles, API scopes). Kept in the store. */
+export interface AuditLog {
+  record(entry: AuditEntry): Promise<void>
+  /** Newest last. */
+  recent(limit: number): Promise<AuditEntry[]>
 }
 
 export interface Clock {
