@@ -1,0 +1,17 @@
+import type { Engine } from '../../engine/engine.ts'
+import type { Logger } from '../../logger.ts'
+import type { AccessControl } from './access-control.ts'
+import type { JobThreads } from './job-threads.ts'
+
+/** What every Slack listener may use. Listeners call engine use cases; they hold no import logic of their own. */
+export interface SlackDeps {
+  engine: Engine
+  access: AccessControl
+  logger: Logger
+  /** Largest users file accepted: dropped files over it are refused before download. */
+  importMaxBytes: number
+  /** Job → Slack thread. */
+  threads: JobThreads
+  /** The bot's own user id (from auth.test): its own uploads are ignored. */
+  botUserId: () => string | undefined
+}
