@@ -23,6 +23,14 @@ const cronExpression = z
   .string()
   .refine((value) => cron.validate(value), { error: 'expected a cron expression such as "*/15 * * * *"' })
 
+/** A cron expression, or `off`: checked at start, so a typo stops Roster instead of silently never backing up. */
+const cronOrOff = z
+  .string()
+  .transform((value) => (value.trim().toLowerCase() === 'off' ? 'off' : value))
+  .refine((value) => value === 'off' || cron.validate(value), {
+    error: 'expected a cron expression such as "0 3 * * *", or off',
+  })
+
 export const envSchema = z.object({
   PORT: integer(0, 65535, 'a TCP port number from 0 to 65535').default(3000),
   STORE_DIR: z.string().min(1).default('./store'),
@@ -30,6 +38,8 @@ export const envSchema = z.object({
   JOB_RETENTION_HOURS: integer(1, 24 * 365, 'a whole number of hours, at least 1').default(24),
   MAX_ACTIVE_IMPORTS: integer(1, 64, 'a whole number from 1 to 64').default(2),
   RETENTION_CRON: cronExpression.default('*/15 * * * *'),
+  BACKUP_CRON: cronOrOff.default('0 3 * * *'),
+  BACKUP_KEEP: integer(1, 1000, 'a whole number of backups from 1 to 1000').default(7),
   TENANT_NAME: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]*$/, {
@@ -50,6 +60,22 @@ export const envSchema = z.object({
   SLACK_BOT_TOKEN: optionalText,
   SLACK_SIGNING_SECRET: optionalText,
   SLACK_APP_TOKEN: optionalText,
+  SLACK_ADMINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^[UW][A-Z0-9]{2,}$/, { error: 'expected comma-separated Slack user ids like U0123ABCD' }),
+      ),
+    ),
   SLACK_API_URL: z
     .url({ error: 'expected a URL such as https://slack.com/api/' })
     .default('https://slack.com/api/'),
@@ -87,10 +113,13 @@ export function loadConfig(env: Record<string, string | undefined>) {
       retentionHours: e.JOB_RETENTION_HOURS,
     },
     retentionCron: e.RETENTION_CRON,
+    /** `cron` undefined: scheduled backups are off (`backup now` still works). */
+    backup: { cron: e.BACKUP_CRON === 'off' ? undefined : e.BACKUP_CRON, keep: e.BACKUP_KEEP },
     slack: {
       botToken: e.SLACK_BOT_TOKEN,
       signingSecret: e.SLACK_SIGNING_SECRET,
       appToken: e.SLACK_APP_TOKEN,
+      admins: e.SLACK_ADMINS,
       apiUrl: e.SLACK_API_URL,
     },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },

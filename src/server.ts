@@ -1,8 +1,10 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { executeCommand, parseCommand } from './adapters/cli/commands.ts'
-import { schedule } from './adapters/cron/schedules.ts'
+import { startSchedules } from './adapters/cron/schedules.ts'
 import { createHttpApp, type HealthReport } from './adapters/http/http-app.ts'
+import { startSlack } from './adapters/slack/start-slack.ts'
 import type { Config } from './config.ts'
 import type { Logger } from './logger.ts'
 import type { Roster } from './roster.ts'
@@ -16,8 +18,10 @@ export interface RunningServer {
 /** Serves Roster over HTTP and runs its schedules. Everything it needs is already open in `roster`. */
 export async function startServer(roster: Roster, config: Config, logger: Logger): Promise<RunningServer> {
   const { engine } = roster
+  const slack = await startSlackIfConfigured(roster, config, logger)
   const app = createHttpApp({
     logger,
+    ...(slack?.router ? { routers: [slack.router] } : {}),
     health: () => health(roster, config),
     control: { token: roster.controlToken, execute: (body) => executeCommand(engine, parseCommand(body)) },
     // A CLI import carries its file base64-encoded inside JSON: a third larger, plus room for the envelope.
@@ -30,15 +34,35 @@ export async function startServer(roster: Roster, config: Config, logger: Logger
   await roster.lock.update({ port, controlToken: roster.controlToken })
   engine.start()
   await engine.sweepRetention()
-  const retention = schedule('retention', config.retentionCron, () => engine.sweepRetention(), logger)
+  const schedules = startSchedules(engine, config, logger)
+  logger.info(config.backup.cron ? 'backups scheduled' : 'scheduled backups off (BACKUP_CRON=off)', {
+    ...(config.backup.cron ? { cron: config.backup.cron, keep: config.backup.keep } : {}),
+    dir: join(roster.storeDir, 'backups'),
+  })
   return {
     port,
     async close() {
-      retention.stop()
+      schedules.stop()
+      await slack?.stop()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await roster.close()
     },
   }
+}
+
+function startSlackIfConfigured(roster: Roster, config: Config, logger: Logger) {
+  const { botToken, signingSecret, appToken, apiUrl, admins } = config.slack
+  if (!botToken || !signingSecret) return undefined
+  return startSlack({
+    settings: { botToken, signingSecret, appToken, apiUrl },
+    bootstrapAdmins: admins,
+    engine: roster.engine,
+    audit: roster.audit,
+    clock: roster.engine.ctx.clock,
+    logger,
+    storeDir: roster.storeDir,
+    importMaxBytes: config.limits.importMaxBytes,
+  })
 }
 
 function health(roster: Roster, config: Config): HealthReport {

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto'
-import express, { type ErrorRequestHandler, type Express } from 'express'
+import express, { type ErrorRequestHandler, type Express, type Router } from 'express'
 import { AppError, asAppError } from '../../errors.ts'
 import type { Logger } from '../../logger.ts'
 
@@ -18,11 +18,15 @@ export interface HttpDeps {
   control?: { token: string; execute: (command: unknown) => Promise<unknown> }
   /** Largest control request (a CLI import carries its file), in bytes. */
   controlMaxBytes: number
+  /** Routers of other adapters (Slack's `/slack/events`), mounted before any body parser touches a request. */
+  routers?: Router[]
 }
 
 export function createHttpApp(deps: HttpDeps): Express {
   const app = express()
   app.disable('x-powered-by')
+  // First: Bolt verifies Slack's signature over the raw body, which a body parser run before it would consume.
+  for (const router of deps.routers ?? []) app.use(router)
 
   app.get('/healthz', async (_req, res) => {
     const report = await deps.health()
