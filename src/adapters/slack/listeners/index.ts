@@ -7,6 +7,14 @@ import { registerJobsCommand } from './jobs-command.ts'
 export const slashCommands = ['/jobs'] as const
 export const botEvents = [] as const
 
+/**
+ * Least privilege: each scope a Web API call or event of the app needs. `commands` — the slash commands;
+ * `chat:write` — postMessage/update/postEphemeral; `files:read` — files.info and downloading dropped files;
+ * `files:write` — uploading exports and error reports; `channels:history`/`groups:history` — the message
+ * events that carry file drops in public/private channels.
+ */
+export const botScopes = ['commands', 'chat:write', 'files:read', 'files:write', 'channels:history', 'groups:history'] as const
+
 export function registerListeners(app: App, deps: SlackDeps): void {
   registerJobsCommand(app, deps)
   registerJobActions(app, deps)
