@@ -1,16 +1,19 @@
 /**
  * Smoke benchmark for FileUserStore at tenant scale: `node --import tsx bench/user-store-smoke.ts [users]`.
  * Writes a snapshot of 1,000,000 users (default) into a temp dir, then measures opening it, committing one
- * 2,000-user batch into it and into an empty store, scanning it, and compacting it (with the event-loop delay
- * while compaction runs). Deletes its temp dirs at the end. Figures vary by machine; this is not a test.
+ * 2,000-user batch into it and into an empty store, reading users by id, scanning it (parsing every user), and
+ * compacting it (with the event-loop delay while compaction runs); then opening the compacted store, and opening
+ * the same users from a version 1 snapshot (the compatibility path). Deletes its temp dirs at the end. Figures
+ * vary by machine; this is not a test.
  */
 
 import { execFileSync } from 'node:child_process'
-import { mkdtemp, open as openFile, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, open as openFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { openFileUserStore } from '../src/adapters/store/file-user-store.ts'
+import { snapshotLine, snapshotVersion } from '../src/adapters/store/store-files.ts'
 import { type StoredUser, storedUserSchema } from '../src/domain/users/user.ts'
 import type { CommitBatch } from '../src/engine/ports.ts'
 
@@ -58,17 +61,21 @@ function newUsers(from: number, count: number): Omit<StoredUser, 'rev'>[] {
   })
 }
 
-/** Writes the snapshot directly (the format of store-files.ts): much faster than 500 fsync'd commits. */
-async function writeTenantSnapshot(dir: string, count: number): Promise<number> {
+/**
+ * Writes the snapshot directly (the format of store-files.ts): much faster than 500 fsync'd commits. Version 2
+ * (keys, then JSON) unless `version` is 1 (JSON only), the format of stores written before lazy loading.
+ */
+async function writeTenantSnapshot(dir: string, count: number, version = snapshotVersion): Promise<number> {
   const handle = await openFile(join(dir, 'snapshot.jsonl'), 'w')
   const commits = Math.ceil(count / batchUsers)
   await handle.writeFile(
-    `${JSON.stringify({ format: 'roster-users', version: 1, seq: commits, journal: 1, users: count })}\n`,
+    `${JSON.stringify({ format: 'roster-users', version, seq: commits, journal: 1, users: count })}\n`,
   )
   for (let start = 0; start < count; start += 10_000) {
     let text = ''
     for (let n = start; n < Math.min(start + 10_000, count); n++) {
-      text += `${JSON.stringify(makeUser(n, Math.floor(n / batchUsers) + 1))}\n`
+      const user = makeUser(n, Math.floor(n / batchUsers) + 1)
+      text += version === 1 ? `${JSON.stringify(user)}\n` : snapshotLine(user)
     }
     await handle.writeFile(text)
   }
@@ -78,20 +85,25 @@ async function writeTenantSnapshot(dir: string, count: number): Promise<number> 
 }
 
 /**
- * The floor for opening: split the snapshot into lines and JSON.parse each, keeping the objects, in a fresh
- * process (so its heap does not disturb ours). Opening cannot be cheaper than this.
+ * What opening would cost if it parsed every user, as it did before version 2: read the snapshot, split it into
+ * lines and JSON.parse each user, keeping the objects, in a fresh process (so its heap does not disturb ours). Also
+ * the time to just read the file into memory: a floor for opening as it is now.
  */
-function parseFloorMs(path: string): number {
+function parseFloorMs(path: string): { readMs: number; parseMs: number } {
   const script = `
     const { readFileSync } = require('node:fs')
-    const start = performance.now()
+    let start = performance.now()
     const buffer = readFileSync(process.argv[1])
+    const readMs = performance.now() - start
+    start = performance.now()
     const kept = []
     for (let from = buffer.indexOf(10) + 1, nl; (nl = buffer.indexOf(10, from)) !== -1; from = nl + 1) {
-      kept.push(JSON.parse(buffer.toString('utf8', from, nl)))
+      let json = from
+      for (let tabs = 0; tabs < 4; tabs++) json = buffer.indexOf(9, json) + 1
+      kept.push(JSON.parse(buffer.toString('utf8', json, nl)))
     }
-    console.log(performance.now() - start)`
-  return Number(execFileSync(process.execPath, ['-e', script, path], { encoding: 'utf8' }))
+    console.log(JSON.stringify({ readMs, parseMs: performance.now() - start + readMs }))`
+  return JSON.parse(execFileSync(process.execPath, ['-e', script, path], { encoding: 'utf8' }))
 }
 
 function ms(start: number): string {
@@ -140,8 +152,13 @@ async function measureBig(dir: string): Promise<void> {
   let start = performance.now()
   const store = await openFileUserStore(dir)
   console.log(`open ${store.count().toLocaleString('en')} users: ${ms(start)}`)
-  const memory = process.memoryUsage()
-  console.log(`  RSS after open: ${mb(memory.rss)} (was ${mb(rssBefore)}), heap used ${mb(memory.heapUsed)}`)
+  printMemory('after open', rssBefore)
+
+  const ids = Array.from({ length: batchUsers }, (_, i) => makeUser((i * 7919) % tenantUsers, 0).user_id)
+  start = performance.now()
+  let found = 0
+  for (const id of ids) if (store.getById(id) !== undefined) found += 1
+  console.log(`getById of ${found.toLocaleString('en')} users (each parsed): ${ms(start)}`)
 
   for (let chunk = 0; chunk < 3; chunk++) {
     start = performance.now()
@@ -158,8 +175,14 @@ async function measureBig(dir: string): Promise<void> {
   console.log(`scan() of all users (the synchronous copy): ${ms(start)}`)
   start = performance.now()
   let seen = 0
-  for (const _ of scanned) seen += 1
-  console.log(`  iterating its ${seen.toLocaleString('en')} users: ${ms(start)}`)
+  let revs = 0
+  for (const user of scanned) {
+    seen += 1
+    revs += user.rev
+  }
+  console.log(
+    `  iterating its ${seen.toLocaleString('en')} users (each parsed): ${ms(start)} (rev sum ${revs})`,
+  )
 
   const gcPauses: number[] = []
   const gcObserver = new PerformanceObserver((list) => {
@@ -182,7 +205,17 @@ async function measureBig(dir: string): Promise<void> {
       `p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, mean ${(delay.mean / 1e6).toFixed(1)} ms; ` +
       `longest GC pause ${Math.max(0, ...gcPauses).toFixed(1)} ms`,
   )
+  printMemory('after compaction', rssBefore)
   await store.close()
+}
+
+function printMemory(when: string, rssBefore: number): void {
+  global.gc?.()
+  const memory = process.memoryUsage()
+  console.log(
+    `  RSS ${when}: ${mb(memory.rss)} (was ${mb(rssBefore)}), heap used ${mb(memory.heapUsed)}, ` +
+      `array buffers ${mb(memory.arrayBuffers)}${global.gc === undefined ? '' : ' (after a full GC)'}`,
+  )
 }
 
 async function main(): Promise<void> {
@@ -199,8 +232,10 @@ async function main(): Promise<void> {
     console.log(
       `generate snapshot: ${ms(start)}, ${mb(snapshotBytes)}, ${(snapshotBytes / tenantUsers).toFixed(0)} B/user`,
     )
+    const floor = parseFloorMs(snapshotPath)
     console.log(
-      `  floor for opening (JSON.parse of every line, fresh process): ${parseFloorMs(snapshotPath).toFixed(0)} ms`,
+      `  reading the file: ${floor.readMs.toFixed(0)} ms; reading it and JSON.parse of every user ` +
+        `(what opening cost before version 2), fresh process: ${floor.parseMs.toFixed(0)} ms`,
     )
 
     await measureEmpty(emptyDir)
@@ -210,6 +245,16 @@ async function main(): Promise<void> {
     const reopened = await openFileUserStore(bigDir)
     console.log(`reopen the compacted store (${reopened.count().toLocaleString('en')} users): ${ms(start)}`)
     await reopened.close()
+
+    await rm(bigDir, { recursive: true, force: true })
+    await mkdir(bigDir)
+    await writeTenantSnapshot(bigDir, tenantUsers, 1)
+    const rssBefore = process.memoryUsage().rss
+    start = performance.now()
+    const version1 = await openFileUserStore(bigDir)
+    console.log(`open a version 1 snapshot (${version1.count().toLocaleString('en')} users): ${ms(start)}`)
+    printMemory('after opening version 1', rssBefore)
+    await version1.close()
   } finally {
     await rm(bigDir, { recursive: true, force: true })
     await rm(emptyDir, { recursive: true, force: true })

@@ -79,6 +79,12 @@ export const envSchema = z.object({
   SLACK_API_URL: z
     .url({ error: 'expected a URL such as https://slack.com/api/' })
     .default('https://slack.com/api/'),
+  PUBLIC_URL: optionalText.pipe(
+    z
+      .url({ protocol: /^https?$/, error: 'expected a URL such as https://roster.example.com' })
+      .transform((url) => url.replace(/\/+$/, ''))
+      .optional(),
+  ),
   SMTP_URL: optionalText.pipe(
     z.url({ error: 'expected a URL such as smtp://user:pass@host:587' }).optional(),
   ),
@@ -123,6 +129,8 @@ export function loadConfig(env: Record<string, string | undefined>) {
       apiUrl: e.SLACK_API_URL,
     },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+    /** Where export download links and emails point. Unset: http://localhost:<the port Roster listens on>. */
+    publicUrl: e.PUBLIC_URL,
   }
 }
 

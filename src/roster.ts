@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createFileArtifacts } from './adapters/store/artifacts.ts'
 import { createFileAuditLog } from './adapters/store/audit-file.ts'
+import { createBackupFiles } from './adapters/store/backup-files.ts'
 import { openCatalogStore } from './adapters/store/catalog-store.ts'
 import { openFileUserStore } from './adapters/store/file-user-store.ts'
 import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts'
@@ -51,16 +52,19 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
     const users = await openFileUserStore(join(storeDir, 'users'))
     const artifacts = createFileArtifacts(join(storeDir, 'jobs'))
     const events = new JobEvents(deps.logger)
-    const engine = new Engine({
-      users,
-      catalog,
-      artifacts,
-      clock,
-      ids,
-      logger: deps.logger,
-      events,
-      limits: { ...config.limits, chunkRows },
-    })
+    const engine = new Engine(
+      {
+        users,
+        catalog,
+        artifacts,
+        clock,
+        ids,
+        logger: deps.logger,
+        events,
+        limits: { ...config.limits, chunkRows },
+      },
+      { backups: { store: createBackupFiles(join(storeDir, 'backups')), keep: config.backup.keep } },
+    )
     return {
       engine,
       audit: createFileAuditLog(join(storeDir, 'audit.jsonl')),

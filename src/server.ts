@@ -1,9 +1,15 @@
+import { randomBytes } from 'node:crypto'
+import { rm, writeFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { executeCommand, parseCommand } from './adapters/cli/commands.ts'
 import { startSchedules } from './adapters/cron/schedules.ts'
+import { createApiRouter } from './adapters/http/api-router.ts'
 import { createHttpApp, type HealthReport } from './adapters/http/http-app.ts'
+import { createLinkSigner } from './adapters/http/signed-links.ts'
+import { type CompletionNotifier, createCompletionNotifier } from './adapters/mail/completion-notifier.ts'
+import { createMailer } from './adapters/mail/mailer.ts'
 import { startSlack } from './adapters/slack/start-slack.ts'
 import type { Config } from './config.ts'
 import type { Logger } from './logger.ts'
@@ -19,10 +25,29 @@ export interface RunningServer {
 export async function startServer(roster: Roster, config: Config, logger: Logger): Promise<RunningServer> {
   const { engine } = roster
   const slack = await startSlackIfConfigured(roster, config, logger)
+  // Known once the server listens (PORT=0 picks one): links and emails are made later than that.
+  let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`
+  const api = createApiRouter({
+    engine,
+    audit: roster.audit,
+    logger,
+    limits: config.limits,
+    signer: createLinkSigner(randomBytes(32)),
+    publicUrl: () => publicUrl,
+  })
+  const outboxDir = join(roster.storeDir, 'outbox')
+  const notifier = createCompletionNotifier({
+    engine,
+    mailer: createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, outboxDir }),
+    outboxDir,
+    logger,
+    publicUrl: () => publicUrl,
+    retentionHours: config.limits.retentionHours,
+  })
   const app = createHttpApp({
     logger,
-    ...(slack?.router ? { routers: [slack.router] } : {}),
-    health: () => health(roster, config),
+    routers: [...(slack?.router ? [slack.router] : []), api],
+    health: () => health(roster, config, notifier),
     control: { token: roster.controlToken, execute: (body) => executeCommand(engine, parseCommand(body)) },
     // A CLI import carries its file base64-encoded inside JSON: a third larger, plus room for the envelope.
     controlMaxBytes: Math.ceil(config.limits.importMaxBytes * 1.4) + 64 * 1024,
@@ -31,8 +56,10 @@ export async function startServer(roster: Roster, config: Config, logger: Logger
     const listening = app.listen(config.port, () => resolve(listening)).once('error', reject)
   })
   const port = (server.address() as AddressInfo).port
+  publicUrl = config.publicUrl ?? `http://localhost:${port}`
   await roster.lock.update({ port, controlToken: roster.controlToken })
   engine.start()
+  await notifier.start()
   await engine.sweepRetention()
   const schedules = startSchedules(engine, config, logger)
   logger.info(config.backup.cron ? 'backups scheduled' : 'scheduled backups off (BACKUP_CRON=off)', {
@@ -45,6 +72,9 @@ export async function startServer(roster: Roster, config: Config, logger: Logger
       schedules.stop()
       await slack?.stop()
       await new Promise<void>((resolve) => server.close(() => resolve()))
+      // Jobs reach a checkpoint first: one that finishes meanwhile still queues its email, sent at next start.
+      await engine.stop()
+      await notifier.close()
       await roster.close()
     },
   }
@@ -65,17 +95,34 @@ function startSlackIfConfigured(roster: Roster, config: Config, logger: Logger) 
   })
 }
 
-function health(roster: Roster, config: Config): HealthReport {
+async function health(roster: Roster, config: Config, notifier: CompletionNotifier): Promise<HealthReport> {
   const jobs = roster.engine.listJobs(Number.MAX_SAFE_INTEGER)
+  const writable = await storeWritable(roster.storeDir)
   return {
-    ok: true,
-    store: { dir: roster.storeDir, users: roster.engine.countUsers() },
+    ok: writable,
+    store: { dir: roster.storeDir, writable, users: roster.engine.countUsers() },
     queue: {
       pending: jobs.filter((job) => job.status === 'pending').length,
       processing: jobs.filter((job) => job.status === 'processing').length,
     },
     slack: { configured: Boolean(config.slack.botToken && config.slack.signingSecret) },
-    email: { configured: Boolean(config.mail.smtpUrl) },
+    email: {
+      configured: Boolean(config.mail.smtpUrl),
+      via: config.mail.smtpUrl ? 'smtp' : 'outbox',
+      queued: await notifier.pending(),
+    },
+  }
+}
+
+/** Whether a file can be written in the store now (a full disk or a read-only mount says no). */
+async function storeWritable(storeDir: string): Promise<boolean> {
+  const probe = join(storeDir, `.healthz-${process.pid}`)
+  try {
+    await writeFile(probe, 'ok')
+    await rm(probe, { force: true })
+    return true
+  } catch {
+    return false
   }
 }
 
@@ -93,5 +140,6 @@ export function describeSetup(config: Config): string[] {
     lines.push(`Slack: off — ${missing.join(' and ')} not set. Roster runs without it (CLI and HTTP).`)
   }
   lines.push(config.mail.smtpUrl ? 'Email: SMTP_URL set.' : 'Email: off — SMTP_URL not set.')
+  if (!config.mail.smtpUrl) lines.push('Completion emails are written to STORE_DIR/outbox/ as .eml files.')
   return lines
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { apiTokenSchema } from './api/api-token.ts'
 import { connectionSchema } from './connections/connection.ts'
 import { jobSchema } from './jobs/job.ts'
 
@@ -25,5 +26,10 @@ export const catalogSchema = z.object({
    * re-import. The extension's eleven default labels are built in (domain/import/export-labels.ts).
    */
   exportLabels: z.record(z.string(), z.string()),
+  /**
+   * API tokens (hashed). Optional, not defaulted: catalogs written before the API load unchanged, and code reads
+   * a missing list as empty.
+   */
+  apiTokens: z.array(apiTokenSchema).optional(),
 })
 export type Catalog = z.infer<typeof catalogSchema>

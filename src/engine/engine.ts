@@ -1,3 +1,6 @@
+import type { ApiScope, ApiToken } from '../domain/api/api-token.ts'
+import type { UserPatch } from '../domain/api/user-patch.ts'
+import type { BackupSetListing } from '../domain/backups/backup-set.ts'
 import type { Connection } from '../domain/connections/connection.ts'
 import { findConnection } from '../domain/connections/connection.ts'
 import type { ReportEntry, UserDiff } from '../domain/import/report.ts'
@@ -6,6 +9,8 @@ import type { ExportJob, ImportJob, Job, Requester, UndoJob } from '../domain/jo
 import type { StoredUser } from '../domain/users/user.ts'
 import { normalizeEmail } from '../domain/users/user.ts'
 import { AppError } from '../errors.ts'
+import { authenticateApiToken, createApiToken, listApiTokens, revokeApiToken } from './api-tokens.ts'
+import { type BackupSettings, cronBackupRequester, listBackups, runBackup } from './backups.ts'
 import { addConnection, type NewConnection } from './connections.ts'
 import { artifactNames, type EngineContext } from './context.ts'
 import type { JobListener } from './events.ts'
@@ -14,6 +19,7 @@ import { type ImportRequest, requestImport } from './request-import.ts'
 import { sweepRetention } from './retention.ts'
 import { Scheduler } from './scheduler.ts'
 import { requestUndo } from './undo.ts'
+import { updateUser } from './update-user.ts'
 
 export interface JobView {
   job: Job
@@ -28,9 +34,16 @@ export class Engine {
   readonly #scheduler: Scheduler
   /** Jobs whose upload is written but whose record is not yet: retention must not take their files. */
   readonly #creating = new Set<string>()
+  readonly #backups: BackupSettings | undefined
+  /** The backup being taken: a second request (the schedule and `backup now` at once) joins it. */
+  #backup: Promise<BackupSetListing> | undefined
 
-  constructor(readonly ctx: EngineContext) {
+  constructor(
+    readonly ctx: EngineContext,
+    options: { backups?: BackupSettings } = {},
+  ) {
     this.#scheduler = new Scheduler(ctx)
+    this.#backups = options.backups
   }
 
   /** Resumes jobs a crash left processing, then starts pending ones. */
@@ -121,6 +134,28 @@ export class Engine {
     })
   }
 
+  /**
+   * Takes a backup now and resolves once its set is written (see `runBackup`). While one is being taken, another
+   * request gets that one rather than a second set of the same moment.
+   */
+  runBackup(requestedBy: Requester = cronBackupRequester): Promise<BackupSetListing> {
+    const settings = this.#backupSettings()
+    this.#backup ??= runBackup(this.ctx, this, settings, requestedBy).finally(() => {
+      this.#backup = undefined
+    })
+    return this.#backup
+  }
+
+  /** Backup sets, newest first. */
+  listBackups(): Promise<BackupSetListing[]> {
+    return listBackups(this.#backupSettings())
+  }
+
+  #backupSettings(): BackupSettings {
+    if (!this.#backups) throw new AppError('invalid_request', 'This Roster has no backup store set up.')
+    return this.#backups
+  }
+
   sweepRetention(): Promise<number> {
     return sweepRetention(this.ctx, this.#creating)
   }
@@ -145,6 +180,34 @@ export class Engine {
     const email = normalizeEmail(key)
     const connections = connection === undefined ? this.listConnections() : [this.#connection(connection)]
     return connections.flatMap((c) => this.ctx.users.findByEmail(c.id, email) ?? [])
+  }
+
+  /** Users in insertion order, of one connection (id or name) or of all. */
+  listUsers(connection?: string): Iterable<StoredUser> {
+    if (connection === undefined) return this.ctx.users.scan()
+    return this.ctx.users.scan({ connectionId: this.#connection(connection).id })
+  }
+
+  /** Blocks or unblocks a user, or merges its metadata: what a bulk import may not change. */
+  updateUser(userId: string, patch: UserPatch, requestedBy: Requester): Promise<StoredUser> {
+    return updateUser(this.ctx, userId, patch, requestedBy)
+  }
+
+  createApiToken(input: { name: string; scopes: ApiScope[]; secret: string }): Promise<ApiToken> {
+    return createApiToken(this.ctx, input)
+  }
+
+  listApiTokens(): ApiToken[] {
+    return listApiTokens(this.ctx)
+  }
+
+  revokeApiToken(idOrName: string): Promise<ApiToken> {
+    return revokeApiToken(this.ctx, idOrName)
+  }
+
+  /** The active token whose secret this is, or null (unknown or revoked). */
+  authenticate(secret: string): ApiToken | null {
+    return authenticateApiToken(this.ctx, secret)
   }
 
   #connection(idOrName: string): Connection {

@@ -1,4 +1,5 @@
 import type { AuditEntry } from '../domain/audit/audit-entry.ts'
+import type { BackupManifest, BackupSetListing } from '../domain/backups/backup-set.ts'
 import type { Catalog } from '../domain/catalog.ts'
 import type { StoredUser } from '../domain/users/user.ts'
 
@@ -91,6 +92,22 @@ export interface AuditLog {
   record(entry: AuditEntry): Promise<void>
   /** Newest last. */
   recent(limit: number): Promise<AuditEntry[]>
+}
+
+/** Backup sets (STORE_DIR/backups): kept by BACKUP_KEEP, apart from job files and their retention. */
+export interface BackupStore {
+  /** Every set found, in no particular order; entries that are not sets are left out. */
+  list(): Promise<BackupSetListing[]>
+  /**
+   * Copies the files into a new set and writes its manifest. All or nothing, and durable before it resolves: a
+   * set that is listed is whole. `source` is where a file is now (an export's file, from `Artifacts.locate`).
+   */
+  save(
+    name: string,
+    files: readonly { name: string; source: string }[],
+    manifest: BackupManifest,
+  ): Promise<BackupSetListing>
+  remove(name: string): Promise<void>
 }
 
 export interface Clock {

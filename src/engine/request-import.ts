@@ -60,7 +60,7 @@ export async function requestImport(
   const refusal = checkImportTarget(connection)
   if (refusal || !connection) throw refusal
   const text = decodeUpload(request.bytes, request.fileName, importMaxBytes)
-  const parsed = parseUsersFile(text, request.fileName)
+  const parsed = parseUsersFile(text, request.fileName, ctx.catalog.read().exportLabels)
 
   const job: ImportJob = {
     id: ctx.ids.jobId(),

@@ -68,7 +68,7 @@ export async function runImport(
       const rowErrors = [...normal.errors, ...(result.ok ? [] : result.errors)]
       const duplicate = duplicates.get(index)
       if (duplicate) rowErrors.push(duplicate)
-      if (result.ok && rowErrors.length === 0) valid.push({ index, row: result.row })
+      if (result.ok && rowErrors.length === 0) valid.push({ index, row: result.row, partialMetadata: normal.partialMetadata })
       else errors.push({ index, user: redactRow(rows[index]), errors: rowErrors })
     }
     // From here to commit() nothing awaits: the plan is made and applied against one state of the store.
@@ -101,5 +101,5 @@ async function readRows(ctx: EngineContext, job: ImportJob): Promise<unknown[]> 
   const bytes = await ctx.artifacts.get(job.id, artifactNames.upload)
   if (!bytes) throw new AppError('store_invalid', `The uploaded file of ${job.id} is missing from the store.`)
   const text = decodeUpload(bytes, job.upload.fileName, ctx.limits.importMaxBytes)
-  return parseUsersFile(text, job.upload.fileName).rows
+  return parseUsersFile(text, job.upload.fileName, ctx.catalog.read().exportLabels).rows
 }

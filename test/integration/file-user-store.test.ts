@@ -1,8 +1,10 @@
-import { open } from 'node:fs/promises'
+import { open, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type FileUserStore, openFileUserStore } from '../../src/adapters/store/file-user-store.ts'
 import type { AppendHandle } from '../../src/adapters/store/journal-writer.ts'
+import type { StoredUser } from '../../src/domain/users/user.ts'
+import { AppError } from '../../src/errors.ts'
 import {
   allUsers,
   batch,
@@ -29,6 +31,13 @@ async function openStore(options: Parameters<typeof openFileUserStore>[1] = {}):
 async function reopen(store: FileUserStore): Promise<FileUserStore> {
   await store.close()
   return openStore()
+}
+
+/** Opens the store, applies `work`, closes it: one "process lifetime". */
+async function session(work: (store: FileUserStore) => Promise<unknown>): Promise<void> {
+  const store = await openStore()
+  await work(store)
+  await store.close()
 }
 
 beforeEach(async () => {
@@ -306,5 +315,138 @@ describe('FileUserStore compaction', () => {
     expect(await filesIn(dir)).toEqual(['journal-3.jsonl', 'snapshot.jsonl'])
     expect(allUsers(reopened)).toEqual(before)
     expect((await reopened.commit(batch('job_4', 0, { puts: [user(40)] }))).seq).toBe(4)
+  })
+})
+
+describe('FileUserStore lazy users and the snapshot format', () => {
+  /** Every way a caller reads a user, each compared with what was committed. */
+  function expectReads(store: FileUserStore, committed: readonly StoredUser[]): void {
+    expect(allUsers(store)).toEqual(committed)
+    for (const u of committed) {
+      expect(store.getById(u.user_id)).toEqual(u)
+      expect(store.findByEmail(u.connection_id, u.email)).toEqual(u)
+      if (u.username !== undefined) expect(store.findByUsername(u.connection_id, u.username)).toEqual(u)
+    }
+    expect(store.count()).toBe(committed.length)
+  }
+
+  it('gives back exactly the committed users: live, replayed from the journal, and from a snapshot', async () => {
+    const puts = [
+      user(1),
+      user(2, { username: undefined, user_metadata: { nested: { list: [1, 'two', null, true] } } }),
+      user(3, { username: '', blocked: true, app_metadata: {} }),
+      user(4, { connection_id: conB, phone_number: '+44 20 7946 0958', password_hash: '$2b$10$abc' }),
+    ]
+    let store = await openStore()
+    const record = await store.commit(batch('job_1', 0, { puts }))
+    const committed = record.puts as StoredUser[]
+
+    expectReads(store, committed)
+    store = await reopen(store)
+    expectReads(store, committed)
+    await store.compact()
+    store = await reopen(store)
+    expectReads(store, committed)
+    expect(store.findByUsername(conA, '')?.user_id).toBe(user(3).user_id)
+    expect(store.findByUsername(conA, 'user2')).toBeUndefined()
+  })
+
+  it('keeps users whose keys need JSON escapes findable, through a snapshot and a reopen', async () => {
+    const odd = [
+      user(1, {
+        user_id: 'auth0|quote"back\\slash',
+        email: '"quoted"\\back@example.com',
+        username: 'tab\there',
+      }),
+      user(2, {
+        user_id: 'auth0|zoë-😀',
+        connection_id: 'con_"odd"\\connection',
+        email: 'zoë@exämple.com',
+        username: 'line\nbreak\u2028sep',
+      }),
+      user(3, { user_id: 'auth0|ctl\u0001\u001f', email: 'lone\ud800surrogate@example.com', username: '\\' }),
+      // Plain keys that only differ from the odd ones by their escapes.
+      user(4, { user_id: 'auth0|quote"backslash', email: 'quoted\\back@example.com', username: 'tab' }),
+    ]
+    let store = await openStore()
+    const committed = (await store.commit(batch('job_1', 0, { puts: odd }))).puts as StoredUser[]
+    await store.compact()
+    store = await reopen(store)
+
+    expectReads(store, committed)
+    expect(store.count({ connectionId: 'con_"odd"\\connection' })).toBe(1)
+    expect(store.findByEmail(conA, 'zoë@exämple.com')).toBeUndefined()
+    expect(store.findByUsername(conA, 'tab\\there')).toBeUndefined()
+    const lines = (await readFile(join(dir, 'snapshot.jsonl'), 'utf8')).split('\n').slice(1, -1)
+    expect(lines.map((line) => line.split('\t').length)).toEqual([5, 5, 5, 5])
+  })
+
+  it('opens a version 1 snapshot (plain user JSON per line) and writes version 2 when it compacts', async () => {
+    const users1 = users(1, 5).map((u, i) => ({ ...u, rev: i + 1 }))
+    const header = { format: 'roster-users', version: 1, seq: 5, journal: 1, users: users1.length }
+    await writeFile(
+      join(dir, 'snapshot.jsonl'),
+      [header, ...users1].map((line) => `${JSON.stringify(line)}\n`).join(''),
+    )
+
+    let store = await openStore()
+    expectReads(store, users1)
+    const record = await store.commit(batch('job_1', 0, { puts: [user(2, { given_name: 'Two' })] }))
+    expect(record.seq).toBe(6)
+    const after = allUsers(store)
+    await store.compact()
+    store = await reopen(store)
+
+    expect(JSON.parse((await readFile(join(dir, 'snapshot.jsonl'), 'utf8')).split('\n')[0] ?? '')).toEqual({
+      ...header,
+      version: 2,
+      seq: 6,
+      journal: 2,
+    })
+    expectReads(store, after)
+    expect(store.getById(user(2).user_id)).toMatchObject({ given_name: 'Two', rev: 6 })
+  })
+
+  it('answers the same object for a user while the caller holds it, and a new one once it changes', async () => {
+    let store = await openStore()
+    await store.commit(batch('job_1', 0, { puts: users(1, 3) }))
+    await store.compact()
+    store = await reopen(store)
+
+    const byId = store.getById(user(2).user_id)
+    expect(store.findByEmail(conA, 'user2@example.com')).toBe(byId)
+    expect(store.findByUsername(conA, 'user2')).toBe(byId)
+    await store.commit(batch('job_2', 0, { puts: [user(2, { given_name: 'Changed' })] }))
+    const changed = store.getById(user(2).user_id)
+
+    expect(changed).not.toBe(byId)
+    expect(changed?.given_name).toBe('Changed')
+    expect(byId?.given_name).toBe('Zoë')
+  })
+
+  it('reports a user whose JSON is damaged when it is read: opening only reads the keys', async () => {
+    await session(async (store) => {
+      await store.commit(batch('job_1', 0, { puts: users(1, 3) }))
+      await store.compact()
+    })
+    const lines = (await readFile(join(dir, 'snapshot.jsonl'), 'utf8')).split('\n')
+    lines[2] = lines[2]?.replace('"email_verified":true', '"email_verified":"yes"') ?? ''
+    await writeFile(join(dir, 'snapshot.jsonl'), lines.join('\n'))
+
+    const store = await openStore()
+
+    expect(store.count()).toBe(3)
+    expect(store.getById(user(1).user_id)?.email).toBe('user1@example.com')
+    const error = (() => {
+      try {
+        store.getById(user(2).user_id)
+        return undefined
+      } catch (thrown) {
+        return thrown
+      }
+    })()
+    expect(error).toBeInstanceOf(AppError)
+    expect((error as AppError).code).toBe('store_invalid')
+    expect((error as AppError).message).toContain(`the line of user ${user(2).user_id} is not a valid user`)
   })
 })

@@ -75,15 +75,24 @@ describe('labels and paths', () => {
     expect(h.engine.findUsers('plan@example.com')[0]?.user_metadata).toEqual({ plan: 'pro', team: 'blue' })
   })
 
-  it('fails a row that gives one field twice with different values', async () => {
-    const job = await h.importUsers([{ email: 'a@example.com', Email: 'b@example.com' }])
+  it('lets a field given by its own name win over the same field given by a label', async () => {
+    const job = await h.importUsers([{ email: 'a@example.com', Email: 'b@example.com', Nickname: 'x', nickname: 'y' }])
+    expect(job.summary).toMatchObject({ inserted: 1, failed: 0 })
+    expect(h.engine.findUsers('a@example.com')[0]?.nickname).toBe('y')
+  })
+
+  it('fails a row that gives one field twice, by two labels, with different values', async () => {
+    await h.roster.engine.ctx.catalog.update((draft) => {
+      draft.exportLabels.Plan = 'user_metadata.plan'
+    })
+    const job = await h.importUsers([{ email: 'a@example.com', Plan: 'pro', 'user_metadata.plan': 'free' }])
     const report = (await h.engine.getJobErrors(job.id)) ?? []
     expect(report[0]?.errors).toEqual([
       {
         code: 'NOT_PASSED',
-        path: 'email',
+        path: 'user_metadata.plan',
         message:
-          'Error in email property - Given twice, as "email" and "Email", with different values. Keep one.',
+          'Error in user_metadata.plan property - Given twice, as "Plan" and "user_metadata.plan", with different values. Keep one.',
       },
     ])
   })

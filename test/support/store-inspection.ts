@@ -49,7 +49,9 @@ export async function journalEntries(storeDir: string): Promise<JournalEntry[]> 
 
 /**
  * What is wrong with the store's files, as a list (empty when every file parses): catalog.json is a valid catalog,
- * every journal and snapshot line is JSON, every job report is JSON, the lock (if any) is JSON. With
+ * every journal line is JSON, the snapshot is a JSON header and user lines (version 2: the user's JSON-encoded
+ * keys, then its JSON, agreeing with each other; version 1: JSON), every job report is JSON, the lock (if any) is
+ * JSON. With
  * `tornTail: 'allowed'`, a journal may end in one incomplete line: what a kill -9 in the middle of an append
  * leaves, and what the next start cuts off.
  */
@@ -84,7 +86,7 @@ export async function storeFileProblems(
     await check(file, (text) => jsonLines(text, tornTail === 'allowed'))
   }
   if ((await names(join(storeDir, 'users'))).includes('snapshot.jsonl')) {
-    await check(join(storeDir, 'users', 'snapshot.jsonl'), (text) => jsonLines(text, false))
+    await check(join(storeDir, 'users', 'snapshot.jsonl'), snapshotLines)
   }
   for (const jobId of await names(join(storeDir, 'jobs'))) {
     for (const name of await names(join(storeDir, 'jobs', jobId))) {
@@ -95,6 +97,53 @@ export async function storeFileProblems(
     await check(join(storeDir, 'roster.lock'), (text) => JSON.parse(text))
   }
   return problems
+}
+
+/** Throws at the first line of a snapshot that is not what its header's version promises. */
+function snapshotLines(text: string): void {
+  const lines = text.split('\n')
+  if (lines.pop() !== '') throw new Error('the last line has no newline')
+  const header = JSON.parse(lines[0] ?? '') as { version?: unknown; users?: unknown }
+  if (lines.length - 1 !== header.users)
+    throw new Error(`${lines.length - 1} users, the header says ${header.users}`)
+  lines.slice(1).forEach((line, index) => {
+    const problem = header.version === 1 ? version1Problem(line) : version2Problem(line)
+    if (problem !== undefined) throw new Error(`line ${index + 2}: ${problem}`)
+  })
+}
+
+function version1Problem(line: string): string | undefined {
+  try {
+    JSON.parse(line)
+    return undefined
+  } catch {
+    return 'not JSON'
+  }
+}
+
+/** `"<user_id>"\t"<connection_id>"\t"<email>"\t"<username>" or nothing\t<user JSON>`, the keys the user's own. */
+function version2Problem(line: string): string | undefined {
+  const fields = line.split('\t')
+  if (fields.length < 5) return `${fields.length} tab-separated fields, expected 5`
+  const [id, connection, email, username, ...json] = fields
+  let user: Record<string, unknown>
+  try {
+    user = JSON.parse(json.join('\t')) as Record<string, unknown>
+  } catch {
+    return 'the user is not JSON'
+  }
+  const keys = {
+    user_id: id,
+    connection_id: connection,
+    email,
+    username: username === '' ? undefined : username,
+  }
+  for (const [field, encoded] of Object.entries(keys)) {
+    if (encoded === undefined ? user[field] !== undefined : JSON.stringify(user[field]) !== encoded) {
+      return `the ${field} key does not match the user's`
+    }
+  }
+  return undefined
 }
 
 /** Every user in the store, loaded as Roster loads it. Only while no process holds the store. */

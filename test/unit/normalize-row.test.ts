@@ -72,7 +72,14 @@ describe('normalizeRow', () => {
     expect(normalize({ email: 'a@example.com', Email: 'a@example.com' }).errors).toEqual([])
   })
 
+  it('marks metadata given only as dotted columns as partial, so an upsert merges it', () => {
+    expect(normalize({ email: 'a@example.com', 'user_metadata.plan': 'pro' }).partialMetadata).toEqual(['user_metadata'])
+    expect(
+      normalize({ email: 'a@example.com', 'user_metadata.plan': 'pro', user_metadata: { theme: 'dark' } }),
+    ).toMatchObject({ row: { user_metadata: { theme: 'dark', plan: 'pro' } }, partialMetadata: [] })
+  })
+
   it('leaves non-objects for validation to report', () => {
-    expect(normalize('x')).toEqual({ row: 'x', ignored: [], errors: [] })
+    expect(normalize('x')).toEqual({ row: 'x', ignored: [], errors: [], partialMetadata: [] })
   })
 })

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
+import { apiScopes, describeToken, tokenSecretPrefix } from '../../domain/api/api-token.ts'
 import { exportFieldSchema } from '../../domain/export/export-fields.ts'
 import { exportFormats } from '../../domain/export/format.ts'
 import { toAuth0Job } from '../../domain/jobs/auth0-view.ts'
@@ -53,6 +55,20 @@ export const cliCommandSchema = z.discriminatedUnion('name', [
   }),
   z.object({ name: z.literal('users-count'), connection: z.string().optional() }),
   z.object({ name: z.literal('users-get'), key: z.string().min(1), connection: z.string().optional() }),
+  z.object({
+    name: z.literal('users-block'),
+    key: z.string().min(1),
+    blocked: z.boolean(),
+    connection: z.string().optional(),
+    requestedBy: requester,
+  }),
+  z.object({ name: z.literal('tokens-create'), tokenName: z.string().min(1), scopes: z.array(z.enum(apiScopes)) }),
+  z.object({ name: z.literal('tokens-list') }),
+  z.object({ name: z.literal('tokens-revoke'), key: z.string().min(1) }),
+  z.object({ name: z.literal('backups') }),
+  z.object({ name: z.literal('backup-now'), requestedBy: requester }),
+  /** The limits of the Roster that runs the commands (the server's, not the CLI's environment). */
+  z.object({ name: z.literal('limits') }),
 ])
 export type CliCommand = z.infer<typeof cliCommandSchema>
 
@@ -129,6 +145,39 @@ export async function executeCommand(engine: Engine, command: CliCommand): Promi
       return { count: engine.countUsers(command.connection) }
     case 'users-get':
       return engine.findUsers(command.key, command.connection).map(toAuth0User)
+    case 'users-block': {
+      const found = engine.findUsers(command.key, command.connection)
+      const user = found[0]
+      if (!user) throw new AppError('not_found', `No user ${command.key}. See: roster users get ${command.key}`)
+      if (found.length > 1) {
+        throw new AppError(
+          'invalid_request',
+          `${command.key} is in ${found.length} connections: add --connection <name>, or give the user_id.`,
+        )
+      }
+      const updated = await engine.updateUser(
+        user.user_id,
+        { blocked: command.blocked },
+        { via: 'cli', id: command.requestedBy },
+      )
+      return toAuth0User(updated)
+    }
+    case 'tokens-create': {
+      // Made where the store is (this process or the server), shown once, kept only as a hash.
+      const secret = `${tokenSecretPrefix}${randomBytes(32).toString('base64url')}`
+      const token = await engine.createApiToken({ name: command.tokenName, scopes: command.scopes, secret })
+      return { ...describeToken(token), token: secret }
+    }
+    case 'tokens-list':
+      return engine.listApiTokens().map(describeToken)
+    case 'tokens-revoke':
+      return describeToken(await engine.revokeApiToken(command.key))
+    case 'backups':
+      return engine.listBackups()
+    case 'backup-now':
+      return engine.runBackup({ via: 'cli', id: command.requestedBy })
+    case 'limits':
+      return { importMaxBytes: engine.ctx.limits.importMaxBytes }
   }
 }
 
@@ -154,5 +203,6 @@ function describe(job: Job, progress?: Parameters<typeof toAuth0Job>[1]): Record
   if (job.type === 'users_export' && job.result) {
     view.file = { name: job.result.fileName, bytes: job.result.bytes, users: job.result.users }
   }
+  if (job.type === 'users_export' && job.backup) view.backup = true
   return view
 }

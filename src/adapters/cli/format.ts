@@ -1,3 +1,5 @@
+import { join } from 'node:path'
+
 /** Human-readable output for the CLI. `--json` bypasses all of this and prints the Auth0-shaped data. */
 
 type View = Record<string, unknown>
@@ -30,6 +32,7 @@ export function formatJob(job: View): string {
   }
   if (job.summary) lines.push(`  summary      ${formatSummary(job)}`)
   if (job.status_details) lines.push(`  details      ${job.status_details}`)
+  if (job.backup === true) lines.push('  backup       its file is in a backup set (roster backups)')
   if (job.undo_of) lines.push(`  undoes       ${job.undo_of}`)
   if (job.undone_by) lines.push(`  undone by    ${job.undone_by}`)
   if (Array.isArray(job.ignored_fields)) {
@@ -85,7 +88,7 @@ export function formatJobs(jobs: View[]): string {
   if (jobs.length === 0) return 'No jobs yet.'
   return jobs
     .map((job) => {
-      const summary = job.summary ? `  ${formatSummary(job)}` : ''
+      const summary = job.summary ? `  ${formatSummary(job)}` : job.backup === true ? '  backup' : ''
       const by = (job.requested_by as { id: string } | undefined)?.id ?? ''
       return `${job.id}  ${String(job.type).padEnd(12)}  ${String(job.status).padEnd(10)}  ${job.connection ?? 'all connections'}  ${job.created_at}  ${by}${summary}`
     })
@@ -100,6 +103,30 @@ export function formatConnections(connections: View[]): string {
     })
     .join('\n')
 }
+
+/** Backup sets, newest first: when, how many users, and each connection's file (what `import --upsert` restores). */
+export function formatBackups(sets: View[]): string {
+  if (sets.length === 0) {
+    return 'No backups yet. They are taken on BACKUP_CRON (default: 03:00 every night); take one now: roster backup now'
+  }
+  return sets
+    .map((set) => {
+      const manifest = set.manifest as { createdAt: string; connections: View[] } | undefined
+      if (!manifest) return `${set.name}  (not readable: ${set.problem})  ${set.path}`
+      const users = manifest.connections.reduce((sum, c) => sum + Number(c.users), 0)
+      const head = `${set.name}  created ${manifest.createdAt}  ${count(users)} users in ${manifest.connections.length} connection${manifest.connections.length === 1 ? '' : 's'}`
+      const files = manifest.connections.map(
+        (c) =>
+          `  ${String(c.connectionName).padEnd(36)}  ${count(c.users).padStart(9)} users  ${join(String(set.path), String(c.file))}`,
+      )
+      return [head, ...files].join('\n')
+    })
+    .join('\n')
+}
+
+export const restoreHint =
+  'Restore a connection: roster import <file> --connection <name> --upsert  (add --split when the file is larger ' +
+  'than IMPORT_MAX_BYTES)'
 
 export function progressBar(percentage: number, secondsLeft: number): string {
   const width = 30

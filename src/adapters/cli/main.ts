@@ -3,8 +3,17 @@ import { userInfo } from 'node:os'
 import { loadConfig } from '../../config.ts'
 import { AppError } from '../../errors.ts'
 import type { CliCommand } from './commands.ts'
-import { formatConnections, formatErrors, formatJob, formatJobs, progressBar } from './format.ts'
-import { parseInvocation, UsageError } from './parse-args.ts'
+import {
+  formatBackups,
+  formatConnections,
+  formatErrors,
+  formatJob,
+  formatJobs,
+  progressBar,
+  restoreHint,
+} from './format.ts'
+import { type Invocation, parseInvocation, UsageError } from './parse-args.ts'
+import { checkImportSize, runSplitImport, withSplitHint } from './split-import.ts'
 import { connect, type Transport } from './transport.ts'
 import { exitCodes, usage } from './usage.ts'
 
@@ -27,12 +36,24 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function run(
-  transport: Transport,
-  command: CliCommand,
-  options: { json: boolean; wait: boolean; out?: string },
-): Promise<number> {
-  const result = await transport.run(command)
+async function run(transport: Transport, command: CliCommand, options: Invocation): Promise<number> {
+  if (command.name === 'import' && options.split) {
+    return runSplitImport(transport, command, options.split.bytes, {
+      json: options.json,
+      print,
+      note: (text) => {
+        if (!options.json) process.stderr.write(`${text}\n`)
+      },
+      waitForJob: (id) => waitForJob(transport, id, !options.json && process.stderr.isTTY),
+    })
+  }
+  if (command.name === 'import') await checkImportSize(transport, command)
+  if (command.name === 'backup-now' && !options.json) {
+    process.stderr.write('Backing up every database connection; waiting for it to finish…\n')
+  }
+  const result = await transport.run(command).catch((error: unknown) => {
+    throw command.name === 'import' ? withSplitHint(error) : error
+  })
   const createsJob = command.name === 'import' || command.name === 'undo' || command.name === 'export'
   const waitsForJob = createsJob || (command.name === 'job' && options.wait)
   if (!waitsForJob) {
@@ -105,6 +126,10 @@ function render(command: CliCommand, result: unknown): string {
       return formatConnections([result as Record<string, unknown>])
     case 'users-count':
       return String((result as { count: number }).count)
+    case 'backups':
+      return formatBackups(result as Record<string, unknown>[])
+    case 'backup-now':
+      return `${formatBackups([result as Record<string, unknown>])}\n${restoreHint}`
     default:
       return JSON.stringify(result, null, 2)
   }

@@ -3,6 +3,7 @@ import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import { defaultFields, type ExportField } from '../../domain/export/export-fields.ts'
 import { type ExportFormat, exportFormats } from '../../domain/export/format.ts'
+import { parseScopes } from '../../domain/api/api-token.ts'
 import type { CliCommand } from './commands.ts'
 
 /** A parsed command line: the command to run, and how the CLI itself should behave around it. */
@@ -13,6 +14,11 @@ export interface Invocation {
   wait: boolean
   /** Where to copy a finished export's file. */
   out?: string
+  /**
+   * `import --split`: the file itself, sent as consecutive parts each within IMPORT_MAX_BYTES. The command is then
+   * the template of every part (its own content is empty).
+   */
+  split?: { bytes: Buffer }
 }
 
 export class UsageError extends Error {}
@@ -38,6 +44,9 @@ const flags = {
   sample: { type: 'boolean' },
   gzip: { type: 'boolean' },
   out: { type: 'string' },
+  split: { type: 'boolean' },
+  name: { type: 'string' },
+  scopes: { type: 'string' },
 } as const
 
 /** Turns argv into a command. Reads the import file here, so the server never needs the CLI's file system. */
@@ -58,7 +67,7 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
   }
   switch (verb) {
     case 'import': {
-      want(1, 'import <file> --connection <name|id> [--upsert] [--merge] [--dry-run] [--wait]')
+      want(1, 'import <file> --connection <name|id> [--upsert] [--merge] [--dry-run] [--split] [--wait]')
       const file = args[0] as string
       if (!v.connection) throw new UsageError('import needs --connection <name|id> (see: roster connections)')
       const content = await readFile(file).catch((error: NodeJS.ErrnoException) => {
@@ -66,11 +75,12 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
           `cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`,
         )
       })
+      const split = v.split ?? false
       const command: CliCommand = {
         name: 'import',
         connection: v.connection,
         fileName: basename(file),
-        contentBase64: content.toString('base64'),
+        contentBase64: split ? '' : content.toString('base64'),
         upsert: v.upsert ?? false,
         merge: v.merge ?? false,
         dryRun: v['dry-run'] ?? false,
@@ -78,7 +88,8 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
         requestedBy,
         ...(v['external-id'] === undefined ? {} : { externalId: v['external-id'] }),
       }
-      return { command, ...common }
+      // Split parts are always waited for: the summary of the whole file is only known at the end.
+      return split ? { command, ...common, wait: true, split: { bytes: content } } : { command, ...common }
     }
     case 'export': {
       want(
@@ -145,7 +156,42 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
       }
       want(0, 'connections | connections add <name> …')
       return { command: { name: 'connections' }, ...common }
+    case 'backups':
+      want(0, 'backups')
+      return { command: { name: 'backups' }, ...common }
+    case 'backup':
+      if (args[0] !== 'now' || args.length !== 1) throw new UsageError('usage: roster backup now')
+      return { command: { name: 'backup-now', requestedBy }, ...common }
+    case 'tokens': {
+      if (args[0] === 'create' && args.length === 1) {
+        if (!v.name || !v.scopes) {
+          throw new UsageError('usage: roster tokens create --name <name> --scopes create:users,read:users')
+        }
+        const scopes = parseScopes(v.scopes)
+        if (!scopes.ok) {
+          throw new UsageError(`unknown scope ${scopes.unknown}: use ${apiScopesText}`)
+        }
+        return { command: { name: 'tokens-create', tokenName: v.name, scopes: scopes.scopes }, ...common }
+      }
+      if (args[0] === 'list' && args.length === 1) return { command: { name: 'tokens-list' }, ...common }
+      if (args[0] === 'revoke' && args.length === 2) {
+        return { command: { name: 'tokens-revoke', key: args[1] as string }, ...common }
+      }
+      throw new UsageError('usage: roster tokens create --name <name> --scopes … | tokens list | tokens revoke <id|name>')
+    }
     case 'users':
+      if ((args[0] === 'block' || args[0] === 'unblock') && args.length === 2) {
+        return {
+          command: {
+            name: 'users-block',
+            key: args[1] as string,
+            blocked: args[0] === 'block',
+            ...optionalConnection(v.connection),
+            requestedBy,
+          },
+          ...common,
+        }
+      }
       if (args[0] === 'count' && args.length === 1) {
         return { command: { name: 'users-count', ...optionalConnection(v.connection) }, ...common }
       }
@@ -155,11 +201,15 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
           ...common,
         }
       }
-      throw new UsageError('usage: roster users count [--connection X] | roster users get <email|user_id>')
+      throw new UsageError(
+        'usage: roster users count [--connection X] | users get|block|unblock <email|user_id> [--connection X]',
+      )
     default:
       throw new UsageError(verb === undefined || verb === 'help' ? '' : `unknown command: ${verb}`)
   }
 }
+
+const apiScopesText = 'create:users, read:users, update:users, read:connections (comma-separated)'
 
 /** `user_metadata.plan=Plan` → `{name: 'user_metadata.plan', export_as: 'Plan'}`. */
 function parseField(spec: string): ExportField {

@@ -14,7 +14,7 @@ export const exitCodes = {
 export const usage = `Usage: roster <command> [options]   (npm run cli -- <command>)
 
   import <file> --connection <name|id> [--upsert] [--merge] [--dry-run]
-         [--external-id X] [--send-completion-email] [--wait]
+         [--external-id X] [--send-completion-email] [--split] [--wait]
   export --connection <name|id> | --all-connections [--format json|ndjson|csv] [--default-fields]
          [--field path[=Label] …] [--sample] [--limit N] [--gzip] [--out FILE] [--wait]
   job <job_id> [--wait]             a job, as GET /api/v2/jobs/{id} (--wait: until it finishes)
@@ -25,6 +25,13 @@ export const usage = `Usage: roster <command> [options]   (npm run cli -- <comma
   connections add <name> [--strategy auth0|custom-db|google-oauth2…] [--import-mode] [--disabled] [--username-max N]
   users count [--connection X]
   users get <email|user_id> [--connection X]
+  users block <email|user_id> [--connection X]     block a user (unblock: users unblock …)
+  tokens create --name <name> --scopes create:users,read:users,…   an API token, printed once
+  tokens list | tokens revoke <id|name>
+  backups                           backup sets, newest first: users and file per connection
+  backup now                        take a backup now and wait for it (as BACKUP_CRON does)
 
+  --split imports a file larger than IMPORT_MAX_BYTES (gzipped or not) as consecutive NDJSON parts, one job
+          each, and waits for them all. Duplicates within the file are then detected within a part only.
   --json prints Auth0's shapes. Files: JSON array or NDJSON. Exit codes: 0 ok, 1 failed or refused,
   2 bad usage, 3 store unavailable, 4 import completed with failed users.`

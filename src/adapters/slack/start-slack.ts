@@ -5,6 +5,7 @@ import type { AuditLog, Clock } from '../../engine/ports.ts'
 import type { Logger } from '../../logger.ts'
 import { openAccessControl } from './access-control.ts'
 import { openJobThreads } from './job-threads.ts'
+import { type NotifierTuning, startJobNotifier } from './notifier/job-notifier.ts'
 import { createSlackApp, type SlackSettings } from './slack-app.ts'
 import type { SlackDeps } from './slack-deps.ts'
 
@@ -18,6 +19,8 @@ export interface SlackOptions {
   logger: Logger
   storeDir: string
   importMaxBytes: number
+  /** Timings of the job notifier (retry backoff, throttles); production defaults when absent. */
+  notifier?: NotifierTuning
 }
 
 export interface RunningSlack {
@@ -50,6 +53,13 @@ export async function startSlack(options: SlackOptions): Promise<RunningSlack> {
     botUserId: () => botUserId,
   }
   const slack = createSlackApp(options.settings, deps)
+  // Subscribed before the engine starts (the server starts it after Slack), so no job event is missed.
+  const notifier = await startJobNotifier({
+    deps,
+    client: slack.app.client,
+    storeDir: options.storeDir,
+    ...options.notifier,
+  })
   let retry: NodeJS.Timeout | undefined
   let stopped = false
   const connect = async (delayMs: number) => {
@@ -57,7 +67,11 @@ export async function startSlack(options: SlackOptions): Promise<RunningSlack> {
       await slack.start()
       const auth = await slack.app.client.auth.test()
       botUserId = auth.user_id
-      logger.info('Slack connected', { team: auth.team, bot: auth.user, mode: options.settings.appToken ? 'socket' : 'http' })
+      logger.info('Slack connected', {
+        team: auth.team,
+        bot: auth.user,
+        mode: options.settings.appToken ? 'socket' : 'http',
+      })
     } catch (error) {
       if (stopped) return
       logger.error('Slack is not reachable yet; retrying', { error, retryInMs: delayMs })
@@ -72,6 +86,7 @@ export async function startSlack(options: SlackOptions): Promise<RunningSlack> {
     async stop() {
       stopped = true
       clearTimeout(retry)
+      await notifier.stop()
       await slack.stop()
     },
   }

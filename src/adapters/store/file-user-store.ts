@@ -2,24 +2,27 @@ import type { StoredUser } from '../../domain/users/user.ts'
 import type { CommitBatch, CommitRecord, UserQuery, UserStore } from '../../engine/ports.ts'
 import { AppError } from '../../errors.ts'
 import { JournalWriter, type OpenAppendHandle, openForAppend } from './journal-writer.ts'
-import { type JournalRecord, removeJournalsBefore, writeSnapshot } from './store-files.ts'
+import { encodeCommit, type JournalRecord, removeJournalsBefore, writeSnapshot } from './store-files.ts'
 import { loadStore } from './store-loader.ts'
-import type { UserIndex } from './user-index.ts'
+import type { UserIndex, UserView } from './user-index.ts'
 
 /**
  * A UserStore on plain files whose cost per commit scales with the batch, not the tenant: every user lives in
  * memory (answering reads), each commit is one appended journal line (group-committed with fdatasync), and
  * `compact` folds the journal into a snapshot in the background. The file formats are in `store-files.ts`.
  *
- * Limits: the whole tenant must fit in memory (about 1 KB per user), and one process owns a directory at a time:
- * nothing here stops a second process from appending to the same journal.
+ * Users are held as the bytes of their snapshot lines and parsed when read (see `UserIndex`), so opening costs
+ * reading the snapshot and hashing its keys, not parsing every user: each read parses the users it returns (a few
+ * microseconds each), and a scan parses every user it yields.
+ *
+ * Limits: the whole tenant must fit in memory (its snapshot's size plus about 50 bytes per user), and one process
+ * owns a directory at a time: nothing here stops a second process from appending to the same journal.
  */
 
 export interface FileUserStoreOptions {
   /**
-   * Users per snapshot write during compaction. Each batch is one synchronous stretch of JSON.stringify, so this
-   * bounds how long compaction holds the event loop. Default 1,000 (about 0.5 MB, 5–10 ms of stringify on a slow
-   * core; 5,000 measured 35–90 ms).
+   * Users per snapshot write during compaction. Each batch is one synchronous copy of their lines into a new
+   * Buffer, so this bounds how long compaction holds the event loop. Default 1,000 (about 0.5 MB).
    */
   snapshotBatchSize?: number
   /** Opens a journal file for appending. Default `fs.promises.open(path, 'a')`; tests inject handles that fail. */
@@ -82,9 +85,12 @@ export class FileUserStore implements UserStore {
     return this.index.count(query.connectionId)
   }
 
-  /** The users as of this call: one array copy of the references (O(users), ~10 ms per million), no user copies. */
+  /**
+   * The users as of this call: a copy of where their lines are (O(users), a few ms per million); iterating parses
+   * each user as it is yielded, so iterate once and keep only what is needed.
+   */
   scan(query: UserQuery = {}): Iterable<StoredUser> {
-    return this.index.list(query.connectionId)
+    return this.index.view(query.connectionId)
   }
 
   /**
@@ -103,11 +109,12 @@ export class FileUserStore implements UserStore {
       deletes: [...batch.deletes],
       meta: batch.meta,
     }
-    let line: string
+    let encoded: { line: string; puts: Buffer }
     try {
-      // Serialized before anything changes, so a batch that cannot be written (a cycle or a BigInt in meta)
-      // leaves the store as it was. Also freezes meta as committed, whatever the caller does with it later.
-      line = `${JSON.stringify(record)}\n`
+      // Serialized before anything changes, so a batch that cannot be written (a cycle or a BigInt in meta, a
+      // user whose keys are not strings) leaves the store as it was. Also freezes meta as committed, whatever the
+      // caller does with it later.
+      encoded = encodeCommit(record)
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error)
       return Promise.reject(
@@ -117,11 +124,11 @@ export class FileUserStore implements UserStore {
       )
     }
     this.lastSeq = seq
-    this.index.apply(record.puts, record.deletes)
+    this.index.apply(encoded.puts, record.deletes)
     const jobCommits = this.commitsByJob.get(record.jobId)
     if (jobCommits === undefined) this.commitsByJob.set(record.jobId, [record])
     else jobCommits.push(record)
-    return this.writer.append(line).then(() => record)
+    return this.writer.append(encoded.line).then(() => record)
   }
 
   commitsOf(jobId: string): CommitRecord[] {
@@ -142,7 +149,7 @@ export class FileUserStore implements UserStore {
     if (refusal !== undefined) return Promise.reject(refusal)
     // Everything up to here, taken synchronously so that no commit falls between the users and the rotation.
     const seq = this.lastSeq
-    const users = this.index.list()
+    const users = this.index.view()
     const folding = this.journalBytes()
     const { generation, retired } = this.writer.rotate()
     this.unfoldedBytes = folding
@@ -162,13 +169,18 @@ export class FileUserStore implements UserStore {
   private async writeCompaction(
     seq: number,
     generation: number,
-    users: readonly StoredUser[],
+    users: UserView,
     retired: Promise<void>,
   ): Promise<void> {
     // The snapshot must not get ahead of the old journal (a commit still in flight there could yet fail and be
     // reported as failed) and must name a journal that exists on disk.
     await retired
-    await writeSnapshot(this.dir, { seq, journal: generation }, users, { batchSize: this.snapshotBatchSize })
+    await writeSnapshot(
+      this.dir,
+      { seq, journal: generation },
+      users.length,
+      this.index.snapshotBatches(users, this.snapshotBatchSize),
+    )
     this.unfoldedBytes = 0
     try {
       await removeJournalsBefore(this.dir, generation)

@@ -7,8 +7,9 @@ import { syncDirectory } from './durable-fs.ts'
 
 /**
  * The files of a store directory and their formats:
- * - `snapshot.jsonl`: a header line, then one StoredUser per line. Written to `snapshot.jsonl.tmp`, synced, then
- *   renamed over, so it is always whole.
+ * - `snapshot.jsonl`: a header line, then one user per line. Written to `snapshot.jsonl.tmp`, synced, then
+ *   renamed over, so it is always whole. In version 2 (written since lazy loading) a user line is its lookup keys
+ *   and then its JSON, separated by tabs (see `snapshotLine`); in version 1 (still read) it is the user's JSON.
  * - `journal-<G>.jsonl`: one commit record per line, appended and synced. Replay reads the generations from the
  *   header's `journal` upwards; older ones are leftovers of a compaction that crashed before deleting them.
  */
@@ -16,10 +17,12 @@ import { syncDirectory } from './durable-fs.ts'
 export const snapshotFileName = 'snapshot.jsonl'
 export const snapshotTmpFileName = 'snapshot.jsonl.tmp'
 export const snapshotFormat = 'roster-users'
+/** The version `writeSnapshot` writes. */
+export const snapshotVersion = 2
 
 export const snapshotHeaderSchema = z.object({
   format: z.literal(snapshotFormat),
-  version: z.literal(1),
+  version: z.union([z.literal(1), z.literal(snapshotVersion)]),
   /** Every commit up to this seq is in the snapshot. */
   seq: z.number().int().nonnegative(),
   /** The first journal generation to replay on top. */
@@ -64,21 +67,254 @@ export async function removeJournalsBefore(dir: string, generation: number): Pro
   }
 }
 
-export interface WriteSnapshotOptions {
-  /** Users per write: each batch is one stretch of JSON.stringify on the event loop, so this bounds the stall. */
-  batchSize: number
+// ---------------------------------------------------------------------------------------------------------------
+// Version 2 user lines.
+
+/**
+ * A version 2 snapshot line: `"<user_id>"\t"<connection_id>"\t"<email>"\t"<username>"\t<the user's JSON>\n`, each
+ * key JSON-encoded by JSON.stringify, the username field empty (not `""`) when the user has none. JSON text never
+ * holds a raw tab or newline, so the first four tabs end the keys and the line ends at the first newline; the index
+ * hashes and compares the keys as these bytes, so opening a store parses no JSON and decodes no strings, and a user
+ * is parsed only when it is read. The in-memory index holds every user in this form too (commits encode their puts
+ * with `encodeCommit`), so compaction writes users by copying their bytes.
+ */
+export function snapshotLine(user: StoredUser, json: string = JSON.stringify(user)): string {
+  const username = user.username === undefined ? '' : JSON.stringify(user.username)
+  return `${JSON.stringify(user.user_id)}\t${JSON.stringify(user.connection_id)}\t${JSON.stringify(user.email)}\t${username}\t${json}\n`
 }
 
 /**
- * Writes `users` as the new snapshot, crash-safely: a crash before the rename leaves the old snapshot in charge
- * (and a `.tmp` that the next open deletes), a crash after leaves the new one. Yields between batches so that
+ * The journal line of a commit (what `JSON.stringify(record)` gives, newline included) and its puts as snapshot
+ * lines, sharing one JSON.stringify per user. Throws when the record is not JSON or a key of a put is not a string.
+ */
+export function encodeCommit(record: JournalRecord): { line: string; puts: Buffer } {
+  const { users, lines } = encodeUsers(record.puts)
+  const meta = JSON.stringify(record.meta)
+  const line =
+    `{"seq":${JSON.stringify(record.seq)},"jobId":${JSON.stringify(record.jobId)},` +
+    `"chunk":${JSON.stringify(record.chunk)},"puts":[${users}],"deletes":${JSON.stringify(record.deletes)}` +
+    `${meta === undefined ? '' : `,"meta":${meta}`}}\n`
+  return { line, puts: Buffer.from(lines) }
+}
+
+/** The snapshot lines of users, for replaying a journal record into the index. */
+export function encodeUserLines(users: readonly StoredUser[]): Buffer {
+  return Buffer.from(encodeUsers(users).lines)
+}
+
+function encodeUsers(users: readonly StoredUser[]): { users: string; lines: string } {
+  let joined = ''
+  let lines = ''
+  for (const user of users) {
+    const problem = keyProblem(user)
+    if (problem !== undefined) throw new Error(`user ${String(user.user_id)}: ${problem}`)
+    const json = JSON.stringify(user)
+    joined += joined === '' ? json : `,${json}`
+    lines += snapshotLine(user, json)
+  }
+  return { users: joined, lines }
+}
+
+function keyProblem(user: StoredUser): string | undefined {
+  for (const field of ['user_id', 'connection_id', 'email'] as const) {
+    if (typeof user[field] !== 'string') return `${field}: expected a string`
+  }
+  if (user.username !== undefined && typeof user.username !== 'string') return 'username: expected a string'
+  return undefined
+}
+
+const tab = 0x09
+const quote = 0x22
+const backslash = 0x5c
+const openBrace = 0x7b
+const closeBrace = 0x7d
+
+/**
+ * Where the keys of one line are (each field's end is the position of the tab after it) and their hashes (see
+ * `hashKey`; the index mixes the connection into the email and username hashes). Filled by `readLineFields`,
+ * which reuses one instance per caller so that reading a million lines allocates nothing per line.
+ */
+export class LineFields {
+  idEnd = 0
+  connectionEnd = 0
+  emailEnd = 0
+  usernameEnd = 0
+  idHash = 0
+  connectionHash = 0
+  emailHash = 0
+  usernameHash = 0
+
+  get hasUsername(): boolean {
+    return this.usernameEnd > this.emailEnd + 1
+  }
+}
+
+const fnvOffset = 0x811c9dc5 | 0
+const fnvPrime = 0x01000193
+
+/** FNV-1a over the bytes of a JSON-encoded key, before `finishHash`. */
+export function hashKey(bytes: Uint8Array, start: number, end: number): number {
+  let hash = fnvOffset
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ (bytes[i] as number), fnvPrime)
+  return hash
+}
+
+/** Spreads a key hash (optionally mixed with a small number) over all 32 bits: murmur3's finalizer. */
+export function finishHash(hash: number, mix = 0): number {
+  let h = hash ^ Math.imul(mix, 0x9e3779b1)
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return h ^ (h >>> 16)
+}
+
+let scannedHash = 0
+
+/**
+ * Scans a key field from `from`: the position of the tab that ends it, with its `hashKey` in `scannedHash`, or -1
+ * when the field is not a JSON string ending in a tab before `end`. An empty field is allowed when `optional`.
+ */
+function scanKey(bytes: Uint8Array, from: number, end: number, optional: boolean): number {
+  let hash = fnvOffset
+  let i = from
+  for (; i < end; i++) {
+    const byte = bytes[i] as number
+    if (byte === tab) break
+    hash = Math.imul(hash ^ byte, fnvPrime)
+  }
+  if (i >= end) return -1
+  scannedHash = hash
+  if (i === from) return optional ? i : -1
+  return i - from >= 2 && bytes[from] === quote && bytes[i - 1] === quote ? i : -1
+}
+
+/**
+ * Reads the keys of the line `bytes[start, end)` (`end` is its newline) into `into`. Answers what is wrong with
+ * the line, or undefined. Checks the shape only: the JSON after the keys is parsed when the user is read.
+ */
+export function readLineFields(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  into: LineFields,
+): string | undefined {
+  const idEnd = scanKey(bytes, start, end, false)
+  if (idEnd === -1) return 'user_id: expected a JSON string and a tab'
+  into.idEnd = idEnd
+  into.idHash = scannedHash
+  const connectionEnd = scanKey(bytes, idEnd + 1, end, false)
+  if (connectionEnd === -1) return 'connection_id: expected a JSON string and a tab'
+  into.connectionEnd = connectionEnd
+  into.connectionHash = scannedHash
+  const emailEnd = scanKey(bytes, connectionEnd + 1, end, false)
+  if (emailEnd === -1) return 'email: expected a JSON string and a tab'
+  into.emailEnd = emailEnd
+  into.emailHash = scannedHash
+  const usernameEnd = scanKey(bytes, emailEnd + 1, end, true)
+  if (usernameEnd === -1) return 'username: expected a JSON string or nothing, and a tab'
+  into.usernameEnd = usernameEnd
+  into.usernameHash = scannedHash
+  if (bytes[usernameEnd + 1] !== openBrace || bytes[end - 1] !== closeBrace) {
+    return 'expected a JSON object after the keys'
+  }
+  return undefined
+}
+
+/** The string a key field `bytes[start, end)` encodes; throws when it is not a JSON string. */
+export function decodeKey(bytes: Buffer, start: number, end: number): string {
+  let escaped = false
+  for (let i = start + 1; i < end - 1; i++) {
+    const byte = bytes[i]
+    if (byte === backslash || byte === quote) {
+      escaped = true
+      break
+    }
+  }
+  if (!escaped && end - start >= 2 && bytes[start] === quote && bytes[end - 1] === quote) {
+    return bytes.toString('utf8', start + 1, end - 1)
+  }
+  const value: unknown = JSON.parse(bytes.toString('utf8', start, end))
+  if (typeof value !== 'string') throw new Error('not a JSON string')
+  return value
+}
+
+/** Position of the tab ending the `field`-th key (0-based) of the line starting at `start`. */
+export function keyEnd(bytes: Uint8Array, start: number, field: number): number {
+  let i = start
+  for (let seen = 0; ; i++) {
+    if (bytes[i] === tab) {
+      if (seen === field) return i
+      seen += 1
+    }
+  }
+}
+
+/**
+ * The user of the line `bytes[start, end)`. Opening checked only the keys, so this is where a damaged user
+ * surfaces: as `store_invalid`, like a damaged line found while opening.
+ */
+export function parseLineUser(bytes: Buffer, start: number, end: number): StoredUser {
+  const json = keyEnd(bytes, start, 3) + 1
+  let value: unknown
+  try {
+    value = JSON.parse(bytes.toString('utf8', json, end))
+  } catch {
+    throw damagedUser(bytes, start, 'not valid JSON')
+  }
+  const problem = snapshotUserProblem(value)
+  if (problem !== undefined) throw damagedUser(bytes, start, problem)
+  return value as StoredUser
+}
+
+function damagedUser(bytes: Buffer, start: number, problem: string): AppError {
+  let userId: string
+  try {
+    userId = decodeKey(bytes, start, keyEnd(bytes, start, 0))
+  } catch {
+    userId = '(unreadable)'
+  }
+  return new AppError(
+    'store_invalid',
+    `${snapshotFileName}: the line of user ${userId} is not a valid user (${problem}). The user store is damaged; ` +
+      'restore it from a backup.',
+    { userId },
+  )
+}
+
+/**
+ * A structural check of what the index and the formats rely on, not the full zod schema that journal records get:
+ * at a million users the schema pass costs seconds and a second copy of every user as garbage. What it skips was
+ * checked before it got here: the snapshot is written only by this adapter, from users that came through this
+ * check, through the schema on replay, or through commits of the engine (which parses its input), and it is synced
+ * and renamed into place whole.
+ */
+export function snapshotUserProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not an object'
+  const user = value as Record<string, unknown>
+  for (const field of ['user_id', 'connection_id', 'email', 'created_at', 'updated_at'] as const) {
+    if (typeof user[field] !== 'string') return `${field}: expected a string`
+  }
+  if (user.username !== undefined && typeof user.username !== 'string') return 'username: expected a string'
+  if (typeof user.email_verified !== 'boolean') return 'email_verified: expected a boolean'
+  if (!Array.isArray(user.identities)) return 'identities: expected an array'
+  if (!Number.isInteger(user.rev) || (user.rev as number) < 0) return 'rev: expected a commit seq'
+  return undefined
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Writes the new snapshot crash-safely: a crash before the rename leaves the old snapshot in charge (and a `.tmp`
+ * that the next open deletes), a crash after leaves the new one. `lines` yields the user lines (exactly `users` of
+ * them) in batches; each batch is produced on the event loop, then written before the next is asked for, so that
  * compaction of a million users never holds the event loop for long.
  */
 export async function writeSnapshot(
   dir: string,
   header: Omit<SnapshotHeader, 'format' | 'version' | 'users'>,
-  users: readonly StoredUser[],
-  options: WriteSnapshotOptions,
+  users: number,
+  lines: Iterable<Uint8Array>,
 ): Promise<void> {
   const tmpPath = join(dir, snapshotTmpFileName)
   try {
@@ -86,18 +322,13 @@ export async function writeSnapshot(
     try {
       const fullHeader: SnapshotHeader = {
         format: snapshotFormat,
-        version: 1,
+        version: snapshotVersion,
         ...header,
-        users: users.length,
+        users,
       }
       await handle.writeFile(`${JSON.stringify(fullHeader)}\n`)
-      for (let start = 0; start < users.length; start += options.batchSize) {
-        const end = Math.min(start + options.batchSize, users.length)
-        let text = ''
-        for (let i = start; i < end; i++) text += `${JSON.stringify(users[i])}\n`
-        // writeFile on a handle writes from the current position and loops until every byte is written.
-        await handle.writeFile(text)
-      }
+      // writeFile on a handle writes from the current position and loops until every byte is written.
+      for (const batch of lines) await handle.writeFile(batch)
       await handle.sync()
     } finally {
       await handle.close()

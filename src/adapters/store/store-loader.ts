@@ -4,9 +4,10 @@ import type { z } from 'zod'
 import type { StoredUser } from '../../domain/users/user.ts'
 import { AppError } from '../../errors.ts'
 import { isErrno, truncateFile } from './durable-fs.ts'
-import { invalidLine, readJsonl } from './jsonl.ts'
+import { invalidLine, readJsonl, readLineChunks } from './jsonl.ts'
 import {
   commitRecordSchema,
+  encodeUserLines,
   type JournalRecord,
   journalFileName,
   listJournalGenerations,
@@ -14,9 +15,13 @@ import {
   type SnapshotHeader,
   snapshotFileName,
   snapshotHeaderSchema,
+  snapshotLine,
   snapshotTmpFileName,
+  snapshotUserProblem,
 } from './store-files.ts'
 import { UserIndex } from './user-index.ts'
+
+const newline = 0x0a
 
 export interface LoadedStore {
   index: UserIndex
@@ -87,7 +92,7 @@ export async function loadStore(dir: string): Promise<LoadedStore> {
             `commit ${record.seq} follows commit ${lastSeq}; the commits between are missing`,
           )
         }
-        index.apply(record.puts, record.deletes)
+        index.apply(encodeUserLines(record.puts), record.deletes)
         lastSeq = record.seq
         const jobCommits = commitsByJob.get(record.jobId)
         if (jobCommits === undefined) commitsByJob.set(record.jobId, [record])
@@ -112,33 +117,57 @@ export async function loadStore(dir: string): Promise<LoadedStore> {
   }
 }
 
+/**
+ * Loads the snapshot's users into `index`. A version 2 snapshot is read as it is: its chunks become the index's
+ * buffers, and only the keys of each line are read. A version 1 snapshot (plain user JSON per line) is parsed whole,
+ * checked as it always was, and turned into version 2 lines; the next compaction writes it as version 2.
+ */
 async function loadSnapshot(dir: string, index: UserIndex): Promise<SnapshotHeader | undefined> {
   const path = join(dir, snapshotFileName)
   let header: SnapshotHeader | undefined
+  let lineNumber = 0
   let users = 0
+  let incompleteBytes: number
   try {
-    await readJsonl(
-      path,
-      (value, line) => {
-        if (header === undefined) {
-          const parsed = snapshotHeaderSchema.safeParse(value)
-          if (!parsed.success) throw invalidLine(path, line, 'not a roster-users version 1 snapshot header')
-          header = parsed.data
-          return
-        }
-        const user = checkSnapshotUser(value, path, line)
-        if (!index.add(user)) throw invalidLine(path, line, `user ${user.user_id} appears twice`)
+    ;({ incompleteBytes } = await readLineChunks(path, (chunk, end) => {
+      let start = 0
+      if (header === undefined) {
+        const headerEnd = chunk.indexOf(newline)
+        lineNumber = 1
+        header = parseHeader(chunk.toString('utf8', 0, headerEnd), path)
+        index.reserve(header.users)
+        start = headerEnd + 1
+      }
+      if (header.version === 1) {
+        const added = addVersion1Lines(index, chunk, start, end, lineNumber, path)
+        users += added
+        lineNumber += added
+        return
+      }
+      const buffer = index.hold(chunk)
+      for (let nl = chunk.indexOf(newline, start); nl !== -1; nl = chunk.indexOf(newline, start)) {
+        lineNumber += 1
+        const problem = index.add(buffer, start, nl)
+        if (problem !== undefined) throw invalidLine(path, lineNumber, problem)
         users += 1
-      },
-      { allowTornTail: false },
-    )
+        start = nl + 1
+      }
+      index.drop(buffer)
+    }))
   } catch (error) {
     if (isErrno(error, 'ENOENT')) return undefined
     throw error
   }
   if (header === undefined) {
-    throw invalidLine(path, 1, 'the file is empty, but a snapshot starts with a header')
+    throw invalidLine(
+      path,
+      1,
+      incompleteBytes > 0
+        ? 'the header line is incomplete (no newline)'
+        : 'the file is empty, but a snapshot starts with a header',
+    )
   }
+  if (incompleteBytes > 0) throw invalidLine(path, lineNumber + 1, 'the last line is incomplete (no newline)')
   if (users !== header.users) {
     throw invalidLine(
       path,
@@ -149,30 +178,58 @@ async function loadSnapshot(dir: string, index: UserIndex): Promise<SnapshotHead
   return header
 }
 
-/**
- * Snapshot users get a structural check of what the index and the formats rely on, not the full zod schema that
- * journal records get: at a million users the schema pass costs seconds of start-up and a second copy of every
- * user as garbage. What it skips was checked before it got here: the snapshot is written only by this adapter,
- * from users that came through this check, through the schema on replay, or through commits of the engine
- * (which parses its input), and it is synced and renamed into place whole.
- */
-function checkSnapshotUser(value: unknown, path: string, line: number): StoredUser {
-  const problem = snapshotUserProblem(value)
-  if (problem !== undefined) throw invalidLine(path, line, `not a valid user (${problem})`)
-  return value as StoredUser
+function parseHeader(text: string, path: string): SnapshotHeader {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw invalidLine(path, 1, 'not valid JSON')
+  }
+  const parsed = snapshotHeaderSchema.safeParse(value)
+  if (!parsed.success) throw invalidLine(path, 1, 'not a roster-users snapshot header (version 1 or 2)')
+  return parsed.data
 }
 
-function snapshotUserProblem(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not an object'
-  const user = value as Record<string, unknown>
-  for (const field of ['user_id', 'connection_id', 'email', 'created_at', 'updated_at'] as const) {
-    if (typeof user[field] !== 'string') return `${field}: expected a string`
+/**
+ * Adds the version 1 lines of `chunk[start, end)`, the first being line `lineNumber + 1`: each is parsed and
+ * checked, then turned into a version 2 line (its JSON kept as written). Answers how many users it added.
+ */
+function addVersion1Lines(
+  index: UserIndex,
+  chunk: Buffer,
+  start: number,
+  end: number,
+  lineNumber: number,
+  path: string,
+): number {
+  let text = ''
+  let line = lineNumber
+  for (let from = start, nl = chunk.indexOf(newline, from); nl !== -1 && nl < end; ) {
+    line += 1
+    const json = chunk.toString('utf8', from, nl)
+    let value: unknown
+    try {
+      value = JSON.parse(json)
+    } catch {
+      throw invalidLine(path, line, 'not valid JSON')
+    }
+    const problem = snapshotUserProblem(value)
+    if (problem !== undefined) throw invalidLine(path, line, `not a valid user (${problem})`)
+    text += snapshotLine(value as StoredUser, json.trim())
+    from = nl + 1
+    nl = chunk.indexOf(newline, from)
   }
-  if (user.username !== undefined && typeof user.username !== 'string') return 'username: expected a string'
-  if (typeof user.email_verified !== 'boolean') return 'email_verified: expected a boolean'
-  if (!Array.isArray(user.identities)) return 'identities: expected an array'
-  if (!Number.isInteger(user.rev) || (user.rev as number) < 0) return 'rev: expected a commit seq'
-  return undefined
+  const lines = Buffer.from(text)
+  const buffer = index.hold(lines)
+  let added = 0
+  for (let from = 0, nl = lines.indexOf(newline); nl !== -1; nl = lines.indexOf(newline, from)) {
+    const problem = index.add(buffer, from, nl)
+    if (problem !== undefined) throw invalidLine(path, lineNumber + added + 1, problem)
+    added += 1
+    from = nl + 1
+  }
+  index.drop(buffer)
+  return added
 }
 
 function parseRecord(value: unknown, path: string, line: number): JournalRecord {

@@ -1,132 +1,611 @@
 import type { StoredUser } from '../../domain/users/user.ts'
+import {
+  decodeKey,
+  finishHash,
+  hashKey,
+  keyEnd,
+  LineFields,
+  parseLineUser,
+  readLineFields,
+} from './store-files.ts'
 
 /**
- * The users in memory and the lookups the engine needs. User objects are treated as immutable: a change replaces
- * the object, so an array taken by `list` keeps showing the users as they were when it was taken.
+ * The users in memory and the lookups the engine needs, built for a million users: start-up must not parse them
+ * all, and the heap must not hold a million objects and strings.
  *
- * Built for start-up at a million users, where each Map operation costs (cache misses on a large heap) and each
- * extra string is garbage to collect: per user there is one `byId` entry and one entry per lookup, keyed by the
- * user's own email and username strings inside a per-connection map (no concatenated keys). Connections are few,
- * so a per-connection scan filters the global order instead of keeping a third map of every user.
+ * Every user is held as its snapshot line (`snapshotLine` in store-files.ts: JSON-encoded keys, then the user's
+ * JSON) inside a large Buffer: the snapshot file's own bytes after a load, one Buffer per commit for its puts, one
+ * per batch after a compaction. A user is parsed when it is read. Per user the index keeps a slot: a few numbers in
+ * typed arrays (which Buffer, where its line is, its connection, the hashes of its keys). Three open-addressing
+ * tables of slot numbers answer the lookups, comparing keys as their JSON-encoded bytes: the JSON.stringify of a
+ * query string is byte for byte what the snapshot line holds, because that is how lines are written. So opening a
+ * store hashes bytes and fills typed arrays, and allocates nothing per user.
+ *
+ * Users are immutable: a put points the user's slot at new bytes (keeping its place in the order), a delete frees
+ * the slot. Buffers are never written after they are filled, so a `view` (a copy of the slots' positions) shows
+ * the users as they were when it was taken. A Buffer is released once no slot points into it.
  */
-interface ConnectionIndex {
-  id: string
-  count: number
-  byEmail: Map<string, StoredUser>
-  byUsername: Map<string, StoredUser>
+
+const tab = 0x09
+const newline = 0x0a
+/** No user has this buffer: the slot is free (its user was deleted). */
+const freeSlot = -1
+/** Free slots are reused only by renumbering every slot (which keeps the order): once they outnumber the users. */
+const minHolesToRenumber = 4_096
+const minCacheSweep = 4_096
+
+/**
+ * A set of slot numbers keyed by the hashes in a per-slot array: open addressing with linear probing and at most
+ * half full, removal by backward shift (no tombstones). A cell holds slot + 1; 0 is empty.
+ */
+class SlotTable {
+  private cells: Int32Array
+  private mask: number
+  private size = 0
+
+  constructor(expected: number) {
+    this.cells = new Int32Array(tableCapacity(expected))
+    this.mask = this.cells.length - 1
+  }
+
+  /**
+   * The cell whose slot has hash `hash` and satisfies `same`, or, when there is none, -1 minus the empty cell where
+   * it would go (for `insert`). `hashes` holds every slot's hash.
+   */
+  locate(hash: number, hashes: Int32Array, same: (slot: number) => boolean): number {
+    const cells = this.cells
+    const mask = this.mask
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const cell = cells[i] as number
+      if (cell === 0) return -1 - i
+      if (hashes[cell - 1] === hash && same(cell - 1)) return i
+    }
+  }
+
+  slotAt(cell: number): number {
+    return (this.cells[cell] as number) - 1
+  }
+
+  replace(cell: number, slot: number): void {
+    this.cells[cell] = slot + 1
+  }
+
+  /** Fills the empty cell `locate` answered (-1 - cell). Nothing may change the table in between. */
+  insert(located: number, slot: number): void {
+    this.cells[-1 - located] = slot + 1
+    this.size += 1
+  }
+
+  /** Makes room for one more slot, rehashing when needed: call before `locate` for an insert. */
+  reserve(hashes: Int32Array, more = 1): void {
+    if ((this.size + more) * 2 > this.cells.length) this.rebuild(hashes, undefined, this.size + more)
+  }
+
+  /** Removes `slot` (whose hash is `hash`) if the table holds it. */
+  remove(hash: number, slot: number, hashes: Int32Array): void {
+    const cells = this.cells
+    const mask = this.mask
+    let hole = hash & mask
+    for (; ; hole = (hole + 1) & mask) {
+      const cell = cells[hole] as number
+      if (cell === 0) return
+      if (cell === slot + 1) break
+    }
+    this.size -= 1
+    // Close the gap: a later cell of the run moves into the hole when the hole lies between its home and it.
+    for (let i = (hole + 1) & mask; ; i = (i + 1) & mask) {
+      const cell = cells[i] as number
+      if (cell === 0) break
+      const home = (hashes[cell - 1] as number) & mask
+      if (((i - home) & mask) >= ((i - hole) & mask)) {
+        cells[hole] = cell
+        hole = i
+      }
+    }
+    cells[hole] = 0
+  }
+
+  /** Rehashes every cell, renumbering slots through `renumber` (old slot → new) when given. */
+  rebuild(hashes: Int32Array, renumber: Int32Array | undefined, expected = this.size): void {
+    const old = this.cells
+    const cells = new Int32Array(tableCapacity(expected))
+    const mask = cells.length - 1
+    for (let c = 0; c < old.length; c++) {
+      const cell = old[c] as number
+      if (cell === 0) continue
+      const slot = renumber === undefined ? cell - 1 : (renumber[cell - 1] as number)
+      let i = (hashes[slot] as number) & mask
+      while (cells[i] !== 0) i = (i + 1) & mask
+      cells[i] = slot + 1
+    }
+    this.cells = cells
+    this.mask = mask
+  }
+}
+
+function tableCapacity(expected: number): number {
+  let capacity = 16
+  while (capacity < expected * 2) capacity *= 2
+  return capacity
+}
+
+/**
+ * The users of the index at one moment, in order: positions of their lines, copied, so later commits do not
+ * change what it yields. Iterating parses each user once.
+ */
+export class UserView implements Iterable<StoredUser> {
+  constructor(
+    readonly length: number,
+    /** The index's buffers by number, as of the view. Compaction lets go of the ones it has copied. */
+    readonly buffers: (Buffer | undefined)[],
+    readonly bufferNumbers: Int32Array,
+    readonly starts: Int32Array,
+    readonly ends: Int32Array,
+    /** The slot of each user, valid while the index's `epoch` is the view's. */
+    readonly slots: Int32Array,
+    readonly epoch: number,
+  ) {}
+
+  *[Symbol.iterator](): Iterator<StoredUser> {
+    for (let i = 0; i < this.length; i++) {
+      const bytes = this.buffers[this.bufferNumbers[i] as number] as Buffer
+      yield parseLineUser(bytes, this.starts[i] as number, this.ends[i] as number)
+    }
+  }
 }
 
 export class UserIndex {
-  private readonly byId = new Map<string, StoredUser>()
-  private readonly connections = new Map<string, ConnectionIndex>()
-  private lastConnection: ConnectionIndex | undefined
+  private buffers: (Buffer | undefined)[] = []
+  /** Users whose line is in each buffer: at 0 the buffer is released and its number reused. */
+  private bufferUsers: number[] = []
+  private freeBuffers: number[] = []
+
+  private capacity = 0
+  /** Slots in use, free ones included: slots are handed out in insertion order and that is the scan order. */
+  private slots = 0
+  private live = 0
+  private slotBuffer = new Int32Array(0)
+  /** Where the slot's line starts, and where its newline is. */
+  private slotStart = new Int32Array(0)
+  private slotEnd = new Int32Array(0)
+  private slotConnection = new Int32Array(0)
+  private idHashes = new Int32Array(0)
+  private emailHashes = new Int32Array(0)
+  private usernameHashes = new Int32Array(0)
+  private hasUsername = new Uint8Array(0)
+
+  private readonly ids = new SlotTable(0)
+  /** By connection and email: the connection's number is mixed into the hash and compared first. */
+  private readonly emails = new SlotTable(0)
+  private readonly usernames = new SlotTable(0)
+
+  /** Connections get small numbers in order of appearance; few exist, and a number is never reused. */
+  private readonly connectionNumbers = new Map<string, number>()
+  private readonly connectionKeys: Buffer[] = []
+  private readonly connectionCounts: number[] = []
+  /** Connection numbers by the hash of their key's bytes (the first connection with a hash wins it). */
+  private readonly connectionByHash = new Map<number, number>()
+
+  /**
+   * Users parsed by point reads, held weakly: while a caller holds a user, reading it again gives the same object
+   * (the import planner compares users it found by id, email and username by identity).
+   */
+  private readonly parsed = new Map<number, WeakRef<StoredUser>>()
+  private sweepParsedAt = minCacheSweep
+  /** Changes when slots are renumbered: the slots of an older view mean nothing any more. */
+  private epoch = 0
+
+  private readonly fields = new LineFields()
+  /** The key being looked for: `probeBytes[probeStart, probeEnd)`, JSON-encoded, and its connection. */
+  private probeBytes: Uint8Array = new Uint8Array(0)
+  private probeStart = 0
+  private probeEnd = 0
+  private probeConnection = 0
+  private scratch = Buffer.alloc(256)
+  private readonly sameId = (slot: number) => this.keyEquals(slot, 0)
+  private readonly sameEmail = (slot: number) =>
+    this.slotConnection[slot] === this.probeConnection && this.keyEquals(slot, 2)
+  private readonly sameUsername = (slot: number) =>
+    this.slotConnection[slot] === this.probeConnection && this.keyEquals(slot, 3)
 
   get(userId: string): StoredUser | undefined {
-    return this.byId.get(userId)
+    this.probeKey(userId, 0)
+    const cell = this.ids.locate(finishHash(this.probeHash()), this.idHashes, this.sameId)
+    return cell < 0 ? undefined : this.user(this.ids.slotAt(cell))
   }
 
   /** Exact match: emails are stored lower-cased, so callers pass the normalized email. */
   findByEmail(connectionId: string, email: string): StoredUser | undefined {
-    return this.connections.get(connectionId)?.byEmail.get(email)
+    const connection = this.connectionNumbers.get(connectionId)
+    if (connection === undefined) return undefined
+    this.probeKey(email, connection)
+    const hash = finishHash(this.probeHash(), connection + 1)
+    const cell = this.emails.locate(hash, this.emailHashes, this.sameEmail)
+    return cell < 0 ? undefined : this.user(this.emails.slotAt(cell))
   }
 
   findByUsername(connectionId: string, username: string): StoredUser | undefined {
-    return this.connections.get(connectionId)?.byUsername.get(username)
+    const connection = this.connectionNumbers.get(connectionId)
+    if (connection === undefined) return undefined
+    this.probeKey(username, connection)
+    const hash = finishHash(this.probeHash(), connection + 1)
+    const cell = this.usernames.locate(hash, this.usernameHashes, this.sameUsername)
+    return cell < 0 ? undefined : this.user(this.usernames.slotAt(cell))
   }
 
   count(connectionId?: string): number {
-    if (connectionId === undefined) return this.byId.size
-    return this.connections.get(connectionId)?.count ?? 0
+    if (connectionId === undefined) return this.live
+    const connection = this.connectionNumbers.get(connectionId)
+    return connection === undefined ? 0 : (this.connectionCounts[connection] ?? 0)
   }
 
-  /**
-   * A fresh array of the users as they are now, in insertion order: later puts and deletes replace map entries,
-   * never the objects or this array, so iterating it across awaits is safe. O(all users) either way.
-   */
-  list(connectionId?: string): StoredUser[] {
-    const all = this.byId.values()
-    if (connectionId === undefined) return Array.from(all)
-    const count = this.count(connectionId)
-    const users: StoredUser[] = []
-    if (count === 0) return users
-    for (const user of all) {
-      if (user.connection_id !== connectionId) continue
-      users.push(user)
-      if (users.length === count) break
+  /** The users as they are now, in insertion order (a replaced user keeps its place). O(slots), ~5 ms a million. */
+  view(connectionId?: string): UserView {
+    const connection = connectionId === undefined ? -1 : (this.connectionNumbers.get(connectionId) ?? -2)
+    const length = connection === -1 ? this.live : connection === -2 ? 0 : this.count(connectionId)
+    const bufferNumbers = new Int32Array(length)
+    const starts = new Int32Array(length)
+    const ends = new Int32Array(length)
+    const slots = new Int32Array(length)
+    let n = 0
+    for (let slot = 0; slot < this.slots && n < length; slot++) {
+      const buffer = this.slotBuffer[slot] as number
+      if (buffer === freeSlot || (connection !== -1 && this.slotConnection[slot] !== connection)) continue
+      bufferNumbers[n] = buffer
+      starts[n] = this.slotStart[slot] as number
+      ends[n] = this.slotEnd[slot] as number
+      slots[n] = slot
+      n += 1
     }
-    return users
+    return new UserView(length, this.buffers.slice(), bufferNumbers, starts, ends, slots, this.epoch)
   }
 
-  /** One commit's changes, in the order replay repeats them: puts, then deletes. */
-  apply(puts: readonly StoredUser[], deletes: readonly string[]): void {
-    for (const user of puts) this.put(user)
+  /** Room for `users` more users without regrowing: for loading a snapshot whose header says how many. */
+  reserve(users: number): void {
+    if (this.slots + users > this.capacity) this.growSlots(this.slots + users)
+    this.ids.reserve(this.idHashes, users)
+    this.emails.reserve(this.emailHashes, users)
+  }
+
+  /** Takes a buffer of whole lines for `add`; answers its number. Call `drop` once its lines are added. */
+  hold(bytes: Buffer): number {
+    const number = this.freeBuffers.pop() ?? this.buffers.length
+    this.buffers[number] = bytes
+    this.bufferUsers[number] = 0
+    return number
+  }
+
+  /** Releases a held buffer if none of its lines became a user. */
+  drop(buffer: number): void {
+    if (this.bufferUsers[buffer] === 0) this.releaseBuffer(buffer)
+  }
+
+  /**
+   * Adds the line `[start, end)` of a held buffer (`end` is its newline) as a user that must be new, for loading a
+   * snapshot. Answers what is wrong with the line, or undefined; after a problem the index is unusable.
+   */
+  add(buffer: number, start: number, end: number): string | undefined {
+    return this.put(buffer, start, end, true)
+  }
+
+  /** One commit's changes, in the order replay repeats them: puts (snapshot lines), then deletes. */
+  apply(lines: Buffer, deletes: readonly string[]): void {
+    if (lines.length > 0) {
+      const buffer = this.hold(lines)
+      let start = 0
+      for (let end = lines.indexOf(newline); end !== -1; end = lines.indexOf(newline, start)) {
+        const problem = this.put(buffer, start, end, false)
+        if (problem !== undefined) throw new Error(`A put is not a snapshot line: ${problem}`)
+        start = end + 1
+      }
+      this.drop(buffer)
+    }
     for (const userId of deletes) this.delete(userId)
-  }
-
-  /**
-   * Inserts or replaces by `user_id` (a replaced user keeps its place in the order), keeping the lookups exact.
-   * Answers whether the user is new, which spares loading a separate `has` per user.
-   */
-  put(user: StoredUser): boolean {
-    const previous = this.byId.get(user.user_id)
-    if (previous !== undefined) this.unlink(previous)
-    this.byId.set(user.user_id, user)
-    this.link(user)
-    return previous === undefined
-  }
-
-  /**
-   * Adds a user that must not replace another, for loading a snapshot: one Map operation fewer per user than `put`
-   * (the size tells whether the id was new). Answers false for a taken id, after which the index is unusable.
-   */
-  add(user: StoredUser): boolean {
-    const size = this.byId.size
-    this.byId.set(user.user_id, user)
-    if (this.byId.size === size) return false
-    this.link(user)
-    return true
   }
 
   /** Removing an unknown id does nothing. */
   delete(userId: string): void {
-    const user = this.byId.get(userId)
-    if (user === undefined) return
-    this.unlink(user)
-    this.byId.delete(userId)
+    this.probeKey(userId, 0)
+    const cell = this.ids.locate(finishHash(this.probeHash()), this.idHashes, this.sameId)
+    if (cell < 0) return
+    const slot = this.ids.slotAt(cell)
+    this.unlinkLookups(slot)
+    this.ids.remove(this.idHashes[slot] as number, slot, this.idHashes)
+    this.releaseLine(slot)
+    this.countUser(this.slotConnection[slot] as number, -1)
+    this.slotBuffer[slot] = freeSlot
+    this.live -= 1
+    this.parsed.delete(slot)
+    const holes = this.slots - this.live
+    if (holes >= minHolesToRenumber && holes > this.live) this.renumber()
   }
 
-  private unlink(user: StoredUser): void {
-    const connection = this.connections.get(user.connection_id)
-    if (connection === undefined) return
-    // Only drop a lookup that still points at this user: should two users ever share an email, removing the one
-    // the lookup does not point at must not drop the other's lookup.
-    if (connection.byEmail.get(user.email)?.user_id === user.user_id) connection.byEmail.delete(user.email)
-    if (user.username !== undefined && connection.byUsername.get(user.username)?.user_id === user.user_id) {
-      connection.byUsername.delete(user.username)
+  /**
+   * The lines of `view` as a new snapshot's body, in batches of `batchSize` users, each batch one Buffer. Each
+   * batch's users that are still as the view saw them move into the batch's Buffer, and the view lets go of each
+   * Buffer it no longer needs: memory stays near one copy of the users, and a compaction leaves them packed into
+   * fresh Buffers, without the bytes of replaced and deleted users.
+   */
+  *snapshotBatches(view: UserView, batchSize: number): Generator<Buffer> {
+    const lastUse = new Int32Array(view.buffers.length).fill(-1)
+    for (let i = 0; i < view.length; i++) lastUse[view.bufferNumbers[i] as number] = i
+    for (let from = 0; from < view.length; from += batchSize) {
+      const to = Math.min(from + batchSize, view.length)
+      let bytes = 0
+      for (let i = from; i < to; i++) bytes += (view.ends[i] as number) - (view.starts[i] as number) + 1
+      const batch = Buffer.allocUnsafeSlow(bytes)
+      const number = this.hold(batch)
+      let offset = 0
+      for (let i = from; i < to; ) {
+        // Copy runs of adjacent lines with one call: right after a load, a batch is one or two runs.
+        const sourceNumber = view.bufferNumbers[i] as number
+        const source = view.buffers[sourceNumber] as Buffer
+        let j = i + 1
+        while (
+          j < to &&
+          view.bufferNumbers[j] === sourceNumber &&
+          view.starts[j] === (view.ends[j - 1] as number) + 1
+        ) {
+          j += 1
+        }
+        source.copy(batch, offset, view.starts[i] as number, (view.ends[j - 1] as number) + 1)
+        for (let k = i; k < j; k++) {
+          const length = (view.ends[k] as number) - (view.starts[k] as number) + 1
+          this.move(view, k, source, number, offset, offset + length - 1)
+          offset += length
+        }
+        i = j
+      }
+      for (let i = from; i < to; i++) {
+        const sourceNumber = view.bufferNumbers[i] as number
+        if (lastUse[sourceNumber] === i) view.buffers[sourceNumber] = undefined
+      }
+      this.drop(number)
+      yield batch
     }
-    connection.count -= 1
-    if (connection.count > 0) return
-    this.connections.delete(user.connection_id)
-    if (this.lastConnection === connection) this.lastConnection = undefined
   }
 
-  private link(user: StoredUser): void {
-    const connection = this.connection(user.connection_id)
-    connection.count += 1
-    connection.byEmail.set(user.email, user)
-    if (user.username !== undefined) connection.byUsername.set(user.username, user)
+  /** Points slot `view.slots[k]` at the copy of its line, if it still holds what the view saw. */
+  private move(view: UserView, k: number, source: Buffer, buffer: number, start: number, end: number): void {
+    if (view.epoch !== this.epoch) return
+    const slot = view.slots[k] as number
+    const current = this.slotBuffer[slot] as number
+    if (current === freeSlot || this.buffers[current] !== source || this.slotStart[slot] !== view.starts[k])
+      return
+    this.releaseLine(slot)
+    this.slotBuffer[slot] = buffer
+    this.slotStart[slot] = start
+    this.slotEnd[slot] = end
+    this.bufferUsers[buffer] = (this.bufferUsers[buffer] as number) + 1
   }
 
-  private connection(connectionId: string): ConnectionIndex {
-    // Users come in runs of one connection (a snapshot, an import batch): skip the Map lookup for a repeat.
-    const last = this.lastConnection
-    if (last !== undefined && last.id === connectionId) return last
-    let connection = this.connections.get(connectionId)
+  /** Inserts or replaces the user of a line; a replaced user keeps its slot, so its place in the order. */
+  private put(buffer: number, start: number, end: number, mustBeNew: boolean): string | undefined {
+    const bytes = this.buffers[buffer] as Buffer
+    const fields = this.fields
+    const problem = readLineFields(bytes, start, end, fields)
+    if (problem !== undefined) return `not a valid user (${problem})`
+    const connection = this.connectionOf(bytes, fields.idEnd + 1, fields.connectionEnd, fields.connectionHash)
+    if (connection === -1) return 'not a valid user (connection_id: not a JSON string)'
+    const idHash = finishHash(fields.idHash)
+    this.probeBytes = bytes
+    this.probeStart = start
+    this.probeEnd = fields.idEnd
+    this.ids.reserve(this.idHashes)
+    const cell = this.ids.locate(idHash, this.idHashes, this.sameId)
+    let slot: number
+    if (cell >= 0) {
+      if (mustBeNew) return `user ${this.describeKey(bytes, start, fields.idEnd)} appears twice`
+      slot = this.ids.slotAt(cell)
+      this.unlinkLookups(slot)
+      this.releaseLine(slot)
+      this.countUser(this.slotConnection[slot] as number, -1)
+      this.parsed.delete(slot)
+    } else {
+      if (this.slots === this.capacity) this.growSlots(Math.max(1_024, this.capacity * 2))
+      slot = this.slots
+      this.slots += 1
+      this.live += 1
+      this.idHashes[slot] = idHash
+      this.ids.insert(cell, slot)
+    }
+    this.slotBuffer[slot] = buffer
+    this.slotStart[slot] = start
+    this.slotEnd[slot] = end
+    this.slotConnection[slot] = connection
+    this.bufferUsers[buffer] = (this.bufferUsers[buffer] as number) + 1
+    this.countUser(connection, 1)
+    this.linkLookups(slot, bytes, connection, fields)
+    return undefined
+  }
+
+  private linkLookups(slot: number, bytes: Buffer, connection: number, fields: LineFields): void {
+    this.probeBytes = bytes
+    this.probeConnection = connection
+    this.probeStart = fields.connectionEnd + 1
+    this.probeEnd = fields.emailEnd
+    const emailHash = finishHash(fields.emailHash, connection + 1)
+    this.emailHashes[slot] = emailHash
+    this.emails.reserve(this.emailHashes)
+    // An equal key of another user is taken over: the lookup answers the user written last, as a Map would.
+    const emailCell = this.emails.locate(emailHash, this.emailHashes, this.sameEmail)
+    if (emailCell >= 0) this.emails.replace(emailCell, slot)
+    else this.emails.insert(emailCell, slot)
+
+    this.hasUsername[slot] = fields.hasUsername ? 1 : 0
+    if (!fields.hasUsername) return
+    this.probeStart = fields.emailEnd + 1
+    this.probeEnd = fields.usernameEnd
+    const usernameHash = finishHash(fields.usernameHash, connection + 1)
+    this.usernameHashes[slot] = usernameHash
+    this.usernames.reserve(this.usernameHashes)
+    const usernameCell = this.usernames.locate(usernameHash, this.usernameHashes, this.sameUsername)
+    if (usernameCell >= 0) this.usernames.replace(usernameCell, slot)
+    else this.usernames.insert(usernameCell, slot)
+  }
+
+  /**
+   * Drops the slot's email and username lookups, but only where they still answer this slot: should two users ever
+   * share an email, removing the one the lookup does not answer must not drop the other's lookup.
+   */
+  private unlinkLookups(slot: number): void {
+    this.emails.remove(this.emailHashes[slot] as number, slot, this.emailHashes)
+    if (this.hasUsername[slot] === 1) {
+      this.usernames.remove(this.usernameHashes[slot] as number, slot, this.usernameHashes)
+    }
+  }
+
+  private countUser(connection: number, change: number): void {
+    this.connectionCounts[connection] = (this.connectionCounts[connection] as number) + change
+  }
+
+  private releaseLine(slot: number): void {
+    const buffer = this.slotBuffer[slot] as number
+    const users = (this.bufferUsers[buffer] as number) - 1
+    this.bufferUsers[buffer] = users
+    if (users === 0) this.releaseBuffer(buffer)
+  }
+
+  private releaseBuffer(buffer: number): void {
+    this.buffers[buffer] = undefined
+    this.freeBuffers.push(buffer)
+  }
+
+  /**
+   * The number of the connection whose key is `bytes[start, end)` (hashed `hash`), or -1 when the key does not
+   * decode. Found by the key's bytes, so a million lines of a few connections decode no strings.
+   */
+  private connectionOf(bytes: Buffer, start: number, end: number, hash: number): number {
+    const known = this.connectionByHash.get(hash)
+    if (known !== undefined) {
+      const key = this.connectionKeys[known] as Buffer
+      if (key.length === end - start && sameBytes(key, bytes, start)) return known
+    }
+    let id: string
+    try {
+      id = decodeKey(bytes, start, end)
+    } catch {
+      return -1
+    }
+    let connection = this.connectionNumbers.get(id)
     if (connection === undefined) {
-      connection = { id: connectionId, count: 0, byEmail: new Map(), byUsername: new Map() }
-      this.connections.set(connectionId, connection)
+      connection = this.connectionKeys.length
+      this.connectionNumbers.set(id, connection)
+      this.connectionKeys.push(Buffer.from(bytes.subarray(start, end)))
+      this.connectionCounts.push(0)
+      if (known === undefined) this.connectionByHash.set(hash, connection)
     }
-    this.lastConnection = connection
     return connection
   }
+
+  /** Whether key `field` (0 user_id, 2 email, 3 username) of the slot's line is the probe's bytes. */
+  private keyEquals(slot: number, field: number): boolean {
+    const bytes = this.buffers[this.slotBuffer[slot] as number] as Buffer
+    const lineStart = this.slotStart[slot] as number
+    const start = field === 0 ? lineStart : keyEnd(bytes, lineStart, field - 1) + 1
+    const length = this.probeEnd - this.probeStart
+    if (bytes[start + length] !== tab) return false
+    const probe = this.probeBytes
+    for (let i = 0; i < length; i++) {
+      if (bytes[start + i] !== probe[this.probeStart + i]) return false
+    }
+    return true
+  }
+
+  /** Makes `key`, JSON-encoded, the probe. */
+  private probeKey(key: string, connection: number): void {
+    const json = JSON.stringify(key)
+    if (json.length * 3 > this.scratch.length) this.scratch = Buffer.alloc(json.length * 3)
+    this.probeBytes = this.scratch
+    this.probeStart = 0
+    this.probeEnd = this.scratch.write(json)
+    this.probeConnection = connection
+  }
+
+  private probeHash(): number {
+    return hashKey(this.probeBytes, this.probeStart, this.probeEnd)
+  }
+
+  private describeKey(bytes: Buffer, start: number, end: number): string {
+    try {
+      return decodeKey(bytes, start, end)
+    } catch {
+      return bytes.toString('utf8', start, end)
+    }
+  }
+
+  private user(slot: number): StoredUser {
+    const held = this.parsed.get(slot)?.deref()
+    if (held !== undefined) return held
+    const bytes = this.buffers[this.slotBuffer[slot] as number] as Buffer
+    const user = parseLineUser(bytes, this.slotStart[slot] as number, this.slotEnd[slot] as number)
+    this.parsed.set(slot, new WeakRef(user))
+    if (this.parsed.size >= this.sweepParsedAt) {
+      for (const [parsedSlot, ref] of this.parsed) {
+        if (ref.deref() === undefined) this.parsed.delete(parsedSlot)
+      }
+      this.sweepParsedAt = Math.max(minCacheSweep, this.parsed.size * 2)
+    }
+    return user
+  }
+
+  private growSlots(capacity: number): void {
+    const grow = (old: Int32Array) => {
+      const grown = new Int32Array(capacity)
+      grown.set(old.subarray(0, this.slots))
+      return grown
+    }
+    this.slotBuffer = grow(this.slotBuffer)
+    this.slotStart = grow(this.slotStart)
+    this.slotEnd = grow(this.slotEnd)
+    this.slotConnection = grow(this.slotConnection)
+    this.idHashes = grow(this.idHashes)
+    this.emailHashes = grow(this.emailHashes)
+    this.usernameHashes = grow(this.usernameHashes)
+    const hasUsername = new Uint8Array(capacity)
+    hasUsername.set(this.hasUsername.subarray(0, this.slots))
+    this.hasUsername = hasUsername
+    this.capacity = capacity
+  }
+
+  /** Packs the slots of the users that exist, in order, so that deleted users stop costing slots. */
+  private renumber(): void {
+    const renumbered = new Int32Array(this.slots).fill(-1)
+    const arrays = [
+      this.slotBuffer,
+      this.slotStart,
+      this.slotEnd,
+      this.slotConnection,
+      this.idHashes,
+      this.emailHashes,
+      this.usernameHashes,
+      this.hasUsername,
+    ]
+    let next = 0
+    for (let slot = 0; slot < this.slots; slot++) {
+      if (this.slotBuffer[slot] === freeSlot) continue
+      renumbered[slot] = next
+      if (next !== slot) for (const array of arrays) array[next] = array[slot] as number
+      next += 1
+    }
+    this.slots = next
+    this.ids.rebuild(this.idHashes, renumbered)
+    this.emails.rebuild(this.emailHashes, renumbered)
+    this.usernames.rebuild(this.usernameHashes, renumbered)
+    const parsed = [...this.parsed]
+    this.parsed.clear()
+    for (const [slot, ref] of parsed) {
+      const moved = renumbered[slot] as number
+      if (moved !== -1) this.parsed.set(moved, ref)
+    }
+    this.epoch += 1
+  }
+}
+
+/** Whether `bytes` from `start` holds exactly the bytes of `key` (the caller checked there is room). */
+function sameBytes(key: Buffer, bytes: Buffer, start: number): boolean {
+  for (let i = 0; i < key.length; i++) {
+    if (key[i] !== bytes[start + i]) return false
+  }
+  return true
 }

@@ -100,7 +100,10 @@ export function resolveColumns(fields: readonly ExportField[]): Column[] {
     const label = field.export_as ?? field.name
     if (labels.has(label))
       throw new AppError('invalid_request', `Two fields are exported as "${label}": rename one.`)
-    if (isImportableField(label) && label !== field.name) {
+    if (
+      label !== field.name &&
+      (isImportableField(label) || defaultFields.some((d) => d.export_as === label && d.name !== field.name))
+    ) {
       throw new AppError(
         'invalid_request',
         `${field.name} cannot be exported as "${label}": that is the name of another field, so the file would not re-import.`,

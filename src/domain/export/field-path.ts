@@ -9,7 +9,8 @@ export function parsePath(path: string): PathSegment[] | null {
   let consumed = 0
   for (const match of path.matchAll(pattern)) {
     const separator = path.slice(consumed, match.index)
-    if (separator !== '' && !(separator === '.' && match[1] !== undefined)) return null
+    // A name follows a dot (except the first), an index follows directly: `.email` and `a[0]b` are malformed.
+    if (separator !== (consumed === 0 || match[1] === undefined ? '' : '.')) return null
     segments.push(match[1] ?? Number(match[2]))
     consumed = (match.index ?? 0) + match[0].length
   }

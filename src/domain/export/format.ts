@@ -24,7 +24,8 @@ export function exportWriter(format: ExportFormat, columns: readonly Column[]): 
     }
   }
   const object = (values: readonly unknown[]) => {
-    const entries: Record<string, unknown> = {}
+    // No prototype: a label such as `__proto__` is then an ordinary key, not the object's prototype.
+    const entries: Record<string, unknown> = Object.create(null)
     values.forEach((value, i) => {
       if (value !== undefined) entries[labels[i] as string] = value
     })

@@ -2,39 +2,54 @@ import { isImportableField, isReadOnlyPath } from './export-labels.ts'
 import { isPlainObject, jsonEqual } from './merge-patch.ts'
 import type { RowError } from './validate-row.ts'
 
+export type MetadataField = 'app_metadata' | 'user_metadata'
+
 export interface NormalizedRow {
   /** The row in Auth0's import shape, ready for validation. Unknown keys are kept so validation names them. */
   row: unknown
   /** Keys that named read-only fields (`Created At`, `identities[0].connection`): ignored, reported on the job. */
   ignored: string[]
   errors: RowError[]
+  /**
+   * Metadata given only as dotted columns (`user_metadata.plan`): a column is one key, not the whole object, so
+   * an upsert merges it in instead of replacing the object (which would wipe every key the file did not export).
+   */
+  partialMetadata: MetadataField[]
 }
 
 /**
  * Maps an exported row back to Auth0's import shape: export labels (`Family Name`) and dotted paths
  * (`user_metadata.plan`) become fields, read-only fields are dropped, and a `user_id` that already carries the
- * connection's prefix (`auth0|62d1…`, as every export does) is unprefixed so the prefix is never doubled.
+ * connection's prefix (`auth0|62d1…`, as every export does) is unprefixed so the prefix is never doubled. Where a
+ * field is given both by its own name and by a label (`email_verified` added next to an exported
+ * `Email Verified`, as the Dashboard guide tells people to), its own name wins: that is the edit.
  */
 export function normalizeRow(
   raw: unknown,
   labels: ReadonlyMap<string, string>,
   provider: string,
 ): NormalizedRow {
-  if (!isPlainObject(raw)) return { row: raw, ignored: [], errors: [] }
+  if (!isPlainObject(raw)) return { row: raw, ignored: [], errors: [], partialMetadata: [] }
   // Fast path, and the common case: an Auth0-shaped row needs no mapping, so it is used as it is, uncopied.
   if (Object.keys(raw).every(isImportableField) && !hasPrefixedId(raw, provider)) {
-    return { row: raw, ignored: [], errors: [] }
+    return { row: raw, ignored: [], errors: [], partialMetadata: [] }
   }
   const row: Record<string, unknown> = {}
   const sources = new Map<string, string>()
   const ignored: string[] = []
   const errors: RowError[] = []
-  for (const [key, value] of Object.entries(raw)) {
-    const path = isImportableField(key) ? key : (labels.get(key) ?? key)
+  const dotted = new Set<MetadataField>()
+  const entries = Object.entries(raw)
+  const mapped = entries.filter(([key]) => !isImportableField(key))
+  const own = entries.filter(([key]) => isImportableField(key))
+  for (const [key, value] of mapped) {
+    const path = labels.get(key) ?? key
     if (isReadOnlyPath(path)) {
       ignored.push(key)
       continue
     }
+    const root = path.split('.', 1)[0]
+    if ((root === 'user_metadata' || root === 'app_metadata') && path !== root) dotted.add(root)
     const placed = place(row, path, value)
     const earlier = sources.get(path)
     if (earlier !== undefined && !jsonEqual(placed.previous, value)) {
@@ -46,8 +61,17 @@ export function normalizeRow(
     }
     sources.set(path, key)
   }
+  for (const [key, value] of own) {
+    const label = sources.get(key)
+    if (label !== undefined && !jsonEqual(row[key], value)) ignored.push(`${label} (${key} given too)`)
+    if (key === 'user_metadata' || key === 'app_metadata') {
+      // A whole object plus dotted columns: the columns refine the object, and the object is the whole truth.
+      row[key] = isPlainObject(row[key]) && isPlainObject(value) ? { ...value, ...row[key] } : value
+      dotted.delete(key)
+    } else row[key] = value
+  }
   if (hasPrefixedId(row, provider)) row.user_id = (row.user_id as string).slice(provider.length + 1)
-  return { row, ignored, errors }
+  return { row, ignored, errors, partialMetadata: [...dotted] }
 }
 
 function hasPrefixedId(row: Record<string, unknown>, provider: string): boolean {

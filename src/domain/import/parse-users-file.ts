@@ -1,6 +1,7 @@
 import { AppError } from '../../errors.ts'
 import type { uploadFormats } from '../jobs/job.ts'
 import { jsonErrorOffset } from './json-error-offset.ts'
+import { looksLikeCsvHeader, parseUsersCsv } from './parse-csv.ts'
 
 export interface ParsedUsersFile {
   format: (typeof uploadFormats)[number]
@@ -8,24 +9,42 @@ export interface ParsedUsersFile {
   rows: unknown[]
 }
 
+/** `users.csv`, or `users.csv.gz` (gzip is undone before parsing). */
+const csvFileName = /\.csv(\.gz)?$/i
+
 /**
- * Reads a users file: Auth0's JSON array, or NDJSON (one object per line: Auth0's own export format, which Auth0
- * itself refuses to re-import). Whole-file problems are refused here, before a job exists, naming the line and
- * column so the person can find the fault in an editor.
+ * Reads a users file: Auth0's JSON array, NDJSON (one object per line: Auth0's own export format, which Auth0
+ * itself refuses to re-import), or CSV as Roster exports it (by name, `.csv`, or by a header row naming fields).
+ * Whole-file problems are refused here, before a job exists, naming the line or row so the person can find the
+ * fault in an editor or spreadsheet.
  */
-export function parseUsersFile(text: string, fileName: string): ParsedUsersFile {
+export function parseUsersFile(
+  text: string,
+  fileName: string,
+  /** Labels earlier exports recorded; they tell CSV parsing which field a column holds. */
+  recordedLabels: Readonly<Record<string, string>> = {},
+): ParsedUsersFile {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
   const trimmed = body.trim()
   if (trimmed === '') throw new AppError('users_file_empty', 'Users file must not be empty.')
-  if (!trimmed.startsWith('[') && !trimmed.startsWith('{')) {
-    throw new AppError(
-      'invalid_users_file',
-      `${fileName} must hold a JSON array of user objects (or NDJSON: one user object per line).`,
-    )
-  }
-  const parsed = trimmed.startsWith('[') ? parseJsonArray(body, fileName) : parseNdjson(body, fileName)
+  const json = trimmed.startsWith('[') || trimmed.startsWith('{')
+  // The content wins over the name: no CSV header starts with [ or {, so such a `.csv` file is JSON misnamed.
+  const parsed =
+    !json && (csvFileName.test(fileName) || looksLikeCsvHeader(body, recordedLabels))
+      ? { format: 'csv' as const, rows: parseUsersCsv(body, fileName, recordedLabels) }
+      : parseJson(body, trimmed, fileName)
   if (parsed.rows.length === 0) throw new AppError('users_file_empty', 'Users file must not be empty.')
   return parsed
+}
+
+function parseJson(body: string, trimmed: string, fileName: string): ParsedUsersFile {
+  if (trimmed.startsWith('[')) return parseJsonArray(body, fileName)
+  if (trimmed.startsWith('{')) return parseNdjson(body, fileName)
+  throw new AppError(
+    'invalid_users_file',
+    `${fileName} must hold a JSON array of user objects, NDJSON (one user object per line) or CSV (a header row ` +
+      'naming the fields, such as email, then one user per row).',
+  )
 }
 
 function parseJsonArray(body: string, fileName: string): ParsedUsersFile {

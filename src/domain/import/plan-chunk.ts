@@ -2,6 +2,7 @@ import type { Connection } from '../connections/connection.ts'
 import { providerOf } from '../connections/connection.ts'
 import type { StoredUser } from '../users/user.ts'
 import type { ImportRow } from './import-row.ts'
+import type { MetadataField } from './normalize-row.ts'
 import { jsonEqual, mergePatch } from './merge-patch.ts'
 import type { FieldChange, ReportEntry, UserDiff } from './report.ts'
 import type { RowError } from './validate-row.ts'
@@ -17,6 +18,8 @@ export interface PlannedRow {
   /** 0-based position in the file. */
   index: number
   row: ImportRow
+  /** Metadata the row gives key by key (dotted columns): merged into the user's, never replacing it. */
+  partialMetadata?: readonly MetadataField[]
 }
 
 export interface PlanOptions {
@@ -86,7 +89,7 @@ export function planChunk(
     diffs: [],
   }
   const provider = providerOf(connection)
-  for (const { index, row } of rows) {
+  for (const { index, row, partialMetadata = [] } of rows) {
     const email = row.email.toLowerCase()
     const userId = row.user_id === undefined ? undefined : `${provider}|${row.user_id}`
     const byEmail = lookup.findByEmail(connection.id, email)
@@ -105,7 +108,7 @@ export function planChunk(
       continue
     }
     if (byEmail) {
-      const after = applyUpsert(byEmail, row, options)
+      const after = applyUpsert(byEmail, row, options, partialMetadata)
       if (after === null) {
         plan.tally.updated++
         plan.tally.unchanged++
@@ -163,14 +166,16 @@ function applyUpsert(
   current: StoredUser,
   row: ImportRow,
   options: PlanOptions,
+  partialMetadata: readonly MetadataField[],
 ): Omit<StoredUser, 'rev'> | null {
   const { rev: _rev, ...next } = current
   const target = next as Record<string, unknown>
   let changed = false
   for (const field of upsertableFields) {
     if (row[field] === undefined) continue
+    const isMetadata = field === 'app_metadata' || field === 'user_metadata'
     const value =
-      options.merge && (field === 'app_metadata' || field === 'user_metadata')
+      isMetadata && (options.merge || partialMetadata.includes(field))
         ? mergePatch(current[field] ?? {}, row[field])
         : row[field]
     if (jsonEqual(current[field], value)) continue

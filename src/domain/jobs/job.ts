@@ -56,7 +56,7 @@ export const importOptionsSchema = z.object({
 })
 export type ImportOptions = z.infer<typeof importOptionsSchema>
 
-export const uploadFormats = ['json', 'ndjson'] as const
+export const uploadFormats = ['json', 'ndjson', 'csv'] as const
 
 export const importJobSchema = z.object({
   ...jobBase,

@@ -1,0 +1,50 @@
+import { Router } from 'express'
+import type { Engine } from '../../engine/engine.ts'
+import type { AuditLog } from '../../engine/ports.ts'
+import type { Logger } from '../../logger.ts'
+import { ApiError, apiErrorHandler } from './api-errors.ts'
+import { auditCalls } from './api-auth.ts'
+import { downloadRoutes } from './downloads.ts'
+import { jobsRoutes } from './jobs-routes.ts'
+import type { LinkSigner } from './signed-links.ts'
+import { usersRoutes } from './users-routes.ts'
+
+export interface ApiDeps {
+  engine: Engine
+  audit: AuditLog
+  logger: Logger
+  limits: { importMaxBytes: number; maxActiveImports: number }
+  signer: LinkSigner
+  /** PUBLIC_URL, or http://localhost:<port> once the server listens. */
+  publicUrl: () => string
+  /** Largest JSON or form body, in bytes. Default 64 KiB: an export request with 30 fields is under 10 KiB. */
+  jsonMaxBytes?: number
+}
+
+/**
+ * Roster's Auth0-compatible Management API under `/api/v2`, and the signed export downloads. Routes translate and
+ * delegate to the engine; every answer, refusals included, is audit-logged and, when it is an error, is Auth0's
+ * `{statusCode, error, message, errorCode}`.
+ */
+export function createApiRouter(deps: ApiDeps): Router {
+  const jsonMaxBytes = deps.jsonMaxBytes ?? 64 * 1024
+  const audit = auditCalls({ audit: deps.audit, clock: deps.engine.ctx.clock, logger: deps.logger })
+  const errors = apiErrorHandler(deps.logger)
+
+  const api = Router()
+  api.use(audit)
+  api.use(jobsRoutes({ ...deps, jsonMaxBytes }))
+  api.use(usersRoutes(deps.engine, jsonMaxBytes))
+  api.use((_req, _res, next) => next(new ApiError(404, 'Not Found')))
+  api.use(errors)
+
+  const downloads = Router()
+  downloads.use(audit)
+  downloads.use(downloadRoutes(deps.engine, deps.signer))
+  downloads.use(errors)
+
+  const router = Router()
+  router.use('/api/v2', api)
+  router.use('/downloads', downloads)
+  return router
+}

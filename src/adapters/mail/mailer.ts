@@ -1,0 +1,71 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, open, rename } from 'node:fs/promises'
+import { join } from 'node:path'
+import nodemailer from 'nodemailer'
+
+/**
+ * Sends mail with nodemailer: over SMTP when `SMTP_URL` is set, otherwise into `STORE_DIR/outbox/` as `.eml`
+ * files, so nothing is lost on a machine without mail and a newcomer can open what Roster would have sent.
+ */
+export interface MailMessage {
+  to: readonly string[]
+  subject: string
+  text: string
+  html: string
+  /** `<…@…>`: the same id on a retry, so a receiver can tell a resend from a new message. */
+  messageId: string
+}
+
+export interface Mailer {
+  readonly via: 'smtp' | 'outbox'
+  /** Resolves when the SMTP server accepted the message, or its `.eml` file is durable. */
+  send(message: MailMessage, fileStem: string): Promise<{ via: 'smtp' | 'outbox'; file?: string }>
+  close(): void
+}
+
+export interface MailerOptions {
+  smtpUrl: string | undefined
+  /** MAIL_FROM. */
+  from: string
+  outboxDir: string
+}
+
+export function createMailer(options: MailerOptions): Mailer {
+  if (options.smtpUrl) {
+    const transport = nodemailer.createTransport(options.smtpUrl)
+    return {
+      via: 'smtp',
+      async send(message) {
+        await transport.sendMail({ ...message, to: [...message.to], from: options.from })
+        return { via: 'smtp' }
+      },
+      close: () => transport.close(),
+    }
+  }
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
+  return {
+    via: 'outbox',
+    async send(message, fileStem) {
+      const info = await transport.sendMail({ ...message, to: [...message.to], from: options.from })
+      const file = join(options.outboxDir, `${fileStem}.eml`)
+      await writeDurably(file, info.message as Buffer)
+      return { via: 'outbox', file }
+    },
+    close: () => transport.close(),
+  }
+}
+
+/** Temp file, fsync, rename: a file in the outbox is whole. */
+export async function writeDurably(file: string, data: Buffer | string): Promise<void> {
+  const dir = join(file, '..')
+  await mkdir(dir, { recursive: true })
+  const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`)
+  const handle = await open(tmp, 'w', 0o600)
+  try {
+    await handle.writeFile(data)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  await rename(tmp, file)
+}

@@ -1,0 +1,135 @@
+import type { KnownBlock } from '@slack/types'
+import Papa from 'papaparse'
+import type { ExportFormat } from '../../../domain/export/format.ts'
+import type { MessageContent } from './progress-blocks.ts'
+
+/**
+ * A sample export shown inline in its thread. Slack has no table block, so the rows are an aligned monospace
+ * table in a code block: the first rows, long cells cut with "…", columns that do not fit left for the file.
+ */
+
+export interface SampleTable {
+  columns: string[]
+  /** One string per column, as a person reads the value (no CSV escaping, objects as JSON). */
+  rows: string[][]
+}
+
+export interface TableLimits {
+  /** Rows shown. Default 10 (a sample's size). */
+  maxRows: number
+  /** Characters per cell before it is cut. Default 24. */
+  maxCellChars: number
+  /** Characters per line: further columns are left out. Default 110. */
+  maxLineChars: number
+}
+
+export const defaultTableLimits: TableLimits = { maxRows: 10, maxCellChars: 24, maxLineChars: 110 }
+
+/** Reads an export file's text (already gunzipped) back into columns and rows. */
+export function sampleTableFromText(format: ExportFormat, text: string): SampleTable {
+  if (format === 'csv') {
+    const records = Papa.parse<string[]>(text.replace(/\r\n$/, ''), { header: false, delimiter: ',' }).data
+    const [header = [], ...rest] = records
+    // Auth0's CSV escaping starts every string cell with one "'": a reader of the table wants the value.
+    return {
+      columns: header,
+      rows: rest.map((record) => header.map((_, i) => unescapeCell(record[i] ?? ''))),
+    }
+  }
+  const objects: unknown[] =
+    format === 'json'
+      ? (JSON.parse(text) as unknown[])
+      : text
+          .split('\n')
+          .filter((line) => line.trim() !== '')
+          .map((line) => JSON.parse(line) as unknown)
+  const columns: string[] = []
+  for (const object of objects) {
+    for (const key of Object.keys(asRecord(object))) if (!columns.includes(key)) columns.push(key)
+  }
+  return {
+    columns,
+    rows: objects.map((object) => columns.map((column) => cellText(asRecord(object)[column]))),
+  }
+}
+
+function unescapeCell(cell: string): string {
+  return cell.startsWith("'") ? cell.slice(1) : cell
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {}
+}
+
+function cellText(value: unknown): string {
+  if (value === undefined || value === null) return ''
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}
+
+function clip(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ')
+  return flat.length > max ? `${flat.slice(0, Math.max(1, max - 1))}…` : flat
+}
+
+/** Slack's mrkdwn needs &, < and > escaped even in code blocks; a backtick would end the block. */
+function escapeMrkdwn(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('`', "'")
+}
+
+/**
+ * The table as monospace text (without the code fence): header, rule, rows. Returns how many columns and rows
+ * were left out, for the caption.
+ */
+export function renderSampleTable(
+  table: SampleTable,
+  limits: TableLimits = defaultTableLimits,
+): { text: string; hiddenColumns: number; hiddenRows: number } {
+  const rows = table.rows.slice(0, limits.maxRows)
+  const cells = [table.columns, ...rows].map((row) => row.map((cell) => clip(cell, limits.maxCellChars)))
+  const widths: number[] = []
+  let line = 0
+  for (let column = 0; column < table.columns.length; column++) {
+    const width = Math.max(...cells.map((row) => [...(row[column] ?? '')].length))
+    const next = line + (column === 0 ? 0 : 2) + width
+    if (column > 0 && next > limits.maxLineChars) break
+    widths.push(width)
+    line = next
+  }
+  const pad = (text: string, width: number) => text + ' '.repeat(Math.max(0, width - [...text].length))
+  const format = (row: string[]) =>
+    widths
+      .map((width, column) => pad(row[column] ?? '', width))
+      .join('  ')
+      .trimEnd()
+  const [header = [], ...body] = cells
+  const lines = [format(header), widths.map((width) => '─'.repeat(width)).join('  '), ...body.map(format)]
+  return {
+    text: escapeMrkdwn(lines.join('\n')),
+    hiddenColumns: table.columns.length - widths.length,
+    hiddenRows: table.rows.length - rows.length,
+  }
+}
+
+/** The thread reply that shows a sample export inline, above the file itself. */
+export function sampleTableMessage(jobId: string, table: SampleTable, limits?: TableLimits): MessageContent {
+  if (table.rows.length === 0) {
+    const text = `The sample of ${jobId} has no users.`
+    return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] }
+  }
+  const rendered = renderSampleTable(table, limits)
+  const left = [
+    rendered.hiddenColumns > 0
+      ? `${rendered.hiddenColumns} more column${rendered.hiddenColumns === 1 ? '' : 's'}`
+      : '',
+    rendered.hiddenRows > 0 ? `${rendered.hiddenRows} more row${rendered.hiddenRows === 1 ? '' : 's'}` : '',
+  ].filter(Boolean)
+  const caption = `Sample of \`${jobId}\`: ${table.rows.length} user${table.rows.length === 1 ? '' : 's'}${left.length > 0 ? ` (${left.join(', ')} in the file)` : ''}.`
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: caption } },
+    // A section's text holds at most 3000 characters; the limits keep a 10-row table well under it.
+    { type: 'section', text: { type: 'mrkdwn', text: `\`\`\`\n${rendered.text.slice(0, 2990)}\n\`\`\`` } },
+  ]
+  return { text: caption.replaceAll('`', ''), blocks }
+}

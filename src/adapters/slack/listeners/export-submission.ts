@@ -1,0 +1,67 @@
+import type { App } from '@slack/bolt'
+import { denialText } from '../../../domain/access/roles.ts'
+import { findConnection } from '../../../domain/connections/connection.ts'
+import {
+  exportFormIds,
+  exportModalCallbackId,
+  exportModalMetadataSchema,
+  readExportModal,
+} from '../blocks/export-modal.ts'
+import type { SlackDeps } from '../slack-deps.ts'
+import { parseFieldLines } from './export-args.ts'
+import { startExport } from './export-start.ts'
+import { tellUser } from './import-flow.ts'
+
+/**
+ * The export dialog's submission. Everything that can be wrong with it (role, connection, field lines) is found
+ * before the ack, in memory, and shown on the dialog itself; the job starts after the ack.
+ */
+export function registerExportSubmission(app: App, deps: SlackDeps): void {
+  app.view(exportModalCallbackId, async ({ ack, body, view, client }) => {
+    const user = body.user.id
+    const fail = (block: string, message: string) =>
+      ack({ response_action: 'errors', errors: { [block]: message.slice(0, 2000) } })
+    const metadata = exportModalMetadataSchema.safeParse(safeJson(view.private_metadata))
+    if (!metadata.success)
+      return fail(exportFormIds.connection.block, 'This dialog is out of date: run /export again.')
+    const { channel } = metadata.data
+    const decision = await deps.access.check(user, 'export', channel)
+    if (!decision.allowed) return fail(exportFormIds.connection.block, denialText('export', decision.role))
+    const values = readExportModal(view.state.values)
+    if (!values) return fail(exportFormIds.connection.block, 'This dialog is out of date: run /export again.')
+    const connection =
+      values.connection === undefined
+        ? undefined
+        : findConnection(deps.engine.listConnections(), values.connection)
+    if (values.connection !== undefined && !connection) {
+      return fail(exportFormIds.connection.block, 'That connection no longer exists: pick another.')
+    }
+    const fields = parseFieldLines(values.fieldLines, values.defaultFields)
+    if (!fields.ok) return fail(exportFormIds.fields.block, fields.problem)
+    await ack()
+    const started = await startExport(deps, client, {
+      channel,
+      user,
+      choice: {
+        connection,
+        format: values.format,
+        sample: values.sample,
+        gzip: values.gzip,
+        ...(fields.value ? { fields: fields.value } : {}),
+      },
+    })
+    if (!started.ok) {
+      await tellUser(client, { channel, user }, started.problem).catch((error: unknown) =>
+        deps.logger.warn('could not tell why the export did not start', { user, error }),
+      )
+    }
+  })
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}

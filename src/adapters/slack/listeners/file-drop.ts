@@ -1,0 +1,91 @@
+import type { App } from '@slack/bolt'
+import { z } from 'zod'
+import { fileOffer } from '../blocks/import-preview.ts'
+import type { SlackDeps } from '../slack-deps.ts'
+import { isUsersFileName, tooLargeError } from '../slack-files.ts'
+import { tellUser } from './import-flow.ts'
+
+/** The fields of a `message` / `file_share` event Roster relies on. */
+const fileShareSchema = z.object({
+  subtype: z.literal('file_share'),
+  user: z.string(),
+  channel: z.string(),
+  ts: z.string(),
+  thread_ts: z.string().optional(),
+  bot_id: z.string().optional(),
+  files: z
+    .array(
+      z.object({
+        id: z.string().regex(/^F[A-Z0-9]+$/),
+        // Slack Connect files arrive without a name or size until files.info is asked: they are not offered.
+        name: z.string().optional(),
+        size: z.number().optional(),
+        user: z.string().optional(),
+      }),
+    )
+    .default([]),
+})
+
+/** Offers per message at most: a drop of twenty files should not become twenty buttons. */
+const maxOffersPerMessage = 3
+
+/**
+ * A users file dropped into a channel Roster is in: if the person who dropped it may import, a button in the
+ * file's thread opens the import dialog with that file. Others get nothing (a channel is not spammed with
+ * refusals); the decision is audited all the same. Roster's own uploads (exports, error reports) are ignored,
+ * and so are Slack's retries of an event already handled.
+ */
+export function registerFileDrop(app: App, deps: SlackDeps): void {
+  const seen = new RecentKeys(2000)
+  app.event('message', async ({ event, body, client }) => {
+    const parsed = fileShareSchema.safeParse(event)
+    if (!parsed.success) return
+    const drop = parsed.data
+    const bot = deps.botUserId()
+    if (drop.bot_id || drop.user === bot) return
+    if (!seen.add(`event:${body.event_id}`)) return
+    const files = drop.files
+      .filter((file) => file.user !== bot && file.name !== undefined && isUsersFileName(file.name))
+      .filter((file) => seen.add(`file:${drop.channel}:${drop.ts}:${file.id}`))
+      .slice(0, maxOffersPerMessage)
+    if (files.length === 0) return
+    const decision = await deps.access.check(
+      drop.user,
+      'import',
+      drop.channel,
+      files.map((f) => f.id).join(','),
+    )
+    if (!decision.allowed) return
+    const threadTs = drop.thread_ts ?? drop.ts
+    for (const file of files) {
+      const name = file.name ?? file.id
+      if ((file.size ?? 0) > deps.importMaxBytes) {
+        const refusal = `:no_entry: ${name} is too large to import. ${tooLargeError(deps.importMaxBytes).message} Split it into smaller files.`
+        await tellUser(client, { channel: drop.channel, user: drop.user, threadTs }, refusal)
+        continue
+      }
+      await client.chat.postMessage({
+        channel: drop.channel,
+        thread_ts: threadTs,
+        ...fileOffer({ id: file.id, name }),
+      })
+    }
+  })
+}
+
+/** Remembers the last `limit` keys: enough to recognise a retry, bounded however long Roster runs. */
+class RecentKeys {
+  readonly #keys = new Set<string>()
+  constructor(private readonly limit: number) {}
+
+  /** False when the key was seen already. */
+  add(key: string): boolean {
+    if (this.#keys.has(key)) return false
+    this.#keys.add(key)
+    if (this.#keys.size > this.limit) {
+      const oldest = this.#keys.values().next().value
+      if (oldest !== undefined) this.#keys.delete(oldest)
+    }
+    return true
+  }
+}

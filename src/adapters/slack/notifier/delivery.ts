@@ -1,0 +1,117 @@
+import { createReadStream } from 'node:fs'
+import type { KnownBlock } from '@slack/types'
+import type { WebClient } from '@slack/web-api'
+import type { Engine } from '../../../engine/engine.ts'
+import { errorReportFiles } from '../error-report-files.ts'
+import type { JobThread } from '../job-threads.ts'
+import type { Notification } from './outbox.ts'
+import type { ProgressUpdates } from './progress-updates.ts'
+import type { ChannelSlots } from './rate-plan.ts'
+import type { ThreadResolver } from './thread-resolver.ts'
+
+type UploadArgs = Parameters<WebClient['filesUploadV2']>[0]
+type Message = NonNullable<Notification['message']>
+
+export interface DeliveryOptions {
+  client: WebClient
+  engine: Engine
+  threads: ThreadResolver
+  progress: ProgressUpdates
+  slots: ChannelSlots
+  now: () => number
+}
+
+/**
+ * Turns one outbox notification into Slack calls, in its job's thread. Each call either happens once or throws,
+ * so the courier can retry the notification whole: a failed files upload v2 leaves at most an unshared file
+ * behind (Slack shares a file only in its last step, `files.completeUploadExternal`).
+ */
+export function createDelivery(options: DeliveryOptions): (notification: Notification) => Promise<void> {
+  const { client, engine } = options
+
+  /** Waits for the channel's next slot (~1 message/s, short bursts allowed). */
+  const slot = async (channel: string) => {
+    const atMs = options.slots.reserve(channel, options.now())
+    const waitMs = atMs - options.now()
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs))
+  }
+
+  const reply = async (thread: JobThread, message: Message) => {
+    await slot(thread.channel)
+    await withTextFallback(message, (content) =>
+      client.chat.postMessage({ channel: thread.channel, thread_ts: thread.ts, ...content }),
+    )
+  }
+
+  return async (notification) => {
+    const thread = await options.threads.resolve(notification.jobId)
+    const { jobId } = notification
+    switch (notification.kind) {
+      case 'final': {
+        // An update in flight would otherwise land after this one and show the job running again.
+        await options.progress.settle(jobId)
+        await slot(thread.channel)
+        const message = notification.message ?? { text: `Job ${jobId} ended.` }
+        await withTextFallback(message, (content) =>
+          client.chat.update({ channel: thread.channel, ts: thread.ts, ...content }),
+        )
+        return
+      }
+      case 'milestone':
+      case 'result':
+      case 'sample':
+        if (notification.message) await reply(thread, notification.message)
+        return
+      case 'export-file': {
+        const file = await engine.exportFile(jobId)
+        if (!file) {
+          await reply(thread, {
+            text: `The file of \`${jobId}\` is no longer available (jobs and their files expire).`,
+          })
+          return
+        }
+        await slot(thread.channel)
+        await client.filesUploadV2({
+          channel_id: thread.channel,
+          thread_ts: thread.ts,
+          // Read afresh at every attempt: a stream is consumed by the first one.
+          file: createReadStream(file.path),
+          filename: file.fileName,
+          title: file.fileName,
+          initial_comment: `Export \`${jobId}\`: ${file.users.toLocaleString('en-US')} users.`,
+        } as UploadArgs)
+        return
+      }
+      case 'error-files': {
+        const files = await errorReportFiles(engine, jobId)
+        if (!files) return
+        await slot(thread.channel)
+        await client.filesUploadV2({
+          channel_id: thread.channel,
+          thread_ts: thread.ts,
+          initial_comment: files.comment,
+          file_uploads: files.uploads,
+        } as UploadArgs)
+        return
+      }
+    }
+  }
+}
+
+/**
+ * Sends the message with its blocks; if Slack refuses the blocks (`invalid_blocks`), sends the text alone rather
+ * than nothing — the text says everything the blocks do.
+ */
+async function withTextFallback(
+  message: Message,
+  send: (content: { text: string; blocks?: KnownBlock[] }) => Promise<unknown>,
+): Promise<void> {
+  const { blocks } = message
+  try {
+    await send(blocks ? { text: message.text, blocks } : { text: message.text })
+  } catch (error) {
+    const code = (error as { data?: { error?: unknown } }).data?.error
+    if (!blocks || (code !== 'invalid_blocks' && code !== 'invalid_blocks_format')) throw error
+    await send({ text: message.text })
+  }
+}

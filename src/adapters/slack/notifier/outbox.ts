@@ -1,0 +1,154 @@
+import { readFile } from 'node:fs/promises'
+import type { KnownBlock } from '@slack/types'
+import { z } from 'zod'
+import { AppError } from '../../../errors.ts'
+import { errnoCode, messageOf, writeFileDurably } from '../../store/durable-json-file.ts'
+
+/**
+ * The notifier's outbox, `STORE_DIR/slack-outbox.json`: notifications that must reach Slack (a job's outcome, its
+ * files) are written here before they are sent, and their ids are kept once they are settled (delivered, or
+ * dropped for good), so neither a Slack outage nor a restart loses one or sends one twice.
+ *
+ * Limit: a notification Slack accepted whose answer never arrived (the connection died after Slack acted), or
+ * whose "settled" mark did not reach the disk before a crash, is sent again. Slack's Web API has no idempotency
+ * key to close that gap; it is milliseconds wide.
+ */
+
+export const notificationKinds = [
+  /** The parent message brought to the job's final state (chat.update). */
+  'final',
+  /** A milestone reply (half-way). */
+  'milestone',
+  /** The result reply, mentioning the requester. */
+  'result',
+  /** A sample export as an inline table. */
+  'sample',
+  /** The export file, uploaded into the thread. */
+  'export-file',
+  /** The error report and the failed users, uploaded into the thread. */
+  'error-files',
+] as const
+export type NotificationKind = (typeof notificationKinds)[number]
+
+/** Blocks as Roster built them (Block Kit's own types); on load only their shape is checked. */
+const blockSchema = z.custom<KnownBlock>(
+  (value) =>
+    typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string',
+  { error: 'expected a Block Kit block' },
+)
+
+const messageSchema = z.object({ text: z.string(), blocks: z.array(blockSchema).optional() })
+
+export const notificationSchema = z.object({
+  /** Stable: `<job id>:<kind>`. The same notification planned twice is one notification. */
+  id: z.string(),
+  jobId: z.string(),
+  kind: z.enum(notificationKinds),
+  createdAt: z.string(),
+  /** Rendered when planned, so it survives the job's retention; files are read when sent. */
+  message: messageSchema.optional(),
+})
+export type Notification = z.infer<typeof notificationSchema>
+
+const outboxFileSchema = z.object({
+  version: z.literal(1),
+  /** Waiting to be sent, in the order they were planned. */
+  pending: z.array(notificationSchema),
+  /** Ids sent (or dropped for good). Pruned with the jobs they belong to. */
+  settled: z.array(z.string()),
+})
+type OutboxFile = z.infer<typeof outboxFileSchema>
+
+export function notificationId(jobId: string, kind: NotificationKind, detail?: string): string {
+  return detail === undefined ? `${jobId}:${kind}` : `${jobId}:${kind}:${detail}`
+}
+
+export interface Outbox {
+  /** True when there was no outbox file yet: nothing can be known about what earlier runs sent. */
+  readonly fresh: boolean
+  pending(): readonly Notification[]
+  /** Planned before: pending or settled. */
+  knows(id: string): boolean
+  /** Adds the notifications not known yet; durable before it resolves. Returns those added. */
+  add(items: readonly Notification[]): Promise<Notification[]>
+  /** Sent or dropped for good: never sent again. */
+  settle(id: string): Promise<void>
+  /** Marks ids settled without sending (used once, on a fresh outbox, for jobs that ended before it existed). */
+  settleUnsent(ids: readonly string[]): Promise<void>
+  /** Forgets settled ids of jobs that no longer exist (their notifications can no longer be planned). */
+  prune(liveJobIds: ReadonlySet<string>): Promise<void>
+}
+
+export async function openOutbox(file: string): Promise<Outbox> {
+  let state: OutboxFile = { version: 1, pending: [], settled: [] }
+  let fresh = false
+  try {
+    const parsed = outboxFileSchema.safeParse(JSON.parse(await readFile(file, 'utf8')))
+    if (!parsed.success) {
+      throw new AppError(
+        'store_invalid',
+        `Cannot load ${file}: ${z.prettifyError(parsed.error)}\nMove it away to start fresh (Slack notifications ` +
+          'it still held are then not sent).',
+      )
+    }
+    state = parsed.data
+  } catch (error) {
+    if (error instanceof AppError) throw error
+    if (errnoCode(error) !== 'ENOENT') {
+      throw new AppError('store_invalid', `Cannot load ${file}: ${messageOf(error)}`, undefined, {
+        cause: error,
+      })
+    }
+    fresh = true
+  }
+  const settled = new Set(state.settled)
+  // Writes are serialized; each writes the state as it is when it starts, so the last one holds every change.
+  let tail: Promise<void> = Promise.resolve()
+  const save = () => {
+    const write = tail.then(() =>
+      writeFileDurably(file, JSON.stringify({ version: 1, pending: state.pending, settled: [...settled] })),
+    )
+    tail = write.catch(() => undefined)
+    return write
+  }
+  if (fresh) await save()
+
+  return {
+    fresh,
+    pending: () => state.pending,
+    knows: (id) => settled.has(id) || state.pending.some((item) => item.id === id),
+    async add(items) {
+      const added = items.filter(
+        (item, i) =>
+          !settled.has(item.id) &&
+          !state.pending.some((p) => p.id === item.id) &&
+          items.findIndex((x) => x.id === item.id) === i,
+      )
+      if (added.length === 0) return []
+      state = { ...state, pending: [...state.pending, ...added] }
+      await save()
+      return added
+    },
+    async settle(id) {
+      settled.add(id)
+      state = { ...state, pending: state.pending.filter((item) => item.id !== id) }
+      await save()
+    },
+    async settleUnsent(ids) {
+      if (ids.length === 0) return
+      for (const id of ids) settled.add(id)
+      await save()
+    },
+    async prune(live) {
+      let changed = false
+      for (const id of settled) {
+        const jobId = id.split(':', 1)[0] ?? id
+        if (!live.has(jobId)) {
+          settled.delete(id)
+          changed = true
+        }
+      }
+      if (changed) await save()
+    },
+  }
+}

@@ -1,0 +1,125 @@
+import type { WebClient } from '@slack/web-api'
+import { z } from 'zod'
+import { AppError } from '../../errors.ts'
+
+/** The fields of a Slack file object Roster relies on (`files.info`, `file_share` messages, `file_input`). */
+export const slackFileSchema = z.object({
+  id: z.string().regex(/^F[A-Z0-9]+$/),
+  name: z.string().min(1),
+  size: z.number().int().nonnegative(),
+  user: z.string().optional(),
+  mimetype: z.string().optional(),
+  url_private_download: z.string().optional(),
+  url_private: z.string().optional(),
+})
+export type SlackFileInfo = z.infer<typeof slackFileSchema>
+
+/** Users files Roster imports: JSON, NDJSON, CSV, each possibly gzipped (as Auth0 and Roster export them). */
+const usersFileName = /\.(json|ndjson|csv)(\.gz)?$/i
+
+export function isUsersFileName(name: string): boolean {
+  return usersFileName.test(name)
+}
+
+export const usersFileKinds = 'a .json, .ndjson or .csv file (gzipped or not)'
+
+/** Auth0's refusal of an oversized file, word for word (it answers 413 with it). */
+export function tooLargeError(maxBytes: number): AppError {
+  return new AppError(
+    'payload_too_large',
+    `Payload content length greater than maximum allowed: ${maxBytes}.`,
+  )
+}
+
+/** The file's metadata from `files.info`: its size is checked before any byte is downloaded. */
+export async function fileInfo(client: WebClient, fileId: string): Promise<SlackFileInfo> {
+  let answer: unknown
+  try {
+    answer = (await client.files.info({ file: fileId })).file
+  } catch (error) {
+    const code = (error as { data?: { error?: string } }).data?.error
+    if (code === 'file_not_found' || code === 'file_deleted') {
+      throw new AppError('not_found', 'That file is no longer in Slack (deleted?). Upload it again.')
+    }
+    throw error
+  }
+  const parsed = slackFileSchema.safeParse(answer)
+  if (!parsed.success)
+    throw new AppError('invalid_request', `Slack's description of file ${fileId} is incomplete.`)
+  return parsed.data
+}
+
+export interface DownloadOptions {
+  botToken: string
+  /** Bytes accepted; more is refused however the metadata described the file. */
+  maxBytes: number
+  /** The Web API base URL: the file must be served by its host or a subdomain (files.slack.com for slack.com). */
+  apiUrl: string
+}
+
+/**
+ * Downloads a file with the bot token. The token goes only to Slack's own file host, redirects are not followed
+ * (Slack answers a refused download with a redirect to its login page), the body is cut off past `maxBytes`, and
+ * an HTML page is refused rather than imported as a users file.
+ */
+export async function downloadSlackFile(file: SlackFileInfo, options: DownloadOptions): Promise<Buffer> {
+  if (file.size > options.maxBytes) throw tooLargeError(options.maxBytes)
+  const url = trustedFileUrl(file, options.apiUrl)
+  const response = await fetch(url, {
+    headers: { Authorization: `Bearer ${options.botToken}` },
+    redirect: 'manual',
+  })
+  if (response.status !== 200 || !response.body) {
+    await response.body?.cancel()
+    throw new AppError(
+      'invalid_request',
+      `Slack did not hand over ${file.name} (HTTP ${response.status}). Try again.`,
+    )
+  }
+  if ((response.headers.get('content-type') ?? '').toLowerCase().includes('text/html')) {
+    await response.body.cancel()
+    throw loginPage(file.name)
+  }
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of response.body) {
+    size += chunk.byteLength
+    if (size > options.maxBytes) {
+      await response.body.cancel().catch(() => undefined)
+      throw tooLargeError(options.maxBytes)
+    }
+    chunks.push(chunk)
+  }
+  const bytes = Buffer.concat(chunks)
+  if (/^\s*<(!doctype html|html)/i.test(bytes.subarray(0, 64).toString('utf8'))) throw loginPage(file.name)
+  return bytes
+}
+
+function trustedFileUrl(file: SlackFileInfo, apiUrl: string): URL {
+  const raw = file.url_private_download ?? file.url_private
+  const api = new URL(apiUrl)
+  let url: URL | undefined
+  try {
+    url = raw ? new URL(raw) : undefined
+  } catch {
+    url = undefined
+  }
+  const trusted =
+    url !== undefined &&
+    url.protocol === api.protocol &&
+    (url.hostname === api.hostname || url.hostname.endsWith(`.${api.hostname}`))
+  if (!url || !trusted) {
+    throw new AppError(
+      'invalid_request',
+      `${file.name} is not served by Slack's file host, so Roster will not fetch it.`,
+    )
+  }
+  return url
+}
+
+function loginPage(fileName: string): AppError {
+  return new AppError(
+    'invalid_request',
+    `Slack answered with a web page instead of ${fileName}: Roster may lack the files:read scope. Ask a Slack admin.`,
+  )
+}

@@ -1,0 +1,168 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type FileUserStore, openFileUserStore } from '../../src/adapters/store/file-user-store.ts'
+import type { StoredUser } from '../../src/domain/users/user.ts'
+import {
+  allUsers,
+  batch,
+  conA,
+  conB,
+  type NewUser,
+  removeDir,
+  tempDir,
+  user,
+} from '../support/user-store-fixtures.ts'
+
+/**
+ * The store's index (slots, hash tables keyed by bytes, renumbering, compaction moving users between buffers)
+ * against a plain model of what it must answer: Maps in insertion order with the lookup rules of a Map-based index.
+ */
+
+const conC = 'con_CCCCCCCCCCCCCCCC'
+const connections = [conA, conB, conC]
+
+/** What the store must answer, kept the simple way. */
+class Model {
+  readonly byId = new Map<string, StoredUser>()
+  readonly lookups = new Map<string, string>()
+
+  apply(puts: readonly StoredUser[], deletes: readonly string[]): void {
+    for (const u of puts) {
+      const previous = this.byId.get(u.user_id)
+      if (previous !== undefined) this.unlink(previous)
+      this.byId.set(u.user_id, u)
+      this.lookups.set(`email ${u.connection_id} ${u.email}`, u.user_id)
+      if (u.username !== undefined) this.lookups.set(`username ${u.connection_id} ${u.username}`, u.user_id)
+    }
+    for (const userId of deletes) {
+      const previous = this.byId.get(userId)
+      if (previous === undefined) continue
+      this.unlink(previous)
+      this.byId.delete(userId)
+    }
+  }
+
+  private unlink(u: StoredUser): void {
+    for (const key of [`email ${u.connection_id} ${u.email}`, `username ${u.connection_id} ${u.username}`]) {
+      if (this.lookups.get(key) === u.user_id) this.lookups.delete(key)
+    }
+  }
+}
+
+/** mulberry32: the same "random" operations on every run. */
+function random(seed: number): () => number {
+  let state = seed
+  return () => {
+    state = (state + 0x6d2b79f5) | 0
+    let t = Math.imul(state ^ (state >>> 15), 1 | state)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+let dir: string
+let store: FileUserStore
+
+beforeEach(async () => {
+  dir = await tempDir()
+  store = await openFileUserStore(dir, { snapshotBatchSize: 97 })
+})
+
+afterEach(async () => {
+  await store.close()
+  await removeDir(dir)
+})
+
+function expectSame(model: Model): void {
+  const scanned = allUsers(store)
+  expect(scanned.map((u) => u.user_id)).toEqual([...model.byId.keys()])
+  expect(scanned).toEqual([...model.byId.values()])
+  expect(store.count()).toBe(model.byId.size)
+  for (const connection of [...connections, 'con_none']) {
+    const expected = [...model.byId.values()].filter((u) => u.connection_id === connection)
+    expect(store.count({ connectionId: connection })).toBe(expected.length)
+    expect([...store.scan({ connectionId: connection })].map((u) => u.user_id)).toEqual(
+      expected.map((u) => u.user_id),
+    )
+  }
+  for (const [key, userId] of model.lookups) {
+    const [kind, connection, value] = key.split(' ') as [string, string, string]
+    const found =
+      kind === 'email' ? store.findByEmail(connection, value) : store.findByUsername(connection, value)
+    expect(found?.user_id, key).toBe(userId)
+  }
+  for (const [userId, u] of model.byId) expect(store.getById(userId)).toEqual(u)
+}
+
+describe('FileUserStore index against a model', () => {
+  it('answers like the model through random puts, moves, deletes, compactions and reopens', async () => {
+    const next = random(20260107)
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T
+    const model = new Model()
+    let created = 0
+    // Few emails and usernames, so that users collide on them, and lookups must follow the last writer.
+    const newUser = (n: number): NewUser =>
+      user(n, {
+        connection_id: pick(connections),
+        email: `user${Math.floor(next() * 400)}@example.com`,
+        username: next() < 0.3 ? undefined : `name${Math.floor(next() * 300)}`,
+      })
+
+    for (let round = 0; round < 60; round++) {
+      const existing = [...model.byId.values()]
+      const puts: NewUser[] = []
+      for (let i = next() * 120; i > 0; i--) puts.push(newUser(created++))
+      for (let i = next() * 40; i > 0 && existing.length > 0; i--) {
+        const { rev: _rev, ...old } = pick(existing)
+        puts.push({
+          ...newUser(0),
+          user_id: old.user_id,
+          identities: old.identities,
+          given_name: `round ${round}`,
+        })
+      }
+      const deletes = Array.from({ length: Math.floor(next() * 40) }, () =>
+        existing.length > 0 && next() < 0.9 ? pick(existing).user_id : `auth0|unknown${round}`,
+      )
+      const record = await store.commit(batch('job_1', round, { puts, deletes }))
+      model.apply(record.puts as StoredUser[], deletes)
+
+      if (round % 7 === 3) await store.compact()
+      if (round % 11 === 5) {
+        await store.close()
+        store = await openFileUserStore(dir, { snapshotBatchSize: 97 })
+      }
+      if (round % 5 === 0) expectSame(model)
+    }
+    expectSame(model)
+  })
+
+  it('renumbers slots once deleted users outnumber the rest, also while a compaction and a scan run', async () => {
+    const model = new Model()
+    const all = Array.from({ length: 6_000 }, (_, n) =>
+      user(n, { connection_id: connections[n % 3] as string }),
+    )
+    for (let from = 0; from < all.length; from += 2_000) {
+      const record = await store.commit(batch('job_1', from, { puts: all.slice(from, from + 2_000) }))
+      model.apply(record.puts as StoredUser[], [])
+    }
+    const scan = store.scan()
+    const before = [...model.byId.values()]
+
+    const compaction = store.compact()
+    // Deleting 5,000 of 6,000 renumbers the slots; the compaction's batches are written in between.
+    const deletes = all.filter((_, n) => n % 6 !== 0).map((u) => u.user_id)
+    const first = await store.commit(
+      batch('job_2', 0, { deletes, puts: [user(10_000, { username: 'late' })] }),
+    )
+    const second = await store.commit(batch('job_2', 1, { puts: [user(6, { given_name: 'Updated' })] }))
+    model.apply(first.puts as StoredUser[], deletes)
+    model.apply(second.puts as StoredUser[], [])
+    await compaction
+
+    expect([...scan]).toEqual(before)
+    expectSame(model)
+    await store.close()
+    store = await openFileUserStore(dir)
+    expectSame(model)
+  })
+})

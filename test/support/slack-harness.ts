@@ -1,0 +1,87 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { loadConfig } from '../../src/config.ts'
+import type { Role } from '../../src/domain/access/roles.ts'
+import { silentLogger } from '../../src/logger.ts'
+import { openRoster, type Roster } from '../../src/roster.ts'
+import { type RunningServer, startServer } from '../../src/server.ts'
+import { createSlackDriver, type SlackDriver } from './slack/driver.ts'
+import { type SlackEmulator, type SlackEmulatorOptions, startSlackEmulator } from './slack/emulator.ts'
+
+/** Bootstrapped through `SLACK_ADMINS`: an admin whatever access.json says. */
+export const slackAdmin = 'UADMIN1'
+
+export interface SlackHarness {
+  emulator: SlackEmulator
+  /** Sends signed requests to the server's `/slack/events`. */
+  driver: SlackDriver
+  server: RunningServer
+  roster: Roster
+  storeDir: string
+  /** Writes `STORE_DIR/access.json`: these users get these roles (everyone else has none but `slackAdmin`). */
+  setRoles(roles: Record<string, Role>): Promise<void>
+  /** The job → thread registry as the server persisted it. */
+  threads(): Promise<Record<string, { channel: string; ts: string; user: string }>>
+  close(): Promise<void>
+}
+
+export interface SlackHarnessOptions {
+  /** Extra environment for `loadConfig` (e.g. `IMPORT_MAX_BYTES`). */
+  env?: Record<string, string>
+  emulator?: SlackEmulatorOptions
+}
+
+/**
+ * Roster as `main.ts` runs it — config → store → engine → HTTP server with the Slack app — on a temp store and
+ * port 0, with the Web API pointed at a fresh Slack emulator. Logs are silent; the store is removed on close.
+ */
+export async function openSlackHarness(options: SlackHarnessOptions = {}): Promise<SlackHarness> {
+  const emulator = await startSlackEmulator(options.emulator)
+  const storeDir = await mkdtemp(join(tmpdir(), 'roster-slack-'))
+  try {
+    const config = loadConfig({
+      STORE_DIR: storeDir,
+      PORT: '0',
+      SLACK_BOT_TOKEN: emulator.botToken,
+      SLACK_SIGNING_SECRET: emulator.signingSecret,
+      SLACK_API_URL: emulator.apiUrl,
+      SLACK_ADMINS: slackAdmin,
+      LOG_LEVEL: 'silent',
+      BACKUP_CRON: 'off',
+      ...options.env,
+    })
+    const roster = await openRoster(config, { logger: silentLogger })
+    const server = await startServer(roster, config, silentLogger).catch(async (error: unknown) => {
+      await roster.close()
+      throw error
+    })
+    const driver = createSlackDriver({ emulator, appUrl: `http://127.0.0.1:${server.port}/slack/events` })
+    return {
+      emulator,
+      driver,
+      server,
+      roster,
+      storeDir,
+      async setRoles(roles) {
+        await writeFile(join(storeDir, 'access.json'), `${JSON.stringify({ users: roles }, null, 2)}\n`)
+      },
+      async threads() {
+        try {
+          return JSON.parse(await readFile(join(storeDir, 'slack-threads.json'), 'utf8')).threads
+        } catch {
+          return {}
+        }
+      },
+      async close() {
+        await server.close()
+        await emulator.close()
+        await rm(storeDir, { recursive: true, force: true })
+      },
+    }
+  } catch (error) {
+    await emulator.close()
+    await rm(storeDir, { recursive: true, force: true })
+    throw error
+  }
+}
