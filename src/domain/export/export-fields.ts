@@ -10,36 +10,12 @@ export const exportFieldSchema = z.object({
 })
 export type ExportField = z.infer<typeof exportFieldSchema>
 
-/** Profile fields an export may name (Auth0's "export" flag). Secrets are not among them, ever. */
-const exportableRoots = [
-  'user_id',
-  'email',
-  'email_verified',
-  'username',
-  'phone_number',
-  'phone_verified',
-  'given_name',
-  'family_name',
-  'name',
-  'nickname',
-  'picture',
-  'blocked',
-  'app_metadata',
-  'user_metadata',
-  'identities',
-  'created_at',
-  'updated_at',
-  'last_login',
-  'last_ip',
-  'logins_count',
-] as const
-const secretRoots = ['password_hash', 'custom_password_hash', 'mfa_factors']
-
 /**
- * What an export writes when no fields are named: every profile field that re-imports, plus the two dates a
- * person expects to see (ignored on re-import). Backups use it: a backup restores with `import --upsert`.
+ * What an export writes when no fields are named: every profile field that re-imports (secrets excepted), plus
+ * the two dates a person expects to see (ignored on re-import). Backups use it, so a backup re-imports with
+ * `import --upsert` — without passwords, which are never exported.
  */
-export const fullProfileFields: readonly ExportField[] = [
+const fullProfileRoots = [
   'user_id',
   'email',
   'email_verified',
@@ -56,7 +32,12 @@ export const fullProfileFields: readonly ExportField[] = [
   'user_metadata',
   'created_at',
   'updated_at',
-].map((name) => ({ name }))
+] as const
+export const fullProfileFields: readonly ExportField[] = fullProfileRoots.map((name) => ({ name }))
+
+/** Profile fields an export may name (Auth0's "export" flag). Secrets are not among them, ever. */
+const exportableRoots: readonly string[] = [...fullProfileRoots, 'identities', 'last_login', 'last_ip', 'logins_count']
+const secretRoots = ['password_hash', 'custom_password_hash', 'mfa_factors']
 
 /** "Add default fields": the extension's eleven, with their labels. */
 export const defaultFields: readonly ExportField[] = defaultExportFields.map((field) => ({ ...field }))
@@ -91,7 +72,7 @@ export function resolveColumns(fields: readonly ExportField[]): Column[] {
         `${field.name} is never exported: password hashes and MFA secrets stay in the store.`,
       )
     }
-    if (!(exportableRoots as readonly string[]).includes(root)) {
+    if (!exportableRoots.includes(root)) {
       throw new AppError(
         'invalid_request',
         `Unknown field ${field.name}. Exportable fields: ${exportableRoots.join(', ')}.`,
