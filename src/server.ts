@@ -60,6 +60,7 @@ export async function startServer(roster: Roster, config: Config, logger: Logger
   await roster.lock.update({ port, controlToken: roster.controlToken })
   engine.start()
   await notifier.start()
+  if (!config.mail.smtpUrl) logger.info('completion emails are written as .eml files', { dir: outboxDir })
   await engine.sweepRetention()
   const schedules = startSchedules(engine, config, logger)
   logger.info(config.backup.cron ? 'backups scheduled' : 'scheduled backups off (BACKUP_CRON=off)', {
@@ -140,6 +141,5 @@ export function describeSetup(config: Config): string[] {
     lines.push(`Slack: off — ${missing.join(' and ')} not set. Roster runs without it (CLI and HTTP).`)
   }
   lines.push(config.mail.smtpUrl ? 'Email: SMTP_URL set.' : 'Email: off — SMTP_URL not set.')
-  if (!config.mail.smtpUrl) lines.push('Completion emails are written to STORE_DIR/outbox/ as .eml files.')
   return lines
 }

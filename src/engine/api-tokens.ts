@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { type ApiScope, type ApiToken, tokenSecretPrefix } from '../domain/api/api-token.ts'
+import { type ApiScope, type ApiToken, apiTokenSchema, tokenSecretPrefix } from '../domain/api/api-token.ts'
 import { AppError } from '../errors.ts'
 import type { EngineContext } from './context.ts'
 
@@ -31,6 +31,12 @@ export async function createApiToken(ctx: EngineContext, input: NewApiToken): Pr
     sha256,
     createdAt: ctx.clock.now().toISOString(),
   }
+  if (!apiTokenSchema.safeParse(token).success) {
+    throw new AppError(
+      'invalid_request',
+      `"${input.name}" cannot name a token: use letters, digits, ".", "_" and "-" (up to 64), like ci or migration-2026.`,
+    )
+  }
   await ctx.catalog.update((draft) => {
     const tokens = draft.apiTokens ?? []
     if (tokens.some((t) => t.name === token.name && t.revokedAt === undefined)) {
@@ -41,7 +47,7 @@ export async function createApiToken(ctx: EngineContext, input: NewApiToken): Pr
     }
     draft.apiTokens = [...tokens, token]
   })
-  ctx.logger.info('api token created', { tokenId: token.id, name: token.name, scopes: token.scopes })
+  ctx.logger.info('api token created', { id: token.id, name: token.name, scopes: token.scopes })
   return token
 }
 
@@ -60,7 +66,7 @@ export async function revokeApiToken(ctx: EngineContext, key: string): Promise<A
     if (found.revokedAt === undefined) found.revokedAt = revokedAt
     return structuredClone(found)
   })
-  ctx.logger.info('api token revoked', { tokenId: token.id, name: token.name })
+  ctx.logger.info('api token revoked', { id: token.id, name: token.name })
   return token
 }
 

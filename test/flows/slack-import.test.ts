@@ -156,7 +156,10 @@ describe('the dry run', () => {
   })
 
   it('offers no Import when the file would change nobody', async () => {
-    const { preview } = await dryRun(editor, JSON.stringify([{ email: 'keep@example.com', given_name: 'Keep' }]))
+    const { preview } = await dryRun(
+      editor,
+      JSON.stringify([{ email: 'keep@example.com', given_name: 'Keep' }]),
+    )
     expect(textOf(preview)).toMatch(/: 0 to insert, 0 to update, 1 unchanged, 0 failed$/)
     expect(buttonsOf(blocksOf(preview))).toEqual([])
   })

@@ -31,7 +31,11 @@ afterEach(async () => {
 })
 
 async function createToken(name: string, scopes: ApiScope[]): Promise<string> {
-  const result = (await executeCommand(roster.engine, { name: 'tokens-create', tokenName: name, scopes })) as {
+  const result = (await executeCommand(roster.engine, {
+    name: 'tokens-create',
+    tokenName: name,
+    scopes,
+  })) as {
     token: string
   }
   return result.token
@@ -55,7 +59,11 @@ describe('API authentication', () => {
     await start()
     const response = await get('/api/v2/jobs/job_AAAAAAAAAAAAAAAA')
     expect(response.status).toBe(401)
-    expect(await response.json()).toEqual({ statusCode: 401, error: 'Unauthorized', message: 'Missing authentication' })
+    expect(await response.json()).toEqual({
+      statusCode: 401,
+      error: 'Unauthorized',
+      message: 'Missing authentication',
+    })
   })
 
   it('answers 401 "Invalid token" with attributes for a token Roster does not know', async () => {
@@ -74,7 +82,10 @@ describe('API authentication', () => {
   it('answers 401 for an Authorization header that is not a bearer token', async () => {
     await start()
     const response = await get('/api/v2/users', { authorization: 'Basic dXNlcjpwYXNz' })
-    expect(await response.json()).toMatchObject({ statusCode: 401, message: 'Bad HTTP authentication header format' })
+    expect(await response.json()).toMatchObject({
+      statusCode: 401,
+      message: 'Bad HTTP authentication header format',
+    })
   })
 
   it('refuses a revoked token', async () => {
@@ -94,15 +105,32 @@ describe('API authentication', () => {
     const listed = await executeCommand(roster.engine, { name: 'tokens-list' })
     expect(JSON.stringify(listed)).not.toContain(token)
     expect(listed).toEqual([
-      { id: expect.stringMatching(/^tok_/), name: 'ci', scopes: ['read:users'], created_at: expect.any(String) },
+      {
+        id: expect.stringMatching(/^tok_/),
+        name: 'ci',
+        scopes: ['read:users'],
+        created_at: expect.any(String),
+      },
     ])
   })
 })
 
 describe('API scopes, as Auth0 checks them', () => {
   const cases: { what: string; method: string; path: string; needs: string; has: ApiScope[] }[] = [
-    { what: 'imports', method: 'POST', path: '/api/v2/jobs/users-imports', needs: 'create:users', has: ['read:users'] },
-    { what: 'exports', method: 'POST', path: '/api/v2/jobs/users-exports', needs: 'read:users', has: ['create:users'] },
+    {
+      what: 'imports',
+      method: 'POST',
+      path: '/api/v2/jobs/users-imports',
+      needs: 'create:users',
+      has: ['read:users'],
+    },
+    {
+      what: 'exports',
+      method: 'POST',
+      path: '/api/v2/jobs/users-exports',
+      needs: 'read:users',
+      has: ['create:users'],
+    },
     {
       what: 'job reads',
       method: 'GET',
@@ -111,8 +139,20 @@ describe('API scopes, as Auth0 checks them', () => {
       has: ['update:users'],
     },
     { what: 'user reads', method: 'GET', path: '/api/v2/users', needs: 'read:users', has: ['create:users'] },
-    { what: 'user updates', method: 'PATCH', path: '/api/v2/users/auth0|1', needs: 'update:users', has: ['read:users'] },
-    { what: 'connections', method: 'GET', path: '/api/v2/connections', needs: 'read:connections', has: ['read:users'] },
+    {
+      what: 'user updates',
+      method: 'PATCH',
+      path: '/api/v2/users/auth0|1',
+      needs: 'update:users',
+      has: ['read:users'],
+    },
+    {
+      what: 'connections',
+      method: 'GET',
+      path: '/api/v2/connections',
+      needs: 'read:connections',
+      has: ['read:users'],
+    },
   ]
   for (const { what, method, path, needs, has } of cases) {
     it(`answers 403 for ${what} without ${needs}`, async () => {
@@ -162,7 +202,12 @@ describe('API audit trail', () => {
         allowed: false,
         detail: '403',
       }),
-      expect.objectContaining({ actor: { via: 'api', id: 'anonymous' }, action: 'users.read', allowed: false, detail: '401' }),
+      expect.objectContaining({
+        actor: { via: 'api', id: 'anonymous' },
+        action: 'users.read',
+        allowed: false,
+        detail: '401',
+      }),
     ])
     const log = await readFile(join(roster.storeDir, 'audit.jsonl'), 'utf8')
     expect(log).not.toContain(token)
@@ -171,16 +216,26 @@ describe('API audit trail', () => {
 
 describe('CLI tokens', () => {
   it('parses tokens create|list|revoke and refuses unknown scopes', async () => {
-    expect((await parseInvocation(['tokens', 'create', '--name', 'ci', '--scopes', 'create:users,read:users'], 'me')).command).toEqual({
+    expect(
+      (
+        await parseInvocation(
+          ['tokens', 'create', '--name', 'ci', '--scopes', 'create:users,read:users'],
+          'me',
+        )
+      ).command,
+    ).toEqual({
       name: 'tokens-create',
       tokenName: 'ci',
       scopes: ['create:users', 'read:users'],
     })
     expect((await parseInvocation(['tokens', 'list'], 'me')).command).toEqual({ name: 'tokens-list' })
-    expect((await parseInvocation(['tokens', 'revoke', 'tok_x'], 'me')).command).toEqual({ name: 'tokens-revoke', key: 'tok_x' })
-    await expect(parseInvocation(['tokens', 'create', '--name', 'ci', '--scopes', 'delete:users'], 'me')).rejects.toThrow(
-      /unknown scope delete:users/,
-    )
+    expect((await parseInvocation(['tokens', 'revoke', 'tok_x'], 'me')).command).toEqual({
+      name: 'tokens-revoke',
+      key: 'tok_x',
+    })
+    await expect(
+      parseInvocation(['tokens', 'create', '--name', 'ci', '--scopes', 'delete:users'], 'me'),
+    ).rejects.toThrow(/unknown scope delete:users/)
   })
 
   it('prints the secret once, at creation', async () => {
@@ -194,6 +249,9 @@ describe('CLI tokens', () => {
     await expect(
       executeCommand(roster.engine, { name: 'tokens-create', tokenName: 'ci', scopes: ['read:users'] }),
     ).rejects.toThrow(/already exists/)
+    await expect(
+      executeCommand(roster.engine, { name: 'tokens-create', tokenName: 'my token', scopes: ['read:users'] }),
+    ).rejects.toThrow(/cannot name a token/)
   })
 })
 

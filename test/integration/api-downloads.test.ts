@@ -66,7 +66,9 @@ async function exportJob(body: Record<string, unknown>): Promise<Record<string, 
 }
 
 async function readJob(id: string): Promise<Record<string, unknown>> {
-  return (await fetch(`${base}/api/v2/jobs/${id}`, { headers: auth() })).json() as Promise<Record<string, unknown>>
+  return (await fetch(`${base}/api/v2/jobs/${id}`, { headers: auth() })).json() as Promise<
+    Record<string, unknown>
+  >
 }
 
 /** The link, pointed at the test's loopback address (PUBLIC_URL says localhost). */
@@ -103,7 +105,10 @@ describe('export downloads', () => {
 
   it('names a CSV export acme.csv.gz, escaped as Auth0 escapes CSV', async () => {
     await start()
-    const job = await exportJob({ format: 'csv', fields: [{ name: 'email', export_as: 'Email' }, { name: 'name' }] })
+    const job = await exportJob({
+      format: 'csv',
+      fields: [{ name: 'email', export_as: 'Email' }, { name: 'name' }],
+    })
     expect(new URL(String(job.location)).pathname).toMatch(/\/acme\.csv\.gz$/)
     const response = await fetch(onLoopback(job.location))
     const text = gunzipSync(Buffer.from(await response.arrayBuffer())).toString('utf8')
@@ -160,7 +165,9 @@ describe('export downloads', () => {
     }
     const signature = url.searchParams.get('Signature') as string
     const attempts = [
-      tamper((u) => u.searchParams.set('Signature', `${signature.slice(0, -1)}${signature.endsWith('A') ? 'B' : 'A'}`)),
+      tamper((u) =>
+        u.searchParams.set('Signature', `${signature.slice(0, -1)}${signature.endsWith('A') ? 'B' : 'A'}`),
+      ),
       tamper((u) => u.searchParams.set('Expires', String(Number(u.searchParams.get('Expires')) + 3600))),
       tamper((u) => u.searchParams.delete('Signature')),
       tamper((u) => {

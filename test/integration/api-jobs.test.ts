@@ -26,7 +26,11 @@ async function start(env: Record<string, string> = {}): Promise<void> {
 }
 
 async function newToken(scopes: ApiScope[], name = `t${Math.random().toString(36).slice(2, 8)}`) {
-  const created = (await executeCommand(roster.engine, { name: 'tokens-create', tokenName: name, scopes })) as {
+  const created = (await executeCommand(roster.engine, {
+    name: 'tokens-create',
+    tokenName: name,
+    scopes,
+  })) as {
     token: string
   }
   return created.token
@@ -74,7 +78,13 @@ function postJson(path: string, body: unknown, auth = token) {
 const usersFile = (list: unknown[] = users) => ({ content: JSON.stringify(list) })
 
 async function expectError(response: Response, statusCode: number, message: string, errorCode?: string) {
-  const error = { 400: 'Bad Request', 404: 'Not Found', 409: 'Conflict', 413: 'Request Entity Too Large', 429: 'Too Many Requests' }[statusCode]
+  const error = {
+    400: 'Bad Request',
+    404: 'Not Found',
+    409: 'Conflict',
+    413: 'Request Entity Too Large',
+    429: 'Too Many Requests',
+  }[statusCode]
   expect({ status: response.status, body: await response.json() }).toEqual({
     status: statusCode,
     body: { statusCode, error, message, ...(errorCode ? { errorCode } : {}) },
@@ -159,7 +169,12 @@ describe('POST /api/v2/jobs/users-imports', () => {
   it('refuses a body that is not multipart', async () => {
     await start()
     const response = await postJson('/jobs/users-imports', { users, connection_id: connectionId })
-    await expectError(response, 400, "Payload validation error: 'Invalid multipart payload format'.", 'invalid_body')
+    await expectError(
+      response,
+      400,
+      "Payload validation error: 'Invalid multipart payload format'.",
+      'invalid_body',
+    )
   })
 
   it('refuses a multipart body cut short', async () => {
@@ -168,10 +183,18 @@ describe('POST /api/v2/jobs/users-imports', () => {
     const body = `--${boundary}\r\nContent-Disposition: form-data; name="connection_id"\r\n\r\n${connectionId}\r\n--${boundary}\r\nContent-Disposition: form-data; name="users"; filename="u.json"\r\n\r\n[{"email":"a@`
     const response = await fetch(`${base}/api/v2/jobs/users-imports`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+      },
       body,
     })
-    await expectError(response, 400, "Payload validation error: 'Invalid multipart payload format'.", 'invalid_body')
+    await expectError(
+      response,
+      400,
+      "Payload validation error: 'Invalid multipart payload format'.",
+      'invalid_body',
+    )
   })
 
   it('refuses an empty users file', async () => {
@@ -187,7 +210,12 @@ describe('POST /api/v2/jobs/users-imports', () => {
   it('refuses a request without connection_id, or with the field misnamed', async () => {
     await start()
     for (const parts of [{ users: usersFile() }, { users: usersFile(), connection: connectionId }]) {
-      await expectError(await importJob(parts), 400, "Must provide 'connection_id' as multipart part.", 'invalid_body')
+      await expectError(
+        await importJob(parts),
+        400,
+        "Must provide 'connection_id' as multipart part.",
+        'invalid_body',
+      )
     }
   })
 
@@ -230,7 +258,11 @@ describe('POST /api/v2/jobs/users-imports', () => {
     const disabled = await add('off', 'auth0', false)
     const cases = [
       [social.id, 'Connection must be a database connection.', 'operation_not_supported'],
-      [custom.id, 'Custom Database Connections without import mode are not allowed.', 'operation_not_supported'],
+      [
+        custom.id,
+        'Custom Database Connections without import mode are not allowed.',
+        'operation_not_supported',
+      ],
       [disabled.id, 'Connection must be enabled.', 'connection_is_disabled'],
     ] as const
     for (const [id, message, errorCode] of cases) {
@@ -301,9 +333,13 @@ describe('POST /api/v2/jobs/users-imports', () => {
   it('does not count or refuse dry runs against the import limit', async () => {
     await start({ MAX_ACTIVE_IMPORTS: '1' })
     await roster.engine.stop()
-    expect((await importJob({ users: usersFile(), connection_id: connectionId, dry_run: 'true' })).status).toBe(202)
+    expect(
+      (await importJob({ users: usersFile(), connection_id: connectionId, dry_run: 'true' })).status,
+    ).toBe(202)
     expect((await importJob({ users: usersFile(), connection_id: connectionId })).status).toBe(202)
-    expect((await importJob({ users: usersFile(), connection_id: connectionId, dry_run: 'true' })).status).toBe(202)
+    expect(
+      (await importJob({ users: usersFile(), connection_id: connectionId, dry_run: 'true' })).status,
+    ).toBe(202)
     await expectError(
       await importJob({ users: usersFile(), connection_id: connectionId }),
       429,
@@ -338,7 +374,10 @@ describe('GET /api/v2/jobs/{id} and /errors', () => {
   it('gives the error report as an array of {user, errors}', async () => {
     await start()
     const created = (await (
-      await importJob({ users: usersFile([...users, { email: 'not-an-email' }]), connection_id: connectionId })
+      await importJob({
+        users: usersFile([...users, { email: 'not-an-email' }]),
+        connection_id: connectionId,
+      })
     ).json()) as { id: string }
     await roster.engine.waitFor(created.id)
     const response = await get(`/jobs/${created.id}/errors`)
@@ -350,7 +389,9 @@ describe('GET /api/v2/jobs/{id} and /errors', () => {
 
   it('answers 204 when a job has no errors', async () => {
     await start()
-    const created = (await (await importJob({ users: usersFile(), connection_id: connectionId })).json()) as { id: string }
+    const created = (await (await importJob({ users: usersFile(), connection_id: connectionId })).json()) as {
+      id: string
+    }
     await roster.engine.waitFor(created.id)
     const response = await get(`/jobs/${created.id}/errors`)
     expect(response.status).toBe(204)
@@ -367,7 +408,12 @@ describe('POST /api/v2/jobs/users-exports', () => {
   it('answers 200 with the job echoing format, limit and fields', async () => {
     await start()
     const fields = [{ name: 'email' }, { name: 'user_metadata.plan', export_as: 'Plan' }]
-    const response = await postJson('/jobs/users-exports', { connection_id: connectionId, format: 'csv', limit: 5, fields })
+    const response = await postJson('/jobs/users-exports', {
+      connection_id: connectionId,
+      format: 'csv',
+      limit: 5,
+      fields,
+    })
     expect(response.status).toBe(200)
     const body = await response.json()
     expect(body).toMatchObject({
@@ -387,7 +433,12 @@ describe('POST /api/v2/jobs/users-exports', () => {
     const response = await fetch(`${base}/api/v2/jobs/users-exports`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ connection_id: connectionId, format: 'json', limit: '3', 'fields[0][name]': 'email' }),
+      body: new URLSearchParams({
+        connection_id: connectionId,
+        format: 'json',
+        limit: '3',
+        'fields[0][name]': 'email',
+      }),
     })
     expect(response.status).toBe(200)
     expect(await response.json()).toMatchObject({ format: 'json', limit: 3, fields: [{ name: 'email' }] })
@@ -405,13 +456,19 @@ describe('POST /api/v2/jobs/users-exports', () => {
     const cases: [unknown, string][] = [
       [{ format: 'xml' }, `Payload validation error: 'No enum match for: "xml"' on property format.`],
       [{ limit: 0 }, "Payload validation error: 'Value 0 is less than minimum 1' on property limit."],
-      [{ limit: '5' }, "Payload validation error: 'Expected type integer but found type string' on property limit."],
+      [
+        { limit: '5' },
+        "Payload validation error: 'Expected type integer but found type string' on property limit.",
+      ],
       [{ colour: 'red' }, "Payload validation error: 'Additional properties not allowed: colour'."],
       [
         { connection_id: 'abc' },
         "Payload validation error: 'String does not match pattern ^con_[A-Za-z0-9]{16}$' on property connection_id.",
       ],
-      [{ fields: [{ nam: 'email' }] }, "Payload validation error: 'Missing required property: name' on property fields.0.name."],
+      [
+        { fields: [{ nam: 'email' }] },
+        "Payload validation error: 'Missing required property: name' on property fields.0.name.",
+      ],
     ]
     for (const [body, message] of cases) {
       await expectError(await postJson('/jobs/users-exports', body), 400, message, 'invalid_body')
@@ -448,7 +505,9 @@ describe('POST /api/v2/jobs/users-exports', () => {
 describe('POST /api/v2/jobs/{id}/undo (Roster extra)', () => {
   it('starts an undo job and refuses a second one with 409', async () => {
     await start()
-    const created = (await (await importJob({ users: usersFile(), connection_id: connectionId })).json()) as { id: string }
+    const created = (await (await importJob({ users: usersFile(), connection_id: connectionId })).json()) as {
+      id: string
+    }
     await roster.engine.waitFor(created.id)
     const undo = await postJson(`/jobs/${created.id}/undo`, {})
     expect(undo.status).toBe(202)
@@ -470,7 +529,9 @@ describe('POST /api/v2/jobs/{id}/undo (Roster extra)', () => {
 describe('graceful shutdown', () => {
   it('closes with a job in flight; a restarted Roster finishes it', async () => {
     await start()
-    const created = (await (await importJob({ users: usersFile(), connection_id: connectionId })).json()) as { id: string }
+    const created = (await (await importJob({ users: usersFile(), connection_id: connectionId })).json()) as {
+      id: string
+    }
     await server?.close()
     server = undefined
     const config = loadConfig({ STORE_DIR: roster.storeDir, PORT: '0' })

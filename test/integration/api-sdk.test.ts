@@ -53,7 +53,8 @@ describe('the official auth0 SDK against Roster', () => {
     const client = await sdkClient()
 
     const connections = []
-    for await (const connection of await client.connections.list({ strategy: ['auth0'] })) connections.push(connection)
+    for await (const connection of await client.connections.list({ strategy: ['auth0'] }))
+      connections.push(connection)
     expect(connections.map((c) => c.name)).toEqual(['Username-Password-Authentication'])
     const connectionId = connections[0]?.id as string
 
@@ -63,7 +64,11 @@ describe('the official auth0 SDK against Roster', () => {
       { email: 'not-an-email', email_verified: true },
     ]
     const created = await client.jobs.usersImports.create({
-      users: { data: Buffer.from(JSON.stringify(users)), filename: 'users.json', contentType: 'application/json' },
+      users: {
+        data: Buffer.from(JSON.stringify(users)),
+        filename: 'users.json',
+        contentType: 'application/json',
+      },
       connection_id: connectionId,
       upsert: false,
       send_completion_email: false,

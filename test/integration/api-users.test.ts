@@ -150,7 +150,10 @@ describe('GET /api/v2/users', () => {
     await seed()
     const page = await json<Listed>('/users?page=1&per_page=2&include_totals=true')
     expect(page).toMatchObject({ start: 2, limit: 2, length: 2, total: 6 })
-    expect(page.users.map((u: { email: string }) => u.email)).toEqual(['edsger@example.com', 'barbara@example.com'])
+    expect(page.users.map((u: { email: string }) => u.email)).toEqual([
+      'edsger@example.com',
+      'barbara@example.com',
+    ])
     const bare = await json('/users?per_page=2')
     expect(Array.isArray(bare)).toBe(true)
     expect(bare).toHaveLength(2)
@@ -159,7 +162,10 @@ describe('GET /api/v2/users', () => {
   it('shows users in Auth0 shape without secrets or bookkeeping', async () => {
     await start()
     await importUsers(main, [
-      { email: 'ada@example.com', password_hash: '$2b$10$C9hB01.YxRSTcn/ZOOo4j.TW7xCKKFKBSF.C7E0xiUwumqIDqWUXG' },
+      {
+        email: 'ada@example.com',
+        password_hash: '$2b$10$C9hB01.YxRSTcn/ZOOo4j.TW7xCKKFKBSF.C7E0xiUwumqIDqWUXG',
+      },
     ])
     const [user] = await json('/users')
     expect(user).toMatchObject({
@@ -264,7 +270,11 @@ describe('PATCH /api/v2/users/{id}', () => {
     clock.advance(60_000)
     const response = await patch(user_id, { blocked: true })
     expect(response.status).toBe(200)
-    expect(await response.json()).toMatchObject({ user_id, blocked: true, updated_at: '2026-11-27T10:01:00.000Z' })
+    expect(await response.json()).toMatchObject({
+      user_id,
+      blocked: true,
+      updated_at: '2026-11-27T10:01:00.000Z',
+    })
     expect(roster.engine.ctx.users.getById(user_id)?.blocked).toBe(true)
     expect(await (await patch(user_id, { blocked: false })).json()).toMatchObject({ blocked: false })
   })
@@ -273,7 +283,9 @@ describe('PATCH /api/v2/users/{id}', () => {
     await start()
     await seed()
     const { user_id } = await ada()
-    const merged = (await (await patch(user_id, { app_metadata: { plan: 'pro', region: null, seats: 3 } })).json()) as Shown
+    const merged = (await (
+      await patch(user_id, { app_metadata: { plan: 'pro', region: null, seats: 3 } })
+    ).json()) as Shown
     expect(merged.app_metadata).toEqual({ plan: 'pro', seats: 3 })
     const cleared = (await (await patch(user_id, { app_metadata: {} })).json()) as Shown
     expect(cleared.app_metadata).toEqual({})
@@ -295,14 +307,19 @@ describe('PATCH /api/v2/users/{id}', () => {
     await seed()
     const { user_id } = await ada()
     const cases: [unknown, string][] = [
-      [{ blocked: 'yes' }, "Payload validation error: 'Expected type boolean but found type string' on property blocked."],
+      [
+        { blocked: 'yes' },
+        "Payload validation error: 'Expected type boolean but found type string' on property blocked.",
+      ],
       [{}, "Payload validation error: 'Too few properties defined (0), minimum 1'."],
       [{ colour: 'red' }, "Payload validation error: 'Additional properties not allowed: colour'."],
     ]
     for (const [body, message] of cases) {
       expect(await (await patch(user_id, body)).json()).toMatchObject({ statusCode: 400, message })
     }
-    const reserved = (await (await patch(user_id, { app_metadata: { email: 'x' } })).json()) as { message: string }
+    const reserved = (await (await patch(user_id, { app_metadata: { email: 'x' } })).json()) as {
+      message: string
+    }
     expect(reserved).toMatchObject({ statusCode: 400 })
     expect(reserved.message).toContain('app_metadata.email')
   })
@@ -339,15 +356,20 @@ describe('CLI users block|unblock', () => {
       blocked: true,
       requestedBy: 'me',
     })
-    expect((await parseInvocation(['users', 'unblock', 'ada@example.com', '--connection', 'partners'], 'me')).command)
-      .toMatchObject({ name: 'users-block', blocked: false, connection: 'partners' })
+    expect(
+      (await parseInvocation(['users', 'unblock', 'ada@example.com', '--connection', 'partners'], 'me'))
+        .command,
+    ).toMatchObject({ name: 'users-block', blocked: false, connection: 'partners' })
   })
 
   it('blocks by email in one connection, and asks which one when the email is in several', async () => {
     await start()
     await seed()
     await expect(
-      executeCommand(roster.engine, parseCommand({ name: 'users-block', key: 'ada@example.com', blocked: true, requestedBy: 'me' })),
+      executeCommand(
+        roster.engine,
+        parseCommand({ name: 'users-block', key: 'ada@example.com', blocked: true, requestedBy: 'me' }),
+      ),
     ).rejects.toThrow(/in 2 connections: add --connection/)
     const blocked = await executeCommand(
       roster.engine,
@@ -357,7 +379,13 @@ describe('CLI users block|unblock', () => {
     const partnerAda = (blocked: boolean) =>
       executeCommand(
         roster.engine,
-        parseCommand({ name: 'users-block', key: 'ada@example.com', blocked, connection: 'partners', requestedBy: 'me' }),
+        parseCommand({
+          name: 'users-block',
+          key: 'ada@example.com',
+          blocked,
+          connection: 'partners',
+          requestedBy: 'me',
+        }),
       )
     expect(await partnerAda(true)).toMatchObject({ name: 'Ada (partner)', blocked: true })
     expect(await partnerAda(false)).toMatchObject({ name: 'Ada (partner)', blocked: false })
@@ -366,7 +394,10 @@ describe('CLI users block|unblock', () => {
   it('says so when there is no such user', async () => {
     await start()
     await expect(
-      executeCommand(roster.engine, parseCommand({ name: 'users-block', key: 'x@example.com', blocked: true, requestedBy: 'me' })),
+      executeCommand(
+        roster.engine,
+        parseCommand({ name: 'users-block', key: 'x@example.com', blocked: true, requestedBy: 'me' }),
+      ),
     ).rejects.toThrow(/No user x@example.com/)
   })
 })

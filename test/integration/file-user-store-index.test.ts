@@ -99,26 +99,41 @@ describe('FileUserStore index against a model', () => {
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T
     const model = new Model()
     let created = 0
-    // Few emails and usernames, so that users collide on them, and lookups must follow the last writer.
-    const newUser = (n: number): NewUser =>
-      user(n, {
-        connection_id: pick(connections),
-        email: `user${Math.floor(next() * 400)}@example.com`,
-        username: next() < 0.3 ? undefined : `name${Math.floor(next() * 300)}`,
-      })
+    // Few emails and usernames, reused across connections and once freed, so that hashes and keys collide
+    // across users; but never two live users with one email or username in a connection, as imports ensure
+    // (which one a lookup answers then is not defined across a reload).
+    const taken = new Set<string>()
+    const free = (kind: string, connection: string, value: string, userId: string) => {
+      const owner = model.lookups.get(`${kind} ${connection} ${value}`)
+      return !taken.has(`${kind} ${connection} ${value}`) && (owner === undefined || owner === userId)
+    }
+    /** A value from a pool of `size`, free in the connection; after a few tries, one that is never reused. */
+    const choose = (kind: string, connection: string, userId: string, make: (i: number) => string) => {
+      let value = make(Math.floor(next() * 300))
+      for (let tries = 0; !free(kind, connection, value, userId); tries++) {
+        value = tries < 5 ? make(Math.floor(next() * 300)) : make(1_000_000 + created++)
+      }
+      taken.add(`${kind} ${connection} ${value}`)
+      return value
+    }
+    const newUser = (n: number, userId = user(n).user_id): NewUser => {
+      const connection = pick(connections)
+      const email = choose('email', connection, userId, (i) => `user${i}@example.com`)
+      const username = next() < 0.3 ? undefined : choose('username', connection, userId, (i) => `name${i}`)
+      return user(n, { user_id: userId, connection_id: connection, email, username })
+    }
 
     for (let round = 0; round < 60; round++) {
+      taken.clear()
       const existing = [...model.byId.values()]
       const puts: NewUser[] = []
       for (let i = next() * 120; i > 0; i--) puts.push(newUser(created++))
+      const updated = new Set<string>()
       for (let i = next() * 40; i > 0 && existing.length > 0; i--) {
-        const { rev: _rev, ...old } = pick(existing)
-        puts.push({
-          ...newUser(0),
-          user_id: old.user_id,
-          identities: old.identities,
-          given_name: `round ${round}`,
-        })
+        const old = pick(existing)
+        if (updated.has(old.user_id)) continue
+        updated.add(old.user_id)
+        puts.push({ ...newUser(0, old.user_id), identities: old.identities, given_name: `round ${round}` })
       }
       const deletes = Array.from({ length: Math.floor(next() * 40) }, () =>
         existing.length > 0 && next() < 0.9 ? pick(existing).user_id : `auth0|unknown${round}`,
@@ -134,6 +149,21 @@ describe('FileUserStore index against a model', () => {
       if (round % 5 === 0) expectSame(model)
     }
     expectSame(model)
+  })
+
+  it('answers the user written last for an email two users share, and forgets it only with that user', async () => {
+    const shared = { email: 'shared@example.com', username: 'shared' }
+    await store.commit(batch('job_1', 0, { puts: [user(1, shared), user(2, shared), user(3, shared)] }))
+    expect(store.findByEmail(conA, 'shared@example.com')?.user_id).toBe(user(3).user_id)
+
+    await store.commit(batch('job_1', 1, { deletes: [user(1).user_id] }))
+    expect(store.findByUsername(conA, 'shared')?.user_id).toBe(user(3).user_id)
+    await store.commit(batch('job_1', 2, { puts: [user(2, shared)] }))
+    expect(store.findByEmail(conA, 'shared@example.com')?.user_id).toBe(user(2).user_id)
+    await store.commit(batch('job_1', 3, { deletes: [user(2).user_id] }))
+    expect(store.findByEmail(conA, 'shared@example.com')).toBeUndefined()
+    expect(store.findByUsername(conA, 'shared')).toBeUndefined()
+    expect(store.getById(user(3).user_id)?.email).toBe('shared@example.com')
   })
 
   it('renumbers slots once deleted users outnumber the rest, also while a compaction and a scan run', async () => {

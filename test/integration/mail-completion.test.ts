@@ -33,8 +33,16 @@ async function sink(): Promise<SmtpSink> {
   return started
 }
 
-async function serve(env: Record<string, string>): Promise<{ roster: Roster; server: RunningServer; base: string; token: string }> {
-  const config = loadConfig({ STORE_DIR: await tempDir(), PORT: '0', TENANT_NAME: 'acme', TENANT_OWNERS: owners, ...env })
+async function serve(
+  env: Record<string, string>,
+): Promise<{ roster: Roster; server: RunningServer; base: string; token: string }> {
+  const config = loadConfig({
+    STORE_DIR: await tempDir(),
+    PORT: '0',
+    TENANT_NAME: 'acme',
+    TENANT_OWNERS: owners,
+    ...env,
+  })
   const roster = await openRoster(config, { logger: silentLogger })
   const server = await startServer(roster, config, silentLogger)
   cleanups.push(() => server.close())
@@ -51,7 +59,10 @@ const users = [
   { email: 'not-an-email', email_verified: true },
 ]
 
-async function apiImport(target: { base: string; token: string; roster: Roster }, extra: Record<string, string> = {}) {
+async function apiImport(
+  target: { base: string; token: string; roster: Roster },
+  extra: Record<string, string> = {},
+) {
   const body = new FormData()
   body.append('users', new Blob([JSON.stringify(users)], { type: 'application/json' }), 'users.json')
   body.append('connection_id', target.roster.engine.listConnections()[0]?.id as string)
@@ -122,7 +133,9 @@ describe('the outbox, when SMTP_URL is unset', () => {
     const outbox = join(target.roster.storeDir, 'outbox')
     await eventually(async () => ((await filesIn(outbox)).includes(`${jobId}.eml`) ? true : undefined))
     const mail = await simpleParser(await readFile(join(outbox, `${jobId}.eml`)))
-    expect(mail.to && !Array.isArray(mail.to) ? mail.to.text : '').toBe('owner@example.com, second@example.com')
+    expect(mail.to && !Array.isArray(mail.to) ? mail.to.text : '').toBe(
+      'owner@example.com, second@example.com',
+    )
     expect(mail.subject).toContain(`Import ${jobId} completed`)
     expect(mail.text).toContain('#1 not-an-email: INVALID_FORMAT')
     expect(await filesIn(join(outbox, 'queue'))).toEqual([])
@@ -134,7 +147,11 @@ describe('the completion notifier', () => {
   const lines: string[] = []
   const logger = createLogger('debug', (line) => lines.push(line))
 
-  async function notifierFor(smtpUrl: string | undefined, retryDelaysMs: number[], env = { TENANT_OWNERS: owners }) {
+  async function notifierFor(
+    smtpUrl: string | undefined,
+    retryDelaysMs: number[],
+    env = { TENANT_OWNERS: owners },
+  ) {
     harness ??= await openHarness(env)
     const outboxDir = join(harness.storeDir, 'outbox')
     const notifier = createCompletionNotifier({
@@ -183,7 +200,9 @@ describe('the completion notifier', () => {
     await notifierFor(smtp.url, [20])
     const mail = await smtp.next()
     expect(mail.subject).toContain(job.id)
-    await eventually(async () => ((await filesIn(join(first.outboxDir, 'queue'))).length === 0 ? true : undefined))
+    await eventually(async () =>
+      (await filesIn(join(first.outboxDir, 'queue'))).length === 0 ? true : undefined,
+    )
     expect(await readFile(join(first.outboxDir, 'sent.jsonl'), 'utf8')).toContain(job.id)
   })
 
@@ -191,7 +210,9 @@ describe('the completion notifier', () => {
     const down = await closedPort()
     const { outboxDir } = await notifierFor(`smtp://127.0.0.1:${down}`, [10])
     const job = await harness.importUsers(users, { sendCompletionEmail: true })
-    await eventually(async () => ((await filesIn(join(outboxDir, 'failed'))).includes(`${job.id}.json`) ? true : undefined))
+    await eventually(async () =>
+      (await filesIn(join(outboxDir, 'failed'))).includes(`${job.id}.json`) ? true : undefined,
+    )
     expect(await filesIn(join(outboxDir, 'queue'))).toEqual([])
     expect(lines.some((line) => line.includes('completion email not sent; gave up'))).toBe(true)
     expect(job.status).toBe('completed')
@@ -201,7 +222,9 @@ describe('the completion notifier', () => {
     const smtp = await sink()
     const { outboxDir } = await notifierFor(smtp.url, [10], { TENANT_OWNERS: '' })
     await harness.importUsers(users, { sendCompletionEmail: true })
-    await eventually(async () => (lines.some((line) => line.includes('the tenant has no owners')) ? true : undefined))
+    await eventually(async () =>
+      lines.some((line) => line.includes('the tenant has no owners')) ? true : undefined,
+    )
     expect(await filesIn(join(outboxDir, 'queue'))).toEqual([])
     expect(smtp.messages).toEqual([])
   })
@@ -221,9 +244,18 @@ describe('the completion email template', () => {
       options: { upsert: true, merge: false, dryRun: false, sendCompletionEmail: true },
       upload: { fileName: 'users.json', format: 'json', bytes: 10, rows: 1, chunkRows: 2000 },
     }
-    const email = completionEmail({ job, tenant: 'acme', errors: [], totalErrors: 0, publicUrl: 'http://r', retentionHours: 24 })
+    const email = completionEmail({
+      job,
+      tenant: 'acme',
+      errors: [],
+      totalErrors: 0,
+      publicUrl: 'http://r',
+      retentionHours: 24,
+    })
     expect(email.subject).toBe('[acme] Import job_AAAAAAAAAAAAAAAA failed: no users written')
-    expect(email.text).toContain('Why it failed:  The uploaded file of job_AAAAAAAAAAAAAAAA is missing from the store.')
+    expect(email.text).toContain(
+      'Why it failed:  The uploaded file of job_AAAAAAAAAAAAAAAA is missing from the store.',
+    )
     expect(email.text).toContain('Options:        upsert')
     expect(email.html).not.toContain('<script')
   })
@@ -250,7 +282,9 @@ describe('the completion email template', () => {
       publicUrl: 'http://r',
       retentionHours: 24,
     })
-    expect(email.subject).toBe('[acme] Dry run job_AAAAAAAAAAAAAAAA completed: 1 users: 1 would be inserted, 0 would be updated, 0 failed')
+    expect(email.subject).toBe(
+      '[acme] Dry run job_AAAAAAAAAAAAAAAA completed: 1 users: 1 would be inserted, 0 would be updated, 0 failed',
+    )
     expect(email.html).toContain('&lt;b&gt;x&lt;/b&gt;.json')
     expect(email.html).not.toContain('<b>x</b>')
   })

@@ -93,14 +93,16 @@ describe('classifySlackError', () => {
     }
   })
 
-  it('keeps HTTP errors, network errors and rate limits, with their Retry-After', () => {
+  it('keeps HTTP errors, network errors (Slack did not answer) and rate limits, with their Retry-After', () => {
     expect(classifySlackError({ code: 'slack_webapi_http_error', statusCode: 503 })).toEqual({
       kind: 'transient',
       reason: 'http_503',
+      unreachable: true,
     })
     expect(classifySlackError({ code: 'slack_webapi_request_error' })).toEqual({
       kind: 'transient',
       reason: 'network',
+      unreachable: true,
     })
     expect(classifySlackError({ code: 'slack_webapi_rate_limited_error', retryAfter: 7 })).toEqual({
       kind: 'transient',

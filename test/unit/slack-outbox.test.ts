@@ -84,7 +84,7 @@ function courierWith(outbox: Outbox, send: (n: Notification) => Promise<void>) {
   return new Courier({
     outbox,
     send,
-    timing: { baseMs: 20, capMs: 80, maxUnknownAttempts: 3 },
+    timing: { baseMs: 20, capMs: 80, maxUnknownAttempts: 3, probeIntervalMs: 50 },
     logger: silentLogger,
     now: Date.now,
   })
@@ -152,28 +152,63 @@ describe('the courier', () => {
     await courier.stop()
   })
 
-  it('retries everything waiting as soon as Slack answers again', async () => {
+  it('retries what waited for Slack as soon as Slack answers again', async () => {
     const outbox = memoryOutbox([note('job_a', 'result'), note('job_b', 'result')])
     let slackUp = false
     let failures = 0
+    let probes = 0
     const courier = new Courier({
       outbox,
       send: async () => {
         if (slackUp) return
         failures++
-        throw platformError('internal_error')
+        throw Object.assign(new Error('down'), { code: 'slack_webapi_request_error' })
       },
-      // A backoff far longer than the test: only the wake-up can deliver in time.
-      timing: { baseMs: 60_000, capMs: 60_000, maxUnknownAttempts: 3 },
+      // A backoff far longer than the test: only the probe can deliver in time.
+      timing: { baseMs: 60_000, capMs: 60_000, maxUnknownAttempts: 3, probeIntervalMs: 20 },
       logger: silentLogger,
       now: Date.now,
+      probe: async () => {
+        probes++
+        if (!slackUp) throw new Error('still down')
+      },
     })
     courier.pump()
-    await poll('both failed once', () => (failures === 2 ? true : undefined))
+    await poll('both failed once, and a probe found Slack still down', () =>
+      failures === 2 && probes >= 1 ? true : undefined,
+    )
     slackUp = true
-    courier.wake()
-    await poll('delivered after the wake-up', () => (courier.idle() ? true : undefined), { timeoutMs: 2000 })
+    await poll('delivered after a probe found Slack up', () => (courier.idle() ? true : undefined), {
+      timeoutMs: 2000,
+    })
     expect(outbox.settledIds.sort()).toEqual(['job_a:result', 'job_b:result'])
+    expect(failures).toBe(2)
+    await courier.stop()
+  })
+
+  it('does not hurry a notification Slack refused with an error: it keeps its backoff', async () => {
+    const outbox = memoryOutbox([note('job_a', 'result'), note('job_b', 'result')])
+    const sent: string[] = []
+    let failures = 0
+    const courier = new Courier({
+      outbox,
+      send: async (n) => {
+        if (n.jobId === 'job_a') {
+          failures++
+          throw platformError('internal_error')
+        }
+        sent.push(n.id)
+      },
+      timing: { baseMs: 60_000, capMs: 60_000, maxUnknownAttempts: 3, probeIntervalMs: 20 },
+      logger: silentLogger,
+      now: Date.now,
+      probe: async () => undefined,
+    })
+    courier.pump()
+    await poll('job_b sent', () => (sent.length === 1 ? true : undefined))
+    courier.wake()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(failures).toBe(1)
     await courier.stop()
   })
 })

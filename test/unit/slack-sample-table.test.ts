@@ -93,3 +93,20 @@ describe('sampleTableMessage', () => {
     )
   })
 })
+
+describe('empty columns', () => {
+  it('are left out of the table and counted in the caption', () => {
+    const table = {
+      columns: ['email', 'username', 'n'],
+      rows: [
+        ['a@x.io', '', '1'],
+        ['b@x.io', '', '2'],
+      ],
+    }
+    expect(renderSampleTable(table)).toMatchObject({ emptyColumns: 1, hiddenColumns: 0 })
+    expect(renderSampleTable(table).text.split('\n')[0]).toBe('email   n')
+    expect(sampleTableMessage('job_1', table).text).toBe(
+      'Sample of job_1: 2 users (1 empty column only in the file).',
+    )
+  })
+})

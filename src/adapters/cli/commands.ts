@@ -62,7 +62,11 @@ export const cliCommandSchema = z.discriminatedUnion('name', [
     connection: z.string().optional(),
     requestedBy: requester,
   }),
-  z.object({ name: z.literal('tokens-create'), tokenName: z.string().min(1), scopes: z.array(z.enum(apiScopes)) }),
+  z.object({
+    name: z.literal('tokens-create'),
+    tokenName: z.string().min(1),
+    scopes: z.array(z.enum(apiScopes)),
+  }),
   z.object({ name: z.literal('tokens-list') }),
   z.object({ name: z.literal('tokens-revoke'), key: z.string().min(1) }),
   z.object({ name: z.literal('backups') }),
@@ -148,7 +152,8 @@ export async function executeCommand(engine: Engine, command: CliCommand): Promi
     case 'users-block': {
       const found = engine.findUsers(command.key, command.connection)
       const user = found[0]
-      if (!user) throw new AppError('not_found', `No user ${command.key}. See: roster users get ${command.key}`)
+      if (!user)
+        throw new AppError('not_found', `No user ${command.key}. See: roster users get ${command.key}`)
       if (found.length > 1) {
         throw new AppError(
           'invalid_request',

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
+import { parseScopes } from '../../domain/api/api-token.ts'
 import { defaultFields, type ExportField } from '../../domain/export/export-fields.ts'
 import { type ExportFormat, exportFormats } from '../../domain/export/format.ts'
-import { parseScopes } from '../../domain/api/api-token.ts'
 import type { CliCommand } from './commands.ts'
 
 /** A parsed command line: the command to run, and how the CLI itself should behave around it. */
@@ -177,7 +177,9 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
       if (args[0] === 'revoke' && args.length === 2) {
         return { command: { name: 'tokens-revoke', key: args[1] as string }, ...common }
       }
-      throw new UsageError('usage: roster tokens create --name <name> --scopes … | tokens list | tokens revoke <id|name>')
+      throw new UsageError(
+        'usage: roster tokens create --name <name> --scopes … | tokens list | tokens revoke <id|name>',
+      )
     }
     case 'users':
       if ((args[0] === 'block' || args[0] === 'unblock') && args.length === 2) {

@@ -63,7 +63,9 @@ export function requireScopes(engine: Engine, action: string, scopes: readonly A
     }
     call.token = token
     if (!hasAnyScope(token.scopes, scopes)) {
-      next(new ApiError(403, `Insufficient scope, expected any of: ${scopes.join(',')}`, 'insufficient_scope'))
+      next(
+        new ApiError(403, `Insufficient scope, expected any of: ${scopes.join(',')}`, 'insufficient_scope'),
+      )
       return
     }
     next()

@@ -81,7 +81,10 @@ export function toApiError(error: unknown): ApiError {
     return new ApiError(400, 'Invalid request payload JSON format', 'invalid_body')
   }
   if (parserError?.type === 'entity.too.large') {
-    return new ApiError(413, `Payload content length greater than maximum allowed: ${String(parserError.limit)}.`)
+    return new ApiError(
+      413,
+      `Payload content length greater than maximum allowed: ${String(parserError.limit)}.`,
+    )
   }
   if (typeof parserError?.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
     return new ApiError(parserError.status, (error as Error).message ?? 'Bad request')

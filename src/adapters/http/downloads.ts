@@ -3,8 +3,8 @@ import { pipeline } from 'node:stream/promises'
 import { Router } from 'express'
 import { downloadName, exportContentType } from '../../domain/api/export-format.ts'
 import type { Engine } from '../../engine/engine.ts'
-import { ApiError } from './api-errors.ts'
 import { auditTarget, nameCall } from './api-auth.ts'
+import { ApiError } from './api-errors.ts'
 import type { LinkSigner } from './signed-links.ts'
 
 /**
@@ -18,8 +18,15 @@ export function downloadRoutes(engine: Engine, signer: LinkSigner): Router {
     const { jobId, name } = req.params
     nameCall(res, 'export.download')
     auditTarget(res, jobId)
-    const check = signer.verify(jobId, name, req.query.Expires, req.query.Signature, engine.ctx.clock.now().getTime())
-    if (check === 'invalid') throw new ApiError(403, 'This download link is not valid: its signature does not match.')
+    const check = signer.verify(
+      jobId,
+      name,
+      req.query.Expires,
+      req.query.Signature,
+      engine.ctx.clock.now().getTime(),
+    )
+    if (check === 'invalid')
+      throw new ApiError(403, 'This download link is not valid: its signature does not match.')
     if (check === 'expired') {
       throw new ApiError(
         403,

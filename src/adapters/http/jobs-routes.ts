@@ -5,11 +5,11 @@ import { apiExportFormats, downloadName, engineExportFormat } from '../../domain
 import { firstValidationMessage, jsonInteger } from '../../domain/api/validation-error.ts'
 import { connectionIdPattern } from '../../domain/connections/connection.ts'
 import { exportFieldSchema } from '../../domain/export/export-fields.ts'
-import { isActive, type Job, writesUsers } from '../../domain/jobs/job.ts'
 import type { Requester } from '../../domain/jobs/job.ts'
+import { isActive, type Job, writesUsers } from '../../domain/jobs/job.ts'
 import type { Engine } from '../../engine/engine.ts'
-import { ApiError } from './api-errors.ts'
 import { auditTarget, callerOf, requireScopes } from './api-auth.ts'
+import { ApiError } from './api-errors.ts'
 import { readMultipart } from './multipart.ts'
 import type { LinkSigner } from './signed-links.ts'
 
@@ -39,55 +39,51 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
   // cannot both pass the check while the first is still writing its file.
   let creating = 0
 
-  router.post(
-    '/jobs/users-imports',
-    requireScopes(engine, 'import', ['create:users']),
-    async (req, res) => {
-      const upload = await readMultipart(req, ['users'], { maxFileBytes: deps.limits.importMaxBytes })
-      const file = upload.files.get('users')
-      if (!file) throw badRequest("Must provide 'users' file as multipart part.")
-      if (file.bytes.byteLength === 0) throw badRequest('Users file must not be empty.')
-      const connectionId = upload.fields.get('connection_id')
-      if (connectionId === undefined) throw badRequest("Must provide 'connection_id' as multipart part.")
-      if (!connectionIdPattern.test(connectionId)) {
-        throw badRequest(
-          `Payload validation error: 'String does not match pattern ${connectionIdPattern.source}' on property connection_id.`,
+  router.post('/jobs/users-imports', requireScopes(engine, 'import', ['create:users']), async (req, res) => {
+    const upload = await readMultipart(req, ['users'], { maxFileBytes: deps.limits.importMaxBytes })
+    const file = upload.files.get('users')
+    if (!file) throw badRequest("Must provide 'users' file as multipart part.")
+    if (file.bytes.byteLength === 0) throw badRequest('Users file must not be empty.')
+    const connectionId = upload.fields.get('connection_id')
+    if (connectionId === undefined) throw badRequest("Must provide 'connection_id' as multipart part.")
+    if (!connectionIdPattern.test(connectionId)) {
+      throw badRequest(
+        `Payload validation error: 'String does not match pattern ${connectionIdPattern.source}' on property connection_id.`,
+      )
+    }
+    const flag = (name: string, fallback: boolean) => parseFlag(upload.fields.get(name), name, fallback)
+    const options = {
+      upsert: flag('upsert', false),
+      sendCompletionEmail: flag('send_completion_email', true),
+      dryRun: flag('dry_run', false),
+      merge: flag('merge', false),
+    }
+    const externalId = upload.fields.get('external_id')
+    if (!options.dryRun) {
+      const active = activeImports(engine.listJobs(Number.MAX_SAFE_INTEGER)) + creating
+      if (active >= deps.limits.maxActiveImports) {
+        const max = deps.limits.maxActiveImports
+        throw new ApiError(
+          429,
+          `There are ${max} active import users jobs, please wait until some of them are finished and try again`,
         )
       }
-      const flag = (name: string, fallback: boolean) => parseFlag(upload.fields.get(name), name, fallback)
-      const options = {
-        upsert: flag('upsert', false),
-        sendCompletionEmail: flag('send_completion_email', true),
-        dryRun: flag('dry_run', false),
-        merge: flag('merge', false),
-      }
-      const externalId = upload.fields.get('external_id')
-      if (!options.dryRun) {
-        const active = activeImports(engine.listJobs(Number.MAX_SAFE_INTEGER)) + creating
-        if (active >= deps.limits.maxActiveImports) {
-          const max = deps.limits.maxActiveImports
-          throw new ApiError(
-            429,
-            `There are ${max} active import users jobs, please wait until some of them are finished and try again`,
-          )
-        }
-      }
-      if (!options.dryRun) creating++
-      try {
-        const job = await engine.requestImport({
-          connection: connectionId,
-          fileName: file.fileName || 'users.json',
-          bytes: file.bytes,
-          options: { ...options, ...(externalId === undefined ? {} : { externalId }) },
-          requestedBy: requester(res),
-        })
-        auditTarget(res, job.id)
-        res.status(202).json(apiJobView(job))
-      } finally {
-        if (!options.dryRun) creating--
-      }
-    },
-  )
+    }
+    if (!options.dryRun) creating++
+    try {
+      const job = await engine.requestImport({
+        connection: connectionId,
+        fileName: file.fileName || 'users.json',
+        bytes: file.bytes,
+        options: { ...options, ...(externalId === undefined ? {} : { externalId }) },
+        requestedBy: requester(res),
+      })
+      auditTarget(res, job.id)
+      res.status(202).json(apiJobView(job))
+    } finally {
+      if (!options.dryRun) creating--
+    }
+  })
 
   router.post(
     '/jobs/users-exports',
@@ -167,7 +163,9 @@ function fromForm(body: unknown): unknown {
 function parseFlag(value: string | undefined, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback
   if (value === 'true' || value === 'false') return value === 'true'
-  throw badRequest(`Payload validation error: 'Expected type boolean but found type string' on property ${name}.`)
+  throw badRequest(
+    `Payload validation error: 'Expected type boolean but found type string' on property ${name}.`,
+  )
 }
 
 /** Writing imports that hold a slot: pending or processing, dry runs excepted (they write nothing). */
@@ -177,7 +175,9 @@ function activeImports(jobs: readonly Job[]): number {
 
 function jobIdParam(id: unknown, res: Response): string {
   if (typeof id !== 'string' || !jobIdPattern.test(id)) {
-    throw badRequest(`Path validation error: 'String does not match pattern ${jobIdPattern.source}' on property id.`)
+    throw badRequest(
+      `Path validation error: 'String does not match pattern ${jobIdPattern.source}' on property id.`,
+    )
   }
   auditTarget(res, id)
   return id

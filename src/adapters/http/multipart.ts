@@ -1,5 +1,5 @@
-import type { Request } from 'express'
 import busboy from 'busboy'
+import type { Request } from 'express'
 import { ApiError } from './api-errors.ts'
 
 /**
@@ -64,7 +64,12 @@ export function readMultipart(
       parser = busboy({
         headers: req.headers,
         // busboy cuts a file when it *reaches* fileSize: one byte more, so a file of exactly the limit passes.
-        limits: { fileSize: options.maxFileBytes + 1, fieldSize: maxFieldBytes, parts: maxParts, fieldNameSize: 100 },
+        limits: {
+          fileSize: options.maxFileBytes + 1,
+          fieldSize: maxFieldBytes,
+          parts: maxParts,
+          fieldNameSize: 100,
+        },
       })
     } catch {
       refuse(invalidFormat())
@@ -85,7 +90,8 @@ export function readMultipart(
         stream.on('data', (chunk: Buffer) => chunks.push(chunk))
         stream.on('limit', () => refuse(tooLarge()))
         stream.on('end', () => {
-          if (!stream.truncated) upload.files.set(name, { fileName: info.filename ?? '', bytes: Buffer.concat(chunks) })
+          if (!stream.truncated)
+            upload.files.set(name, { fileName: info.filename ?? '', bytes: Buffer.concat(chunks) })
           resolveFile()
         })
       })

@@ -2,14 +2,14 @@ import express, { type Request, Router } from 'express'
 import { z } from 'zod'
 import { toAuth0Connection } from '../../domain/api/connection-view.ts'
 import { checkpointPage, offsetPage, projectFields } from '../../domain/api/paging.ts'
-import { matchesQuery, parseUserQuery } from '../../domain/api/user-query.ts'
 import { parseUserPatch } from '../../domain/api/user-patch.ts'
+import { matchesQuery, parseUserQuery } from '../../domain/api/user-query.ts'
 import { firstValidationMessage, jsonInteger } from '../../domain/api/validation-error.ts'
 import { toAuth0User } from '../../domain/users/auth0-user-view.ts'
 import { normalizeEmail, type StoredUser } from '../../domain/users/user.ts'
 import type { Engine } from '../../engine/engine.ts'
-import { ApiError } from './api-errors.ts'
 import { auditTarget, callerOf, requireScopes } from './api-auth.ts'
+import { ApiError } from './api-errors.ts'
 
 /**
  * What a migration script needs beside the jobs: connections, users (paged, searched by email and connection) and
@@ -51,7 +51,8 @@ export function usersRoutes(engine: Engine, jsonMaxBytes: number): Router {
     let users = [...engine.listUsers(query.connection)].filter((user) => matchesQuery(user, search.terms))
     if (query.sort !== undefined) users = sortUsers(users, query.sort)
     const page = offsetPage(users, query.page ?? 0, query.per_page ?? 50)
-    const view = (user: StoredUser) => projectFields(toAuth0User(user), query.fields, query.include_fields ?? true)
+    const view = (user: StoredUser) =>
+      projectFields(toAuth0User(user), query.fields, query.include_fields ?? true)
     if (query.include_totals) {
       res.json({
         start: page.start,
@@ -71,7 +72,9 @@ export function usersRoutes(engine: Engine, jsonMaxBytes: number): Router {
     auditTarget(res, email)
     // Every connection's user with that email (an email may exist once per connection), as Auth0 answers.
     const users = engine.findUsers(email).filter((user) => user.email === email)
-    res.json(users.map((user) => projectFields(toAuth0User(user), query.fields, query.include_fields ?? true)))
+    res.json(
+      users.map((user) => projectFields(toAuth0User(user), query.fields, query.include_fields ?? true)),
+    )
   })
 
   router.get('/users/:id', requireScopes(engine, 'users.read', ['read:users']), (req, res) => {
@@ -102,7 +105,10 @@ export function usersRoutes(engine: Engine, jsonMaxBytes: number): Router {
 
 /** Query strings carry text: numbers and booleans are typed back before the schema checks them. */
 const intQuery = (min: number, max: number) =>
-  z.preprocess((value) => (typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value), jsonInteger().min(min).max(max))
+  z.preprocess(
+    (value) => (typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value),
+    jsonInteger().min(min).max(max),
+  )
 const boolQuery = z.preprocess(
   (value) => (value === 'true' ? true : value === 'false' ? false : value),
   z.boolean(),
@@ -125,7 +131,17 @@ const connectionsQuery = z
   })
   .strict()
 
-const sortableFields = ['email', 'user_id', 'name', 'nickname', 'given_name', 'family_name', 'username', 'created_at', 'updated_at']
+const sortableFields = [
+  'email',
+  'user_id',
+  'name',
+  'nickname',
+  'given_name',
+  'family_name',
+  'username',
+  'created_at',
+  'updated_at',
+]
 
 const usersQuery = z
   .object({
@@ -134,7 +150,10 @@ const usersQuery = z
     q: z.string().max(2048).optional(),
     search_engine: z.enum(['v1', 'v2', 'v3']).optional(),
     connection: z.string().optional(),
-    sort: z.string().regex(new RegExp(`^(${sortableFields.join('|')}):(1|-1)$`)).optional(),
+    sort: z
+      .string()
+      .regex(new RegExp(`^(${sortableFields.join('|')}):(1|-1)$`))
+      .optional(),
     primary_order: boolQuery.optional(),
   })
   .strict()

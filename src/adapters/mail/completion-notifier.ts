@@ -101,9 +101,19 @@ export function createCompletionNotifier(options: CompletionNotifierOptions): Co
     try {
       const sent = await mailer.send(entry, entry.jobId)
       await rm(join(queueDir, `${entry.jobId}.json`), { force: true })
-      const line = { jobId: entry.jobId, to: entry.to, via: sent.via, sentAt: engine.ctx.clock.now().toISOString() }
+      const line = {
+        jobId: entry.jobId,
+        to: entry.to,
+        via: sent.via,
+        sentAt: engine.ctx.clock.now().toISOString(),
+      }
       await appendFile(join(options.outboxDir, 'sent.jsonl'), `${JSON.stringify(line)}\n`, { mode: 0o600 })
-      logger.info('completion email sent', { jobId: entry.jobId, to: entry.to, via: sent.via, file: sent.file })
+      logger.info('completion email sent', {
+        jobId: entry.jobId,
+        to: entry.to,
+        via: sent.via,
+        file: sent.file,
+      })
     } catch (error) {
       const attempts = entry.attempts + 1
       const reason = error instanceof Error ? error.message : String(error)
@@ -116,7 +126,12 @@ export function createCompletionNotifier(options: CompletionNotifierOptions): Co
         return
       }
       await writeDurably(join(queueDir, `${entry.jobId}.json`), JSON.stringify(next))
-      logger.warn('completion email not sent; will retry', { jobId: entry.jobId, attempts, delayMs, error: reason })
+      logger.warn('completion email not sent; will retry', {
+        jobId: entry.jobId,
+        attempts,
+        delayMs,
+        error: reason,
+      })
       if (closed) return
       const timer = setTimeout(() => {
         timers.delete(timer)

@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { appMetadataSchema, userMetadataSchema } from '../import/metadata-rules.ts'
 import { isPlainObject } from '../import/merge-patch.ts'
+import { appMetadataSchema, userMetadataSchema } from '../import/metadata-rules.ts'
 import type { StoredUser } from '../users/user.ts'
 import { firstValidationMessage } from './validation-error.ts'
 
@@ -77,7 +77,11 @@ export function parseUserPatch(body: unknown): ParsedPatch {
 }
 
 /** The user after the patch (no `rev`: the store stamps it), or null when the patch changes nothing. */
-export function applyUserPatch(user: StoredUser, patch: UserPatch, now: string): Omit<StoredUser, 'rev'> | null {
+export function applyUserPatch(
+  user: StoredUser,
+  patch: UserPatch,
+  now: string,
+): Omit<StoredUser, 'rev'> | null {
   const { rev: _rev, ...next } = structuredClone(user)
   let changed = false
   if (patch.blocked !== undefined && patch.blocked !== (user.blocked ?? false)) {

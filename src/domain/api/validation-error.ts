@@ -47,13 +47,17 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
       }
       return `Object didn't pass validation for format ${issue.format}: ${String(valueAt(input, issue.path))}`
     case 'too_small':
-      if (issue.origin === 'string') return `String is too short (${lengthAt(input, issue.path)} chars), minimum ${issue.minimum}`
-      if (issue.origin === 'array') return `Array is too short (${lengthAt(input, issue.path)}), minimum ${issue.minimum}`
+      if (issue.origin === 'string')
+        return `String is too short (${lengthAt(input, issue.path)} chars), minimum ${issue.minimum}`
+      if (issue.origin === 'array')
+        return `Array is too short (${lengthAt(input, issue.path)}), minimum ${issue.minimum}`
       if (issue.origin === 'object') return `Too few properties defined (0), minimum ${issue.minimum}`
       return `Value ${String(valueAt(input, issue.path))} is less than minimum ${issue.minimum}`
     case 'too_big':
-      if (issue.origin === 'string') return `String is too long (${lengthAt(input, issue.path)} chars), maximum ${issue.maximum}`
-      if (issue.origin === 'array') return `Array is too long (${lengthAt(input, issue.path)}), maximum ${issue.maximum}`
+      if (issue.origin === 'string')
+        return `String is too long (${lengthAt(input, issue.path)} chars), maximum ${issue.maximum}`
+      if (issue.origin === 'array')
+        return `Array is too long (${lengthAt(input, issue.path)}), maximum ${issue.maximum}`
       return `Value ${String(valueAt(input, issue.path))} is greater than maximum ${issue.maximum}`
     default:
       return issue.message

@@ -41,10 +41,7 @@ export function completionEmail(input: CompletionEmailInput): EmailContent {
   if (job.statusDetails) facts.push(['Why it failed', job.statusDetails])
   if (job.ignoredFields?.length) facts.push(['Columns ignored', job.ignoredFields.join(', ')])
   const reportUrl = `${input.publicUrl}/api/v2/jobs/${job.id}/errors`
-  const howTo = [
-    `roster job errors ${job.id}`,
-    `curl -H "Authorization: Bearer $ROSTER_TOKEN" ${reportUrl}`,
-  ]
+  const howTo = [`roster job errors ${job.id}`, `curl -H "Authorization: Bearer $ROSTER_TOKEN" ${reportUrl}`]
   const kept = `The report is kept ${input.retentionHours} hours after the job was created.`
   const errorLines = input.errors.map(describeError)
   const more = input.totalErrors - input.errors.length
@@ -69,22 +66,24 @@ export function completionEmail(input: CompletionEmailInput): EmailContent {
   ].join('\n')
 
   const html = [
-    `<p>${escape(`${kind} ${job.id} into ${job.connectionName} (tenant ${input.tenant}) is ${job.status}.`)}</p>`,
+    `<p>${escapeHtml(`${kind} ${job.id} into ${job.connectionName} (tenant ${input.tenant}) is ${job.status}.`)}</p>`,
     '<table>',
-    ...facts.map(([label, value]) => `<tr><th align="left">${escape(label)}</th><td>${escape(value)}</td></tr>`),
+    ...facts.map(
+      ([label, value]) => `<tr><th align="left">${escapeHtml(label)}</th><td>${escapeHtml(value)}</td></tr>`,
+    ),
     '</table>',
     errorLines.length === 0
       ? '<p>No user failed.</p>'
       : [
           `<p>First errors (${input.errors.length} of ${input.totalErrors}):</p>`,
           '<ul>',
-          ...errorLines.map((line) => `<li>${escape(line)}</li>`),
+          ...errorLines.map((line) => `<li>${escapeHtml(line)}</li>`),
           ...(more > 0 ? [`<li>… and ${more} more.</li>`] : []),
           '</ul>',
         ].join('\n'),
     '<p>Full report:</p>',
-    `<pre>${howTo.map(escape).join('\n')}</pre>`,
-    `<p>${escape(kept)}</p>`,
+    `<pre>${howTo.map(escapeHtml).join('\n')}</pre>`,
+    `<p>${escapeHtml(kept)}</p>`,
   ].join('\n')
 
   return { subject, text, html }
@@ -110,14 +109,15 @@ function options(job: ImportJob): string {
 /** `#3 ada@example.com: INVALID_FORMAT Error in email property … (email)`: who, what, where. */
 function describeError(entry: ReportEntry): string {
   const user = entry.user as Record<string, unknown> | undefined
-  const who = typeof user?.email === 'string' ? user.email : typeof user?.user_id === 'string' ? user.user_id : ''
+  const who =
+    typeof user?.email === 'string' ? user.email : typeof user?.user_id === 'string' ? user.user_id : ''
   const problems = entry.errors
     .map((e) => `${e.code} ${e.message}${'path' in e && e.path ? ` (${String(e.path)})` : ''}`)
     .join('; ')
   return `#${entry.index}${who ? ` ${who}` : ''}: ${problems}`
 }
 
-function escape(text: string): string {
+function escapeHtml(text: string): string {
   return text
     .replaceAll('&', '&amp;')
     .replaceAll('<', '&lt;')

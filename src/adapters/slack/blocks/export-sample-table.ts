@@ -85,12 +85,19 @@ function escapeMrkdwn(text: string): string {
 export function renderSampleTable(
   table: SampleTable,
   limits: TableLimits = defaultTableLimits,
-): { text: string; hiddenColumns: number; hiddenRows: number } {
-  const rows = table.rows.slice(0, limits.maxRows)
-  const cells = [table.columns, ...rows].map((row) => row.map((cell) => clip(cell, limits.maxCellChars)))
+): { text: string; hiddenColumns: number; emptyColumns: number; hiddenRows: number } {
+  const shownRows = table.rows.slice(0, limits.maxRows)
+  // A column no shown user has a value in says nothing in a table: it gives its width to the others.
+  const kept = table.columns
+    .map((_, column) => column)
+    .filter((column) => shownRows.length === 0 || shownRows.some((row) => (row[column] ?? '') !== ''))
+  const pick = (row: string[]) => kept.map((column) => row[column] ?? '')
+  const columns = pick(table.columns)
+  const rows = shownRows.map(pick)
+  const cells = [columns, ...rows].map((row) => row.map((cell) => clip(cell, limits.maxCellChars)))
   const widths: number[] = []
   let line = 0
-  for (let column = 0; column < table.columns.length; column++) {
+  for (let column = 0; column < columns.length; column++) {
     const width = Math.max(...cells.map((row) => [...(row[column] ?? '')].length))
     const next = line + (column === 0 ? 0 : 2) + width
     if (column > 0 && next > limits.maxLineChars) break
@@ -107,7 +114,8 @@ export function renderSampleTable(
   const lines = [format(header), widths.map((width) => '─'.repeat(width)).join('  '), ...body.map(format)]
   return {
     text: escapeMrkdwn(lines.join('\n')),
-    hiddenColumns: table.columns.length - widths.length,
+    hiddenColumns: columns.length - widths.length,
+    emptyColumns: table.columns.length - columns.length,
     hiddenRows: table.rows.length - rows.length,
   }
 }
@@ -119,13 +127,14 @@ export function sampleTableMessage(jobId: string, table: SampleTable, limits?: T
     return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] }
   }
   const rendered = renderSampleTable(table, limits)
+  const count = (n: number, what: string) => (n > 0 ? `${n} ${what}${n === 1 ? '' : 's'}` : '')
   const left = [
-    rendered.hiddenColumns > 0
-      ? `${rendered.hiddenColumns} more column${rendered.hiddenColumns === 1 ? '' : 's'}`
-      : '',
-    rendered.hiddenRows > 0 ? `${rendered.hiddenRows} more row${rendered.hiddenRows === 1 ? '' : 's'}` : '',
+    count(rendered.hiddenColumns, 'more column'),
+    count(rendered.hiddenRows, 'more row'),
+    count(rendered.emptyColumns, 'empty column'),
   ].filter(Boolean)
-  const caption = `Sample of \`${jobId}\`: ${table.rows.length} user${table.rows.length === 1 ? '' : 's'}${left.length > 0 ? ` (${left.join(', ')} in the file)` : ''}.`
+  const users = `${table.rows.length} user${table.rows.length === 1 ? '' : 's'}`
+  const caption = `Sample of \`${jobId}\`: ${users}${left.length > 0 ? ` (${left.join(', ')} only in the file)` : ''}.`
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: caption } },
     // A section's text holds at most 3000 characters; the limits keep a 10-row table well under it.

@@ -162,9 +162,11 @@ export function resultMessage(
     if (job.type !== 'users_export' && job.summary) line += ` Before it stopped: ${summaryText(job)}.`
   } else if (job.type === 'users_export') {
     const result = job.result
-    line = result
-      ? `:white_check_mark: ${who}${what} is done: ${users(result.users)} in \`${result.fileName}\` (${byteText(result.bytes)}), attached below.`
-      : `:white_check_mark: ${who}${what} is done.`
+    if (!result) line = `:white_check_mark: ${who}${what} is done.`
+    else if (result.bytes === 0) line = `:white_check_mark: ${who}${what} is done: no users, so no file.`
+    else {
+      line = `:white_check_mark: ${who}${what} is done: ${users(result.users)} in \`${result.fileName}\` (${byteText(result.bytes)}), attached below.`
+    }
   } else {
     line = `:white_check_mark: ${who}${what} is done: ${summaryText(job)}.`
   }

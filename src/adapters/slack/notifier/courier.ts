@@ -12,6 +12,8 @@ export interface CourierOptions {
   now: () => number
   /** Jobs whose notifications are sent at the same time. Default 4. */
   parallel?: number
+  /** A cheap call that succeeds when Slack answers (`auth.test`): see `RetryTiming.probeIntervalMs`. */
+  probe?: () => Promise<unknown>
 }
 
 interface Attempts {
@@ -19,12 +21,16 @@ interface Attempts {
   dueAtMs: number
   /** Slack's Retry-After: not even a recovery makes us call sooner. */
   notBeforeMs: number
+  /** The last failure was Slack not answering: it is retried as soon as Slack answers again. */
+  awaitsSlack: boolean
 }
 
 /**
  * Sends the outbox: per job in the order planned (the result before its files), different jobs side by side.
- * A failure keeps the notification and retries it with backoff; when Slack answers any call again, everything
- * waiting is retried at once. Permanent refusals (the channel is gone…) are logged and dropped.
+ * A failure keeps the notification and retries it with backoff. When Slack did not answer at all (down, 5xx),
+ * a cheap probe asks every few seconds whether it answers again, and on the first answer (the probe's, or any
+ * send's) everything that waited for Slack goes at once. Refusals for good (the channel is gone…) are logged and
+ * dropped.
  */
 export class Courier {
   readonly #o: CourierOptions
@@ -32,6 +38,7 @@ export class Courier {
   readonly #busyJobs = new Set<string>()
   readonly #running = new Set<Promise<void>>()
   #timer: NodeJS.Timeout | undefined
+  #probeTimer: NodeJS.Timeout | undefined
   #stopped = false
 
   constructor(options: CourierOptions) {
@@ -63,14 +70,38 @@ export class Courier {
       this.#timer = setTimeout(() => this.pump(), Math.max(0, nextDueMs - now))
       this.#timer.unref()
     }
+    this.#scheduleProbe(now)
   }
 
-  /** Slack answered: whatever waits after a failure is tried now (Retry-After still honoured). */
+  /** Probes Slack while a notification waits for it longer than the probe interval. */
+  #scheduleProbe(now: number): void {
+    const { probe } = this.#o
+    const intervalMs = this.#o.timing.probeIntervalMs
+    if (!probe || this.#probeTimer) return
+    const waiting = [...this.#attempts.values()].some((a) => a.awaitsSlack && a.dueAtMs > now + intervalMs)
+    if (!waiting) return
+    this.#probeTimer = setTimeout(() => {
+      probe().then(
+        () => {
+          this.#probeTimer = undefined
+          this.wake()
+          this.pump()
+        },
+        () => {
+          this.#probeTimer = undefined
+          this.pump()
+        },
+      )
+    }, intervalMs)
+    this.#probeTimer.unref()
+  }
+
+  /** Slack answered: what waited for it to answer is tried now (Retry-After still honoured). */
   wake(): void {
     const now = this.#o.now()
     let changed = false
     for (const attempts of this.#attempts.values()) {
-      if (attempts.failures > 0 && attempts.dueAtMs > now) {
+      if (attempts.awaitsSlack && attempts.dueAtMs > now) {
         attempts.dueAtMs = Math.max(now, attempts.notBeforeMs)
         changed = true
       }
@@ -82,6 +113,7 @@ export class Courier {
   async stop(timeoutMs = 5000): Promise<void> {
     this.#stopped = true
     clearTimeout(this.#timer)
+    clearTimeout(this.#probeTimer)
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs)
@@ -119,7 +151,12 @@ export class Courier {
 
   async #failed(item: Notification, error: unknown): Promise<void> {
     const now = this.#o.now()
-    const attempts = this.#attempts.get(item.id) ?? { failures: 0, dueAtMs: 0, notBeforeMs: 0 }
+    const attempts = this.#attempts.get(item.id) ?? {
+      failures: 0,
+      dueAtMs: 0,
+      notBeforeMs: 0,
+      awaitsSlack: false,
+    }
     this.#attempts.set(item.id, attempts)
     if (error instanceof WaitForThread) {
       attempts.dueAtMs = now + error.retryInMs
@@ -155,6 +192,7 @@ export class Courier {
     const delayMs = retryDelayMs(attempts.failures, this.#o.timing, retryAfterMs)
     attempts.dueAtMs = now + delayMs
     attempts.notBeforeMs = now + retryAfterMs
+    attempts.awaitsSlack = failure.kind === 'transient' && failure.unreachable === true
     this.#o.logger.warn('Slack notification not delivered yet; kept for a retry', {
       id: item.id,
       reason: failure.reason,

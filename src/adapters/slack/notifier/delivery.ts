@@ -70,6 +70,11 @@ export function createDelivery(options: DeliveryOptions): (notification: Notific
           })
           return
         }
+        if (file.bytes === 0) {
+          // Slack refuses empty uploads (an NDJSON export of no users is empty).
+          await reply(thread, { text: `The export \`${jobId}\` found no users: there is no file to attach.` })
+          return
+        }
         await slot(thread.channel)
         await client.filesUploadV2({
           channel_id: thread.channel,

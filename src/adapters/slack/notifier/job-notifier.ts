@@ -78,6 +78,7 @@ export async function startJobNotifier(options: JobNotifierOptions): Promise<Job
     timing: { ...defaultRetryTiming, ...options.retry },
     logger,
     now,
+    probe: () => client.auth.test(),
   })
   const milestoneMinTotal = options.milestoneMinTotal ?? 10_000
   const announced = (job: Job) => isAnnounced(job, deps.threads.get(job.id) !== undefined)
