@@ -14,6 +14,19 @@ const integer = (min: number, max: number, what: string) =>
     .min(min, { error: `expected ${what}` })
     .max(max, { error: `expected ${what}` })
 
+/** `a, b ,c` → ['a', 'b', 'c'], each checked by `item`. */
+const commaList = (item: z.ZodString | z.ZodEmail) =>
+  z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(item))
+
 const optionalText = z
   .string()
   .optional()
@@ -46,36 +59,16 @@ export const envSchema = z.object({
       error: 'expected lower-case letters, digits and dashes, like "acme-prod"',
     })
     .default('roster'),
-  TENANT_OWNERS: z
-    .string()
-    .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.email({ error: 'expected comma-separated email addresses' }))),
+  TENANT_OWNERS: commaList(z.email({ error: 'expected comma-separated email addresses' })),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   SLACK_BOT_TOKEN: optionalText,
   SLACK_SIGNING_SECRET: optionalText,
   SLACK_APP_TOKEN: optionalText,
-  SLACK_ADMINS: z
-    .string()
-    .default('')
-    .transform((value) =>
-      value
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean),
-    )
-    .pipe(
-      z.array(
-        z
-          .string()
-          .regex(/^[UW][A-Z0-9]{2,}$/, { error: 'expected comma-separated Slack user ids like U0123ABCD' }),
-      ),
-    ),
+  SLACK_ADMINS: commaList(
+    z
+      .string()
+      .regex(/^[UW][A-Z0-9]{2,}$/, { error: 'expected comma-separated Slack user ids like U0123ABCD' }),
+  ),
   SLACK_API_URL: z
     .url({ error: 'expected a URL such as https://slack.com/api/' })
     .default('https://slack.com/api/'),
