@@ -70,7 +70,9 @@ for (const size of tenantSizes) {
   }
   await pipeline(Readable.from(lines()), createWriteStream(join(dir, 'floor.ndjson')))
   const floorRate = size / ((performance.now() - start) / 1000)
-  console.log(`tenant ${size.toLocaleString('en-US')}: floor ${Math.round(floorRate).toLocaleString('en-US')} users/s, +${mb(stop())}`)
+  console.log(
+    `tenant ${size.toLocaleString('en-US')}: floor ${Math.round(floorRate).toLocaleString('en-US')} users/s, +${mb(stop())}`,
+  )
 
   for (const { format, gzip } of cases) {
     global.gc?.()
@@ -80,7 +82,8 @@ for (const size of tenantSizes) {
     const done = await roster.engine.waitFor(job.id)
     const seconds = (performance.now() - start) / 1000
     const extra = stop()
-    if (done.type !== 'users_export' || done.status !== 'completed') throw new Error(`export failed: ${done.statusDetails}`)
+    if (done.type !== 'users_export' || done.status !== 'completed')
+      throw new Error(`export failed: ${done.statusDetails}`)
     const rate = (done.result?.users ?? 0) / seconds
     console.log(
       `  ${`${format}${gzip ? '+gzip' : ''}`.padEnd(9)} ${Math.round(rate).toLocaleString('en-US').padStart(9)} users/s ` +

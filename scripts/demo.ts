@@ -4,7 +4,7 @@
  * Slack sends them — a file dropped in #general, its dry run, Import, the job thread, an export by a viewer, and
  * `/jobs` — and prints the channel as a person would read it. Nothing leaves this machine.
  */
-import { slackAdmin, openSlackHarness } from '../test/support/slack-harness.ts'
+import { openSlackHarness, slackAdmin } from '../test/support/slack-harness.ts'
 
 const viewer = 'UVIEWER1'
 const channel = 'C0GENERAL'
@@ -38,7 +38,11 @@ try {
   const seed = await h.roster.engine.requestImport({
     connection,
     fileName: 'seed.json',
-    bytes: Buffer.from(JSON.stringify([{ email: 'grace.hopper@example.com', given_name: 'Grace', user_metadata: { plan: 'basic' } }])),
+    bytes: Buffer.from(
+      JSON.stringify([
+        { email: 'grace.hopper@example.com', given_name: 'Grace', user_metadata: { plan: 'basic' } },
+      ]),
+    ),
     options: { upsert: false, merge: false, dryRun: false, sendCompletionEmail: false },
     requestedBy: { via: 'cli', id: 'demo' },
   })
@@ -53,7 +57,11 @@ try {
   await h.emulator.waitFor('views.open', (_args, call) => call.ok === true)
   const view = h.driver.latestView(slackAdmin)
   const connectionId = h.roster.engine.listConnections().find((c) => c.name === connection)?.id ?? ''
-  await h.driver.submitView(view.id, { import_connection: connectionId, import_options: ['upsert'] }, slackAdmin)
+  await h.driver.submitView(
+    view.id,
+    { import_connection: connectionId, import_options: ['upsert'] },
+    slackAdmin,
+  )
   await h.emulator.waitFor('chat.postMessage', (args) => String(args.text).startsWith('Dry run job_'))
 
   step('@vera (viewer) presses Import: refused, only she sees why')
@@ -64,10 +72,20 @@ try {
   const confirmed = await h.emulator.waitFor('chat.update', (args) => String(args.text).includes('confirmed'))
   const importId = /job_\w+/.exec(String(confirmed.args.text))?.[0] ?? ''
   await h.roster.engine.waitFor(importId)
-  await h.emulator.waitFor('chat.postMessage', (args) => args.thread_ts !== undefined && String(args.text).includes(importId), 10_000).catch(() => undefined)
+  await h.emulator
+    .waitFor(
+      'chat.postMessage',
+      (args) => args.thread_ts !== undefined && String(args.text).includes(importId),
+      10_000,
+    )
+    .catch(() => undefined)
 
   step(`@vera types /export ${connection} csv sample`)
-  const exported = await h.driver.command('/export', { text: `${connection} csv sample`, user: viewer, channel })
+  const exported = await h.driver.command('/export', {
+    text: `${connection} csv sample`,
+    user: viewer,
+    channel,
+  })
   if (exported.status !== 200) throw new Error(`/export answered ${exported.status}`)
   await h.emulator.waitFor('files.completeUploadExternal', undefined, 10_000).catch(() => undefined)
 

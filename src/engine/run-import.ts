@@ -68,7 +68,8 @@ export async function runImport(
       const rowErrors = [...normal.errors, ...(result.ok ? [] : result.errors)]
       const duplicate = duplicates.get(index)
       if (duplicate) rowErrors.push(duplicate)
-      if (result.ok && rowErrors.length === 0) valid.push({ index, row: result.row, partialMetadata: normal.partialMetadata })
+      if (result.ok && rowErrors.length === 0)
+        valid.push({ index, row: result.row, partialMetadata: normal.partialMetadata })
       else errors.push({ index, user: redactRow(rows[index]), errors: rowErrors })
     }
     // From here to commit() nothing awaits: the plan is made and applied against one state of the store.

@@ -76,7 +76,9 @@ describe('labels and paths', () => {
   })
 
   it('lets a field given by its own name win over the same field given by a label', async () => {
-    const job = await h.importUsers([{ email: 'a@example.com', Email: 'b@example.com', Nickname: 'x', nickname: 'y' }])
+    const job = await h.importUsers([
+      { email: 'a@example.com', Email: 'b@example.com', Nickname: 'x', nickname: 'y' },
+    ])
     expect(job.summary).toMatchObject({ inserted: 1, failed: 0 })
     expect(h.engine.findUsers('a@example.com')[0]?.nickname).toBe('y')
   })

@@ -7,7 +7,12 @@ const manifest = parse(readFileSync(new URL('../../manifest.yml', import.meta.ur
 
 describe('manifest.yml stays in step with the code', () => {
   it('declares exactly the slash commands the app registers, each with a description and usage hint', () => {
-    const commands = manifest.features.slash_commands as { command: string; description: string; usage_hint: string; url: string }[]
+    const commands = manifest.features.slash_commands as {
+      command: string
+      description: string
+      usage_hint: string
+      url: string
+    }[]
     expect(commands.map((c) => c.command).sort()).toEqual([...slashCommands].sort())
     for (const command of commands) {
       expect(command.description.length).toBeGreaterThan(10)
@@ -26,6 +31,9 @@ describe('manifest.yml stays in step with the code', () => {
 
   it('points events and interactivity at the one request URL', () => {
     expect(manifest.settings.event_subscriptions.request_url).toBe('https://YOUR_HOST/slack/events')
-    expect(manifest.settings.interactivity).toEqual({ is_enabled: true, request_url: 'https://YOUR_HOST/slack/events' })
+    expect(manifest.settings.interactivity).toEqual({
+      is_enabled: true,
+      request_url: 'https://YOUR_HOST/slack/events',
+    })
   })
 })

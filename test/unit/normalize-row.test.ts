@@ -73,7 +73,9 @@ describe('normalizeRow', () => {
   })
 
   it('marks metadata given only as dotted columns as partial, so an upsert merges it', () => {
-    expect(normalize({ email: 'a@example.com', 'user_metadata.plan': 'pro' }).partialMetadata).toEqual(['user_metadata'])
+    expect(normalize({ email: 'a@example.com', 'user_metadata.plan': 'pro' }).partialMetadata).toEqual([
+      'user_metadata',
+    ])
     expect(
       normalize({ email: 'a@example.com', 'user_metadata.plan': 'pro', user_metadata: { theme: 'dark' } }),
     ).toMatchObject({ row: { user_metadata: { theme: 'dark', plan: 'pro' } }, partialMetadata: [] })

@@ -1,6 +1,13 @@
 import { readFileSync, statSync } from 'node:fs'
 import { z } from 'zod'
-import { type AccessAction, type AccessFile, accessFileSchema, can, type Role, roleOf } from '../../domain/access/roles.ts'
+import {
+  type AccessAction,
+  type AccessFile,
+  accessFileSchema,
+  can,
+  type Role,
+  roleOf,
+} from '../../domain/access/roles.ts'
 import type { AuditLog, Clock } from '../../engine/ports.ts'
 import type { Logger } from '../../logger.ts'
 import { writeFileDurably } from '../store/durable-json-file.ts'

@@ -14,14 +14,22 @@ export async function errorReportFiles(
   if (!report || report.length === 0) return null
   const failed = report
     .map((entry) => entry.user)
-    .filter((user): user is Record<string, unknown> => typeof user === 'object' && user !== null && !Array.isArray(user))
+    .filter(
+      (user): user is Record<string, unknown> =>
+        typeof user === 'object' && user !== null && !Array.isArray(user),
+    )
     .map((user) => Object.fromEntries(Object.entries(user).filter(([key]) => !isSecret(key))))
-  const hadSecrets = report.some((entry) => typeof entry.user === 'object' && entry.user !== null && Object.keys(entry.user).some(isSecret))
+  const hadSecrets = report.some(
+    (entry) =>
+      typeof entry.user === 'object' && entry.user !== null && Object.keys(entry.user).some(isSecret),
+  )
   const comment =
     `Error report of \`${jobId}\`: ${report.length.toLocaleString('en-US')} users. ` +
     '`*-errors.json` says what is wrong with each (its `index` is the position in your file); ' +
     '`*-failed-users.json` holds just those users, to fix and import again.' +
-    (hadSecrets ? ' Password hashes and MFA secrets were left out of it: add them back from your source file.' : '')
+    (hadSecrets
+      ? ' Password hashes and MFA secrets were left out of it: add them back from your source file.'
+      : '')
   return {
     comment,
     uploads: [

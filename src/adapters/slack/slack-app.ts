@@ -75,7 +75,8 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackA
 /** Bolt's logs go through Roster's logger, which redacts secrets. */
 function boltLogger(logger: Logger): BoltLogger {
   let level = LogLevel.INFO
-  const text = (parts: unknown[]) => parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ')
+  const text = (parts: unknown[]) =>
+    parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ')
   return {
     debug: (...parts) => logger.debug(text(parts), { from: 'bolt' }),
     info: (...parts) => logger.info(text(parts), { from: 'bolt' }),

@@ -35,7 +35,11 @@ export function rolesFor(action: AccessAction): Role[] {
 }
 
 /** `SLACK_ADMINS` are admins whatever the file says, so a broken file never locks everyone out. */
-export function roleOf(access: AccessFile, bootstrapAdmins: readonly string[], userId: string): Role | undefined {
+export function roleOf(
+  access: AccessFile,
+  bootstrapAdmins: readonly string[],
+  userId: string,
+): Role | undefined {
   return bootstrapAdmins.includes(userId) ? 'admin' : access.users[userId]
 }
 

@@ -36,7 +36,13 @@ const fullProfileRoots = [
 export const fullProfileFields: readonly ExportField[] = fullProfileRoots.map((name) => ({ name }))
 
 /** Profile fields an export may name (Auth0's "export" flag). Secrets are not among them, ever. */
-const exportableRoots: readonly string[] = [...fullProfileRoots, 'identities', 'last_login', 'last_ip', 'logins_count']
+const exportableRoots: readonly string[] = [
+  ...fullProfileRoots,
+  'identities',
+  'last_login',
+  'last_ip',
+  'logins_count',
+]
 const secretRoots = ['password_hash', 'custom_password_hash', 'mfa_factors']
 
 /** "Add default fields": the extension's eleven, with their labels. */

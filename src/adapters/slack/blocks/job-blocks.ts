@@ -19,7 +19,8 @@ export function summaryText(job: Job): string {
   if (job.type === 'users_export') {
     return job.result ? `${n(job.result.users)} users → ${job.result.fileName}` : `${job.format} export`
   }
-  if (!job.summary) return job.type === 'users_import' ? `${n(job.upload.rows)} users in ${job.upload.fileName}` : ''
+  if (!job.summary)
+    return job.type === 'users_import' ? `${n(job.upload.rows)} users in ${job.upload.fileName}` : ''
   if (job.type === 'users_undo') {
     const s = job.summary
     return `${n(s.deleted)} removed, ${n(s.restored)} restored, ${n(s.conflicts)} conflicts`
@@ -35,7 +36,10 @@ function kind(job: Job): string {
 }
 
 export function jobLine(job: Job): string {
-  const who = job.requestedBy.via === 'slack' ? `<@${job.requestedBy.id}>` : `${job.requestedBy.id} (${job.requestedBy.via})`
+  const who =
+    job.requestedBy.via === 'slack'
+      ? `<@${job.requestedBy.id}>`
+      : `${job.requestedBy.id} (${job.requestedBy.via})`
   const when = `<!date^${Math.floor(Date.parse(job.createdAt) / 1000)}^{date_short_pretty} {time}|${job.createdAt}>`
   return `${statusEmoji[job.status]} *${kind(job)}* \`${job.id}\` · ${job.connectionName ?? 'all connections'} · ${job.status} · ${summaryText(job)} · ${who} · ${when}`
 }
@@ -50,17 +54,28 @@ export function jobButtons(job: Job, role: Role | undefined): KnownBlock {
     ...(style ? { style } : {}),
   })
   const elements = [button('More info', 'job_info')]
-  if (job.status === 'pending' || job.status === 'processing') elements.push(button('Check status', 'job_status'))
-  if (job.type === 'users_export' && job.status === 'completed') elements.push(button('Download export', 'job_download'))
+  if (job.status === 'pending' || job.status === 'processing')
+    elements.push(button('Check status', 'job_status'))
+  if (job.type === 'users_export' && job.status === 'completed')
+    elements.push(button('Download export', 'job_download'))
   if (job.status !== 'expired' && problemsOf(job) > 0) {
     elements.push(button('Error report', 'job_errors'))
   }
-  if (can(role, 'undo') && job.type === 'users_import' && !job.options.dryRun && job.status === 'completed' && !job.undoneBy) {
+  if (
+    can(role, 'undo') &&
+    job.type === 'users_import' &&
+    !job.options.dryRun &&
+    job.status === 'completed' &&
+    !job.undoneBy
+  ) {
     elements.push({
       ...button('Undo', 'job_undo', 'danger'),
       confirm: {
         title: { type: 'plain_text', text: 'Undo this import?' },
-        text: { type: 'mrkdwn', text: `Users inserted by \`${job.id}\` are removed and users it updated get their earlier state back. Users changed since are left alone.` },
+        text: {
+          type: 'mrkdwn',
+          text: `Users inserted by \`${job.id}\` are removed and users it updated get their earlier state back. Users changed since are left alone.`,
+        },
         confirm: { type: 'plain_text', text: 'Undo' },
         deny: { type: 'plain_text', text: 'Cancel' },
         style: 'danger',
@@ -77,8 +92,11 @@ function problemsOf(job: Job): number {
 }
 
 export function jobListBlocks(jobs: readonly Job[], role: Role | undefined): KnownBlock[] {
-  if (jobs.length === 0) return [{ type: 'section', text: { type: 'mrkdwn', text: 'No jobs yet. Try `/import` or `/export`.' } }]
-  const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: `Recent jobs (${jobs.length})` } }]
+  if (jobs.length === 0)
+    return [{ type: 'section', text: { type: 'mrkdwn', text: 'No jobs yet. Try `/import` or `/export`.' } }]
+  const blocks: KnownBlock[] = [
+    { type: 'header', text: { type: 'plain_text', text: `Recent jobs (${jobs.length})` } },
+  ]
   for (const job of jobs) {
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: jobLine(job) } }, jobButtons(job, role))
   }

@@ -20,28 +20,46 @@ export function registerJobsCommand(app: App, deps: SlackDeps): void {
     }
     if (verb === 'access') {
       const decision = await deps.access.check(command.user_id, 'access.change', where)
-      if (!decision.allowed) return ack({ response_type: 'ephemeral', text: denialText('access.change', decision.role) })
+      if (!decision.allowed)
+        return ack({ response_type: 'ephemeral', text: denialText('access.change', decision.role) })
       return ack({ response_type: 'ephemeral', text: await changeAccess(deps, rest) })
     }
     const decision = await deps.access.check(command.user_id, 'jobs.read', where, verb)
-    if (!decision.allowed) return ack({ response_type: 'ephemeral', text: denialText('jobs.read', decision.role) })
+    if (!decision.allowed)
+      return ack({ response_type: 'ephemeral', text: denialText('jobs.read', decision.role) })
     if (verb === undefined) {
       const jobs = deps.engine.listJobs(listSize)
-      return ack({ response_type: 'ephemeral', text: `${jobs.length} recent jobs`, blocks: jobListBlocks(jobs, decision.role) })
+      return ack({
+        response_type: 'ephemeral',
+        text: `${jobs.length} recent jobs`,
+        blocks: jobListBlocks(jobs, decision.role),
+      })
     }
     const view = deps.engine.getJob(verb)
-    if (!view) return ack({ response_type: 'ephemeral', text: `No job ${verb}. \`/jobs\` lists recent ones.` })
-    return ack({ response_type: 'ephemeral', text: `Job ${verb}`, blocks: jobDetailBlocks(view.job, view.progress) })
+    if (!view)
+      return ack({ response_type: 'ephemeral', text: `No job ${verb}. \`/jobs\` lists recent ones.` })
+    return ack({
+      response_type: 'ephemeral',
+      text: `Job ${verb}`,
+      blocks: jobDetailBlocks(view.job, view.progress),
+    })
   })
 }
 
 function helpText(role: ReturnType<SlackDeps['access']['roleOf']>): string {
   const lines = [`Your Roster role: *${role ?? 'none'}*.`]
-  if (can(role, 'import')) lines.push('• `/import` — import users from a JSON, NDJSON or CSV file (dry run first), or drop the file here')
-  if (can(role, 'export')) lines.push('• `/export [connection] [json|ndjson|csv] [sample]` — export users; the file comes in a thread')
+  if (can(role, 'import'))
+    lines.push(
+      '• `/import` — import users from a JSON, NDJSON or CSV file (dry run first), or drop the file here',
+    )
+  if (can(role, 'export'))
+    lines.push(
+      '• `/export [connection] [json|ndjson|csv] [sample]` — export users; the file comes in a thread',
+    )
   if (can(role, 'jobs.read')) lines.push('• `/jobs` — recent jobs · `/jobs <job_id>` — one job')
   if (can(role, 'undo')) lines.push('• *Undo* on a finished import (in `/jobs`)')
-  if (can(role, 'access.change')) lines.push(`• \`/jobs access\` — who has which role · \`/jobs access @user <${roles.join('|')}|remove>\``)
+  if (can(role, 'access.change'))
+    lines.push(`• \`/jobs access\` — who has which role · \`/jobs access @user <${roles.join('|')}|remove>\``)
   if (!role) lines.push('Ask a Roster admin for a role.')
   return lines.join('\n')
 }
@@ -53,7 +71,9 @@ async function changeAccess(deps: SlackDeps, args: string[]): Promise<string> {
     return entries.map(([user, role]) => `• <@${user}> — ${role}`).join('\n')
   }
   const [mention, role] = args
-  const user = /^<@([UW][A-Z0-9]+)(\|[^>]*)?>$/.exec(mention ?? '')?.[1] ?? (/^[UW][A-Z0-9]+$/.test(mention ?? '') ? mention : undefined)
+  const user =
+    /^<@([UW][A-Z0-9]+)(\|[^>]*)?>$/.exec(mention ?? '')?.[1] ??
+    (/^[UW][A-Z0-9]+$/.test(mention ?? '') ? mention : undefined)
   if (!user || role === undefined) return `Usage: \`/jobs access @user <${roles.join('|')}|remove>\``
   if (role === 'remove') {
     await deps.access.set(user, null)
