@@ -1,3 +1,4 @@
+import { gunzipSync } from 'node:zlib'
 import Papa from 'papaparse'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ExportJob } from '../../src/domain/jobs/job.ts'
@@ -131,6 +132,17 @@ describe('/export with arguments', () => {
       `<@${slackAdmin}> Export ${job.id}`,
       'file',
     ])
+  })
+
+  it('uploads a gzipped file when asked, and still shows the sample as a table', async () => {
+    await h.driver.command('/export', { user: viewer, channel, text: `gzip sample ${upa}` })
+    const { job, parent, upload } = await exportThread()
+    expect(job).toMatchObject({ gzip: true, format: 'json', result: { fileName: 'roster.json.gz' } })
+    const id = String((upload.args.files as Args[])[0]?.id)
+    const users = JSON.parse(gunzipSync(h.emulator.fileContent(id) ?? Buffer.alloc(0)).toString('utf8'))
+    expect(users).toHaveLength(10)
+    expect(parent.replies[1]?.rendered).toContain('ada@example.com')
+    expect(parent.replies[2]?.files?.map((f) => f.name)).toEqual(['roster.json.gz'])
   })
 
   it('refuses a word it does not know with the usage, and starts nothing', async () => {

@@ -307,6 +307,11 @@ describe('a restart', () => {
       { timeoutMs: 20_000 },
     )
     expect(outbox.pending.map((n: { id: string }) => n.id)).toEqual([`${job.id}:export-file`])
+    // The upload was tried, and failed: Slack went down as it began. Waiting for the client's last retry (1 + 3
+    // tries, Roster's default) means no call of this server is still under way when the next one starts.
+    await poll('the upload tried and given up', () =>
+      emulator.callsOf('upload').filter((c) => c.fault === 'down').length >= 4 ? true : undefined,
+    )
     await first.server.close()
 
     emulator.setDown(false)

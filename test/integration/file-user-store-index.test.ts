@@ -123,16 +123,15 @@ describe('FileUserStore index against a model', () => {
       return user(n, { user_id: userId, connection_id: connection, email, username })
     }
 
+    let compaction: Promise<void> | undefined
     for (let round = 0; round < 60; round++) {
       taken.clear()
       const existing = [...model.byId.values()]
       const puts: NewUser[] = []
       for (let i = next() * 120; i > 0; i--) puts.push(newUser(created++))
-      const updated = new Set<string>()
+      // Updates, now and then of one user twice in a commit (the second put wins).
       for (let i = next() * 40; i > 0 && existing.length > 0; i--) {
         const old = pick(existing)
-        if (updated.has(old.user_id)) continue
-        updated.add(old.user_id)
         puts.push({ ...newUser(0, old.user_id), identities: old.identities, given_name: `round ${round}` })
       }
       const deletes = Array.from({ length: Math.floor(next() * 40) }, () =>
@@ -141,13 +140,17 @@ describe('FileUserStore index against a model', () => {
       const record = await store.commit(batch('job_1', round, { puts, deletes }))
       model.apply(record.puts as StoredUser[], deletes)
 
-      if (round % 7 === 3) await store.compact()
+      // Compactions run while the next rounds commit, moving users between buffers as commits replace them.
+      if (round % 7 === 3) compaction = store.compact()
+      if (round % 7 === 5) await compaction
       if (round % 11 === 5) {
+        await compaction
         await store.close()
         store = await openFileUserStore(dir, { snapshotBatchSize: 97 })
       }
       if (round % 5 === 0) expectSame(model)
     }
+    await compaction
     expectSame(model)
   })
 
@@ -164,6 +167,37 @@ describe('FileUserStore index against a model', () => {
     expect(store.findByEmail(conA, 'shared@example.com')).toBeUndefined()
     expect(store.findByUsername(conA, 'shared')).toBeUndefined()
     expect(store.getById(user(3).user_id)?.email).toBe('shared@example.com')
+  })
+
+  it('moves users out of mostly replaced buffers while commits keep replacing them', async () => {
+    await store.close()
+    store = await openFileUserStore(dir, { snapshotBatchSize: 1 })
+    const model = new Model()
+    const first = await store.commit(
+      batch('job_1', 0, { puts: Array.from({ length: 100 }, (_, n) => user(n)) }),
+    )
+    model.apply(first.puts as StoredUser[], [])
+    // 90 of the first commit's users replaced: its buffer is mostly dead, so compaction moves the other 10.
+    const replaced = await store.commit(
+      batch('job_1', 1, {
+        puts: Array.from({ length: 90 }, (_, n) => user(n + 10, { given_name: 'Second' })),
+      }),
+    )
+    model.apply(replaced.puts as StoredUser[], [])
+
+    const compaction = store.compact()
+    // Each commit waits for its sync, so the compaction's batches run in between: users moved, then replaced.
+    for (let n = 0; n < 10; n++) {
+      const record = await store.commit(batch('job_2', n, { puts: [user(n, { given_name: 'Third' })] }))
+      model.apply(record.puts as StoredUser[], [])
+      expectSame(model)
+    }
+    await compaction
+
+    expectSame(model)
+    await store.close()
+    store = await openFileUserStore(dir)
+    expectSame(model)
   })
 
   it('renumbers slots once deleted users outnumber the rest, also while a compaction and a scan run', async () => {

@@ -407,6 +407,29 @@ describe('FileUserStore lazy users and the snapshot format', () => {
     expect(store.getById(user(2).user_id)).toMatchObject({ given_name: 'Two', rev: 6 })
   })
 
+  it('keeps the last of two puts of one user in a commit, also after compaction and a reopen', async () => {
+    let store = await openStore()
+    await store.commit(batch('job_1', 0, { puts: [user(1), user(2, { given_name: 'First' }), user(2)] }))
+    await store.commit(batch('job_1', 1, { puts: [user(3, { given_name: 'First' }), user(3)] }))
+    const committed = (
+      await store.commit(batch('job_1', 2, { puts: [user(4), user(4, { username: 'four' })] }))
+    ).puts[1] as StoredUser
+
+    expect(allUsers(store).map((u) => [u.user_id, u.given_name, u.rev])).toEqual([
+      [user(1).user_id, 'Zoë', 1],
+      [user(2).user_id, 'Zoë', 1],
+      [user(3).user_id, 'Zoë', 2],
+      [user(4).user_id, 'Zoë', 3],
+    ])
+    expect(store.findByUsername(conA, 'four')).toEqual(committed)
+    expect(store.findByUsername(conA, 'user4')).toBeUndefined()
+    await store.compact()
+    const before = allUsers(store)
+    store = await reopen(store)
+    expect(allUsers(store)).toEqual(before)
+    expect(store.findByUsername(conA, 'four')).toEqual(committed)
+  })
+
   it('answers the same object for a user while the caller holds it, and a new one once it changes', async () => {
     let store = await openStore()
     await store.commit(batch('job_1', 0, { puts: users(1, 3) }))

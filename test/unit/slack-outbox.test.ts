@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { Courier } from '../../src/adapters/slack/notifier/courier.ts'
+import { NotifierStopped } from '../../src/adapters/slack/notifier/delivery.ts'
 import { type Notification, type Outbox, openOutbox } from '../../src/adapters/slack/notifier/outbox.ts'
 import { WaitForThread } from '../../src/adapters/slack/notifier/thread-resolver.ts'
 import { silentLogger } from '../../src/logger.ts'
@@ -210,5 +211,19 @@ describe('the courier', () => {
     await new Promise((resolve) => setTimeout(resolve, 100))
     expect(failures).toBe(1)
     await courier.stop()
+  })
+
+  it('leaves a notification untried in the outbox when the notifier stops before sending it', async () => {
+    const outbox = memoryOutbox([note('job_a', 'result')])
+    let asks = 0
+    const courier = courierWith(outbox, async () => {
+      asks++
+      throw new NotifierStopped()
+    })
+    courier.pump()
+    await poll('asked once', () => (asks === 1 ? true : undefined))
+    await courier.stop()
+    expect(outbox.pending().map((n) => n.id)).toEqual(['job_a:result'])
+    expect(outbox.settledIds).toEqual([])
   })
 })

@@ -13,10 +13,11 @@ import type { UserIndex, UserView } from './user-index.ts'
  *
  * Users are held as the bytes of their snapshot lines and parsed when read (see `UserIndex`), so opening costs
  * reading the snapshot and hashing its keys, not parsing every user: each read parses the users it returns (a few
- * microseconds each), and a scan parses every user it yields.
+ * microseconds each), and a scan parses every user it yields. Compaction writes the users by copying their bytes.
  *
- * Limits: the whole tenant must fit in memory (its snapshot's size plus about 50 bytes per user), and one process
- * owns a directory at a time: nothing here stops a second process from appending to the same journal.
+ * Limits: the whole tenant must fit in memory (its snapshot's size, ~500 bytes per user, plus 60–120 bytes of index
+ * per user), and one process owns a directory at a time: nothing here stops a second process from appending to
+ * the same journal.
  */
 
 export interface FileUserStoreOptions {

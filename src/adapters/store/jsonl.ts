@@ -146,7 +146,12 @@ export async function readLineChunks(
       const from = position
       position += chunk.length - filled
       while (filled < chunk.length) {
-        const { bytesRead } = await handle.read(chunk, filled, chunk.length - filled, from + filled - carry.length)
+        const { bytesRead } = await handle.read(
+          chunk,
+          filled,
+          chunk.length - filled,
+          from + filled - carry.length,
+        )
         if (bytesRead === 0) throw new Error(`${path} got shorter while it was read`)
         filled += bytesRead
       }

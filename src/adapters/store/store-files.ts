@@ -79,8 +79,13 @@ export async function removeJournalsBefore(dir: string, generation: number): Pro
  * with `encodeCommit`), so compaction writes users by copying their bytes.
  */
 export function snapshotLine(user: StoredUser, json: string = JSON.stringify(user)): string {
+  return `${snapshotKeys(user)}${json}\n`
+}
+
+/** The start of a user's snapshot line: its keys, each followed by a tab. */
+export function snapshotKeys(user: StoredUser): string {
   const username = user.username === undefined ? '' : JSON.stringify(user.username)
-  return `${JSON.stringify(user.user_id)}\t${JSON.stringify(user.connection_id)}\t${JSON.stringify(user.email)}\t${username}\t${json}\n`
+  return `${JSON.stringify(user.user_id)}\t${JSON.stringify(user.connection_id)}\t${JSON.stringify(user.email)}\t${username}\t`
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   type SnapshotHeader,
   snapshotFileName,
   snapshotHeaderSchema,
-  snapshotLine,
+  snapshotKeys,
   snapshotTmpFileName,
   snapshotUserProblem,
 } from './store-files.ts'
@@ -192,7 +192,8 @@ function parseHeader(text: string, path: string): SnapshotHeader {
 
 /**
  * Adds the version 1 lines of `chunk[start, end)`, the first being line `lineNumber + 1`: each is parsed and
- * checked, then turned into a version 2 line (its JSON kept as written). Answers how many users it added.
+ * checked, then becomes a version 2 line: its keys, then its JSON as written (copied, not re-encoded). Answers how
+ * many users it added.
  */
 function addVersion1Lines(
   index: UserIndex,
@@ -202,34 +203,55 @@ function addVersion1Lines(
   lineNumber: number,
   path: string,
 ): number {
-  let text = ''
-  let line = lineNumber
-  for (let from = start, nl = chunk.indexOf(newline, from); nl !== -1 && nl < end; ) {
-    line += 1
-    const json = chunk.toString('utf8', from, nl)
+  const keys: string[] = []
+  const starts: number[] = []
+  const ends: number[] = []
+  let bytes = 0
+  for (
+    let from = start, nl = chunk.indexOf(newline, from);
+    nl !== -1 && nl < end;
+    nl = chunk.indexOf(newline, from)
+  ) {
+    // JSON.parse allows whitespace around the value; the JSON of a version 2 line starts and ends with its braces.
+    let first = from
+    let last = nl
+    while (first < last && isJsonSpace(chunk[first] as number)) first += 1
+    while (last > first && isJsonSpace(chunk[last - 1] as number)) last -= 1
     let value: unknown
     try {
-      value = JSON.parse(json)
+      value = JSON.parse(chunk.toString('utf8', first, last))
     } catch {
-      throw invalidLine(path, line, 'not valid JSON')
+      throw invalidLine(path, lineNumber + keys.length + 1, 'not valid JSON')
     }
     const problem = snapshotUserProblem(value)
-    if (problem !== undefined) throw invalidLine(path, line, `not a valid user (${problem})`)
-    text += snapshotLine(value as StoredUser, json.trim())
+    if (problem !== undefined) {
+      throw invalidLine(path, lineNumber + keys.length + 1, `not a valid user (${problem})`)
+    }
+    const userKeys = snapshotKeys(value as StoredUser)
+    keys.push(userKeys)
+    starts.push(first)
+    ends.push(last)
+    bytes += Buffer.byteLength(userKeys) + (last - first) + 1
     from = nl + 1
-    nl = chunk.indexOf(newline, from)
   }
-  const lines = Buffer.from(text)
+  const lines = Buffer.allocUnsafeSlow(bytes)
   const buffer = index.hold(lines)
-  let added = 0
-  for (let from = 0, nl = lines.indexOf(newline); nl !== -1; nl = lines.indexOf(newline, from)) {
-    const problem = index.add(buffer, from, nl)
-    if (problem !== undefined) throw invalidLine(path, lineNumber + added + 1, problem)
-    added += 1
-    from = nl + 1
-  }
+  let offset = 0
+  keys.forEach((userKeys, i) => {
+    const lineStart = offset
+    offset += lines.write(userKeys, offset)
+    offset += chunk.copy(lines, offset, starts[i], ends[i])
+    lines[offset] = newline
+    const problem = index.add(buffer, lineStart, offset)
+    if (problem !== undefined) throw invalidLine(path, lineNumber + i + 1, problem)
+    offset += 1
+  })
   index.drop(buffer)
-  return added
+  return keys.length
+}
+
+function isJsonSpace(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0d
 }
 
 function parseRecord(value: unknown, path: string, line: number): JournalRecord {

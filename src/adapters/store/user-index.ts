@@ -33,10 +33,13 @@ const freeSlot = -1
 /** Free slots are reused only by renumbering every slot (which keeps the order): once they outnumber the users. */
 const minHolesToRenumber = 4_096
 const minCacheSweep = 4_096
+/** Size of the Buffers compaction packs users into, when it moves them out of mostly dead ones. */
+const packBytes = 8 * 1024 * 1024
 
 /**
- * A set of slot numbers keyed by the hashes in a per-slot array: open addressing with linear probing and at most
- * half full, removal by backward shift (no tombstones). A cell holds slot + 1; 0 is empty.
+ * A set of slot numbers keyed by hash: open addressing with linear probing, at most half full, removal by
+ * backward shift (no tombstones). A cell is two int32s, the key's hash and slot + 1 (0: empty), so probing reads
+ * neighbouring memory instead of each slot's hash elsewhere: at a million users each miss costs ~100 ns.
  */
 class SlotTable {
   private cells: Int32Array
@@ -44,79 +47,83 @@ class SlotTable {
   private size = 0
 
   constructor(expected: number) {
-    this.cells = new Int32Array(tableCapacity(expected))
-    this.mask = this.cells.length - 1
+    this.cells = new Int32Array(2 * tableCapacity(expected))
+    this.mask = this.cells.length / 2 - 1
   }
 
   /**
-   * The cell whose slot has hash `hash` and satisfies `same`, or, when there is none, -1 minus the empty cell where
-   * it would go (for `insert`). `hashes` holds every slot's hash.
+   * The cell holding a slot whose key has hash `hash` and satisfies `same`, or, when there is none, -1 minus the
+   * empty cell where it would go (for `insert`).
    */
-  locate(hash: number, hashes: Int32Array, same: (slot: number) => boolean): number {
+  locate(hash: number, same: (slot: number) => boolean): number {
     const cells = this.cells
     const mask = this.mask
     for (let i = hash & mask; ; i = (i + 1) & mask) {
-      const cell = cells[i] as number
-      if (cell === 0) return -1 - i
-      if (hashes[cell - 1] === hash && same(cell - 1)) return i
+      const slot = (cells[2 * i + 1] as number) - 1
+      if (slot === -1) return -1 - i
+      if (cells[2 * i] === hash && same(slot)) return i
     }
   }
 
   slotAt(cell: number): number {
-    return (this.cells[cell] as number) - 1
+    return (this.cells[2 * cell + 1] as number) - 1
   }
 
+  /** Points a located cell at another slot with the same key. */
   replace(cell: number, slot: number): void {
-    this.cells[cell] = slot + 1
+    this.cells[2 * cell + 1] = slot + 1
   }
 
   /** Fills the empty cell `locate` answered (-1 - cell). Nothing may change the table in between. */
-  insert(located: number, slot: number): void {
-    this.cells[-1 - located] = slot + 1
+  insert(located: number, hash: number, slot: number): void {
+    const cell = -1 - located
+    this.cells[2 * cell] = hash
+    this.cells[2 * cell + 1] = slot + 1
     this.size += 1
   }
 
-  /** Makes room for one more slot, rehashing when needed: call before `locate` for an insert. */
-  reserve(hashes: Int32Array, more = 1): void {
-    if ((this.size + more) * 2 > this.cells.length) this.rebuild(hashes, undefined, this.size + more)
+  /** Makes room for `more` slots, rehashing when needed: call before `locate` for an insert. */
+  reserve(more = 1): void {
+    if ((this.size + more) * 2 > this.cells.length / 2) this.rebuild(undefined, this.size + more)
   }
 
-  /** Removes `slot` (whose hash is `hash`) if the table holds it. */
-  remove(hash: number, slot: number, hashes: Int32Array): void {
+  /** Removes `slot` (whose key's hash is `hash`) if the table holds it. */
+  remove(hash: number, slot: number): void {
     const cells = this.cells
     const mask = this.mask
     let hole = hash & mask
     for (; ; hole = (hole + 1) & mask) {
-      const cell = cells[hole] as number
-      if (cell === 0) return
-      if (cell === slot + 1) break
+      const held = cells[2 * hole + 1] as number
+      if (held === 0) return
+      if (held === slot + 1) break
     }
     this.size -= 1
     // Close the gap: a later cell of the run moves into the hole when the hole lies between its home and it.
-    for (let i = (hole + 1) & mask; ; i = (i + 1) & mask) {
-      const cell = cells[i] as number
-      if (cell === 0) break
-      const home = (hashes[cell - 1] as number) & mask
+    for (let i = (hole + 1) & mask; cells[2 * i + 1] !== 0; i = (i + 1) & mask) {
+      const home = (cells[2 * i] as number) & mask
       if (((i - home) & mask) >= ((i - hole) & mask)) {
-        cells[hole] = cell
+        cells[2 * hole] = cells[2 * i] as number
+        cells[2 * hole + 1] = cells[2 * i + 1] as number
         hole = i
       }
     }
-    cells[hole] = 0
+    cells[2 * hole] = 0
+    cells[2 * hole + 1] = 0
   }
 
-  /** Rehashes every cell, renumbering slots through `renumber` (old slot → new) when given. */
-  rebuild(hashes: Int32Array, renumber: Int32Array | undefined, expected = this.size): void {
+  /** Rehashes every cell into a table sized for `expected`, renumbering slots through `renumber` when given. */
+  rebuild(renumber: Int32Array | undefined, expected = this.size): void {
     const old = this.cells
-    const cells = new Int32Array(tableCapacity(expected))
-    const mask = cells.length - 1
-    for (let c = 0; c < old.length; c++) {
-      const cell = old[c] as number
-      if (cell === 0) continue
-      const slot = renumber === undefined ? cell - 1 : (renumber[cell - 1] as number)
-      let i = (hashes[slot] as number) & mask
-      while (cells[i] !== 0) i = (i + 1) & mask
-      cells[i] = slot + 1
+    const cells = new Int32Array(2 * tableCapacity(expected))
+    const mask = cells.length / 2 - 1
+    for (let c = 0; c < old.length; c += 2) {
+      const held = old[c + 1] as number
+      if (held === 0) continue
+      const hash = old[c] as number
+      let i = hash & mask
+      while (cells[2 * i + 1] !== 0) i = (i + 1) & mask
+      cells[2 * i] = hash
+      cells[2 * i + 1] = renumber === undefined ? held : (renumber[held - 1] as number) + 1
     }
     this.cells = cells
     this.mask = mask
@@ -141,8 +148,8 @@ export class UserView implements Iterable<StoredUser> {
     readonly bufferNumbers: Int32Array,
     readonly starts: Int32Array,
     readonly ends: Int32Array,
-    /** The slot of each user, valid while the index's `epoch` is the view's. */
-    readonly slots: Int32Array,
+    /** The slot of each user, valid while the index's `epoch` is the view's; undefined: its position. */
+    readonly slots: Int32Array | undefined,
     readonly epoch: number,
   ) {}
 
@@ -158,6 +165,8 @@ export class UserIndex {
   private buffers: (Buffer | undefined)[] = []
   /** Users whose line is in each buffer: at 0 the buffer is released and its number reused. */
   private bufferUsers: number[] = []
+  /** Bytes of those users' lines (newlines included): the rest of the buffer is dead, freed only with it. */
+  private bufferBytes: number[] = []
   private freeBuffers: number[] = []
 
   private capacity = 0
@@ -210,7 +219,7 @@ export class UserIndex {
 
   get(userId: string): StoredUser | undefined {
     this.probeKey(userId, 0)
-    const cell = this.ids.locate(finishHash(this.probeHash()), this.idHashes, this.sameId)
+    const cell = this.ids.locate(finishHash(this.probeHash()), this.sameId)
     return cell < 0 ? undefined : this.user(this.ids.slotAt(cell))
   }
 
@@ -220,7 +229,7 @@ export class UserIndex {
     if (connection === undefined) return undefined
     this.probeKey(email, connection)
     const hash = finishHash(this.probeHash(), connection + 1)
-    const cell = this.emails.locate(hash, this.emailHashes, this.sameEmail)
+    const cell = this.emails.locate(hash, this.sameEmail)
     return cell < 0 ? undefined : this.user(this.emails.slotAt(cell))
   }
 
@@ -229,7 +238,7 @@ export class UserIndex {
     if (connection === undefined) return undefined
     this.probeKey(username, connection)
     const hash = finishHash(this.probeHash(), connection + 1)
-    const cell = this.usernames.locate(hash, this.usernameHashes, this.sameUsername)
+    const cell = this.usernames.locate(hash, this.sameUsername)
     return cell < 0 ? undefined : this.user(this.usernames.slotAt(cell))
   }
 
@@ -243,28 +252,48 @@ export class UserIndex {
   view(connectionId?: string): UserView {
     const connection = connectionId === undefined ? -1 : (this.connectionNumbers.get(connectionId) ?? -2)
     const length = connection === -1 ? this.live : connection === -2 ? 0 : this.count(connectionId)
+    const buffers = this.buffers.slice()
+    if (connection === -1 && length === this.slots) {
+      // No free slots: the positions are the arrays as they are, and each user's slot is its position.
+      const copy = (array: Int32Array) => array.slice(0, length)
+      const { slotBuffer, slotStart, slotEnd } = this
+      return new UserView(
+        length,
+        buffers,
+        copy(slotBuffer),
+        copy(slotStart),
+        copy(slotEnd),
+        undefined,
+        this.epoch,
+      )
+    }
     const bufferNumbers = new Int32Array(length)
     const starts = new Int32Array(length)
     const ends = new Int32Array(length)
     const slots = new Int32Array(length)
+    const { slotBuffer, slotStart, slotEnd, slotConnection } = this
     let n = 0
     for (let slot = 0; slot < this.slots && n < length; slot++) {
-      const buffer = this.slotBuffer[slot] as number
-      if (buffer === freeSlot || (connection !== -1 && this.slotConnection[slot] !== connection)) continue
+      const buffer = slotBuffer[slot] as number
+      if (buffer === freeSlot || (connection !== -1 && slotConnection[slot] !== connection)) continue
       bufferNumbers[n] = buffer
-      starts[n] = this.slotStart[slot] as number
-      ends[n] = this.slotEnd[slot] as number
+      starts[n] = slotStart[slot] as number
+      ends[n] = slotEnd[slot] as number
       slots[n] = slot
       n += 1
     }
-    return new UserView(length, this.buffers.slice(), bufferNumbers, starts, ends, slots, this.epoch)
+    return new UserView(length, buffers, bufferNumbers, starts, ends, slots, this.epoch)
   }
 
-  /** Room for `users` more users without regrowing: for loading a snapshot whose header says how many. */
+  /**
+   * Room for `users` more users and some to spare, for loading a snapshot whose header says how many: the first
+   * commits after opening must not have to copy every slot to grow.
+   */
   reserve(users: number): void {
-    if (this.slots + users > this.capacity) this.growSlots(this.slots + users)
-    this.ids.reserve(this.idHashes, users)
-    this.emails.reserve(this.emailHashes, users)
+    const wanted = this.slots + users + Math.ceil(users / 8) + 1_024
+    if (wanted > this.capacity) this.growSlots(wanted)
+    this.ids.reserve(users)
+    this.emails.reserve(users)
   }
 
   /** Takes a buffer of whole lines for `add`; answers its number. Call `drop` once its lines are added. */
@@ -272,6 +301,7 @@ export class UserIndex {
     const number = this.freeBuffers.pop() ?? this.buffers.length
     this.buffers[number] = bytes
     this.bufferUsers[number] = 0
+    this.bufferBytes[number] = 0
     return number
   }
 
@@ -306,12 +336,12 @@ export class UserIndex {
   /** Removing an unknown id does nothing. */
   delete(userId: string): void {
     this.probeKey(userId, 0)
-    const cell = this.ids.locate(finishHash(this.probeHash()), this.idHashes, this.sameId)
+    const cell = this.ids.locate(finishHash(this.probeHash()), this.sameId)
     if (cell < 0) return
     const slot = this.ids.slotAt(cell)
     this.unlinkLookups(slot)
-    this.ids.remove(this.idHashes[slot] as number, slot, this.idHashes)
-    this.releaseLine(slot)
+    this.ids.remove(this.idHashes[slot] as number, slot)
+    this.releaseUser(this.slotBuffer[slot] as number, this.lineBytes(slot))
     this.countUser(this.slotConnection[slot] as number, -1)
     this.slotBuffer[slot] = freeSlot
     this.live -= 1
@@ -321,20 +351,26 @@ export class UserIndex {
   }
 
   /**
-   * The lines of `view` as a new snapshot's body, in batches of `batchSize` users, each batch one Buffer. Each
-   * batch's users that are still as the view saw them move into the batch's Buffer, and the view lets go of each
-   * Buffer it no longer needs: memory stays near one copy of the users, and a compaction leaves them packed into
-   * fresh Buffers, without the bytes of replaced and deleted users.
+   * The lines of `view` as a new snapshot's body, in batches of `batchSize` users: one Buffer, reused, so each
+   * batch is valid until the next is asked for. Compaction also packs memory: the users still as the view saw them
+   * whose Buffer is mostly dead (replaced and deleted users' lines) move into fresh Buffers, so that the old ones
+   * can be released; the view lets go of each Buffer once it is copied. Right after a load, every Buffer is full of
+   * users, and compaction allocates nothing but the batch.
    */
   *snapshotBatches(view: UserView, batchSize: number): Generator<Buffer> {
     const lastUse = new Int32Array(view.buffers.length).fill(-1)
     for (let i = 0; i < view.length; i++) lastUse[view.bufferNumbers[i] as number] = i
+    const sparse = view.buffers.map((bytes, number) => {
+      if (bytes === undefined || this.buffers[number] !== bytes) return false
+      return (this.bufferBytes[number] as number) * 2 < bytes.length
+    })
+    let batch = Buffer.alloc(0)
+    let packed: { bytes: Buffer; number: number; used: number } | undefined
     for (let from = 0; from < view.length; from += batchSize) {
       const to = Math.min(from + batchSize, view.length)
-      let bytes = 0
-      for (let i = from; i < to; i++) bytes += (view.ends[i] as number) - (view.starts[i] as number) + 1
-      const batch = Buffer.allocUnsafeSlow(bytes)
-      const number = this.hold(batch)
+      let length = 0
+      for (let i = from; i < to; i++) length += (view.ends[i] as number) - (view.starts[i] as number) + 1
+      if (batch.length < length) batch = Buffer.allocUnsafeSlow(Math.max(length, batch.length * 2))
       let offset = 0
       for (let i = from; i < to; ) {
         // Copy runs of adjacent lines with one call: right after a load, a batch is one or two runs.
@@ -348,11 +384,22 @@ export class UserIndex {
         ) {
           j += 1
         }
-        source.copy(batch, offset, view.starts[i] as number, (view.ends[j - 1] as number) + 1)
-        for (let k = i; k < j; k++) {
-          const length = (view.ends[k] as number) - (view.starts[k] as number) + 1
-          this.move(view, k, source, number, offset, offset + length - 1)
-          offset += length
+        offset += source.copy(batch, offset, view.starts[i] as number, (view.ends[j - 1] as number) + 1)
+        if (sparse[sourceNumber] === true) {
+          for (let k = i; k < j; k++) {
+            const start = view.starts[k] as number
+            const lineLength = (view.ends[k] as number) - start + 1
+            if (packed === undefined || packed.used + lineLength > packed.bytes.length) {
+              if (packed !== undefined) this.releaseUser(packed.number, 0)
+              const bytes = Buffer.allocUnsafeSlow(Math.max(packBytes, lineLength))
+              packed = { bytes, number: this.hold(bytes), used: 0 }
+              // Pinned while it is being filled: commits between batches may replace every user moved so far.
+              this.holdUser(packed.number, 0)
+            }
+            source.copy(packed.bytes, packed.used, start, start + lineLength)
+            this.move(view, k, source, packed.number, packed.used, packed.used + lineLength - 1)
+            packed.used += lineLength
+          }
         }
         i = j
       }
@@ -360,23 +407,23 @@ export class UserIndex {
         const sourceNumber = view.bufferNumbers[i] as number
         if (lastUse[sourceNumber] === i) view.buffers[sourceNumber] = undefined
       }
-      this.drop(number)
-      yield batch
+      yield batch.subarray(0, length)
     }
+    if (packed !== undefined) this.releaseUser(packed.number, 0)
   }
 
   /** Points slot `view.slots[k]` at the copy of its line, if it still holds what the view saw. */
   private move(view: UserView, k: number, source: Buffer, buffer: number, start: number, end: number): void {
     if (view.epoch !== this.epoch) return
-    const slot = view.slots[k] as number
+    const slot = view.slots === undefined ? k : (view.slots[k] as number)
     const current = this.slotBuffer[slot] as number
     if (current === freeSlot || this.buffers[current] !== source || this.slotStart[slot] !== view.starts[k])
       return
-    this.releaseLine(slot)
     this.slotBuffer[slot] = buffer
     this.slotStart[slot] = start
     this.slotEnd[slot] = end
-    this.bufferUsers[buffer] = (this.bufferUsers[buffer] as number) + 1
+    this.holdUser(buffer, end - start + 1)
+    this.releaseUser(current, end - start + 1)
   }
 
   /** Inserts or replaces the user of a line; a replaced user keeps its slot, so its place in the order. */
@@ -391,29 +438,34 @@ export class UserIndex {
     this.probeBytes = bytes
     this.probeStart = start
     this.probeEnd = fields.idEnd
-    this.ids.reserve(this.idHashes)
-    const cell = this.ids.locate(idHash, this.idHashes, this.sameId)
+    this.ids.reserve()
+    const cell = this.ids.locate(idHash, this.sameId)
     let slot: number
+    let previous = freeSlot
+    let previousBytes = 0
     if (cell >= 0) {
       if (mustBeNew) return `user ${this.describeKey(bytes, start, fields.idEnd)} appears twice`
       slot = this.ids.slotAt(cell)
       this.unlinkLookups(slot)
-      this.releaseLine(slot)
+      previous = this.slotBuffer[slot] as number
+      previousBytes = this.lineBytes(slot)
       this.countUser(this.slotConnection[slot] as number, -1)
       this.parsed.delete(slot)
     } else {
-      if (this.slots === this.capacity) this.growSlots(Math.max(1_024, this.capacity * 2))
+      if (this.slots === this.capacity) this.growSlots(Math.max(1_024, Math.ceil(this.capacity * 1.5)))
       slot = this.slots
       this.slots += 1
       this.live += 1
       this.idHashes[slot] = idHash
-      this.ids.insert(cell, slot)
+      this.ids.insert(cell, idHash, slot)
     }
     this.slotBuffer[slot] = buffer
     this.slotStart[slot] = start
     this.slotEnd[slot] = end
     this.slotConnection[slot] = connection
-    this.bufferUsers[buffer] = (this.bufferUsers[buffer] as number) + 1
+    // Counted before the old line is let go: both may be in one buffer (a commit that puts a user twice).
+    this.holdUser(buffer, end - start + 1)
+    if (previous !== freeSlot) this.releaseUser(previous, previousBytes)
     this.countUser(connection, 1)
     this.linkLookups(slot, bytes, connection, fields)
     return undefined
@@ -426,11 +478,11 @@ export class UserIndex {
     this.probeEnd = fields.emailEnd
     const emailHash = finishHash(fields.emailHash, connection + 1)
     this.emailHashes[slot] = emailHash
-    this.emails.reserve(this.emailHashes)
+    this.emails.reserve()
     // An equal key of another user is taken over: the lookup answers the user written last, as a Map would.
-    const emailCell = this.emails.locate(emailHash, this.emailHashes, this.sameEmail)
+    const emailCell = this.emails.locate(emailHash, this.sameEmail)
     if (emailCell >= 0) this.emails.replace(emailCell, slot)
-    else this.emails.insert(emailCell, slot)
+    else this.emails.insert(emailCell, emailHash, slot)
 
     this.hasUsername[slot] = fields.hasUsername ? 1 : 0
     if (!fields.hasUsername) return
@@ -438,10 +490,10 @@ export class UserIndex {
     this.probeEnd = fields.usernameEnd
     const usernameHash = finishHash(fields.usernameHash, connection + 1)
     this.usernameHashes[slot] = usernameHash
-    this.usernames.reserve(this.usernameHashes)
-    const usernameCell = this.usernames.locate(usernameHash, this.usernameHashes, this.sameUsername)
+    this.usernames.reserve()
+    const usernameCell = this.usernames.locate(usernameHash, this.sameUsername)
     if (usernameCell >= 0) this.usernames.replace(usernameCell, slot)
-    else this.usernames.insert(usernameCell, slot)
+    else this.usernames.insert(usernameCell, usernameHash, slot)
   }
 
   /**
@@ -449,9 +501,9 @@ export class UserIndex {
    * share an email, removing the one the lookup does not answer must not drop the other's lookup.
    */
   private unlinkLookups(slot: number): void {
-    this.emails.remove(this.emailHashes[slot] as number, slot, this.emailHashes)
+    this.emails.remove(this.emailHashes[slot] as number, slot)
     if (this.hasUsername[slot] === 1) {
-      this.usernames.remove(this.usernameHashes[slot] as number, slot, this.usernameHashes)
+      this.usernames.remove(this.usernameHashes[slot] as number, slot)
     }
   }
 
@@ -459,10 +511,21 @@ export class UserIndex {
     this.connectionCounts[connection] = (this.connectionCounts[connection] as number) + change
   }
 
-  private releaseLine(slot: number): void {
-    const buffer = this.slotBuffer[slot] as number
+  private lineBytes(slot: number): number {
+    return (this.slotEnd[slot] as number) - (this.slotStart[slot] as number) + 1
+  }
+
+  /** One user more has its line (of `bytes` bytes) in `buffer`. */
+  private holdUser(buffer: number, bytes: number): void {
+    this.bufferUsers[buffer] = (this.bufferUsers[buffer] as number) + 1
+    this.bufferBytes[buffer] = (this.bufferBytes[buffer] as number) + bytes
+  }
+
+  /** One user fewer has its line (of `bytes` bytes) in `buffer`. */
+  private releaseUser(buffer: number, bytes: number): void {
     const users = (this.bufferUsers[buffer] as number) - 1
     this.bufferUsers[buffer] = users
+    this.bufferBytes[buffer] = (this.bufferBytes[buffer] as number) - bytes
     if (users === 0) this.releaseBuffer(buffer)
   }
 
@@ -589,9 +652,9 @@ export class UserIndex {
       next += 1
     }
     this.slots = next
-    this.ids.rebuild(this.idHashes, renumbered)
-    this.emails.rebuild(this.emailHashes, renumbered)
-    this.usernames.rebuild(this.usernameHashes, renumbered)
+    this.ids.rebuild(renumbered)
+    this.emails.rebuild(renumbered)
+    this.usernames.rebuild(renumbered)
     const parsed = [...this.parsed]
     this.parsed.clear()
     for (const [slot, ref] of parsed) {

@@ -1,4 +1,5 @@
 import type { Logger } from '../../../logger.ts'
+import { NotifierStopped } from './delivery.ts'
 import type { Notification, Outbox } from './outbox.ts'
 import { classifySlackError, type RetryTiming, retryDelayMs } from './retry-plan.ts'
 import { NoThread, WaitForThread } from './thread-resolver.ts'
@@ -158,6 +159,7 @@ export class Courier {
       awaitsSlack: false,
     }
     this.#attempts.set(item.id, attempts)
+    if (error instanceof NotifierStopped) return
     if (error instanceof WaitForThread) {
       attempts.dueAtMs = now + error.retryInMs
       return

@@ -19,6 +19,15 @@ export interface DeliveryOptions {
   progress: ProgressUpdates
   slots: ChannelSlots
   now: () => number
+  /** True once the notifier stops: a send not begun yet is left for the next start, not made now. */
+  stopped: () => boolean
+}
+
+/** The notifier stopped before this send reached Slack: it stays in the outbox, untried. */
+export class NotifierStopped extends Error {
+  constructor() {
+    super('the Slack notifier stopped; the notification stays in the outbox')
+  }
 }
 
 /**
@@ -34,6 +43,8 @@ export function createDelivery(options: DeliveryOptions): (notification: Notific
     const atMs = options.slots.reserve(channel, options.now())
     const waitMs = atMs - options.now()
     if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs))
+    // Checked after the wait, right before the call: a stopped Roster makes no more Slack calls.
+    if (options.stopped()) throw new NotifierStopped()
   }
 
   const reply = async (thread: JobThread, message: Message) => {
@@ -44,6 +55,7 @@ export function createDelivery(options: DeliveryOptions): (notification: Notific
   }
 
   return async (notification) => {
+    if (options.stopped()) throw new NotifierStopped()
     const thread = await options.threads.resolve(notification.jobId)
     const { jobId } = notification
     switch (notification.kind) {

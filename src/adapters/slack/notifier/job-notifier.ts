@@ -51,6 +51,7 @@ export async function startJobNotifier(options: JobNotifierOptions): Promise<Job
   const { deps, client } = options
   const { engine, logger } = deps
   const now = options.now ?? Date.now
+  let stopped = false
   const outbox = await openOutbox(join(options.storeDir, 'slack-outbox.json'))
   const slots = new ChannelSlots({ ...defaultChannelRule, ...options.channel })
   const threads = createThreadResolver({
@@ -74,7 +75,7 @@ export async function startJobNotifier(options: JobNotifierOptions): Promise<Job
   })
   const courier = new Courier({
     outbox,
-    send: createDelivery({ client, engine, threads, progress, slots, now }),
+    send: createDelivery({ client, engine, threads, progress, slots, now, stopped: () => stopped }),
     timing: { ...defaultRetryTiming, ...options.retry },
     logger,
     now,
@@ -157,6 +158,7 @@ export async function startJobNotifier(options: JobNotifierOptions): Promise<Job
   return {
     idle: () => courier.idle(),
     async stop() {
+      stopped = true
       unsubscribe()
       progress.stop()
       await courier.stop()

@@ -74,6 +74,8 @@ export class ProgressUpdates {
     state.done = true
     clearTimeout(state.timer)
     state.timer = undefined
+    // An update in flight keeps the state until it lands, for `settle` to wait on.
+    if (!state.inFlight) this.#jobs.delete(jobId)
   }
 
   stop(): void {
@@ -111,6 +113,7 @@ export class ProgressUpdates {
       })
       .finally(() => {
         state.inFlight = undefined
+        if (state.done && this.#jobs.get(jobId) === state) this.#jobs.delete(jobId)
         if (state.dirty && !state.done && !this.#stopped) this.#schedule(jobId, state, retryAtMs)
       })
   }
