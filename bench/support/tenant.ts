@@ -1,6 +1,8 @@
 /** Deterministic, realistic users for benchmarks: names with accents, metadata, some bcrypt hashes. */
 import { open } from 'node:fs/promises'
 import { join } from 'node:path'
+import { snapshotLine } from '../../src/adapters/store/store-files.ts'
+import type { StoredUser } from '../../src/domain/users/user.ts'
 
 const given = ['Amélie', 'Ben', 'Chiara', 'Dmitri', 'Eun-ji', 'Farah', 'Gustavo', 'Hana', 'Ivo', 'Jun']
 const family = ['Okafor', 'Lindqvist', 'Moreau', 'Nakamura', 'Petrov', 'Quispe', 'Rossi', 'Singh', 'Tanaka']
@@ -27,7 +29,7 @@ export function row(n: number) {
 export async function writeTenant(usersDir: string, connectionId: string, count: number): Promise<void> {
   const handle = await open(join(usersDir, 'snapshot.jsonl'), 'w')
   await handle.writeFile(
-    `${JSON.stringify({ format: 'roster-users', version: 1, seq: 0, journal: 1, users: count })}\n`,
+    `${JSON.stringify({ format: 'roster-users', version: 2, seq: 0, journal: 1, users: count })}\n`,
   )
   for (let start = 0; start < count; start += 10_000) {
     let text = ''
@@ -46,7 +48,7 @@ export async function writeTenant(usersDir: string, connectionId: string, count:
         updated_at: '2026-01-07T16:02:11.000Z',
         rev: 0,
       }
-      text += `${JSON.stringify(user)}\n`
+      text += snapshotLine(user as StoredUser)
     }
     await handle.writeFile(text)
   }
