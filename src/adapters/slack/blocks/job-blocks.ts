@@ -5,7 +5,8 @@ import type { Job } from '../../../domain/jobs/job.ts'
 
 /** Pure Block Kit builders for jobs: one line per job in lists, full detail for one. Text fallbacks beside. */
 
-const statusEmoji: Record<Job['status'], string> = {
+/** One emoji per job status, in every job message. */
+export const statusEmoji: Record<Job['status'], string> = {
   pending: ':hourglass_flowing_sand:',
   processing: ':gear:',
   completed: ':white_check_mark:',

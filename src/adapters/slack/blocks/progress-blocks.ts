@@ -2,7 +2,7 @@ import type { KnownBlock } from '@slack/types'
 import type { Role } from '../../../domain/access/roles.ts'
 import type { JobProgress } from '../../../domain/jobs/auth0-view.ts'
 import type { Job } from '../../../domain/jobs/job.ts'
-import { jobButtons, summaryText } from './job-blocks.ts'
+import { jobButtons, statusEmoji, summaryText } from './job-blocks.ts'
 
 /**
  * Pure Block Kit builders for a job's status thread: the parent message (updated in place while the job runs),
@@ -20,13 +20,6 @@ const users = (count: number) => `${n(count)} user${count === 1 ? '' : 's'}`
 const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } })
 const context = (text: string): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] })
 
-const statusEmoji: Record<Job['status'], string> = {
-  pending: ':hourglass_flowing_sand:',
-  processing: ':gear:',
-  completed: ':white_check_mark:',
-  failed: ':x:',
-  expired: ':wastebasket:',
-}
 
 export function jobKind(job: Job): string {
   if (job.type === 'users_import') return job.options.dryRun ? 'Dry run' : 'Import'
