@@ -20,7 +20,6 @@ const users = (count: number) => `${n(count)} user${count === 1 ? '' : 's'}`
 const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } })
 const context = (text: string): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] })
 
-
 export function jobKind(job: Job): string {
   if (job.type === 'users_import') return job.options.dryRun ? 'Dry run' : 'Import'
   return job.type === 'users_export' ? 'Export' : 'Undo'
