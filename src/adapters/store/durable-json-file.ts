@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path'
 import type { Adapter } from 'lowdb'
 import { z } from 'zod'
 import { AppError } from '../../errors.ts'
+import { syncDirectory } from './durable-fs.ts'
 
 /**
  * Durable files: what has been written survives kill -9 and power loss whole, or not at all. The store adapters
@@ -43,15 +44,10 @@ export async function writeFileDurably(
   await syncDir(dirname(file))
 }
 
+/** One fsync-a-directory for the whole store: the user store's (durable-fs.ts), minus Windows, which cannot. */
 export async function syncDir(dir: string): Promise<void> {
-  // Windows cannot open a directory to fsync it (NTFS journals the rename itself).
   if (process.platform === 'win32') return
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
+  await syncDirectory(dir)
 }
 
 /** `mkdir -p` whose new directories survive a power loss: each one's entry is synced into its parent. */
