@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, rename } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import nodemailer from 'nodemailer'
+import { makeDirDurably, writeFileDurably } from '../store/durable-json-file.ts'
 
 /**
  * Sends mail with nodemailer: over SMTP when `SMTP_URL` is set, otherwise into `STORE_DIR/outbox/` as `.eml`
@@ -55,17 +55,12 @@ export function createMailer(options: MailerOptions): Mailer {
   }
 }
 
-/** Temp file, fsync, rename: a file in the outbox is whole. */
+/**
+ * A file in the outbox (or the mail queue) is whole or absent, and survives a power loss: the store's durable
+ * write (tmp, fsync, rename, directory fsync) with a tmp name of its own, as several sends may be in flight.
+ */
 export async function writeDurably(file: string, data: Buffer | string): Promise<void> {
-  const dir = join(file, '..')
-  await mkdir(dir, { recursive: true })
-  const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`)
-  const handle = await open(tmp, 'w', 0o600)
-  try {
-    await handle.writeFile(data)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  await rename(tmp, file)
+  const dir = dirname(file)
+  await makeDirDurably(dir)
+  await writeFileDurably(file, data, { tmpFile: join(dir, `.${randomBytes(6).toString('hex')}.tmp`) })
 }
