@@ -10,7 +10,7 @@ import { createHttpApp, type HealthReport } from './adapters/http/http-app.ts'
 import { createLinkSigner } from './adapters/http/signed-links.ts'
 import { type CompletionNotifier, createCompletionNotifier } from './adapters/mail/completion-notifier.ts'
 import { createMailer } from './adapters/mail/mailer.ts'
-import { startSlack } from './adapters/slack/start-slack.ts'
+import { type SlackTuning, startSlack } from './adapters/slack/start-slack.ts'
 import type { Config } from './config.ts'
 import type { Logger } from './logger.ts'
 import type { Roster } from './roster.ts'
@@ -21,10 +21,20 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
+export interface ServerTuning {
+  /** Slack retry and notifier timings; production defaults when absent (tests make them short). */
+  slack?: SlackTuning
+}
+
 /** Serves Roster over HTTP and runs its schedules. Everything it needs is already open in `roster`. */
-export async function startServer(roster: Roster, config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(
+  roster: Roster,
+  config: Config,
+  logger: Logger,
+  tuning: ServerTuning = {},
+): Promise<RunningServer> {
   const { engine } = roster
-  const slack = await startSlackIfConfigured(roster, config, logger)
+  const slack = await startSlackIfConfigured(roster, config, logger, tuning.slack)
   // Known once the server listens (PORT=0 picks one): links and emails are made later than that.
   let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`
   const api = createApiRouter({
@@ -81,11 +91,20 @@ export async function startServer(roster: Roster, config: Config, logger: Logger
   }
 }
 
-function startSlackIfConfigured(roster: Roster, config: Config, logger: Logger) {
+function startSlackIfConfigured(roster: Roster, config: Config, logger: Logger, tuning: SlackTuning = {}) {
   const { botToken, signingSecret, appToken, apiUrl, admins } = config.slack
   if (!botToken || !signingSecret) return undefined
+  const { retries, minTimeoutMs, ...options } = tuning
   return startSlack({
-    settings: { botToken, signingSecret, appToken, apiUrl },
+    ...options,
+    settings: {
+      botToken,
+      signingSecret,
+      appToken,
+      apiUrl,
+      ...(retries === undefined ? {} : { retries }),
+      ...(minTimeoutMs === undefined ? {} : { minTimeoutMs }),
+    },
     bootstrapAdmins: admins,
     engine: roster.engine,
     audit: roster.audit,

@@ -69,7 +69,7 @@ async function exportThread(): Promise<{
 }> {
   const upload = await completedUpload()
   const job = exportJobs()[0] as ExportJob
-  const thread = (await h.threads())[job.id]
+  const thread = await h.thread(job.id)
   const parent = h.emulator.conversation().find((m) => m.ts === thread?.ts)
   if (!parent) throw new Error(`no parent message for ${job.id}\n${h.emulator.transcript()}`)
   return { job, parent, upload }
@@ -84,7 +84,7 @@ describe('/export with arguments', () => {
     const { job, parent, upload } = await exportThread()
     expect(job).toMatchObject({ status: 'completed', format: 'csv', limit: 10, connectionName: upa })
     expect(job.requestedBy).toEqual({ via: 'slack', id: viewer })
-    expect((await h.threads())[job.id]).toEqual({ channel, ts: parent.ts, user: viewer })
+    expect(await h.thread(job.id)).toEqual({ channel, ts: parent.ts, user: viewer })
     expect(upload.args).toMatchObject({ channel_id: channel, thread_ts: parent.ts })
 
     // The parent was posted once and then updated in place to the final state.

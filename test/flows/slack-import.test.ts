@@ -167,7 +167,7 @@ describe('the dry run', () => {
   it('links the dry run to its parent message, for the person who asked', async () => {
     const { dryRunId } = await dryRun()
     const parent = h.emulator.conversation().find((m) => m.text.startsWith(':mag: Dry run'))
-    expect((await h.threads())[dryRunId]).toEqual({ channel, ts: parent?.ts, user: editor })
+    expect(await h.thread(dryRunId)).toEqual({ channel, ts: parent?.ts, user: editor })
   })
 })
 
@@ -191,8 +191,7 @@ describe('Import and Cancel', () => {
     })
     expect(stored('new@example.com')).toBeDefined()
     expect(stored('change@example.com')?.given_name).toBe('After')
-    const threads = await h.threads()
-    expect(threads[jobId]).toEqual(threads[dryRunId])
+    expect(await h.thread(jobId)).toEqual(await h.thread(dryRunId))
   })
 
   it('Cancel imports nothing and says who cancelled', async () => {

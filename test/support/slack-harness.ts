@@ -1,13 +1,16 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { SlackTuning } from '../../src/adapters/slack/start-slack.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { Role } from '../../src/domain/access/roles.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { openRoster, type Roster } from '../../src/roster.ts'
 import { type RunningServer, startServer } from '../../src/server.ts'
+import { poll } from './roster-process.ts'
 import { createSlackDriver, type SlackDriver } from './slack/driver.ts'
 import { type SlackEmulator, type SlackEmulatorOptions, startSlackEmulator } from './slack/emulator.ts'
+import { createSocketModeDriver, type SocketModeDriver } from './slack/socket-driver.ts'
 
 /** Bootstrapped through `SLACK_ADMINS`: an admin whatever access.json says. */
 export const slackAdmin = 'UADMIN1'
@@ -16,6 +19,8 @@ export interface SlackHarness {
   emulator: SlackEmulator
   /** Sends signed requests to the server's `/slack/events`. */
   driver: SlackDriver
+  /** Sends envelopes over the emulator's Socket Mode WebSocket (with `socketMode: true`). */
+  socket: SocketModeDriver
   server: RunningServer
   roster: Roster
   storeDir: string
@@ -23,6 +28,11 @@ export interface SlackHarness {
   setRoles(roles: Record<string, Role>): Promise<void>
   /** The job → thread registry as the server persisted it. */
   threads(): Promise<Record<string, { channel: string; ts: string; user: string }>>
+  /**
+   * One job's thread as persisted, waiting (up to 5 s) for it to be written: the registry is linked in memory
+   * first and saved just after, so a test that has seen the message can be a moment ahead of the file.
+   */
+  thread(jobId: string): Promise<{ channel: string; ts: string; user: string }>
   close(): Promise<void>
 }
 
@@ -30,6 +40,10 @@ export interface SlackHarnessOptions {
   /** Extra environment for `loadConfig` (e.g. `IMPORT_MAX_BYTES`). */
   env?: Record<string, string>
   emulator?: SlackEmulatorOptions
+  /** Slack retry and notifier timings (fault tests: a few retries, milliseconds apart). Production's when absent. */
+  slack?: SlackTuning
+  /** Socket Mode: `SLACK_APP_TOKEN` is set, and the harness waits until the app is connected to the emulator. */
+  socketMode?: boolean
 }
 
 /**
@@ -49,30 +63,44 @@ export async function openSlackHarness(options: SlackHarnessOptions = {}): Promi
       SLACK_ADMINS: slackAdmin,
       LOG_LEVEL: 'silent',
       BACKUP_CRON: 'off',
+      ...(options.socketMode ? { SLACK_APP_TOKEN: emulator.appToken } : {}),
       ...options.env,
     })
     const roster = await openRoster(config, { logger: silentLogger })
-    const server = await startServer(roster, config, silentLogger).catch(async (error: unknown) => {
+    const server = await startServer(roster, config, silentLogger, {
+      ...(options.slack ? { slack: options.slack } : {}),
+    }).catch(async (error: unknown) => {
       await roster.close()
       throw error
     })
+    if (options.socketMode)
+      await emulator.socketMode.waitForConnection().catch(async (error: unknown) => {
+        await server.close()
+        throw error
+      })
+    const threads = async () => {
+      try {
+        return JSON.parse(await readFile(join(storeDir, 'slack-threads.json'), 'utf8')).threads
+      } catch {
+        return {}
+      }
+    }
     const driver = createSlackDriver({ emulator, appUrl: `http://127.0.0.1:${server.port}/slack/events` })
     return {
       emulator,
       driver,
+      socket: createSocketModeDriver(emulator),
       server,
       roster,
       storeDir,
       async setRoles(roles) {
         await writeFile(join(storeDir, 'access.json'), `${JSON.stringify({ users: roles }, null, 2)}\n`)
       },
-      async threads() {
-        try {
-          return JSON.parse(await readFile(join(storeDir, 'slack-threads.json'), 'utf8')).threads
-        } catch {
-          return {}
-        }
-      },
+      threads,
+      thread: (jobId) =>
+        poll(`the thread of ${jobId} in slack-threads.json`, async () => (await threads())[jobId], {
+          timeoutMs: 5_000,
+        }),
       async close() {
         await server.close()
         await emulator.close()

@@ -20,7 +20,16 @@ const fileSchema = z.object({ threads: z.record(z.string(), jobThreadSchema) })
 
 export interface JobThreads {
   get(jobId: string): JobThread | undefined
+  /** Links the job to its thread; the job is no longer expected. */
   link(jobId: string, thread: JobThread): Promise<void>
+  /**
+   * A flow is posting the job's parent (or Slack has not taken it yet): the notifier waits for the link instead of
+   * starting a thread of its own. In memory: after a restart the parent kept in the outbox says the same.
+   */
+  expect(jobId: string): void
+  /** The flow gave up on a parent of its own (Roster cannot post there): the notifier may start one. */
+  unexpect(jobId: string): void
+  expected(jobId: string): boolean
   /** Forgets threads of jobs that no longer exist (retention). */
   prune(liveJobIds: ReadonlySet<string>): Promise<void>
 }
@@ -32,6 +41,7 @@ export async function openJobThreads(file: string): Promise<JobThreads> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
+  const expected = new Set<string>()
   let tail: Promise<void> = Promise.resolve()
   const save = () => {
     const snapshot = JSON.stringify({ threads })
@@ -42,9 +52,17 @@ export async function openJobThreads(file: string): Promise<JobThreads> {
   return {
     get: (jobId) => threads[jobId],
     link(jobId, thread) {
+      expected.delete(jobId)
       threads = { ...threads, [jobId]: thread }
       return save()
     },
+    expect: (jobId) => {
+      if (!threads[jobId]) expected.add(jobId)
+    },
+    unexpect: (jobId) => {
+      expected.delete(jobId)
+    },
+    expected: (jobId) => expected.has(jobId),
     prune(live) {
       const kept = Object.fromEntries(Object.entries(threads).filter(([id]) => live.has(id)))
       if (Object.keys(kept).length === Object.keys(threads).length) return Promise.resolve()

@@ -1,6 +1,7 @@
 import { App, type Logger as BoltLogger, ExpressReceiver, LogLevel } from '@slack/bolt'
 import express, { type Router } from 'express'
 import type { Logger } from '../../logger.ts'
+import { defaultSlackRetry, type SlackRetry } from './http-retry.ts'
 import { registerListeners } from './listeners/index.ts'
 import type { SlackDeps } from './slack-deps.ts'
 
@@ -13,6 +14,17 @@ export interface SlackSettings {
   apiUrl: string
   /** Retries of failed Web API calls (429s honour Retry-After). Default 3; tests use 0. */
   retries?: number
+  /** Wait before the first retry, doubled at each further one. Default 500 ms; fault tests use a few ms. */
+  minTimeoutMs?: number
+}
+
+/** The retry policy of every Slack call: the WebClient's, and Roster's own for `response_url` and downloads. */
+export function slackRetryOf(settings: Pick<SlackSettings, 'retries' | 'minTimeoutMs'>): SlackRetry {
+  return {
+    ...defaultSlackRetry,
+    ...(settings.retries === undefined ? {} : { retries: settings.retries }),
+    ...(settings.minTimeoutMs === undefined ? {} : { minTimeoutMs: settings.minTimeoutMs }),
+  }
 }
 
 export interface SlackApp {
@@ -29,9 +41,15 @@ export interface SlackApp {
  * Socket Mode. Bolt checks every request's signature; nothing here turns that off.
  */
 export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackApp {
+  const retry = slackRetryOf(settings)
   const clientOptions = {
     slackApiUrl: settings.apiUrl,
-    retryConfig: { retries: settings.retries ?? 3, factor: 2, minTimeout: 500, maxTimeout: 10_000 },
+    retryConfig: {
+      retries: retry.retries,
+      factor: 2,
+      minTimeout: retry.minTimeoutMs,
+      maxTimeout: retry.maxTimeoutMs,
+    },
   }
   const logger = boltLogger(deps.logger)
   let app: App
@@ -58,7 +76,7 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackA
   app.error(async (error) => {
     deps.logger.error('slack listener failed', { code: (error as { code?: string }).code, error })
   })
-  registerListeners(app, deps)
+  const unsubscribe = registerListeners(app, deps)
   return {
     app,
     ...(router ? { router } : {}),
@@ -67,6 +85,8 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackA
       if (settings.appToken) await app.start()
     },
     async stop() {
+      // Listeners hear no more job events: a job finishing during shutdown plans nothing into a stopped notifier.
+      unsubscribe()
       if (settings.appToken) await app.stop()
     },
   }

@@ -1,6 +1,8 @@
 import type { WebClient } from '@slack/web-api'
 import { z } from 'zod'
 import { AppError } from '../../errors.ts'
+import { fetchWithRetry, type SlackRetry } from './http-retry.ts'
+import { classifySlackError } from './notifier/retry-plan.ts'
 
 /** The fields of a Slack file object Roster relies on (`files.info`, `file_share` messages, `file_input`). */
 export const slackFileSchema = z.object({
@@ -31,7 +33,10 @@ export function tooLargeError(maxBytes: number): AppError {
   )
 }
 
-/** The file's metadata from `files.info`: its size is checked before any byte is downloaded. */
+/**
+ * The file's metadata from `files.info`: its size is checked before any byte is downloaded. The WebClient retries
+ * 429 and 5xx; when Slack still does not answer, the person is told why and to try again (nothing was started).
+ */
 export async function fileInfo(client: WebClient, fileId: string): Promise<SlackFileInfo> {
   let answer: unknown
   try {
@@ -41,7 +46,13 @@ export async function fileInfo(client: WebClient, fileId: string): Promise<Slack
     if (code === 'file_not_found' || code === 'file_deleted') {
       throw new AppError('not_found', 'That file is no longer in Slack (deleted?). Upload it again.')
     }
-    throw error
+    const reason = classifySlackError(error).reason
+    throw new AppError(
+      'unexpected',
+      `Slack did not describe the file (files.info: ${reason}), so nothing was started. Try again in a moment.`,
+      { reason },
+      { cause: error },
+    )
   }
   const parsed = slackFileSchema.safeParse(answer)
   if (!parsed.success)
@@ -55,6 +66,8 @@ export interface DownloadOptions {
   maxBytes: number
   /** The Web API base URL: the file must be served by its host or a subdomain (files.slack.com for slack.com). */
   apiUrl: string
+  /** Retries of a download Slack answered with 429 (after its Retry-After), 5xx or not at all. */
+  retry?: SlackRetry
 }
 
 /**
@@ -65,10 +78,21 @@ export interface DownloadOptions {
 export async function downloadSlackFile(file: SlackFileInfo, options: DownloadOptions): Promise<Buffer> {
   if (file.size > options.maxBytes) throw tooLargeError(options.maxBytes)
   const url = trustedFileUrl(file, options.apiUrl)
-  const response = await fetch(url, {
-    headers: { Authorization: `Bearer ${options.botToken}` },
-    redirect: 'manual',
-  })
+  let response: Response
+  try {
+    response = await fetchWithRetry(
+      url,
+      () => ({ headers: { Authorization: `Bearer ${options.botToken}` }, redirect: 'manual' }),
+      options.retry ?? { retries: 0, minTimeoutMs: 0, maxTimeoutMs: 0 },
+    )
+  } catch (error) {
+    throw new AppError(
+      'invalid_request',
+      `Slack did not answer while Roster downloaded ${file.name}, so nothing was started. Try again in a moment.`,
+      undefined,
+      { cause: error },
+    )
+  }
   if (response.status !== 200 || !response.body) {
     await response.body?.cancel()
     throw new AppError(

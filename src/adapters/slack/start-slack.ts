@@ -5,8 +5,8 @@ import type { AuditLog, Clock } from '../../engine/ports.ts'
 import type { Logger } from '../../logger.ts'
 import { openAccessControl } from './access-control.ts'
 import { openJobThreads } from './job-threads.ts'
-import { type NotifierTuning, startJobNotifier } from './notifier/job-notifier.ts'
-import { createSlackApp, type SlackSettings } from './slack-app.ts'
+import { type JobNotifier, type NotifierTuning, startJobNotifier } from './notifier/job-notifier.ts'
+import { createSlackApp, type SlackSettings, slackRetryOf } from './slack-app.ts'
 import type { SlackDeps } from './slack-deps.ts'
 
 export interface SlackOptions {
@@ -21,7 +21,13 @@ export interface SlackOptions {
   importMaxBytes: number
   /** Timings of the job notifier (retry backoff, throttles); production defaults when absent. */
   notifier?: NotifierTuning
+  /** First wait before `auth.test` is tried again when Slack did not answer at start. Default 5000 ms. */
+  reconnectMs?: number
 }
+
+/** Programmatic tuning of the Slack side (tests: fast retries), passed through `startServer`. */
+export type SlackTuning = Pick<SlackSettings, 'retries' | 'minTimeoutMs'> &
+  Pick<SlackOptions, 'notifier' | 'reconnectMs'>
 
 export interface RunningSlack {
   /** HTTP mode: mount on Roster's express app. */
@@ -38,6 +44,10 @@ export interface RunningSlack {
 export async function startSlack(options: SlackOptions): Promise<RunningSlack> {
   const { logger } = options
   let botUserId: string | undefined
+  // The listeners are registered before the notifier exists (it needs the app's client); they run only once
+  // Slack delivers requests, after it started.
+  let notifier: JobNotifier | undefined
+  const notStarted = () => new Error('the Slack notifier has not started')
   const deps: SlackDeps = {
     engine: options.engine,
     access: openAccessControl({
@@ -51,10 +61,15 @@ export async function startSlack(options: SlackOptions): Promise<RunningSlack> {
     importMaxBytes: options.importMaxBytes,
     threads: await openJobThreads(join(options.storeDir, 'slack-threads.json')),
     botUserId: () => botUserId,
+    retry: slackRetryOf(options.settings),
+    outbox: {
+      keep: (items) => (notifier ? notifier.keep(items) : Promise.reject(notStarted())),
+      knows: (id) => notifier?.knows(id) ?? false,
+    },
   }
   const slack = createSlackApp(options.settings, deps)
   // Subscribed before the engine starts (the server starts it after Slack), so no job event is missed.
-  const notifier = await startJobNotifier({
+  notifier = await startJobNotifier({
     deps,
     client: slack.app.client,
     storeDir: options.storeDir,
@@ -79,15 +94,16 @@ export async function startSlack(options: SlackOptions): Promise<RunningSlack> {
       retry.unref()
     }
   }
-  await connect(5_000)
+  await connect(options.reconnectMs ?? 5_000)
   return {
     ...(slack.router ? { router: slack.router } : {}),
     deps,
     async stop() {
       stopped = true
       clearTimeout(retry)
-      await notifier.stop()
+      // Requests and the listeners' job events stop first, so none of them hands the notifier work once it stopped.
       await slack.stop()
+      await notifier?.stop()
     },
   }
 }

@@ -61,7 +61,7 @@ export interface SlackEmulator {
   readonly appId: string
   readonly defaultChannel: SlackChannel
   readonly defaultUser: SlackUser
-  /** Every request answered, in order (Web API methods, `upload`, `download`, `response_url`, `socket_ack`). */
+  /** Every request answered, in order (Web API methods, `upload`, `download`, `response_url`, `socket_ack`, `socket_close`). */
   readonly calls: readonly EmulatorCall[]
   /** The state behind the API, for assertions the helpers below do not cover. */
   readonly workspace: Workspace

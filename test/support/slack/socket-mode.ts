@@ -64,6 +64,13 @@ export class SocketModeHub {
       onClose: () => {
         const index = this.connections.indexOf(connection as WebSocketConnection)
         if (index >= 0) this.connections.splice(index, 1)
+        // In the call log so tests can wait for a close and see whether it was clean (who sent the close frame).
+        this.options.log.record({
+          method: 'socket_close',
+          args: { by: connection?.closedBy ?? 'dropped', code: connection?.closeCode ?? null },
+          at: new Date().toISOString(),
+          status: 200,
+        })
         this.events.emit('disconnected')
       },
     })

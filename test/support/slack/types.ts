@@ -143,7 +143,8 @@ export interface SlackUser {
 }
 
 /** One request the emulator received. Web API calls use the method name; other endpoints use `upload`,
- * `download`, `response_url` and `socket_ack`. `args` are the decoded arguments (JSON-string fields parsed). */
+ * `download`, `response_url`, `socket_ack` and `socket_close` (`{ by, code }`: who closed a Socket Mode connection).
+ * `args` are the decoded arguments (JSON-string fields parsed). */
 export interface EmulatorCall {
   method: string
   args: Args

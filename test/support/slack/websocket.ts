@@ -35,7 +35,13 @@ export function acceptWebSocket(
   return new WebSocketConnection(socket, head, handlers)
 }
 
+/** Who ended a connection: the client's close frame, the server's, or no close frame at all (a drop). */
+export type ClosedBy = 'client' | 'server' | 'dropped'
+
 export class WebSocketConnection {
+  /** Set once the connection is over: who ended it, and the status code of the first close frame, if any. */
+  closedBy: ClosedBy | undefined
+  closeCode: number | undefined
   private pending: Buffer
   private fragments: Buffer[] = []
   private closed = false
@@ -71,11 +77,14 @@ export class WebSocketConnection {
     payload.writeUInt16BE(code, 0)
     this.write(opcodes.close, payload)
     this.closed = true
+    this.closedBy ??= 'server'
+    this.closeCode ??= code
     this.socket.end()
   }
 
   /** Drops the connection without a close frame, as a crashed server would. */
   terminate(): void {
+    this.closedBy ??= 'dropped'
     this.socket.destroy()
     this.finish()
   }
@@ -142,6 +151,8 @@ export class WebSocketConnection {
         return
       case opcodes.close:
         // Echo the close frame (its status code only), then end: the client's close handshake completes.
+        this.closedBy ??= 'client'
+        this.closeCode ??= payload.length >= 2 ? payload.readUInt16BE(0) : undefined
         this.write(opcodes.close, payload.subarray(0, 2))
         this.closed = true
         this.socket.end()
@@ -153,6 +164,8 @@ export class WebSocketConnection {
 
   private finish(): void {
     this.closed = true
+    // The TCP connection ended without any close frame: the peer vanished.
+    this.closedBy ??= 'dropped'
     if (this.finished) return
     this.finished = true
     this.handlers.onClose()

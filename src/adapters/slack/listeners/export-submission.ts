@@ -10,7 +10,7 @@ import {
 import type { SlackDeps } from '../slack-deps.ts'
 import { parseFieldLines } from './export-args.ts'
 import { startExport } from './export-start.ts'
-import { tellUser } from './import-flow.ts'
+import { tellUser } from './reply.ts'
 
 /**
  * The export dialog's submission. Everything that can be wrong with it (role, connection, field lines) is found
@@ -50,11 +50,8 @@ export function registerExportSubmission(app: App, deps: SlackDeps): void {
         ...(fields.value ? { fields: fields.value } : {}),
       },
     })
-    if (!started.ok) {
-      await tellUser(client, { channel, user }, started.problem).catch((error: unknown) =>
-        deps.logger.warn('could not tell why the export did not start', { user, error }),
-      )
-    }
+    if (!started.ok) await tellUser(deps, client, { channel, user }, started.problem)
+    else if (started.note) await tellUser(deps, client, { channel, user }, started.note)
   })
 }
 

@@ -1,9 +1,10 @@
 import type { App } from '@slack/bolt'
 import { z } from 'zod'
 import { fileOffer } from '../blocks/import-preview.ts'
+import { listenerNotification } from '../notifier/plan-notifications.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import { isUsersFileName, tooLargeError } from '../slack-files.ts'
-import { tellUser } from './import-flow.ts'
+import { failureReason, isPermanentFailure, tellUser } from './reply.ts'
 
 /** The fields of a `message` / `file_share` event Roster relies on. */
 const fileShareSchema = z.object({
@@ -61,14 +62,32 @@ export function registerFileDrop(app: App, deps: SlackDeps): void {
       const name = file.name ?? file.id
       if ((file.size ?? 0) > deps.importMaxBytes) {
         const refusal = `:no_entry: ${name} is too large to import. ${tooLargeError(deps.importMaxBytes).message} Split it into smaller files.`
-        await tellUser(client, { channel: drop.channel, user: drop.user, threadTs }, refusal)
+        await tellUser(deps, client, { channel: drop.channel, user: drop.user, threadTs }, refusal)
         continue
       }
-      await client.chat.postMessage({
-        channel: drop.channel,
-        thread_ts: threadTs,
-        ...fileOffer({ id: file.id, name }),
-      })
+      const offer = fileOffer({ id: file.id, name })
+      try {
+        await client.chat.postMessage({ channel: drop.channel, thread_ts: threadTs, ...offer })
+      } catch (error) {
+        // The offer is the only answer the drop gets: when Slack does not take it now, it is kept and posted
+        // when Slack answers again (the file and its button still work then). Refused for good: logged.
+        const reason = failureReason(error)
+        deps.logger.warn('file offer not posted', { channel: drop.channel, file: file.id, reason, error })
+        if (isPermanentFailure(error)) continue
+        await deps.outbox
+          .keep([
+            listenerNotification({
+              jobId: `drop-${drop.channel}-${drop.ts}-${file.id}`,
+              kind: 'post',
+              at: new Date().toISOString(),
+              message: offer,
+              target: { channel: drop.channel, threadTs, user: drop.user },
+            }),
+          ])
+          .catch((keepError: unknown) =>
+            deps.logger.error('file offer not kept for Slack', { file: file.id, error: keepError }),
+          )
+      }
     }
   })
 }

@@ -11,8 +11,10 @@ import { denialText } from '../../../domain/access/roles.ts'
 import { requestImportFromDryRun } from '../../../engine/import-from-dry-run.ts'
 import { asAppError } from '../../../errors.ts'
 import { decidedPreview, importActionIds } from '../blocks/import-preview.ts'
+import { listenerNotification } from '../notifier/plan-notifications.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import { openImportModal } from './import-flow.ts'
+import { createReply, failureReason, isPermanentFailure } from './reply.ts'
 
 type ActionArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs
 
@@ -32,7 +34,7 @@ export function registerImportActions(app: App, deps: SlackDeps): void {
       const value = args.action.value ?? ''
       const where = args.body.channel?.id ?? 'unknown'
       const decision = await deps.access.check(args.body.user.id, 'import', where, value)
-      if (!decision.allowed) return ephemeral(args, denialText('import', decision.role))
+      if (!decision.allowed) return ephemeral(deps, args, denialText('import', decision.role))
       await handle(args, value)
     })
   }
@@ -40,45 +42,59 @@ export function registerImportActions(app: App, deps: SlackDeps): void {
   on(importActionIds.confirm, async (args, dryRunId) => {
     const user = args.body.user.id
     const earlier = decided.get(dryRunId)
-    if (earlier) return ephemeral(args, `That dry run was already ${earlier}.`)
+    if (earlier) return ephemeral(deps, args, `That dry run was already ${earlier}.`)
     decided.set(dryRunId, `confirmed by <@${user}>`)
     let jobId: string
     try {
       jobId = (await requestImportFromDryRun(deps.engine, dryRunId, { via: 'slack', id: user })).id
     } catch (error) {
       decided.delete(dryRunId)
-      return ephemeral(args, `:warning: ${asAppError(error).message}`)
+      return ephemeral(deps, args, `:warning: ${asAppError(error).message}`)
     }
     // The import speaks in the dry run's thread: the notifier finds it there.
     const thread = deps.threads.get(dryRunId) ?? threadOfMessage(args)
     if (thread) await deps.threads.link(jobId, thread)
-    await markDecided(args, dryRunId, { by: user, importJobId: jobId })
+    await markDecided(deps, args, dryRunId, { by: user, importJobId: jobId })
   })
 
   on(importActionIds.cancel, async (args, dryRunId) => {
     const user = args.body.user.id
     const earlier = decided.get(dryRunId)
-    if (earlier) return ephemeral(args, `That dry run was already ${earlier}.`)
+    if (earlier) return ephemeral(deps, args, `That dry run was already ${earlier}.`)
     decided.set(dryRunId, `cancelled by <@${user}>`)
-    await markDecided(args, dryRunId, { by: user })
+    await markDecided(deps, args, dryRunId, { by: user })
   })
 
   on(importActionIds.open, async (args, value) => {
     const file = parseOffer(value)
     const channel = args.body.channel?.id
     if (!file || !channel)
-      return ephemeral(args, ':warning: That button no longer works. Drop the file again.')
-    const problem = await openImportModal(deps, args.client, args.body.trigger_id, { channel, file })
-    if (problem) await ephemeral(args, problem)
+      return ephemeral(deps, args, ':warning: That button no longer works. Drop the file again.')
+    const problem = await openImportModal(
+      deps,
+      args.client,
+      args.body.trigger_id,
+      { channel, file },
+      undefined,
+      'Press the button again.',
+    )
+    if (problem) await ephemeral(deps, args, problem)
   })
 }
 
-async function ephemeral({ respond }: ActionArgs, text: string): Promise<void> {
-  await respond({ response_type: 'ephemeral', replace_original: false, text })
+/** Only the presser sees it; retried through `response_url`, then `chat.postEphemeral`, then logged. */
+async function ephemeral(deps: SlackDeps, { body, client }: ActionArgs, text: string): Promise<void> {
+  const person = { channel: body.channel?.id ?? body.user.id, user: body.user.id }
+  await createReply(deps, client, body.response_url, person)({ text })
 }
 
-/** The preview loses its buttons and says who decided, for everyone in the thread. */
+/**
+ * The preview loses its buttons and says who decided (and, for Import, the import's id: "progress follows in this
+ * thread"), for everyone in the thread. That note is the outcome of the press: when Slack does not take the edit
+ * (after the WebClient's retries), it is kept in the outbox and made when Slack answers again.
+ */
 async function markDecided(
+  deps: SlackDeps,
   args: ActionArgs,
   dryRunId: string,
   outcome: { by: string; importJobId?: string },
@@ -86,11 +102,28 @@ async function markDecided(
   const message = args.body.message as { ts?: string; blocks?: KnownBlock[] } | undefined
   const channel = args.body.channel?.id
   if (!message?.ts || !channel) return
-  await args.client.chat.update({
-    channel,
-    ts: message.ts,
-    ...decidedPreview(message.blocks ?? [], dryRunId, outcome),
-  })
+  const edited = decidedPreview(message.blocks ?? [], dryRunId, outcome)
+  try {
+    await args.client.chat.update({ channel, ts: message.ts, ...edited })
+  } catch (error) {
+    const reason = failureReason(error)
+    deps.logger.warn('dry run preview not marked decided', { dryRunId, channel, reason, error })
+    if (isPermanentFailure(error)) return
+    await deps.outbox
+      .keep([
+        listenerNotification({
+          jobId: dryRunId,
+          kind: 'edit',
+          detail: 'decided',
+          at: new Date().toISOString(),
+          message: edited,
+          target: { channel, ts: message.ts },
+        }),
+      ])
+      .catch((keepError: unknown) =>
+        deps.logger.error('dry run decision not kept for Slack', { dryRunId, error: keepError }),
+      )
+  }
 }
 
 /** For a dry run whose thread is no longer registered: the thread the pressed message sits in. */

@@ -3,13 +3,14 @@ import { denialText } from '../../../domain/access/roles.ts'
 import { findConnection } from '../../../domain/connections/connection.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import { importableConnections, noImportTarget, openImportModal } from './import-flow.ts'
+import { createReply } from './reply.ts'
 
 /**
  * `/import [connection]` — opens the import dialog (file, connection, options) for people who may import. The
  * trigger id lives 3 s, so the dialog opens right after the ack; the channel rides along in the dialog.
  */
 export function registerImportCommand(app: App, deps: SlackDeps): void {
-  app.command('/import', async ({ command, ack, client, respond }) => {
+  app.command('/import', async ({ command, ack, client }) => {
     const decision = await deps.access.check(command.user_id, 'import', command.channel_id)
     if (!decision.allowed)
       return ack({ response_type: 'ephemeral', text: denialText('import', decision.role) })
@@ -25,6 +26,8 @@ export function registerImportCommand(app: App, deps: SlackDeps): void {
       { channel: command.channel_id },
       selected,
     )
-    if (problem) await respond({ response_type: 'ephemeral', text: problem })
+    if (!problem) return
+    const person = { channel: command.channel_id, user: command.user_id }
+    await createReply(deps, client, command.response_url, person)({ text: problem })
   })
 }

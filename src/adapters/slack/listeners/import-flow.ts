@@ -5,6 +5,8 @@ import type { Engine } from '../../../engine/engine.ts'
 import { asAppError } from '../../../errors.ts'
 import { type ImportModalMetadata, importModal } from '../blocks/import-modal.ts'
 import { dryRunParent, dryRunPreview } from '../blocks/import-preview.ts'
+import { notificationId } from '../notifier/outbox.ts'
+import { listenerNotification } from '../notifier/plan-notifications.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import {
   downloadSlackFile,
@@ -13,6 +15,7 @@ import {
   tooLargeError,
   usersFileKinds,
 } from '../slack-files.ts'
+import { failureReason, isPermanentFailure, tellUser } from './reply.ts'
 
 /** The import flow's steps shared by `/import`, the dialog, the buttons and file drops. */
 
@@ -23,13 +26,18 @@ export function importableConnections(engine: Engine): Connection[] {
 export const noImportTarget =
   ':warning: No connection accepts imports: it must be an enabled database connection (custom databases in import mode). Ask a Roster admin.'
 
-/** Opens the import dialog; returns why it could not, for an ephemeral answer. */
+/**
+ * Opens the import dialog; returns why it could not, for an ephemeral answer. The trigger id lives 3 s, so the
+ * WebClient's own retries (429 after Retry-After, 5xx) are all the recovery there is: after them the person is
+ * told what happened and to start again. `again` says how (run `/import`, press the button).
+ */
 export async function openImportModal(
   deps: SlackDeps,
   client: WebClient,
   triggerId: string,
   metadata: ImportModalMetadata,
   selected?: string,
+  again = 'Run `/import` again.',
 ): Promise<string | undefined> {
   const connections = importableConnections(deps.engine)
   if (connections.length === 0) return noImportTarget
@@ -40,29 +48,9 @@ export async function openImportModal(
     })
     return undefined
   } catch (error) {
-    deps.logger.warn('import dialog did not open', { error })
-    return ':warning: Slack did not open the import dialog (it took too long?). Try again.'
-  }
-}
-
-/**
- * Tells one person something only they see: ephemeral in the channel (in a thread if given), or by direct
- * message when the bot cannot post there (not a member, archived…).
- */
-export async function tellUser(
-  client: WebClient,
-  target: { channel: string; user: string; threadTs?: string | undefined },
-  text: string,
-): Promise<void> {
-  try {
-    await client.chat.postEphemeral({
-      channel: target.channel,
-      user: target.user,
-      text,
-      ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
-    })
-  } catch {
-    await client.chat.postMessage({ channel: target.user, text })
+    const reason = failureReason(error)
+    deps.logger.warn('import dialog did not open', { reason, channel: metadata.channel, error })
+    return `:warning: Slack did not open the import dialog (${reason}). ${again}`
   }
 }
 
@@ -79,37 +67,88 @@ export interface DryRunRequest {
 export interface ImportFlow {
   /** Downloads the file, asks the engine for a dry run, posts the job's parent message and links its thread. */
   startDryRun(client: WebClient, request: DryRunRequest): Promise<void>
+  /** Stops listening to the engine (Slack is stopping): no preview is planned into a stopped notifier. */
+  stop(): void
 }
 
 /**
- * `client` posts the previews: dry runs finish after the request that started them is long answered (or after
- * a restart), so the preview is posted from the engine's `job:finished` event, once per job.
+ * The preview (with Import / Cancel) is the dry run's outcome: it is planned into the notifier's outbox when the
+ * job finishes — whether or not its thread exists yet — and sent into the thread once there is one, so neither a
+ * Slack outage nor a restart loses it, and it is posted once.
  */
-export function createImportFlow(deps: SlackDeps, client: WebClient): ImportFlow {
-  const previewed = new Set<string>()
-
-  const postPreview = async (job: ImportJob) => {
-    const thread = deps.threads.get(job.id)
-    if (!thread || previewed.has(job.id)) return
-    previewed.add(job.id)
+export function createImportFlow(deps: SlackDeps): ImportFlow {
+  const planPreview = async (job: ImportJob) => {
+    const id = notificationId(job.id, 'preview')
+    if (deps.outbox.knows(id)) return
     const [diffs, errors] = await Promise.all([
       deps.engine.getPreview(job.id),
       deps.engine.getJobErrors(job.id),
     ])
-    const preview = dryRunPreview({ job, diffs, errors: errors ?? [] })
-    await client.chat.postMessage({ channel: thread.channel, thread_ts: thread.ts, ...preview })
+    const message = dryRunPreview({ job, diffs, errors: errors ?? [] })
+    await deps.outbox.keep([
+      listenerNotification({ jobId: job.id, kind: 'preview', at: new Date().toISOString(), message }),
+    ])
   }
-  const previewIfFinished = (jobId: string) => {
-    const job = deps.engine.getJob(jobId)?.job
-    if (job?.type !== 'users_import' || !job.options.dryRun) return
-    if (job.status !== 'completed' && job.status !== 'failed') return
-    postPreview(job).catch((error) => deps.logger.error('dry run preview not posted', { jobId, error }))
-  }
-  deps.engine.subscribe((event) => {
-    if (event.type === 'job:finished') previewIfFinished(event.job.id)
+  const unsubscribe = deps.engine.subscribe((event) => {
+    const { job } = event
+    if (event.type !== 'job:finished' || job.type !== 'users_import' || !job.options.dryRun) return
+    if (job.requestedBy.via !== 'slack' && !deps.threads.get(job.id)) return
+    planPreview(job).catch((error: unknown) =>
+      deps.logger.error('dry run preview not planned', { jobId: job.id, error }),
+    )
   })
 
+  /**
+   * The dry run's parent, which its thread hangs from. Slack refusing for good (Roster is not in the channel):
+   * the person is told, and the notifier gives the job a thread in a direct message. Slack not answering (after
+   * the WebClient's retries): the parent is kept in the outbox and posted when Slack answers again.
+   */
+  const postParent = async (web: WebClient, job: ImportJob, channel: string, user: string) => {
+    deps.threads.expect(job.id)
+    try {
+      const parent = dryRunParent(job)
+      let posted: { ts?: string | undefined; channel?: string | undefined }
+      try {
+        posted = await web.chat.postMessage({ channel, ...parent })
+      } catch (error) {
+        const reason = failureReason(error)
+        deps.logger.warn('dry run parent message not posted', { jobId: job.id, channel, reason, error })
+        if (isPermanentFailure(error)) {
+          await tellUser(
+            deps,
+            web,
+            { channel, user },
+            `:warning: Dry run \`${job.id}\` started, but Roster cannot post in this channel (${reason}): its result comes by direct message. To use this channel, invite Roster (\`/invite @roster\`).`,
+          )
+          return
+        }
+        await deps.outbox.keep([
+          listenerNotification({
+            jobId: job.id,
+            kind: 'parent',
+            at: new Date().toISOString(),
+            message: parent,
+            target: { channel, user },
+          }),
+        ])
+        await tellUser(
+          deps,
+          web,
+          { channel, user },
+          `:hourglass: Dry run \`${job.id}\` started. Slack did not take Roster's message just now (${reason}); its thread appears here when Slack does.`,
+        )
+        return
+      }
+      if (!posted.ts) throw new Error('chat.postMessage answered without a ts')
+      await deps.threads.link(job.id, { channel: posted.channel ?? channel, ts: posted.ts, user })
+    } finally {
+      // Linked, kept in the outbox (which the notifier also waits on), or given up: no longer this flow's.
+      deps.threads.unexpect(job.id)
+    }
+  }
+
   return {
+    stop: unsubscribe,
     async startDryRun(web, request) {
       const { user, channel } = request
       let fileName = 'the file'
@@ -119,6 +158,7 @@ export function createImportFlow(deps: SlackDeps, client: WebClient): ImportFlow
         if (file.size > deps.importMaxBytes) throw tooLargeError(deps.importMaxBytes)
         if (!isUsersFileName(file.name)) {
           await tellUser(
+            deps,
             web,
             { channel, user },
             `:warning: ${file.name} is not a users file: use ${usersFileKinds}.`,
@@ -129,6 +169,7 @@ export function createImportFlow(deps: SlackDeps, client: WebClient): ImportFlow
           botToken: request.botToken,
           maxBytes: deps.importMaxBytes,
           apiUrl: web.slackApiUrl,
+          retry: deps.retry,
         })
         const job = await deps.engine.requestImport({
           connection: request.connectionId,
@@ -137,22 +178,16 @@ export function createImportFlow(deps: SlackDeps, client: WebClient): ImportFlow
           options: { ...request.options, dryRun: true },
           requestedBy: { via: 'slack', id: user },
         })
-        const parent = await web.chat.postMessage({ channel, ...dryRunParent(job) }).catch((error) => {
-          deps.logger.warn('dry run parent message not posted', { jobId: job.id, channel, error })
-          return undefined
-        })
-        if (!parent?.ts) {
-          const why = `:warning: Dry run \`${job.id}\` started, but Roster cannot post in this channel: invite it (\`/invite @roster\`) and run \`/import\` again.`
-          await tellUser(web, { channel, user }, why)
-          return
-        }
-        await deps.threads.link(job.id, { channel, ts: parent.ts, user })
-        // The dry run may have finished before the thread existed: its event then found no thread to post in.
-        previewIfFinished(job.id)
+        await postParent(web, job, channel, user)
       } catch (error) {
         const appError = asAppError(error)
         if (appError.code === 'unexpected') deps.logger.error('dry run not started', { user, channel, error })
-        await tellUser(web, { channel, user }, `:warning: No dry run of ${fileName}: ${appError.message}`)
+        await tellUser(
+          deps,
+          web,
+          { channel, user },
+          `:warning: No dry run of ${fileName}: ${appError.message}`,
+        )
       }
     },
   }

@@ -6,11 +6,15 @@ import { registerImportCommand } from './import-command.ts'
 import { createImportFlow } from './import-flow.ts'
 import { registerImportSubmission } from './import-submission.ts'
 
-/** Everything of the import flow: `/import`, its dialog, the preview's buttons and file drops. */
-export function registerImportListeners(app: App, deps: SlackDeps): void {
-  const flow = createImportFlow(deps, app.client)
+/**
+ * Everything of the import flow: `/import`, its dialog, the preview's buttons and file drops. Returns what removes
+ * its engine subscription, for when Slack stops.
+ */
+export function registerImportListeners(app: App, deps: SlackDeps): () => void {
+  const flow = createImportFlow(deps)
   registerImportCommand(app, deps)
   registerImportSubmission(app, deps, flow)
   registerImportActions(app, deps)
   registerFileDrop(app, deps)
+  return () => flow.stop()
 }

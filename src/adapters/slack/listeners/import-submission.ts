@@ -11,7 +11,8 @@ import {
 } from '../blocks/import-modal.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import { isUsersFileName, tooLargeError, usersFileKinds } from '../slack-files.ts'
-import { type ImportFlow, importableConnections, noImportTarget, tellUser } from './import-flow.ts'
+import { type ImportFlow, importableConnections, noImportTarget } from './import-flow.ts'
+import { tellUser } from './reply.ts'
 
 /**
  * The import dialog's submission. Checked before the ack, for the person submitting (the role may have changed
@@ -26,16 +27,20 @@ export function registerImportSubmission(app: App, deps: SlackDeps, flow: Import
     if (!metadata) {
       await ack()
       deps.logger.warn('import dialog came back without valid metadata', { user })
-      await client.chat.postMessage({
-        channel: user,
-        text: ':warning: The import dialog came back damaged. Run `/import` again.',
-      })
+      await client.chat
+        .postMessage({
+          channel: user,
+          text: ':warning: The import dialog came back damaged. Run `/import` again.',
+        })
+        .catch((error: unknown) =>
+          deps.logger.warn('could not tell that the import dialog came back damaged', { user, error }),
+        )
       return
     }
     const decision = await deps.access.check(user, 'import', metadata.channel, metadata.file?.id)
     if (!decision.allowed) {
       await ack()
-      await tellUser(client, { channel: metadata.channel, user }, denialText('import', decision.role))
+      await tellUser(deps, client, { channel: metadata.channel, user }, denialText('import', decision.role))
       return
     }
     const form = readImportForm(view.state.values)

@@ -25,10 +25,12 @@ export const botScopes = [
   'groups:history',
 ] as const
 
-export function registerListeners(app: App, deps: SlackDeps): void {
+/** Returns what removes the listeners' engine subscriptions: Bolt has no way to unregister the listeners. */
+export function registerListeners(app: App, deps: SlackDeps): () => void {
   registerJobsCommand(app, deps)
   registerJobActions(app, deps)
-  registerImportListeners(app, deps)
+  const stopImports = registerImportListeners(app, deps)
   registerExportCommand(app, deps)
   registerExportSubmission(app, deps)
+  return stopImports
 }

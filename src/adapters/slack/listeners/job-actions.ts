@@ -10,8 +10,13 @@ import { type AccessAction, denialText } from '../../../domain/access/roles.ts'
 import { jobDetailBlocks } from '../blocks/job-blocks.ts'
 import { errorReportFiles } from '../error-report-files.ts'
 import type { SlackDeps } from '../slack-deps.ts'
+import { createReply, type EphemeralReply, failureReason } from './reply.ts'
 
-type ActionArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs
+type ActionArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> &
+  AllMiddlewareArgs & {
+    /** Only the presser sees it: `response_url` retried, then `chat.postEphemeral`, then logged; never throws. */
+    reply: (reply: EphemeralReply) => Promise<void>
+  }
 type UploadArgs = Parameters<ActionArgs['client']['filesUploadV2']>[0]
 
 /**
@@ -24,56 +29,56 @@ export function registerJobActions(app: App, deps: SlackDeps): void {
     needs: AccessAction,
     handle: (args: ActionArgs, jobId: string) => Promise<void>,
   ) => {
-    app.action<BlockAction<ButtonAction>>(actionId, async (args) => {
-      await args.ack()
+    app.action<BlockAction<ButtonAction>>(actionId, async (bolt) => {
+      await bolt.ack()
+      const { body } = bolt
+      const person = { channel: body.channel?.id ?? body.user.id, user: body.user.id }
+      const args = { ...bolt, reply: createReply(deps, bolt.client, body.response_url, person) }
       const jobId = args.action.value ?? ''
       const where = args.body.channel?.id ?? 'unknown'
       const decision = await deps.access.check(args.body.user.id, needs, where, jobId)
       if (!decision.allowed) {
-        await args.respond({
-          response_type: 'ephemeral',
-          replace_original: false,
-          text: denialText(needs, decision.role),
-        })
+        await args.reply({ text: denialText(needs, decision.role) })
         return
       }
       await handle(args, jobId)
     })
   }
 
-  const showJob = async ({ respond }: ActionArgs, jobId: string) => {
+  const showJob = async ({ reply }: ActionArgs, jobId: string) => {
     const view = deps.engine.getJob(jobId)
-    await respond(
+    await reply(
       view
-        ? {
-            response_type: 'ephemeral',
-            replace_original: false,
-            text: `Job ${jobId}`,
-            blocks: jobDetailBlocks(view.job, view.progress),
-          }
-        : {
-            response_type: 'ephemeral',
-            replace_original: false,
-            text: `No job ${jobId} (it may have expired).`,
-          },
+        ? { text: `Job ${jobId}`, blocks: jobDetailBlocks(view.job, view.progress) }
+        : { text: `No job ${jobId} (it may have expired).` },
     )
+  }
+
+  /** A file the presser asked for: Slack not taking it (after the WebClient's retries) is said to them. */
+  const upload = async ({ client, reply }: ActionArgs, jobId: string, what: string, args: UploadArgs) => {
+    try {
+      await client.filesUploadV2(args)
+    } catch (error) {
+      const reason = failureReason(error)
+      deps.logger.warn('file not uploaded to Slack', { jobId, what, reason, error })
+      await reply({
+        text: `:warning: Slack did not take the ${what} of \`${jobId}\` (${reason}). Press the button again.`,
+      })
+    }
   }
   on('job_info', 'jobs.read', showJob)
   on('job_status', 'jobs.read', showJob)
 
-  on('job_download', 'export', async ({ body, client, respond }, jobId) => {
+  on('job_download', 'export', async (args, jobId) => {
+    const { body, reply } = args
     const file = await deps.engine.exportFile(jobId)
     if (!file) {
-      await respond({
-        response_type: 'ephemeral',
-        replace_original: false,
-        text: `${jobId} has no file to download (not finished, or expired).`,
-      })
+      await reply({ text: `${jobId} has no file to download (not finished, or expired).` })
       return
     }
     const channel = body.channel?.id
     if (!channel) return
-    await client.filesUploadV2({
+    await upload(args, jobId, 'export file', {
       channel_id: channel,
       ...threadOf(body),
       file: createReadStream(file.path),
@@ -82,19 +87,16 @@ export function registerJobActions(app: App, deps: SlackDeps): void {
     } as UploadArgs)
   })
 
-  on('job_errors', 'jobs.read', async ({ body, client, respond }, jobId) => {
+  on('job_errors', 'jobs.read', async (args, jobId) => {
+    const { body, reply } = args
     const files = await errorReportFiles(deps.engine, jobId)
     if (!files) {
-      await respond({
-        response_type: 'ephemeral',
-        replace_original: false,
-        text: `${jobId} has no error report.`,
-      })
+      await reply({ text: `${jobId} has no error report.` })
       return
     }
     const channel = body.channel?.id
     if (!channel) return
-    await client.filesUploadV2({
+    await upload(args, jobId, 'error report', {
       channel_id: channel,
       ...threadOf(body),
       initial_comment: files.comment,
@@ -102,20 +104,12 @@ export function registerJobActions(app: App, deps: SlackDeps): void {
     } as UploadArgs)
   })
 
-  on('job_undo', 'undo', async ({ body, respond }, jobId) => {
+  on('job_undo', 'undo', async ({ body, reply }, jobId) => {
     try {
       const undo = await deps.engine.requestUndo(jobId, { via: 'slack', id: body.user.id })
-      await respond({
-        response_type: 'ephemeral',
-        replace_original: false,
-        text: `Undo of \`${jobId}\` started as \`${undo.id}\`.`,
-      })
+      await reply({ text: `Undo of \`${jobId}\` started as \`${undo.id}\`.` })
     } catch (error) {
-      await respond({
-        response_type: 'ephemeral',
-        replace_original: false,
-        text: `:warning: ${(error as Error).message}`,
-      })
+      await reply({ text: `:warning: ${(error as Error).message}` })
     }
   })
 }

@@ -3,7 +3,7 @@ import type { KnownBlock } from '@slack/types'
 import type { WebClient } from '@slack/web-api'
 import type { Engine } from '../../../engine/engine.ts'
 import { errorReportFiles } from '../error-report-files.ts'
-import type { JobThread } from '../job-threads.ts'
+import type { JobThread, JobThreads } from '../job-threads.ts'
 import type { Notification } from './outbox.ts'
 import type { ProgressUpdates } from './progress-updates.ts'
 import type { ChannelSlots } from './rate-plan.ts'
@@ -16,6 +16,8 @@ export interface DeliveryOptions {
   client: WebClient
   engine: Engine
   threads: ThreadResolver
+  /** The registry a delivered `parent` is linked in. */
+  jobThreads: JobThreads
   progress: ProgressUpdates
   slots: ChannelSlots
   now: () => number
@@ -31,7 +33,8 @@ export class NotifierStopped extends Error {
 }
 
 /**
- * Turns one outbox notification into Slack calls, in its job's thread. Each call either happens once or throws,
+ * Turns one outbox notification into Slack calls, in its job's thread — or, for what a listener kept (`parent`,
+ * `post`, `edit`), at the place it names; a delivered `parent` becomes its job's thread. Each call either happens once or throws,
  * so the courier can retry the notification whole: a failed files upload v2 leaves at most an unshared file
  * behind (Slack shares a file only in its last step, `files.completeUploadExternal`).
  */
@@ -54,11 +57,58 @@ export function createDelivery(options: DeliveryOptions): (notification: Notific
     )
   }
 
+  /** What a listener kept: it says where it goes itself, so no thread is resolved for it. */
+  const deliverKept = async (notification: Notification): Promise<boolean> => {
+    const { target, jobId } = notification
+    if (!target) return false
+    const message = notification.message ?? { text: `Job ${jobId}.` }
+    switch (notification.kind) {
+      case 'parent': {
+        await slot(target.channel)
+        const posted = await withTextFallback(message, (content) =>
+          client.chat.postMessage({ channel: target.channel, ...content }),
+        )
+        if (!posted.ts) throw new Error('chat.postMessage answered without a ts')
+        await options.jobThreads.link(jobId, {
+          channel: posted.channel ?? target.channel,
+          ts: posted.ts,
+          user: target.user ?? '',
+        })
+        return true
+      }
+      case 'post':
+        await slot(target.channel)
+        await withTextFallback(message, (content) =>
+          client.chat.postMessage({
+            channel: target.channel,
+            ...(target.threadTs ? { thread_ts: target.threadTs } : {}),
+            ...content,
+          }),
+        )
+        return true
+      case 'edit':
+        if (!target.ts) return true
+        await slot(target.channel)
+        await withTextFallback(message, (content) =>
+          client.chat.update({ channel: target.channel, ts: target.ts ?? '', ...content }),
+        )
+        return true
+      default:
+        return false
+    }
+  }
+
   return async (notification) => {
     if (options.stopped()) throw new NotifierStopped()
+    if (await deliverKept(notification)) return
     const thread = await options.threads.resolve(notification.jobId)
     const { jobId } = notification
     switch (notification.kind) {
+      case 'parent':
+      case 'post':
+      case 'edit':
+        // Without a target there is nowhere to send it (never planned so).
+        return
       case 'final': {
         // An update in flight would otherwise land after this one and show the job running again.
         await options.progress.settle(jobId)
@@ -72,6 +122,7 @@ export function createDelivery(options: DeliveryOptions): (notification: Notific
       case 'milestone':
       case 'result':
       case 'sample':
+      case 'preview':
         if (notification.message) await reply(thread, notification.message)
         return
       case 'export-file': {
@@ -119,16 +170,16 @@ export function createDelivery(options: DeliveryOptions): (notification: Notific
  * Sends the message with its blocks; if Slack refuses the blocks (`invalid_blocks`), sends the text alone rather
  * than nothing — the text says everything the blocks do.
  */
-async function withTextFallback(
+async function withTextFallback<T>(
   message: Message,
-  send: (content: { text: string; blocks?: KnownBlock[] }) => Promise<unknown>,
-): Promise<void> {
+  send: (content: { text: string; blocks?: KnownBlock[] }) => Promise<T>,
+): Promise<T> {
   const { blocks } = message
   try {
-    await send(blocks ? { text: message.text, blocks } : { text: message.text })
+    return await send(blocks ? { text: message.text, blocks } : { text: message.text })
   } catch (error) {
     const code = (error as { data?: { error?: unknown } }).data?.error
     if (!blocks || (code !== 'invalid_blocks' && code !== 'invalid_blocks_format')) throw error
-    await send({ text: message.text })
+    return await send({ text: message.text })
   }
 }

@@ -6,7 +6,7 @@ import { mentionsOf } from '../blocks/progress-blocks.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import { Courier } from './courier.ts'
 import { createDelivery } from './delivery.ts'
-import { type Outbox, openOutbox } from './outbox.ts'
+import { type ListenerOutbox, type Outbox, openOutbox } from './outbox.ts'
 import { isAnnounced, isSampleExport, planFinished, planMilestone, resultId } from './plan-notifications.ts'
 import { ProgressUpdates } from './progress-updates.ts'
 import { type ChannelRule, ChannelSlots, defaultChannelRule, milestoneOf } from './rate-plan.ts'
@@ -35,7 +35,7 @@ export interface JobNotifierOptions extends NotifierTuning {
   now?: () => number
 }
 
-export interface JobNotifier {
+export interface JobNotifier extends ListenerOutbox {
   /** Nothing is waiting to be sent and nothing is being sent. */
   idle(): boolean
   stop(): Promise<void>
@@ -61,6 +61,7 @@ export async function startJobNotifier(options: JobNotifierOptions): Promise<Job
     logger,
     now,
     graceMs: options.threadGraceMs ?? 5000,
+    parentPending: (jobId) => outbox.pending().some((n) => n.jobId === jobId && n.kind === 'parent'),
   })
   const progress = new ProgressUpdates({
     engine,
@@ -75,7 +76,16 @@ export async function startJobNotifier(options: JobNotifierOptions): Promise<Job
   })
   const courier = new Courier({
     outbox,
-    send: createDelivery({ client, engine, threads, progress, slots, now, stopped: () => stopped }),
+    send: createDelivery({
+      client,
+      engine,
+      threads,
+      jobThreads: deps.threads,
+      progress,
+      slots,
+      now,
+      stopped: () => stopped,
+    }),
     timing: { ...defaultRetryTiming, ...options.retry },
     logger,
     now,
@@ -156,6 +166,8 @@ export async function startJobNotifier(options: JobNotifierOptions): Promise<Job
     logger.info('Slack notifications waiting from before; sending', { count: outbox.pending().length })
 
   return {
+    keep: (items) => add(items),
+    knows: (id) => outbox.knows(id),
     idle: () => courier.idle(),
     async stop() {
       stopped = true

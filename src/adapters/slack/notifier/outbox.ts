@@ -27,6 +27,17 @@ export const notificationKinds = [
   'export-file',
   /** The error report and the failed users, uploaded into the thread. */
   'error-files',
+  /**
+   * Kept by the listeners when Slack did not take them at once (see `ListenerOutbox`): a job's parent message,
+   * posted at `target` and then linked as the job's thread; it goes before anything else of its job.
+   */
+  'parent',
+  /** A dry run's preview with its Import / Cancel buttons, in the job's thread. */
+  'preview',
+  /** A message posted at `target` that starts no thread (the offer under a dropped file). */
+  'post',
+  /** `target.ts` edited to `message` (the preview once someone pressed Import or Cancel). */
+  'edit',
 ] as const
 export type NotificationKind = (typeof notificationKinds)[number]
 
@@ -39,14 +50,27 @@ const blockSchema = z.custom<KnownBlock>(
 
 const messageSchema = z.object({ text: z.string(), blocks: z.array(blockSchema).optional() })
 
+/** Where a listener's message goes, when that is not simply its job's thread. */
+const targetSchema = z.object({
+  channel: z.string(),
+  /** The message to edit (`edit`). */
+  ts: z.string().optional(),
+  /** The thread to post in (`post`). */
+  threadTs: z.string().optional(),
+  /** Who started the flow: recorded with the thread a `parent` starts. */
+  user: z.string().optional(),
+})
+
 export const notificationSchema = z.object({
   /** Stable: `<job id>:<kind>`. The same notification planned twice is one notification. */
   id: z.string(),
+  /** The job it speaks for; for a message of no job (a file offer), a key of its own. Sent in order per key. */
   jobId: z.string(),
   kind: z.enum(notificationKinds),
   createdAt: z.string(),
   /** Rendered when planned, so it survives the job's retention; files are read when sent. */
   message: messageSchema.optional(),
+  target: targetSchema.optional(),
 })
 export type Notification = z.infer<typeof notificationSchema>
 
@@ -59,6 +83,18 @@ const outboxFileSchema = z.object({
 })
 type OutboxFile = z.infer<typeof outboxFileSchema>
 
+/**
+ * The outbox as the listeners see it. A message that carries the outcome of work (a job's parent, a dry run's
+ * preview, the note that an import started) and that Slack did not take is kept here, and the notifier's courier
+ * sends it when Slack answers again: once, in order with the rest of its job.
+ */
+export interface ListenerOutbox {
+  /** Durable before it resolves; ids already planned are ignored. */
+  keep(items: readonly Notification[]): Promise<void>
+  /** Planned before: pending or settled. */
+  knows(id: string): boolean
+}
+
 export function notificationId(jobId: string, kind: NotificationKind, detail?: string): string {
   return detail === undefined ? `${jobId}:${kind}` : `${jobId}:${kind}:${detail}`
 }
@@ -69,7 +105,10 @@ export interface Outbox {
   pending(): readonly Notification[]
   /** Planned before: pending or settled. */
   knows(id: string): boolean
-  /** Adds the notifications not known yet; durable before it resolves. Returns those added. */
+  /**
+   * Adds the notifications not known yet; durable before it resolves. Returns those added. A `parent` goes
+   * before the pending notifications of its job: they are posted in the thread it starts.
+   */
   add(items: readonly Notification[]): Promise<Notification[]>
   /** Sent or dropped for good: never sent again. */
   settle(id: string): Promise<void>
@@ -125,7 +164,13 @@ export async function openOutbox(file: string): Promise<Outbox> {
           items.findIndex((x) => x.id === item.id) === i,
       )
       if (added.length === 0) return []
-      state = { ...state, pending: [...state.pending, ...added] }
+      let pending = [...state.pending]
+      for (const item of added) {
+        const first = item.kind === 'parent' ? pending.findIndex((p) => p.jobId === item.jobId) : -1
+        if (first < 0) pending.push(item)
+        else pending = [...pending.slice(0, first), item, ...pending.slice(first)]
+      }
+      state = { ...state, pending }
       await save()
       return added
     },

@@ -72,3 +72,24 @@ export function planMilestone(
 export function resultId(jobId: string): string {
   return notificationId(jobId, 'result')
 }
+
+/** A message a listener hands to the outbox (see `ListenerOutbox`): rendered now, sent when Slack takes it. */
+export function listenerNotification(input: {
+  jobId: string
+  kind: 'parent' | 'preview' | 'post' | 'edit'
+  /** ISO time of planning. */
+  at: string
+  message: NonNullable<Notification['message']>
+  target?: Notification['target']
+  /** Tells apart two notifications of one kind and job (two edits of a preview). */
+  detail?: string
+}): Notification {
+  return {
+    id: notificationId(input.jobId, input.kind, input.detail),
+    jobId: input.jobId,
+    kind: input.kind,
+    createdAt: input.at,
+    message: input.message,
+    ...(input.target ? { target: input.target } : {}),
+  }
+}

@@ -26,6 +26,8 @@ export interface ThreadResolverOptions {
    * flow did not (an Undo pressed in `/jobs`, a link lost to a crash). Default 5000 ms.
    */
   graceMs: number
+  /** The job's parent waits in the outbox (Slack did not take it yet): its thread is coming, however late. */
+  parentPending: (jobId: string) => boolean
 }
 
 export interface ThreadResolver {
@@ -34,7 +36,7 @@ export interface ThreadResolver {
 }
 
 export function createThreadResolver(options: ThreadResolverOptions): ThreadResolver {
-  const { threads, engine, client, logger, now, graceMs } = options
+  const { threads, engine, client, logger, now, graceMs, parentPending } = options
   const firstAskedAtMs = new Map<string, number>()
   const creating = new Map<string, Promise<JobThread>>()
 
@@ -57,6 +59,8 @@ export function createThreadResolver(options: ThreadResolverOptions): ThreadReso
       if (linked) return linked
       const job = engine.getJob(jobId)?.job
       if (!job) throw new NoThread(`job ${jobId} no longer exists and has no thread`)
+      // A parent on its way (being posted, or kept until Slack answers) is waited for, past the grace.
+      if (threads.expected(jobId) || parentPending(jobId)) throw new WaitForThread(250)
       if (job.requestedBy.via !== 'slack') throw new NoThread(`job ${jobId} was not requested in Slack`)
       const first = firstAskedAtMs.get(jobId) ?? now()
       firstAskedAtMs.set(jobId, first)
