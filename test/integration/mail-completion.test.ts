@@ -210,12 +210,35 @@ describe('the completion notifier', () => {
     const down = await closedPort()
     const { outboxDir } = await notifierFor(`smtp://127.0.0.1:${down}`, [10])
     const job = await harness.importUsers(users, { sendCompletionEmail: true })
+    // The failed copy is written before the queued one is removed (a crash between keeps both, never neither).
     await eventually(async () =>
-      (await filesIn(join(outboxDir, 'failed'))).includes(`${job.id}.json`) ? true : undefined,
+      (await filesIn(join(outboxDir, 'failed'))).includes(`${job.id}.json`) &&
+      (await filesIn(join(outboxDir, 'queue'))).length === 0
+        ? true
+        : undefined,
     )
-    expect(await filesIn(join(outboxDir, 'queue'))).toEqual([])
     expect(lines.some((line) => line.includes('completion email not sent; gave up'))).toBe(true)
     expect(job.status).toBe('completed')
+  })
+
+  it('sends one email when a completion is announced again, also after a restart', async () => {
+    const smtp = await sink()
+    const first = await notifierFor(smtp.url, [20])
+    const job = await harness.importUsers(users, { sendCompletionEmail: true })
+    await smtp.next()
+    const sentLog = join(first.outboxDir, 'sent.jsonl')
+    await eventually(async () =>
+      (await readFile(sentLog, 'utf8').catch(() => '')).includes(job.id) ? true : undefined,
+    )
+    // As a restart does when the process died between announcing an import and recording it settled.
+    harness.engine.ctx.events.emit({ type: 'job:finished', job })
+    await first.notifier.close()
+    await notifierFor(smtp.url, [20])
+    harness.engine.ctx.events.emit({ type: 'job:finished', job })
+    const other = await harness.importUsers(users, { sendCompletionEmail: true })
+    expect((await smtp.next()).subject).toContain(other.id)
+    expect(smtp.messages).toHaveLength(2)
+    expect(lines.filter((line) => line.includes('completion email already sent or queued'))).toHaveLength(2)
   })
 
   it('skips, and says why, when the tenant has no owners', async () => {

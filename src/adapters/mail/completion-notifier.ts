@@ -61,6 +61,11 @@ export function createCompletionNotifier(options: CompletionNotifierOptions): Co
   const timers = new Set<NodeJS.Timeout>()
   const inFlight = new Set<Promise<void>>()
   let closed = false
+  /**
+   * Jobs whose email is queued, sent or given up on. A job's completion can be announced twice (a restart right
+   * after an import settled announces it again): its owners still get one email. Read before the first event.
+   */
+  const handled = loadHandled(options.outboxDir)
 
   const track = (work: Promise<void>) => {
     const tracked = work.catch((error) => logger.error('completion email failed', { error }))
@@ -69,6 +74,12 @@ export function createCompletionNotifier(options: CompletionNotifierOptions): Co
   }
 
   async function enqueue(job: ImportJob): Promise<void> {
+    const seen = await handled
+    if (seen.has(job.id)) {
+      logger.debug('completion email already sent or queued', { jobId: job.id })
+      return
+    }
+    seen.add(job.id)
     const owners = engine.ctx.catalog.read().tenant.owners
     if (owners.length === 0) {
       logger.warn('completion email skipped: the tenant has no owners (set TENANT_OWNERS)', { jobId: job.id })
@@ -189,4 +200,20 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined
   }
+}
+
+/** Job ids in `sent.jsonl`, `queue/` and `failed/`: mail already dealt with. */
+async function loadHandled(outboxDir: string): Promise<Set<string>> {
+  const ids = new Set<string>()
+  const sent = await readFile(join(outboxDir, 'sent.jsonl'), 'utf8').catch(() => '')
+  for (const line of sent.split('\n')) {
+    const jobId = (safeJson(line) as { jobId?: unknown } | undefined)?.jobId
+    if (typeof jobId === 'string') ids.add(jobId)
+  }
+  for (const dir of ['queue', 'failed']) {
+    for (const name of await readdir(join(outboxDir, dir)).catch(() => [] as string[])) {
+      if (name.endsWith('.json')) ids.add(name.slice(0, -'.json'.length))
+    }
+  }
+  return ids
 }
