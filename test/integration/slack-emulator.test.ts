@@ -171,8 +171,7 @@ describe('Web API', () => {
     expect(emulator.transcript()).toBe(
       [
         '#general (C0GENERAL)',
-        '@roster: Import job-1 finished',
-        '    │ # Import job-1',
+        '@roster: │ # Import job-1',
         '    │ *Created* 3 | *Failed* 1',
         '    │ [Undo]',
         '    :white_check_mark: 1',

@@ -4,8 +4,10 @@ import type { Block, SlackMessage, StoredMessage } from './types.ts'
 export interface ConversationMessage extends SlackMessage {
   /** Set when only this user sees the message (`chat.postEphemeral`, an ephemeral `respond()`). */
   ephemeralTo?: string
-  /** The text fallback, then one line per block, file and reaction: for assertions and the demo transcript. */
+  /** The text fallback, then one line per block, file and reaction: for assertions. */
   rendered: string
+  /** What Slack shows: the blocks when there are any (the text is then only the notification), files, reactions. */
+  display: string
   /** The thread's replies in order; always empty on a reply. */
   replies: ConversationMessage[]
 }
@@ -17,6 +19,7 @@ export function conversationOf(stored: StoredMessage[]): ConversationMessage[] {
     ...m.message,
     ...(m.ephemeralTo ? { ephemeralTo: m.ephemeralTo } : {}),
     rendered: renderMessage(m.message),
+    display: renderMessage(m.message, { blocksReplaceText: true }),
     replies: [],
   })
   const isReply = (m: StoredMessage) =>
@@ -28,18 +31,28 @@ export function conversationOf(stored: StoredMessage[]): ConversationMessage[] {
   return top
 }
 
-export function renderMessage(message: SlackMessage): string {
-  const lines = [message.text + (message.edited ? ' (edited)' : '')]
+export function renderMessage(message: SlackMessage, options: { blocksReplaceText?: boolean } = {}): string {
+  const edited = message.edited ? ' (edited)' : ''
+  const showText = !(options.blocksReplaceText && (message.blocks?.length ?? 0) > 0)
+  const lines = [showText ? message.text + edited : edited.trim()]
   for (const block of message.blocks ?? []) lines.push(...renderBlock(block).map((line) => `│ ${line}`))
   for (const file of message.files ?? []) lines.push(`📎 ${file.name} (${file.size} bytes, ${file.mimetype})`)
   const reactions = (message.reactions ?? []).map((r) => `:${r.name}: ${r.count}`)
   if (reactions.length > 0) lines.push(reactions.join('  '))
-  // A file upload without a comment has no text: start with what it shows instead.
+  // A file upload without a comment (or a message shown by its blocks) has no text: start with what it shows.
   if (lines[0] === '' && lines.length > 1) lines.shift()
-  return lines.join('\n')
+  return withDates(lines.join('\n'))
 }
 
-/** The channel as text: each message under its author, thread replies indented below their parent. */
+/** `<!date^1795813286^{date_short_pretty} {time}|2026-11-27T21:01:26.603Z>` reads as its fallback text. */
+function withDates(text: string): string {
+  return text.replace(/<!date\^\d+\^[^|>]*\|([^>]*)>/g, '$1')
+}
+
+/**
+ * The channel as text, as a person reads it in Slack: each message under its author (its blocks when it has any),
+ * thread replies indented below their parent.
+ */
 export function transcriptOf(
   title: string,
   conversation: ConversationMessage[],
@@ -48,7 +61,7 @@ export function transcriptOf(
   const out = [title]
   const write = (m: ConversationMessage, lead: string, indent: string) => {
     const only = m.ephemeralTo ? ` (only visible to @${nameOf(m.ephemeralTo)})` : ''
-    const [first = '', ...rest] = m.rendered.split('\n')
+    const [first = '', ...rest] = m.display.split('\n')
     out.push(`${lead}@${nameOf(m.user)}${only}: ${first}`)
     for (const line of rest) out.push(`${indent}    ${line}`)
   }
