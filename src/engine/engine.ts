@@ -60,8 +60,8 @@ export class Engine {
   }
 
   async requestImport(request: ImportRequest): Promise<ImportJob> {
-    const { job, rows } = await requestImport(this.ctx, request, this.#creating)
-    this.#scheduler.remember(job.id, rows)
+    const { job, rows, checks } = await requestImport(this.ctx, request, this.#creating)
+    this.#scheduler.remember(job.id, { rows, checks })
     this.#scheduler.pump()
     return job
   }

@@ -1,6 +1,16 @@
+import type { Catalog } from '../domain/catalog.ts'
 import { canMove, type Job } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
 import type { EngineContext } from './context.ts'
+
+export interface FinishOptions {
+  /**
+   * Announce the job as soon as its record changes in memory, and resolve once the record is durable. Only for a
+   * job whose outcome a crash cannot take back: one that recovery settles again, the same, from what is already
+   * durable (an import's journal commits). Default: durable first, announced second.
+   */
+  early?: boolean
+}
 
 /**
  * Settles a job in the catalog (the change sets its final status and summary) and announces it. The status
@@ -10,9 +20,10 @@ export async function finishJob(
   ctx: EngineContext,
   jobId: string,
   change: (draft: Job) => void,
+  options: FinishOptions = {},
 ): Promise<Job> {
   const finishedAt = ctx.clock.now().toISOString()
-  const job = await ctx.catalog.update((draft) => {
+  const settle = (draft: Catalog) => {
     const found = draft.jobs.find((j) => j.id === jobId)
     if (!found) throw new AppError('not_found', `Job ${jobId} is not in the store.`)
     const from = found.status
@@ -22,9 +33,20 @@ export async function finishJob(
     }
     found.finishedAt = finishedAt
     return structuredClone(found)
-  })
-  const outcome = job.type === 'users_export' ? job.result : job.summary
-  ctx.logger.info('job finished', { jobId, type: job.type, status: job.status, outcome })
-  ctx.events.emit({ type: 'job:finished', job })
+  }
+  if (!options.early) {
+    const job = await ctx.catalog.update(settle)
+    announce(ctx, job)
+    return job
+  }
+  const { result: job, durable } = await ctx.catalog.updateEarly(settle)
+  announce(ctx, job)
+  await durable
   return job
+}
+
+function announce(ctx: EngineContext, job: Job): void {
+  const outcome = job.type === 'users_export' ? job.result : job.summary
+  ctx.logger.info('job finished', { jobId: job.id, type: job.type, status: job.status, outcome })
+  ctx.events.emit({ type: 'job:finished', job })
 }

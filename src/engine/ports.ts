@@ -31,6 +31,18 @@ export interface UserQuery {
   connectionId?: string
 }
 
+/**
+ * One user of `scanJson`: `bytes[start, end)` is its JSON text as stored (JSON.stringify of the user when the store
+ * wrote it, but not checked), valid while the scan runs. The object may be reused for the next user.
+ */
+export interface UserJson {
+  readonly bytes: Uint8Array
+  readonly start: number
+  readonly end: number
+  /** The user, parsed and checked as `scan` yields it. */
+  user(): StoredUser
+}
+
 export interface UserStore {
   /** Reads answer from memory and see every commit already applied, durable or about to be. */
   getById(userId: string): StoredUser | undefined
@@ -39,6 +51,11 @@ export interface UserStore {
   count(query?: UserQuery): number
   /** In a stable order (insertion order). Safe to iterate while commits happen: it yields a consistent view. */
   scan(query?: UserQuery): Iterable<StoredUser>
+  /**
+   * The users of `scan`, each as its JSON text, unparsed: exports copy what they can from it. Optional: exports of
+   * a store without it parse every user.
+   */
+  scanJson?(query?: UserQuery): Iterable<UserJson>
   /**
    * Applies the batch to memory at once (so the next read sees it) and resolves when it is durable on disk.
    * Commits are durable in the order they were applied. A failed write leaves the store refusing commits until
@@ -60,8 +77,18 @@ export interface UserStore {
 /** The small, rarely-written part of the store: tenant, connections, jobs, settings. */
 export interface CatalogStore {
   read(): Catalog
-  /** Applies `change` to a draft and persists it atomically; concurrent updates are serialized. */
-  update<T>(change: (draft: Catalog) => T): Promise<T>
+  /**
+   * Applies `change` to a draft and persists it atomically; concurrent updates are serialized. With `renameAfter`,
+   * the new document is staged and synced at once but takes the file's place only once that resolves (a job's
+   * upload is durable before its record is); the update rejects, changing nothing, if it rejects.
+   */
+  update<T>(change: (draft: Catalog) => T, options?: { renameAfter?: Promise<unknown> }): Promise<T>
+  /**
+   * Like `update`, but the change is visible in `read()` once applied, before it is durable; `durable` resolves once
+   * it (or a later change) is on disk. Only for changes a crash may take back because recovery reaches the same state
+   * again: a job marked running (it resumes either way), an import settled from what its journal commits hold.
+   */
+  updateEarly<T>(change: (draft: Catalog) => T): Promise<{ result: T; durable: Promise<void> }>
 }
 
 /** Per-job files: the uploaded users file, the error report, undo data, exports. */
@@ -70,13 +97,13 @@ export interface Artifacts {
   put(jobId: string, name: string, bytes: Uint8Array | string): Promise<void>
   get(jobId: string, name: string): Promise<Buffer | undefined>
   /**
-   * Writes a file from a stream of text pieces (gzipped when asked) without holding it in memory. Atomic and
-   * durable like `put`: if the pieces throw, nothing is left; a file that exists is whole.
+   * Writes a file from a stream of pieces, text or bytes (gzipped when asked), without holding it in memory.
+   * Atomic and durable like `put`: if the pieces throw, nothing is left; a file that exists is whole.
    */
   putStream(
     jobId: string,
     name: string,
-    pieces: AsyncIterable<string>,
+    pieces: AsyncIterable<string | Uint8Array>,
     options: { gzip: boolean },
   ): Promise<{ bytes: number }>
   /** The file's path on disk, for adapters that stream it out (downloads, the CLI's --out); undefined if absent. */

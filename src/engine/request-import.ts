@@ -3,6 +3,7 @@ import { checkImportTarget, findConnection } from '../domain/connections/connect
 import { parseUsersFile } from '../domain/import/parse-users-file.ts'
 import type { ImportJob, ImportOptions, Requester } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
+import { checkRows, type RowChecks } from './check-rows.ts'
 import { artifactNames, type EngineContext } from './context.ts'
 
 /** gzip's magic number: Auth0's exports and Roster's backups are gzipped, and import as they are. */
@@ -40,14 +41,15 @@ export interface ImportRequest {
 /**
  * Accepts an import: refuses whole-job problems with Auth0's messages, stores the file durably, then records the
  * job as pending. Only after both are on disk does the caller get the job back, so an acknowledged job survives
- * any crash. Returns the parsed rows too, so the first run need not parse the file again.
+ * any crash. Returns the parsed rows too, and their checks, started at once: the first run need not parse the file
+ * again, and finds its rows checked, or being checked.
  */
 export async function requestImport(
   ctx: EngineContext,
   request: ImportRequest,
   /** Ids of jobs being created: retention leaves their files alone until the record exists. */
   creating: Set<string>,
-): Promise<{ job: ImportJob; rows: unknown[] }> {
+): Promise<{ job: ImportJob; rows: unknown[]; checks: RowChecks }> {
   const { importMaxBytes } = ctx.limits
   if (request.bytes.byteLength > importMaxBytes) {
     throw new AppError(
@@ -79,12 +81,28 @@ export async function requestImport(
       chunkRows: ctx.limits.chunkRows,
     },
   }
+  // Checking the rows (CPU) runs while the upload and the record are fsync'd (waiting); the first run awaits it.
+  const checks = checkRows(parsed.rows, {
+    connection,
+    exportLabels: ctx.catalog.read().exportLabels,
+    chunkRows: job.upload.chunkRows,
+    fromChunk: 0,
+  })
   creating.add(job.id)
   try {
-    await ctx.artifacts.put(job.id, artifactNames.upload, request.bytes)
-    await ctx.catalog.update((draft) => {
-      draft.jobs.push(job)
-    })
+    const upload = ctx.artifacts.put(job.id, artifactNames.upload, request.bytes)
+    // The record is staged and synced while the upload is, but replaces the catalog only once the upload is
+    // durable: a recorded job always has its file.
+    const recorded = ctx.catalog.update(
+      (draft) => {
+        draft.jobs.push(job)
+      },
+      { renameAfter: upload },
+    )
+    // Both are awaited; the upload's failure is the one to report, and the record's then must not go unhandled.
+    recorded.catch(() => undefined)
+    await upload
+    await recorded
   } finally {
     creating.delete(job.id)
   }
@@ -97,5 +115,5 @@ export async function requestImport(
     via: job.requestedBy.via,
   })
   ctx.events.emit({ type: 'job:created', job })
-  return { job, rows: parsed.rows }
+  return { job, rows: parsed.rows, checks }
 }

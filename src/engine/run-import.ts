@@ -1,14 +1,11 @@
-import { defaultUsernameLimits, providerOf } from '../domain/connections/connection.ts'
-import { labelTable } from '../domain/import/export-labels.ts'
-import { findFileDuplicates } from '../domain/import/file-duplicates.ts'
-import { normalizeRow } from '../domain/import/normalize-row.ts'
 import { parseUsersFile } from '../domain/import/parse-users-file.ts'
-import { type ChunkTally, type PlannedRow, type PreImage, planChunk } from '../domain/import/plan-chunk.ts'
+import { type ChunkTally, type PreImage, planChunk } from '../domain/import/plan-chunk.ts'
 import type { ReportEntry, UserDiff } from '../domain/import/report.ts'
-import { redactRow, validateImportRow } from '../domain/import/validate-row.ts'
+import { redactRow } from '../domain/import/validate-row.ts'
 import type { ImportJob } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
-import { artifactNames, type EngineContext, yieldToEventLoop } from './context.ts'
+import { checkRows, type RowChecks } from './check-rows.ts'
+import { artifactNames, type EngineContext } from './context.ts'
 import { decodeUpload } from './request-import.ts'
 import type { RunControl } from './run-control.ts'
 import { settleImport } from './settle-import.ts'
@@ -21,8 +18,6 @@ export interface ImportChunkMeta {
   ignored: string[]
 }
 
-/** Rows validated between event-loop turns: ~250 rows of zod work stays well under a millisecond budget of 50. */
-const validationSlice = 250
 /** Dry runs preview this many field-level changes. */
 const previewDiffs = 10
 
@@ -35,43 +30,34 @@ export async function runImport(
   ctx: EngineContext,
   job: ImportJob,
   control: RunControl,
-  cachedRows?: unknown[],
+  /** The rows its request parsed, and their checks if the request started them (see `checkRows`). */
+  cached?: { rows: unknown[]; checks?: RowChecks },
 ): Promise<void> {
   const connection = ctx.catalog.read().connections.find((c) => c.id === job.connectionId)
   if (!connection) throw new AppError('connection_not_found', 'The connection does not exist.')
-  const rows = cachedRows ?? (await readRows(ctx, job))
-  const provider = providerOf(connection)
-  const labels = labelTable(ctx.catalog.read().exportLabels)
-  const normalized = rows.map((raw) => normalizeRow(raw, labels, provider))
-  const duplicates = findFileDuplicates(normalized.map((n) => n.row))
-  const usernameLimits = connection.username_limits ?? defaultUsernameLimits
-
+  const rows = cached?.rows ?? (await readRows(ctx, job))
   const done = job.options.dryRun ? [] : ctx.users.commitsOf(job.id)
   const metas = done.map((record) => record.meta as ImportChunkMeta)
   const diffs: UserDiff[] = []
   const chunkRows = job.upload.chunkRows
   const chunks = Math.ceil(rows.length / chunkRows)
+  const checks =
+    cached?.checks ??
+    checkRows(rows, {
+      connection,
+      exportLabels: ctx.catalog.read().exportLabels,
+      chunkRows,
+      fromChunk: done.length,
+    })
   control.progress(Math.min(rows.length, done.length * chunkRows), rows.length)
+  let lastCommit: Promise<unknown> | undefined
 
   for (let chunk = done.length; chunk < chunks; chunk++) {
     if (control.stopping()) return
-    const start = chunk * chunkRows
-    const end = Math.min(rows.length, start + chunkRows)
-    const valid: PlannedRow[] = []
-    const errors: ReportEntry[] = []
-    const ignored = new Set<string>()
-    for (let index = start; index < end; index++) {
-      if ((index - start) % validationSlice === validationSlice - 1) await yieldToEventLoop()
-      const normal = normalized[index] as (typeof normalized)[number]
-      for (const key of normal.ignored) ignored.add(key)
-      const result = validateImportRow(normal.row, { usernameLimits })
-      const rowErrors = [...normal.errors, ...(result.ok ? [] : result.errors)]
-      const duplicate = duplicates.get(index)
-      if (duplicate) rowErrors.push(duplicate)
-      if (result.ok && rowErrors.length === 0)
-        valid.push({ index, row: result.row, partialMetadata: normal.partialMetadata })
-      else errors.push({ index, user: redactRow(rows[index]), errors: rowErrors })
-    }
+    const end = Math.min(rows.length, (chunk + 1) * chunkRows)
+    const checked = checks[chunk]
+    if (!checked) throw new AppError('unexpected', `Chunk ${chunk} of ${job.id} was never checked.`)
+    const { valid, errors, ignored } = await checked
     // From here to commit() nothing awaits: the plan is made and applied against one state of the store.
     const plan = planChunk(valid, connection, ctx.users, {
       upsert: job.options.upsert,
@@ -86,16 +72,20 @@ export async function runImport(
       tally: { ...plan.tally, failed: plan.tally.failed + errors.length },
       errors: [...errors, ...plan.errors].sort((a, b) => a.index - b.index),
       preImages: plan.preImages,
-      ignored: [...ignored],
+      ignored,
     }
     if (!job.options.dryRun) {
-      await ctx.users.commit({ jobId: job.id, chunk, puts: plan.puts, deletes: [], meta })
+      const committed = ctx.users.commit({ jobId: job.id, chunk, puts: plan.puts, deletes: [], meta })
+      // The last commit is in the store's memory already (commitsOf has it); settling writes the report and undo
+      // data while its fsync runs, and awaits both.
+      if (chunk === chunks - 1) lastCommit = committed
+      else await committed
     }
     metas.push(meta)
     control.progress(end, rows.length)
   }
 
-  await settleImport(ctx, job, metas, { status: 'completed', diffs })
+  await settleImport(ctx, job, metas, { status: 'completed', diffs }, lastCommit)
 }
 
 async function readRows(ctx: EngineContext, job: ImportJob): Promise<unknown[]> {

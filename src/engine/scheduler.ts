@@ -1,6 +1,7 @@
 import type { JobProgress } from '../domain/jobs/auth0-view.ts'
 import { type Job, writesUsers } from '../domain/jobs/job.ts'
 import { asAppError } from '../errors.ts'
+import type { RowChecks } from './check-rows.ts'
 import type { EngineContext } from './context.ts'
 import { runExport } from './export.ts'
 import { finishJob } from './finish-job.ts'
@@ -26,16 +27,16 @@ interface Running {
  */
 export class Scheduler {
   readonly #running = new Map<string, Running>()
-  readonly #rows = new Map<string, unknown[]>()
+  readonly #rows = new Map<string, { rows: unknown[]; checks: RowChecks }>()
   #started = false
   #stopping = false
   #compacting: Promise<void> | undefined
 
   constructor(private readonly ctx: EngineContext) {}
 
-  /** Keeps a new job's parsed rows for its first run, sparing a second parse of the file. */
-  remember(jobId: string, rows: unknown[]): void {
-    this.#rows.set(jobId, rows)
+  /** Keeps a new job's parsed rows (and their checks, under way) for its first run: the file is parsed once. */
+  remember(jobId: string, cached: { rows: unknown[]; checks: RowChecks }): void {
+    this.#rows.set(jobId, cached)
   }
 
   progressOf(jobId: string): JobProgress | undefined {
@@ -99,8 +100,12 @@ export class Scheduler {
   async #run(entry: Running): Promise<void> {
     const { ctx } = this
     const id = entry.job.id
+    let started: Promise<void> = Promise.resolve()
     try {
-      const job = await ctx.catalog.update((draft) => {
+      // Not waited for: a crash may take `processing` back, and the job then starts again from pending the same
+      // way (a started import resumes from its journal commits either way). Awaited at the end, so the write ends
+      // within the job's life; a failure is only logged, as the job's next write carries the change again.
+      const { result: job, durable } = await ctx.catalog.updateEarly((draft) => {
         const found = draft.jobs.find((j) => j.id === id) as Job
         if (found.status === 'pending') {
           found.status = 'processing'
@@ -108,6 +113,9 @@ export class Scheduler {
         }
         return structuredClone(found)
       })
+      started = durable.catch((error: unknown) =>
+        ctx.logger.warn('could not record the job as started', { jobId: id, error }),
+      )
       entry.job = job
       const control = {
         stopping: () => this.#stopping,
@@ -119,7 +127,9 @@ export class Scheduler {
       if (job.type === 'users_import') await runImport(ctx, job, control, this.#rows.get(id))
       else if (job.type === 'users_export') await runExport(ctx, job, control)
       else await runUndo(ctx, job)
+      await started
     } catch (error) {
+      await started
       await this.#fail(id, error)
     }
   }
@@ -154,8 +164,12 @@ export class Scheduler {
 
   #maybeCompact(): void {
     if (this.#compacting || this.ctx.users.journalBytes() < compactAtJournalBytes) return
-    // Compaction drops the journal's per-job records: safe only when no job still needs them to resume.
-    if (this.ctx.catalog.read().jobs.some((j) => j.status === 'processing' && writesUsers(j))) return
+    // Compaction drops the journal's per-job records: safe only when no job still needs them to resume. That is
+    // a pending job too when it has commits: its start (`processing`) is not waited for, so a crash can undo it.
+    const needsCommits = (j: Job) =>
+      writesUsers(j) &&
+      (j.status === 'processing' || (j.status === 'pending' && this.ctx.users.commitsOf(j.id).length > 0))
+    if (this.ctx.catalog.read().jobs.some(needsCommits)) return
     this.#compacting = this.ctx.users
       .compact()
       .catch((error) => this.ctx.logger.error('user store compaction failed', { error }))

@@ -11,41 +11,59 @@ export type ImportOutcome = { status: 'completed'; diffs: UserDiff[] } | { statu
  * Writes what an import leaves behind — error report, undo data (or a dry run's preview) — and then settles the
  * job with its summary. A job that fails part-way is settled the same way from the chunks it committed, so its
  * record says what it wrote, and those writes can still be undone.
+ *
+ * A completed import is announced once its last commit and its files are durable, before its record is: its
+ * commits hold everything the record says (tallies, errors, ignored fields, undo data), so a crash before the
+ * record is on disk leaves the job pending or processing, and the next start runs it again, finds every chunk
+ * committed and settles it from them, the same. The call still resolves only once the record is durable, so the
+ * scheduler holds the job (and with it compaction, which would drop those commits) until then.
  */
 export async function settleImport(
   ctx: EngineContext,
   job: ImportJob,
   metas: readonly ImportChunkMeta[],
   outcome: ImportOutcome,
+  /** The job's last commit, if its fsync may still be running: awaited alongside the files. */
+  lastCommit?: Promise<unknown>,
 ): Promise<void> {
   const tally = sumTallies(metas)
   const report = metas.flatMap((meta) => meta.errors)
-  if (report.length > 0) await ctx.artifacts.put(job.id, artifactNames.errors, JSON.stringify(report))
+  const writes: Promise<unknown>[] = [lastCommit ?? Promise.resolve()]
+  if (report.length > 0) writes.push(ctx.artifacts.put(job.id, artifactNames.errors, JSON.stringify(report)))
   if (job.options.dryRun) {
     if (outcome.status === 'completed') {
-      await ctx.artifacts.put(job.id, artifactNames.preview, JSON.stringify({ diffs: outcome.diffs }))
+      writes.push(ctx.artifacts.put(job.id, artifactNames.preview, JSON.stringify({ diffs: outcome.diffs })))
     }
   } else {
     const undo = ctx.users.commitsOf(job.id).map((record) => ({
       seq: record.seq,
       preImages: (record.meta as ImportChunkMeta).preImages,
     }))
-    await ctx.artifacts.put(job.id, artifactNames.undo, JSON.stringify(undo))
+    writes.push(ctx.artifacts.put(job.id, artifactNames.undo, JSON.stringify(undo)))
   }
+  // All at once, so their fsyncs overlap; the first failure (the commit's, if it failed) is the job's.
+  const failure = (await Promise.allSettled(writes)).find((result) => result.status === 'rejected')
+  if (failure) throw failure.reason
   const ignoredFields = [...new Set(metas.flatMap((meta) => meta.ignored))].sort()
-  await finishJob(ctx, job.id, (draft) => {
-    if (draft.type !== 'users_import') return
-    draft.status = outcome.status
-    if (outcome.status === 'failed') draft.statusDetails = outcome.details
-    draft.summary = {
-      inserted: tally.inserted,
-      updated: tally.updated,
-      failed: tally.failed,
-      total: job.upload.rows,
-      unchanged: tally.unchanged,
-    }
-    if (ignoredFields.length > 0) draft.ignoredFields = ignoredFields
-  })
+  const early = outcome.status === 'completed' && !job.options.dryRun
+  await finishJob(
+    ctx,
+    job.id,
+    (draft) => {
+      if (draft.type !== 'users_import') return
+      draft.status = outcome.status
+      if (outcome.status === 'failed') draft.statusDetails = outcome.details
+      draft.summary = {
+        inserted: tally.inserted,
+        updated: tally.updated,
+        failed: tally.failed,
+        total: job.upload.rows,
+        unchanged: tally.unchanged,
+      }
+      if (ignoredFields.length > 0) draft.ignoredFields = ignoredFields
+    },
+    { early },
+  )
 }
 
 /** Settles an import that failed as a whole, keeping the record of what its committed chunks wrote. */

@@ -191,6 +191,34 @@ describe('GET /api/v2/users', () => {
     expect(prefix.total).toBe(1)
   })
 
+  it('answers pages, exact ids and exact emails the way a full search does', async () => {
+    await start()
+    await seed()
+    // sort=user_id:1 goes through the full search; the same set must come back from the shortcuts.
+    const all = await json<Listed>('/users?include_totals=true&per_page=100')
+    expect(all.total).toBe(6)
+    const pages = [0, 1, 2].map((page) => json<Listed>(`/users?page=${page}&per_page=3&include_totals=true`))
+    const [first, second, third] = await Promise.all(pages)
+    expect([...(first?.users ?? []), ...(second?.users ?? [])]).toEqual(all.users)
+    expect(third).toMatchObject({ start: 6, limit: 3, length: 0, total: 6, users: [] })
+    const partners = await json<Listed>('/users?connection=partners&include_totals=true')
+    expect(partners).toMatchObject({ total: 1, users: [{ name: 'Ada (partner)' }] })
+
+    const ada = all.users.find((user) => user.name === 'ada') as Shown
+    const q = (query: string, more = '') => json(`/users?q=${encodeURIComponent(query)}${more}`)
+    expect(await q(`user_id:"${ada.user_id}"`)).toEqual([ada])
+    expect(await q(`user_id:"${ada.user_id}"`, '&connection=partners')).toEqual([])
+    expect(await q(`user_id:"${ada.user_id}" AND email_verified:false`)).toEqual([])
+    expect(await q('email:"GRACE@example.com"')).toEqual(all.users.filter((user) => user.name === 'grace'))
+    expect(await q('email:"ada@example.com"', '&connection=partners')).toMatchObject([
+      { name: 'Ada (partner)' },
+    ])
+    expect(await q('email:"nobody@example.com"')).toEqual([])
+    // In two connections: store order, as the full search gives it.
+    expect((await q('email:"ada@example.com"')).map((user) => user.name)).toEqual(['ada', 'Ada (partner)'])
+    expect((await api('/users?connection=nope')).status).toBe(400)
+  })
+
   it('refuses a query it cannot answer instead of matching everyone', async () => {
     await start()
     const response = await api(`/users?q=${encodeURIComponent('logins_count:[1 TO 5]')}`)

@@ -151,6 +151,107 @@ describe('openCatalogStore', () => {
     expect(store.read().exportLabels).toEqual({})
   })
 
+  it('renameAfter: the new document replaces the file only once the barrier resolves', async () => {
+    const store = await openCatalogStore(file, seedCatalog)
+    let release = () => {}
+    const barrier = new Promise<void>((resolve) => {
+      release = resolve
+    })
+
+    const update = store.update(
+      (draft) => {
+        draft.exportLabels.Job = 'user_metadata.job'
+      },
+      { renameAfter: barrier },
+    )
+    // Long enough for the staged document to be written and synced: it still waits for the barrier.
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(await readDocument(file)).toMatchObject({ exportLabels: {} })
+    expect(store.read().exportLabels).toEqual({})
+    release()
+    await update
+
+    expect(await readDocument(file)).toMatchObject({ exportLabels: { Job: 'user_metadata.job' } })
+    expect(store.read().exportLabels).toEqual({ Job: 'user_metadata.job' })
+  })
+
+  it('renameAfter: a barrier that rejects fails the update and changes nothing', async () => {
+    const store = await openCatalogStore(file, seedCatalog)
+
+    const error = await store
+      .update(
+        (draft) => {
+          draft.exportLabels.Job = 'user_metadata.job'
+        },
+        { renameAfter: Promise.reject(new Error('upload failed')) },
+      )
+      .catch((e: unknown) => e)
+
+    expect((error as AppError).code).toBe('store_unavailable')
+    expect((error as AppError).message).toContain('upload failed')
+    expect(store.read().exportLabels).toEqual({})
+    expect(await readDocument(file)).toMatchObject({ exportLabels: {} })
+    expect(await readdir(dir)).toEqual(['catalog.json'])
+  })
+
+  it('updateEarly: the change is visible at once and durable once `durable` resolves', async () => {
+    const store = await openCatalogStore(file, seedCatalog)
+
+    const { result, durable } = await store.updateEarly((draft) => {
+      draft.exportLabels.Early = 'user_metadata.early'
+      return 'applied'
+    })
+
+    expect(result).toBe('applied')
+    expect(store.read().exportLabels).toEqual({ Early: 'user_metadata.early' })
+    await durable
+    expect(await readDocument(file)).toMatchObject({ exportLabels: { Early: 'user_metadata.early' } })
+    expect((await openCatalogStore(file, noSeed)).read().exportLabels).toEqual({
+      Early: 'user_metadata.early',
+    })
+  })
+
+  it('updateEarly: later updates start from the early change, and the disk never loses it', async () => {
+    const store = await openCatalogStore(file, seedCatalog)
+    const slow = store.update((draft) => {
+      draft.exportLabels.First = 'user_metadata.first'
+    })
+    const early = store.updateEarly((draft) => {
+      draft.exportLabels.Early = 'user_metadata.early'
+    })
+    const later = store.update((draft) => {
+      draft.exportLabels.Later = `${Object.keys(draft.exportLabels).length} before`
+    })
+
+    await Promise.all([slow, later, (await early).durable])
+
+    const expected = { First: 'user_metadata.first', Early: 'user_metadata.early', Later: '2 before' }
+    expect(store.read().exportLabels).toEqual(expected)
+    expect(await readDocument(file)).toMatchObject({ exportLabels: expected })
+  })
+
+  it('updateEarly: a change that throws leaves nothing; a failed write rejects `durable` only', async () => {
+    const store = await openCatalogStore(file, seedCatalog)
+    await expect(
+      store.updateEarly((draft) => {
+        draft.exportLabels.Half = 'done'
+        throw new Error('change failed')
+      }),
+    ).rejects.toThrow('change failed')
+    expect(store.read().exportLabels).toEqual({})
+
+    await mkdir(`${file}.tmp`)
+    const { durable } = await store.updateEarly((draft) => {
+      draft.exportLabels.Unsaved = 'user_metadata.unsaved'
+    })
+
+    const error = await durable.catch((e: unknown) => e)
+    expect((error as AppError).code).toBe('store_unavailable')
+    // Memory is ahead of disk now: what callers of updateEarly accept, as recovery rebuilds the change.
+    expect(store.read().exportLabels).toEqual({ Unsaved: 'user_metadata.unsaved' })
+    expect(await readDocument(file)).toMatchObject({ exportLabels: {} })
+  })
+
   it('hands out a document that cannot be changed outside update', async () => {
     const store = await openCatalogStore(file, seedCatalog)
 

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { gunzipSync } from 'node:zlib'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { defaultFields } from '../../src/domain/export/export-fields.ts'
@@ -342,5 +343,52 @@ describe('the job', () => {
       'updated_at',
     ])
     expect(toAuth0Job(job)).not.toHaveProperty('limit')
+  })
+})
+
+describe('users whose stored JSON is not what JSON.stringify writes', () => {
+  const snapshotPath = () => join(h.storeDir, 'users', 'snapshot.jsonl')
+
+  /** Rewrites the JSON part (after the four keys) of the user `userId`'s snapshot line. */
+  async function editStoredUser(userId: string, edit: (json: string) => string): Promise<void> {
+    await h.engine.ctx.users.compact()
+    await h.close()
+    const lines = (await readFile(snapshotPath(), 'utf8')).split('\n')
+    // Imported ids get the connection's prefix (`auth0|zoe1`).
+    const index = lines.findIndex((line) => line.split('\t')[0]?.endsWith(`${userId}"`))
+    expect(index).toBeGreaterThan(0)
+    const keys = (lines[index] as string).split('\t').slice(0, 4).join('\t')
+    lines[index] = `${keys}\t${edit((lines[index] as string).split('\t').slice(4).join('\t'))}`
+    await writeFile(snapshotPath(), lines.join('\n'))
+    h = await openHarness({}, h.storeDir)
+  }
+
+  it('writes the same files when a user is stored with spaces and \\u escapes (parsed, not copied)', async () => {
+    const cases: ExportOptions[] = [
+      { format: 'json' },
+      { format: 'ndjson' },
+      { format: 'csv' },
+      { format: 'csv', fields: [...defaultFields, { name: 'user_metadata.plan', export_as: 'plan' }] },
+    ]
+    const before = []
+    for (const request of cases) before.push((await runExport({ ...request, connection: null })).text)
+    // Same values, other bytes: JSON.parse reads them alike, a byte copy would not.
+    await editStoredUser('zoe1', (json) => json.replace('"Zoë"', '"Zo\\u00eb"').replace(',', ', '))
+
+    for (const [i, request] of cases.entries()) {
+      expect((await runExport({ ...request, connection: null })).text).toBe(before[i])
+    }
+  })
+
+  it('fails the export when a stored user is damaged, as a scan reports it', async () => {
+    await editStoredUser('dara2', (json) => json.replace(/,"rev":\d+/, ''))
+    const created = await h.engine.requestExport({
+      format: 'csv',
+      gzip: false,
+      requestedBy: { via: 'cli', id: 'tester' },
+    })
+    const job = await h.engine.waitFor(created.id)
+    expect(job.status).toBe('failed')
+    expect(job.statusDetails).toContain('dara2')
   })
 })

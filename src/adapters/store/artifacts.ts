@@ -7,7 +7,14 @@ import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
 import type { Artifacts } from '../../engine/ports.ts'
 import { AppError } from '../../errors.ts'
-import { errnoCode, makeDirDurably, messageOf, syncDir, writeFileDurably } from './durable-json-file.ts'
+import {
+  errnoCode,
+  makeDir,
+  makeDirDurably,
+  messageOf,
+  syncDir,
+  writeFileDurably,
+} from './durable-json-file.ts'
 
 const jobIdPattern = /^job_[A-Za-z0-9]{16}$/
 // No slash and no leading dot: a name can neither leave the job's directory nor collide with a tmp file.
@@ -41,11 +48,12 @@ export function createFileArtifacts(dir: string): Artifacts {
       const file = filePath(jobId, name)
       const folder = jobDir(jobId)
       try {
-        await makeDirDurably(folder)
+        // A new job folder's entry is synced while the file is written: both are durable before put resolves.
+        const { synced } = await makeDir(folder)
         // A tmp name of its own per put, so two puts of the same file cannot write into one tmp file. A crash
         // leaves it behind as a dot file, ignored by get and removed with the job.
         const tmpFile = join(folder, `.${name}.${randomBytes(6).toString('hex')}.tmp`)
-        await writeFileDurably(file, bytes, { tmpFile })
+        await Promise.all([writeFileDurably(file, bytes, { tmpFile }), synced])
       } catch (error) {
         throw unavailable('save', file, error)
       }

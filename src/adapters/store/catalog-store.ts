@@ -18,28 +18,53 @@ export async function openCatalogStore(file: string, seed: () => Catalog): Promi
   // Updates run one after another: each sees the previous one's result, and writes land in order.
   let queue: Promise<unknown> = Promise.resolve()
 
+  /** Runs `step` after every earlier update; the next one waits for it whatever its outcome. */
+  function enqueue<T>(step: () => Promise<T> | T): Promise<T> {
+    const run = queue.then(step)
+    // A failure belongs to its own caller.
+    queue = run.catch(() => undefined)
+    return run
+  }
+
   return {
     read: () => db.data,
-    update<T>(change: (draft: Catalog) => T): Promise<T> {
-      const run = queue.then(async () => {
-        // Change a copy: a change that throws halfway leaves nothing behind.
-        const draft = structuredClone(db.data)
-        const result = change(draft)
-        if (result instanceof Promise) {
-          result.catch(() => undefined)
-          throw new AppError('unexpected', 'CatalogStore.update: `change` must be synchronous.')
-        }
+    update<T>(change: (draft: Catalog) => T, options: { renameAfter?: Promise<unknown> } = {}): Promise<T> {
+      // The barrier is awaited only when this update's turn comes: a rejection before then is not unhandled (it
+      // fails this update, and belongs to whoever made the barrier).
+      options.renameAfter?.catch(() => undefined)
+      return enqueue(async () => {
+        const { draft, result } = applyToCopy(db.data, change)
         // Durable first, visible second: nobody acts on a job or connection that a crash could take back, and a
         // failed write (AppError 'store_unavailable') leaves memory as it was.
-        await db.adapter.write(draft)
+        await adapter.write(draft, options)
         db.data = deepFreeze(draft)
         return result
       })
-      // The next update waits for this one whatever its outcome; a failure belongs to its own caller.
-      queue = run.catch(() => undefined)
-      return run
+    },
+    updateEarly<T>(change: (draft: Catalog) => T): Promise<{ result: T; durable: Promise<void> }> {
+      return enqueue(() => {
+        const { draft, result } = applyToCopy(db.data, change)
+        // Visible first, and the queue moves on at once: a later update starts from this document, and the adapter
+        // writes documents in the order given (coalescing), so the disk never goes back to before this change.
+        db.data = deepFreeze(draft)
+        const durable = adapter.write(draft)
+        // The caller awaits it; until then a failure must not count as unhandled.
+        durable.catch(() => undefined)
+        return { result, durable }
+      })
     },
   }
+}
+
+/** Changes a copy: a change that throws halfway leaves nothing behind. */
+function applyToCopy<T>(data: Catalog, change: (draft: Catalog) => T): { draft: Catalog; result: T } {
+  const draft = structuredClone(data)
+  const result = change(draft)
+  if (result instanceof Promise) {
+    result.catch(() => undefined)
+    throw new AppError('unexpected', 'CatalogStore.update: `change` must be synchronous.')
+  }
+  return { draft, result }
 }
 
 function deepFreeze<T>(value: T): T {

@@ -15,6 +15,11 @@ export interface DurableWriteOptions {
   tmpFile?: string
   /** Permission bits of a newly created file. Default: 0o600 (store files hold users and tokens). */
   mode?: number
+  /**
+   * Awaited after the new content is synced and before the rename: what must be durable before `file` may say so
+   * (a job's upload before its record). Its fsyncs overlap with this write's; if it rejects, nothing is renamed.
+   */
+  renameAfter?: Promise<unknown> | undefined
 }
 
 /** Writes `file` atomically and durably: tmp file, fsync, rename over `file`, fsync the directory. */
@@ -34,6 +39,7 @@ export async function writeFileDurably(
     } finally {
       await handle.close()
     }
+    await options.renameAfter
     // rename is atomic: readers, and whatever survives a crash, see the old content or the new, never a mix.
     await rename(tmpFile, file)
   } catch (error) {
@@ -52,13 +58,26 @@ export async function syncDir(dir: string): Promise<void> {
 
 /** `mkdir -p` whose new directories survive a power loss: each one's entry is synced into its parent. */
 export async function makeDirDurably(dir: string): Promise<void> {
+  await (await makeDir(dir)).synced
+}
+
+/**
+ * `mkdir -p` now; `synced` resolves once the new directories' entries are durable (syncs that can overlap with
+ * writing into the directory: whoever needs the directory durable awaits `synced` before saying so).
+ */
+export async function makeDir(dir: string): Promise<{ synced: Promise<void> }> {
   const target = resolve(dir)
   const first = await mkdir(target, { recursive: true, mode: 0o700 })
-  if (first === undefined) return
-  for (let created = target; ; created = dirname(created)) {
-    await syncDir(dirname(created))
-    if (created === resolve(first) || dirname(created) === created) return
-  }
+  if (first === undefined) return { synced: Promise.resolve() }
+  const synced = (async () => {
+    for (let created = target; ; created = dirname(created)) {
+      await syncDir(dirname(created))
+      if (created === resolve(first) || dirname(created) === created) return
+    }
+  })()
+  // Awaited by the caller, which may first meet another failure; this only keeps it from counting as unhandled.
+  synced.catch(() => undefined)
+  return { synced }
 }
 
 /** The `code` of a Node system error (`ENOENT`, `EEXIST` …), if it is one. */
@@ -86,7 +105,13 @@ export class DurableJsonFile<T> implements Adapter<T> {
   readonly #tmpFile: string
   readonly #options: DurableJsonFileOptions<T>
   #writing = false
-  #next: { text: string; waiters: { resolve: () => void; reject: (error: unknown) => void }[] } | undefined
+  #next:
+    | {
+        text: string
+        renameAfter?: Promise<unknown>
+        waiters: { resolve: () => void; reject: (error: unknown) => void }[]
+      }
+    | undefined
 
   constructor(file: string, options: DurableJsonFileOptions<T>) {
     this.#file = file
@@ -111,24 +136,36 @@ export class DurableJsonFile<T> implements Adapter<T> {
     return this.#parse(text)
   }
 
-  /** Resolves once data at least as new as `data` is durable; rejects with AppError('store_unavailable'). */
-  write(data: T): Promise<void> {
+  /**
+   * Resolves once data at least as new as `data` is durable; rejects with AppError('store_unavailable'). With
+   * `renameAfter`, the file takes the data only once that has resolved (see `writeFileDurably`), and a later write
+   * coalesced with this one waits for it too.
+   */
+  write(data: T, options: { renameAfter?: Promise<unknown> } = {}): Promise<void> {
     // Serialize now: the caller may change `data` after this returns, and a stringify error belongs to this caller.
     const text = `${JSON.stringify(data, null, 2)}\n`
-    if (!this.#writing) return this.#writeNow(text)
+    const { renameAfter } = options
+    if (!this.#writing) return this.#writeNow(text, renameAfter)
     // A write is in flight: only keep the most recent data. Every caller waiting on it settles when it lands.
     return new Promise((resolve, reject) => {
       this.#next ??= { text, waiters: [] }
       this.#next.text = text
+      if (renameAfter !== undefined) {
+        const earlier = this.#next.renameAfter
+        const barrier = earlier === undefined ? renameAfter : Promise.all([earlier, renameAfter])
+        // Awaited when the queued write starts; until then a rejection must not count as unhandled.
+        barrier.catch(() => undefined)
+        this.#next.renameAfter = barrier
+      }
       this.#next.waiters.push({ resolve, reject })
     })
   }
 
-  async #writeNow(text: string): Promise<void> {
+  async #writeNow(text: string, renameAfter?: Promise<unknown>): Promise<void> {
     // Set before the first await, so a write() in the same tick already sees the file as busy.
     this.#writing = true
     try {
-      await writeFileDurably(this.#file, text, { tmpFile: this.#tmpFile })
+      await writeFileDurably(this.#file, text, { tmpFile: this.#tmpFile, renameAfter })
     } catch (error) {
       throw new AppError('store_unavailable', `Cannot save ${this.#file}: ${messageOf(error)}`, undefined, {
         cause: error,
@@ -143,7 +180,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
     const next = this.#next
     if (next === undefined) return
     this.#next = undefined
-    this.#writeNow(next.text).then(
+    this.#writeNow(next.text, next.renameAfter).then(
       () => {
         for (const waiter of next.waiters) waiter.resolve()
       },

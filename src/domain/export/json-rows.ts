@@ -1,0 +1,240 @@
+import type { Column } from './export-fields.ts'
+import { csvCell, type ExportFormat } from './format.ts'
+import { Kind, UserJsonReader, type ValueRange } from './user-json.ts'
+
+/**
+ * Export rows written from a stored user's JSON bytes (see `UserJsonReader`), byte for byte what `exportWriter`
+ * writes for the parsed user: each value is the JSON.stringify of itself, which for canonical text is its own
+ * bytes. A user the reader does not accept is left to the caller, who parses it and uses `exportWriter`.
+ */
+export interface JsonRows {
+  /** Writes the row of the user whose JSON is `bytes[start, end)` into `out`; false (nothing written) if not read. */
+  write(bytes: Uint8Array, start: number, end: number, out: ByteSink, index: number): boolean
+}
+
+/** Bytes gathered into one growing array, handed on with `take`. */
+export class ByteSink {
+  bytes: Uint8Array
+  length = 0
+  private readonly encoder = new TextEncoder()
+
+  constructor(private readonly capacity: number) {
+    this.bytes = new Uint8Array(capacity)
+  }
+
+  reserve(more: number): void {
+    if (this.length + more <= this.bytes.length) return
+    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + more))
+    grown.set(this.bytes.subarray(0, this.length))
+    this.bytes = grown
+  }
+
+  byte(value: number): void {
+    this.reserve(1)
+    this.bytes[this.length++] = value
+  }
+
+  copy(from: Uint8Array, start: number, end: number): void {
+    const length = end - start
+    this.reserve(length)
+    const bytes = this.bytes
+    const at = this.length
+    // Short values (most of them) copy faster in a loop than through a subarray.
+    if (length <= 48) for (let i = 0; i < length; i++) bytes[at + i] = from[start + i] as number
+    else bytes.set(from.subarray(start, end), at)
+    this.length = at + length
+  }
+
+  text(text: string): void {
+    this.reserve(text.length * 3)
+    this.length += this.encoder.encodeInto(text, this.bytes.subarray(this.length)).written
+  }
+
+  /** The bytes so far; the sink starts over with a new array, so the returned one is the caller's. */
+  take(): Uint8Array {
+    const taken = this.bytes.subarray(0, this.length)
+    this.bytes = new Uint8Array(Math.max(this.capacity, this.bytes.length))
+    this.length = 0
+    return taken
+  }
+}
+
+/**
+ * Rows from JSON bytes for these columns, or undefined when a path could read something the JSON does not hold:
+ * a name that objects or arrays inherit (`user_metadata.constructor`, `identities.length`) — the parsed user
+ * answers those, so that export parses every user.
+ */
+export function jsonRows(format: ExportFormat, columns: readonly Column[]): JsonRows | undefined {
+  const inherited = (segment: string | number) =>
+    typeof segment === 'string' && (segment in Object.prototype || segment in Array.prototype)
+  if (columns.some((column) => column.segments.slice(1).some(inherited))) return undefined
+  const roots = [...new Set(columns.map((column) => column.segments[0] as string))]
+  const names = [...shapeNames, ...roots.filter((root) => !shapeNames.includes(root))]
+  const reader = new UserJsonReader(names)
+  const shape = shapeNames.map((name) => names.indexOf(name))
+  const plan = columns.map((column) => ({
+    name: names.indexOf(column.segments[0] as string),
+    path: column.segments.slice(1),
+  }))
+  const range: ValueRange = { kind: Kind.absent, start: 0, end: 0, escaped: false }
+  const readRow = (bytes: Uint8Array, start: number, end: number) =>
+    reader.read(bytes, start, end) && isStoredUser(reader, shape, bytes)
+  const find = (column: number) => {
+    const { name, path } = plan[column] as (typeof plan)[number]
+    reader.find(name, path, range)
+  }
+  if (format === 'csv') {
+    return {
+      write(bytes, start, end, out) {
+        if (!readRow(bytes, start, end)) return false
+        for (let column = 0; column < plan.length; column++) {
+          if (column > 0) out.byte(comma)
+          find(column)
+          csvValue(bytes, range, out)
+        }
+        out.byte(carriageReturn)
+        out.byte(lineFeed)
+        return true
+      },
+    }
+  }
+  // JSON.stringify writes index-like keys first, in ascending order, then the others as they were added.
+  const labels = columns.map((column) => column.label)
+  const order = Object.keys(Object.fromEntries(labels.map((label) => [label, 0]))).map((label) =>
+    labels.indexOf(label),
+  )
+  const encoder = new TextEncoder()
+  const keys = labels.map((label) => encoder.encode(`${JSON.stringify(label)}:`))
+  return {
+    write(bytes, start, end, out, index) {
+      if (!readRow(bytes, start, end)) return false
+      if (format === 'json' && index > 0) {
+        out.byte(comma)
+        out.byte(lineFeed)
+      }
+      out.byte(openBrace)
+      let first = true
+      for (const column of order) {
+        find(column)
+        if (range.kind === Kind.absent) continue
+        if (!first) out.byte(comma)
+        first = false
+        const key = keys[column] as Uint8Array
+        out.copy(key, 0, key.length)
+        out.copy(bytes, range.start, range.end)
+      }
+      out.byte(closeBrace)
+      if (format === 'ndjson') out.byte(lineFeed)
+      return true
+    },
+  }
+}
+
+const comma = 0x2c
+const carriageReturn = 0x0d
+const lineFeed = 0x0a
+const quote = 0x22
+const apostrophe = 0x27
+const openBrace = 0x7b
+const closeBrace = 0x7d
+const decoder = new TextDecoder()
+
+/** `csvCell` of the value, from its bytes. */
+function csvValue(bytes: Uint8Array, range: ValueRange, out: ByteSink): void {
+  switch (range.kind) {
+    case Kind.absent:
+    case Kind.null:
+      return
+    case Kind.true:
+    case Kind.false:
+    case Kind.number:
+      out.copy(bytes, range.start, range.end)
+      return
+    case Kind.string:
+      if (range.escaped) {
+        out.text(csvCell(JSON.parse(decoder.decode(bytes.subarray(range.start, range.end)))))
+      } else if (isIsoDate(bytes, range.start + 1, range.end - 1)) {
+        out.copy(bytes, range.start + 1, range.end - 1)
+      } else {
+        // No escape, so no double quote to double.
+        out.byte(quote)
+        out.byte(apostrophe)
+        out.copy(bytes, range.start + 1, range.end - 1)
+        out.byte(quote)
+      }
+      return
+    default: {
+      // An object or an array: its JSON text, as a string cell.
+      out.reserve(2 * (range.end - range.start) + 3)
+      const target = out.bytes
+      let at = out.length
+      target[at++] = quote
+      target[at++] = apostrophe
+      for (let i = range.start; i < range.end; i++) {
+        const byte = bytes[i] as number
+        target[at++] = byte
+        if (byte === quote) target[at++] = quote
+      }
+      target[at++] = quote
+      out.length = at
+    }
+  }
+}
+
+/** `isoDate` of format.ts on bytes: `^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$`. */
+function isIsoDate(bytes: Uint8Array, start: number, end: number): boolean {
+  const length = end - start
+  if (length < 20 || length > 30 || bytes[end - 1] !== 0x5a) return false
+  for (let i = 0; i < 19; i++) {
+    const byte = bytes[start + i] as number
+    const expected = isoPattern[i] as number
+    if (expected === 0 ? byte < 0x30 || byte > 0x39 : byte !== expected) return false
+  }
+  if (length === 20) return true
+  if (bytes[start + 19] !== 0x2e || length === 21) return false
+  for (let i = start + 20; i < end - 1; i++) {
+    const byte = bytes[i] as number
+    if (byte < 0x30 || byte > 0x39) return false
+  }
+  return true
+}
+
+/** 0: a digit. */
+const isoPattern = [0, 0, 0, 0, 0x2d, 0, 0, 0x2d, 0, 0, 0x54, 0, 0, 0x3a, 0, 0, 0x3a, 0, 0]
+
+/**
+ * The keys whose shape the store checks when it parses a user (`snapshotUserProblem` in the store adapter), in
+ * this order. A user that fails it is left to the caller's parse, which reports the store as damaged, as before.
+ */
+const shapeNames = [
+  'user_id',
+  'connection_id',
+  'email',
+  'created_at',
+  'updated_at',
+  'username',
+  'email_verified',
+  'identities',
+  'rev',
+]
+
+function isStoredUser(reader: UserJsonReader, shape: readonly number[], bytes: Uint8Array): boolean {
+  const kinds = reader.kinds
+  for (let i = 0; i < 5; i++) if (kinds[shape[i] as number] !== Kind.string) return false
+  const username = kinds[shape[5] as number]
+  if (username !== Kind.absent && username !== Kind.string) return false
+  const verified = kinds[shape[6] as number]
+  if (verified !== Kind.true && verified !== Kind.false) return false
+  if (kinds[shape[7] as number] !== Kind.array) return false
+  // A whole number of at most 15 digits (larger ones, and exponents, go the parsing way).
+  const rev = shape[8] as number
+  if (kinds[rev] !== Kind.number) return false
+  const revStart = reader.starts[rev] as number
+  const revEnd = reader.ends[rev] as number
+  if (revEnd - revStart > 15) return false
+  for (let i = revStart; i < revEnd; i++) {
+    const byte = bytes[i] as number
+    if (byte < 0x30 || byte > 0x39) return false
+  }
+  return true
+}

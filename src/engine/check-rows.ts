@@ -1,0 +1,104 @@
+import { type Connection, defaultUsernameLimits, providerOf } from '../domain/connections/connection.ts'
+import { labelTable } from '../domain/import/export-labels.ts'
+import { findFileDuplicates } from '../domain/import/file-duplicates.ts'
+import { normalizeRow } from '../domain/import/normalize-row.ts'
+import type { PlannedRow } from '../domain/import/plan-chunk.ts'
+import type { ReportEntry } from '../domain/import/report.ts'
+import { redactRow, validateImportRow } from '../domain/import/validate-row.ts'
+import { yieldToEventLoop } from './context.ts'
+
+/** One chunk's rows after normalizing and validation: what the planner gets, and what already failed. */
+export interface CheckedChunk {
+  valid: PlannedRow[]
+  errors: ReportEntry[]
+  /** Keys that named read-only fields, ignored. */
+  ignored: string[]
+}
+
+/** Checks of an import's chunks, by chunk number (none for chunks before `fromChunk`). */
+export type RowChecks = Promise<CheckedChunk>[]
+
+export interface CheckSettings {
+  connection: Connection
+  exportLabels: Readonly<Record<string, string>>
+  chunkRows: number
+  /** Chunks before it are committed already: not checked again. */
+  fromChunk: number
+}
+
+/**
+ * Rows validated between event-loop turns: ~50 rows is about a millisecond of zod work, so the file writes of the
+ * request that started the checks (and Slack's requests) wait at most that long for their turn.
+ */
+const validationSlice = 50
+
+/**
+ * Starts normalizing and validating `rows`, chunk after chunk, in slices that give the event loop a turn: the
+ * work can begin while the upload and the job's record are still being fsync'd, and each chunk's planning awaits
+ * only its own check. Depends on the file, the connection and the labels alone, so a job resumed after a crash
+ * checks its rows to the same verdicts. Each promise rejects if checking failed (the job fails with it).
+ */
+export function checkRows(rows: readonly unknown[], settings: CheckSettings): RowChecks {
+  const { connection, chunkRows, fromChunk } = settings
+  const chunks = Math.ceil(rows.length / chunkRows)
+  const checks: RowChecks = []
+  let prepared: Prepared | undefined
+  // The first turn goes to whoever started the checks: a request issues its file writes before any checking.
+  let previous: Promise<unknown> = yieldToEventLoop()
+  for (let chunk = fromChunk; chunk < chunks; chunk++) {
+    const start = chunk * chunkRows
+    const end = Math.min(rows.length, start + chunkRows)
+    const check = previous.then(() => {
+      prepared ??= prepare(rows, connection, settings.exportLabels)
+      return checkChunk(rows, prepared, start, end)
+    })
+    // Awaited by the run; a job that never runs (its request failed) must not leave an unhandled rejection.
+    check.catch(() => undefined)
+    checks[chunk] = check
+    previous = check
+  }
+  return checks
+}
+
+interface Prepared {
+  normalized: ReturnType<typeof normalizeRow>[]
+  duplicates: ReturnType<typeof findFileDuplicates>
+  usernameLimits: { min: number; max: number }
+}
+
+/** What every chunk needs: duplicates are found across the whole file, so every row is normalized first. */
+function prepare(
+  rows: readonly unknown[],
+  connection: Connection,
+  exportLabels: Readonly<Record<string, string>>,
+): Prepared {
+  const provider = providerOf(connection)
+  const labels = labelTable(exportLabels)
+  const normalized = rows.map((raw) => normalizeRow(raw, labels, provider))
+  const duplicates = findFileDuplicates(normalized.map((n) => n.row))
+  return { normalized, duplicates, usernameLimits: connection.username_limits ?? defaultUsernameLimits }
+}
+
+async function checkChunk(
+  rows: readonly unknown[],
+  { normalized, duplicates, usernameLimits }: Prepared,
+  start: number,
+  end: number,
+): Promise<CheckedChunk> {
+  const valid: PlannedRow[] = []
+  const errors: ReportEntry[] = []
+  const ignored = new Set<string>()
+  for (let index = start; index < end; index++) {
+    if ((index - start) % validationSlice === validationSlice - 1) await yieldToEventLoop()
+    const normal = normalized[index] as (typeof normalized)[number]
+    for (const key of normal.ignored) ignored.add(key)
+    const result = validateImportRow(normal.row, { usernameLimits })
+    const rowErrors = [...normal.errors, ...(result.ok ? [] : result.errors)]
+    const duplicate = duplicates.get(index)
+    if (duplicate) rowErrors.push(duplicate)
+    if (result.ok && rowErrors.length === 0)
+      valid.push({ index, row: result.row, partialMetadata: normal.partialMetadata })
+    else errors.push({ index, user: redactRow(rows[index]), errors: rowErrors })
+  }
+  return { valid, errors, ignored: [...ignored] }
+}
