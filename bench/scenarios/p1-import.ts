@@ -1,0 +1,134 @@
+import { type BenchContext, count, type Scenario } from '../support/context.ts'
+import { importFloorMs } from '../support/floor.ts'
+import { importFile } from '../support/generate.ts'
+import { describeProfile, profile } from '../support/profile.ts'
+import type { Row } from '../support/report.ts'
+import { importDone, openBenchRoster, queueImport } from '../support/roster.ts'
+import { median, summarize } from '../support/stats.ts'
+
+/**
+ * P1: one ~500 KB users file imported through the job engine (request → job completed and durable) into tenants
+ * of 0, 100k and 1M users, next to the floor of the same file (read + parse + validate + fsync'd append).
+ * P2 (the ratio of the largest tenant to the empty one) is computed from the same runs.
+ */
+
+export interface P1Measure {
+  tenant: number
+  importsMs: number[]
+  floorsMs: number[]
+  users: number
+  notes: string[]
+}
+
+export const p1Key = 'p1'
+
+async function measureTenant(ctx: BenchContext, tenant: number, runs: number): Promise<P1Measure> {
+  const store = await ctx.tenant(tenant)
+  const roster = await openBenchRoster(store)
+  const importsMs: number[] = []
+  const floorsMs: number[] = []
+  const notes: string[] = []
+  let users = 0
+  // Each file holds new users: numbered from 0 upwards, never the tenant's own (generate.ts: tenantBase).
+  let next = 0
+  /** One run: a new file, its floor, then the import (the part a profile looks at, through `wrap`). */
+  const oneRun = async (wrap: (run: () => Promise<number>) => Promise<number> = (run) => run()) => {
+    const file = importFile(next)
+    next = file.next
+    users = file.users
+    const floorMs = await importFloorMs(ctx.dir, file.text)
+    const ms = await wrap(async () => {
+      const start = performance.now()
+      await importDone(roster, await queueImport(roster, store.connection, file.text), file.users)
+      return performance.now() - start
+    })
+    return { floorMs, ms }
+  }
+  try {
+    await oneRun() // warm-up: JIT and the first write of the store's journal; not counted.
+    for (let run = 0; run < runs; run++) {
+      const { floorMs, ms } = await oneRun()
+      floorsMs.push(floorMs)
+      importsMs.push(ms)
+    }
+    if (median(importsMs) > 2 * median(floorsMs)) {
+      let lines: string[] = []
+      await oneRun(async (run) => {
+        const { result, summary } = await profile(run)
+        lines = describeProfile(summary)
+        return result
+      })
+      notes.push(`tenant ${count(tenant)}, one more import under the profiler: ${lines.join(' — ')}`)
+    }
+  } finally {
+    await roster.close()
+  }
+  return { tenant, importsMs, floorsMs, users, notes }
+}
+
+export async function measureP1(ctx: BenchContext): Promise<P1Measure[]> {
+  const cached = ctx.shared.get(p1Key) as P1Measure[] | undefined
+  if (cached) return cached
+  const tenants = ctx.quick ? [0, 20_000] : [0, 100_000, 1_000_000]
+  const runs = ctx.quick ? 3 : 5
+  const measures: P1Measure[] = []
+  for (const tenant of tenants) {
+    const m = await measureTenant(ctx, tenant, runs)
+    ctx.log(
+      `  P1 tenant ${count(tenant)}: import ${median(m.importsMs).toFixed(0)} ms, floor ${median(m.floorsMs).toFixed(0)} ms`,
+    )
+    measures.push(m)
+  }
+  ctx.shared.set(p1Key, measures)
+  return measures
+}
+
+export const p1: Scenario = {
+  id: 'P1',
+  title: 'import one 500 KB file through the job engine, until durable',
+  async run(ctx) {
+    const measures = await measureP1(ctx)
+    const rows: Row[] = measures.map((m) => {
+      const ratio = median(m.importsMs) / median(m.floorsMs)
+      return {
+        label: `${count(m.users)} users into a tenant of ${count(m.tenant)}`,
+        unit: 'ms',
+        value: summarize(m.importsMs),
+        floor: summarize(m.floorsMs),
+        ratio,
+        target: '≤ 2× floor',
+        met: ratio <= 2,
+      }
+    })
+    const notes = [
+      'Floor: read the file, JSON.parse, validate every user with the import schema (zod), one fsync’d append of its bytes.',
+      'Each tenant: one warm-up import first (not counted); every run imports new users.',
+      ...measures.flatMap((m) => m.notes),
+    ]
+    return { rows, notes }
+  },
+}
+
+export const p2: Scenario = {
+  id: 'P2',
+  title: 'scaling of P1: largest tenant ÷ empty tenant',
+  async run(ctx) {
+    const measures = await measureP1(ctx)
+    const empty = measures[0]
+    const largest = measures.at(-1)
+    if (!empty || !largest) throw new Error('P1 measured no tenant')
+    const ratio = median(largest.importsMs) / median(empty.importsMs)
+    return {
+      rows: [
+        {
+          label: `import time, tenant ${count(largest.tenant)} ÷ tenant ${count(empty.tenant)}`,
+          unit: 'ratio',
+          value: summarize([ratio]),
+          target: '≤ 2',
+          met: ratio <= 2,
+        },
+      ],
+      notes: [],
+    }
+  },
+}

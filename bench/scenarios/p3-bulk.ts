@@ -1,0 +1,180 @@
+import { spawn } from 'node:child_process'
+import { closeSync, openSync, readFileSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Roster } from '../../src/roster.ts'
+import { type BenchContext, count, type Scenario } from '../support/context.ts'
+import { importFloorMs } from '../support/floor.ts'
+import { importFile, largeFile } from '../support/generate.ts'
+import { describeProfile, profile } from '../support/profile.ts'
+import type { Row } from '../support/report.ts'
+import { importDone, openBenchRoster, queueImport } from '../support/roster.ts'
+import { median, summarize } from '../support/stats.ts'
+
+/**
+ * P3: a bulk import of 100k users, two ways an admin does it: 50 files of 500 KB queued together through the
+ * engine, and one large file through the real CLI process (`roster import <file> --split --wait`, spawned: what an
+ * admin runs, Node's start-up included). Floor: the import floor of P1 per user, summed over the same files.
+ */
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+const targetRate = 60_000
+
+interface Files {
+  texts: string[]
+  /** Users in each file. */
+  counts: number[]
+  users: number
+  floorRate: number
+}
+
+async function makeFiles(ctx: BenchContext, files: number): Promise<Files> {
+  const texts: string[] = []
+  const counts: number[] = []
+  let users = 0
+  let next = 0
+  let floorMs = 0
+  for (let i = 0; i < files; i++) {
+    const file = importFile(next)
+    next = file.next
+    users += file.users
+    texts.push(file.text)
+    counts.push(file.users)
+    floorMs += await importFloorMs(ctx.dir, file.text)
+  }
+  return { texts, counts, users, floorRate: users / (floorMs / 1000) }
+}
+
+async function engineRun(
+  ctx: BenchContext,
+  files: Files,
+  wrap: (run: () => Promise<number>) => Promise<number> = (run) => run(),
+): Promise<number> {
+  const store = await ctx.tenant(0)
+  const roster = await openBenchRoster(store)
+  try {
+    return await wrap(() => queueAll(roster, store.connection, files))
+  } finally {
+    await roster.close()
+  }
+}
+
+/** Queues every file, as an admin dropping them all at once would, then waits for the last job: users/s. */
+async function queueAll(roster: Roster, connection: string, files: Files): Promise<number> {
+  const start = performance.now()
+  const ids: string[] = []
+  for (const [i, text] of files.texts.entries())
+    ids.push(await queueImport(roster, connection, text, `users-${i + 1}.json`))
+  for (const [i, id] of ids.entries()) await importDone(roster, id, files.counts[i] ?? 0)
+  return files.users / ((performance.now() - start) / 1000)
+}
+
+interface CliRun {
+  code: number | null
+  ms: number
+  stdout: string
+  stderr: string
+}
+
+function runCli(ctx: BenchContext, storeDir: string, args: string[]): Promise<CliRun> {
+  // stdout to a file, not a pipe: the CLI exits right after writing, and a pipe may not have taken it all.
+  const stdoutFile = join(ctx.dir, `cli-${Date.now()}.out`)
+  const fd = openSync(stdoutFile, 'w')
+  const start = performance.now()
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/adapters/cli/main.ts', ...args], {
+    cwd: repoRoot,
+    env: { STORE_DIR: storeDir, LOG_LEVEL: 'silent', BACKUP_CRON: 'off', PATH: process.env.PATH ?? '' },
+    stdio: ['ignore', fd, 'pipe'],
+  })
+  closeSync(fd)
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 300_000)
+  return new Promise((resolve) =>
+    child.once('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code, ms: performance.now() - start, stdout: readFileSync(stdoutFile, 'utf8'), stderr })
+    }),
+  )
+}
+
+async function cliRun(ctx: BenchContext, bigFile: string, users: number): Promise<number> {
+  const store = await ctx.tenant(0)
+  const args = [
+    'import',
+    bigFile,
+    '--split',
+    '--connection',
+    'Username-Password-Authentication',
+    '--wait',
+    '--json',
+  ]
+  const run = await runCli(ctx, store.storeDir, args)
+  const inserted =
+    run.code === 0 ? (JSON.parse(run.stdout) as { summary?: { inserted?: number } }).summary?.inserted : -1
+  if (inserted !== users)
+    throw new Error(
+      `roster import --split exited ${run.code} (inserted ${inserted} of ${users}): ${run.stderr.slice(0, 500)}`,
+    )
+  return users / (run.ms / 1000)
+}
+
+export const p3: Scenario = {
+  id: 'P3',
+  title: 'bulk import of 100k users',
+  async run(ctx) {
+    const fileCount = ctx.quick ? 5 : 50
+    const runs = ctx.quick ? 2 : 3
+    const files = await makeFiles(ctx, fileCount)
+    ctx.log(
+      `  P3 ${fileCount} files, ${count(files.users)} users; floor ${files.floorRate.toFixed(0)} users/s`,
+    )
+    const engineRates: number[] = []
+    for (let run = 0; run < runs; run++) engineRates.push(await engineRun(ctx, files))
+
+    const cliUsers = ctx.quick ? 10_000 : 100_000
+    const bigFile = join(ctx.dir, 'big.json')
+    await writeFile(bigFile, largeFile(0, cliUsers))
+    const cliRates: number[] = []
+    for (let run = 0; run < (ctx.quick ? 1 : 2); run++) cliRates.push(await cliRun(ctx, bigFile, cliUsers))
+    // What the CLI costs before it imports anything: Node + tsx start-up, opening the store.
+    const idle = await runCli(ctx, (await ctx.tenant(0)).storeDir, ['connections', '--json'])
+
+    const floor = summarize([files.floorRate])
+    const row = (label: string, rates: number[]): Row => ({
+      label,
+      unit: 'users/s',
+      value: summarize(rates),
+      floor,
+      ratio: median(rates) / files.floorRate,
+      target: `≥ ${count(targetRate)} users/s`,
+      met: median(rates) >= targetRate,
+    })
+    const notes = [
+      `Floor: P1’s floor (read, parse, validate, fsync’d append) of each of the ${fileCount} files, summed.`,
+      `CLI: \`roster import big.json --split --wait\` spawned on ${count(cliUsers)} users (${((Buffer.byteLength(largeFile(0, 1)) * cliUsers) / 1e6).toFixed(0)} MB), timed from spawn to exit; \`roster connections\` alone takes ${(idle.ms / 1000).toFixed(1)} s (Node, tsx, opening the store).`,
+    ]
+    if (median(engineRates) < targetRate) {
+      let lines: string[] = []
+      await engineRun(ctx, files, async (run) => {
+        const { result, summary } = await profile(run)
+        lines = describeProfile(summary)
+        return result
+      })
+      notes.push(`engine, ${fileCount} files, one more run under the profiler: ${lines.join(' — ')}`)
+    }
+    return {
+      rows: [
+        row(
+          `${count(files.users)} users as ${fileCount} files of 500 KB, queued together (engine)`,
+          engineRates,
+        ),
+        row(`${count(cliUsers)} users as one file, CLI import --split`, cliRates),
+      ],
+      notes,
+    }
+  },
+}

@@ -1,0 +1,149 @@
+import { createWriteStream } from 'node:fs'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGzip } from 'node:zlib'
+import type { ExportFormat } from '../../src/domain/export/format.ts'
+import type { Roster } from '../../src/roster.ts'
+import { count, type Scenario } from '../support/context.ts'
+import { describeProfile, profile } from '../support/profile.ts'
+import type { Row } from '../support/report.ts'
+import { benchRequester, openBenchRoster } from '../support/roster.ts'
+import { collectGarbage, rssSampler } from '../support/rss.ts'
+import { summarize } from '../support/stats.ts'
+
+/**
+ * P4: export a tenant of 1M users to CSV, CSV+gzip, JSON and NDJSON through the engine (request → file written),
+ * in users/s and peak RSS above the level before the export. Floor: a bare streaming writer of the same rows —
+ * the store's scan, JSON.stringify per user, the same fs stream (and gzip level 1 for the gzip case), no engine.
+ */
+
+const cases: { format: ExportFormat; gzip: boolean }[] = [
+  { format: 'csv', gzip: false },
+  { format: 'csv', gzip: true },
+  { format: 'json', gzip: false },
+  { format: 'ndjson', gzip: false },
+]
+const targetRate = 100_000
+const targetExtraMb = 100
+const mb = (bytes: number) => bytes / 1048576
+
+interface Sample {
+  rate: number
+  extraMb: number
+}
+
+async function floorRun(roster: Roster, path: string, gzip: boolean): Promise<Sample> {
+  collectGarbage()
+  const rss = rssSampler()
+  const start = performance.now()
+  let users = 0
+  async function* pieces() {
+    let piece = ''
+    for (const user of roster.engine.listUsers()) {
+      piece += `${JSON.stringify(user)}\n`
+      if (++users % 1000 === 0) {
+        yield piece
+        piece = ''
+      }
+    }
+    yield piece
+  }
+  if (gzip) await pipeline(Readable.from(pieces()), createGzip({ level: 1 }), createWriteStream(path))
+  else await pipeline(Readable.from(pieces()), createWriteStream(path))
+  const seconds = (performance.now() - start) / 1000
+  return { rate: users / seconds, extraMb: mb(rss.stop()) }
+}
+
+/** One export through the engine; `limit` exports only the first users (for the profiler: the same hot paths). */
+async function exportRun(
+  roster: Roster,
+  format: ExportFormat,
+  gzip: boolean,
+  users: number,
+  limit?: number,
+): Promise<Sample> {
+  collectGarbage()
+  const rss = rssSampler()
+  const start = performance.now()
+  const job = await roster.engine.requestExport({
+    format,
+    gzip,
+    requestedBy: benchRequester,
+    ...(limit === undefined ? {} : { limit }),
+  })
+  const done = await roster.engine.waitFor(job.id)
+  const seconds = (performance.now() - start) / 1000
+  const extraMb = mb(rss.stop())
+  if (done.type !== 'users_export' || done.status !== 'completed')
+    throw new Error(`export ${format} failed: ${done.statusDetails ?? done.status}`)
+  const expected = Math.min(users, limit ?? users)
+  if (done.result?.users !== expected)
+    throw new Error(`export ${format} wrote ${done.result?.users} of ${expected} users`)
+  return { rate: expected / seconds, extraMb }
+}
+
+export const p4: Scenario = {
+  id: 'P4',
+  title: 'export 1M users',
+  async run(ctx) {
+    const users = ctx.quick ? 50_000 : 1_000_000
+    // Each full-size run takes 10–25 s: three of each format, two of each floor, keep the whole bench in 15 minutes.
+    const runs = ctx.quick ? 2 : 3
+    const floorRuns = 2
+    const store = await ctx.tenant(users)
+    const roster = await openBenchRoster(store)
+    const rows: Row[] = []
+    const notes = [
+      `Tenant of ${count(users)} users. Floor: the store’s scan, JSON.stringify per user, one fs write stream (gzip level 1 for the gzip case, as exports use); extra RSS is the peak above the level before each run (sampled every 20 ms, after a GC). ${runs} runs per format, ${floorRuns} per floor; no warm-up run (the first thousand users warm the JIT). The floor parses every stored user (the store’s scan) before stringifying it: an export that avoids that parse can beat it (ratio above 1).`,
+    ]
+    try {
+      const floors = new Map<boolean, Sample[]>()
+      for (const gzip of [false, true]) {
+        const samples: Sample[] = []
+        for (let run = 0; run < runs; run++)
+          samples.push(await floorRun(roster, join(ctx.dir, 'floor.out'), gzip))
+        floors.set(gzip, samples)
+      }
+      for (const { format, gzip } of cases) {
+        const name = `${format}${gzip ? '+gzip' : ''}`
+        const samples: Sample[] = []
+        for (let run = 0; run < runs; run++) samples.push(await exportRun(roster, format, gzip, users))
+        const floor = floors.get(gzip) ?? []
+        const rate = summarize(samples.map((s) => s.rate))
+        const extra = summarize(samples.map((s) => s.extraMb))
+        const floorRate = summarize(floor.map((s) => s.rate))
+        ctx.log(`  P4 ${name}: ${rate.median.toFixed(0)} users/s, +${extra.median.toFixed(0)} MB`)
+        rows.push(
+          {
+            label: `${name}: rate`,
+            unit: 'users/s',
+            value: rate,
+            floor: floorRate,
+            ratio: rate.median / floorRate.median,
+            target: `≥ ${count(targetRate)} users/s`,
+            met: rate.median >= targetRate,
+          },
+          {
+            label: `${name}: extra peak RSS`,
+            unit: 'MB',
+            value: extra,
+            floor: summarize(floor.map((s) => s.extraMb)),
+            target: `≤ ${targetExtraMb} MB`,
+            met: extra.median <= targetExtraMb,
+          },
+        )
+        if (rate.median < targetRate || extra.median > targetExtraMb) {
+          const limit = Math.min(users, 200_000)
+          const { summary } = await profile(() => exportRun(roster, format, gzip, users, limit))
+          notes.push(
+            `${name}, ${count(limit)} users under the profiler: ${describeProfile(summary).join(' — ')}`,
+          )
+        }
+      }
+    } finally {
+      await roster.close()
+    }
+    return { rows, notes }
+  },
+}

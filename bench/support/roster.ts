@@ -1,0 +1,37 @@
+import { loadConfig } from '../../src/config.ts'
+import type { Job } from '../../src/domain/jobs/job.ts'
+import { silentLogger } from '../../src/logger.ts'
+import { openRoster, type Roster } from '../../src/roster.ts'
+import type { TenantStore } from './generate.ts'
+
+export const benchRequester = { via: 'cli', id: 'bench' } as const
+
+/** Roster on a prepared store, its engine running, with the defaults an admin gets (no extra settings). */
+export async function openBenchRoster(store: TenantStore, env: Record<string, string> = {}): Promise<Roster> {
+  const config = loadConfig({ STORE_DIR: store.storeDir, LOG_LEVEL: 'silent', BACKUP_CRON: 'off', ...env })
+  const roster = await openRoster(config, { logger: silentLogger })
+  roster.engine.start()
+  return roster
+}
+
+/** Queues an import of `text` (a users file) and returns its job id. */
+export async function queueImport(roster: Roster, connection: string, text: string, fileName = 'users.json') {
+  const job = await roster.engine.requestImport({
+    connection,
+    fileName,
+    bytes: Buffer.from(text),
+    options: { upsert: false, merge: false, dryRun: false, sendCompletionEmail: false },
+    requestedBy: benchRequester,
+  })
+  return job.id
+}
+
+/** Waits for an import and checks that every user of the file was inserted: a benchmark of a failing job is void. */
+export async function importDone(roster: Roster, jobId: string, users: number): Promise<Job> {
+  const done = await roster.engine.waitFor(jobId)
+  if (done.type !== 'users_import' || done.status !== 'completed')
+    throw new Error(`import ${jobId} ended ${done.status}: ${done.statusDetails ?? ''}`)
+  if (done.summary?.inserted !== users)
+    throw new Error(`import ${jobId} inserted ${done.summary?.inserted} of ${users} users`)
+  return done
+}
