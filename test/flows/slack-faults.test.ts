@@ -9,7 +9,7 @@ import { createSlackDriver } from '../support/slack/driver.ts'
 import { startSlackEmulator } from '../support/slack/emulator.ts'
 import type { ConversationMessage } from '../support/slack/render.ts'
 import type { Args, EmulatorCall, Fault } from '../support/slack/types.ts'
-import { openSlackHarness, type SlackHarness, slackAdmin } from '../support/slack-harness.ts'
+import { openSlackHarness, type SlackHarness, slackAdmin, slackEnv } from '../support/slack-harness.ts'
 import { tempDir } from '../support/temp-dir.ts'
 
 /**
@@ -535,14 +535,7 @@ describe('auth.test at start', () => {
     const storeDir = await tempDir()
     emulator.failNext('auth.test', http500, exhausted * 2)
     const config = loadConfig({
-      STORE_DIR: storeDir,
-      PORT: '0',
-      SLACK_BOT_TOKEN: emulator.botToken,
-      SLACK_SIGNING_SECRET: emulator.signingSecret,
-      SLACK_API_URL: emulator.apiUrl,
-      SLACK_ADMINS: slackAdmin,
-      LOG_LEVEL: 'silent',
-      BACKUP_CRON: 'off',
+      ...slackEnv(emulator, storeDir),
     })
     const roster = await openRoster(config, { logger: silentLogger })
     const server = await startServer(roster, config, silentLogger, { slack: fast })

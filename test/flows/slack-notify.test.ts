@@ -13,7 +13,7 @@ import { createSlackDriver } from '../support/slack/driver.ts'
 import { type SlackEmulator, startSlackEmulator } from '../support/slack/emulator.ts'
 import type { ConversationMessage } from '../support/slack/render.ts'
 import type { Args, EmulatorCall, Fault } from '../support/slack/types.ts'
-import { openSlackHarness, type SlackHarness, slackAdmin } from '../support/slack-harness.ts'
+import { openSlackHarness, type SlackHarness, slackAdmin, slackEnv } from '../support/slack-harness.ts'
 import { tempDir } from '../support/temp-dir.ts'
 
 const editor = 'UEDITOR1'
@@ -242,14 +242,7 @@ async function startRoster(
   ids?: Ids,
 ) {
   const config = loadConfig({
-    STORE_DIR: storeDir,
-    PORT: '0',
-    SLACK_BOT_TOKEN: emulator.botToken,
-    SLACK_SIGNING_SECRET: emulator.signingSecret,
-    SLACK_API_URL: emulator.apiUrl,
-    SLACK_ADMINS: slackAdmin,
-    LOG_LEVEL: 'silent',
-    BACKUP_CRON: 'off',
+    ...slackEnv(emulator, storeDir),
     ...env,
   })
   const roster = await openRoster(config, { logger: silentLogger, ...(ids ? { ids } : {}) })

@@ -46,6 +46,20 @@ export interface SlackHarnessOptions {
   socketMode?: boolean
 }
 
+/** The environment of a Roster on `storeDir` talking to `emulator` (port 0, silent, no backups). */
+export function slackEnv(emulator: SlackEmulator, storeDir: string): Record<string, string> {
+  return {
+    STORE_DIR: storeDir,
+    PORT: '0',
+    SLACK_BOT_TOKEN: emulator.botToken,
+    SLACK_SIGNING_SECRET: emulator.signingSecret,
+    SLACK_API_URL: emulator.apiUrl,
+    SLACK_ADMINS: slackAdmin,
+    LOG_LEVEL: 'silent',
+    BACKUP_CRON: 'off',
+  }
+}
+
 /**
  * Roster as `main.ts` runs it — config → store → engine → HTTP server with the Slack app — on a temp store and
  * port 0, with the Web API pointed at a fresh Slack emulator. Logs are silent; the store is removed on close.
@@ -55,14 +69,7 @@ export async function openSlackHarness(options: SlackHarnessOptions = {}): Promi
   const storeDir = await mkdtemp(join(tmpdir(), 'roster-slack-'))
   try {
     const config = loadConfig({
-      STORE_DIR: storeDir,
-      PORT: '0',
-      SLACK_BOT_TOKEN: emulator.botToken,
-      SLACK_SIGNING_SECRET: emulator.signingSecret,
-      SLACK_API_URL: emulator.apiUrl,
-      SLACK_ADMINS: slackAdmin,
-      LOG_LEVEL: 'silent',
-      BACKUP_CRON: 'off',
+      ...slackEnv(emulator, storeDir),
       ...(options.socketMode ? { SLACK_APP_TOKEN: emulator.appToken } : {}),
       ...options.env,
     })
