@@ -1,4 +1,4 @@
-import { randomBytes, randomInt } from 'node:crypto'
+import { randomFillSync, randomInt } from 'node:crypto'
 import type { Clock, Ids } from '../engine/ports.ts'
 
 export const systemClock: Clock = {
@@ -14,8 +14,26 @@ function randomAlphanumerics(length: number): string {
   return text
 }
 
+/**
+ * Random bytes for user ids, drawn from the CSPRNG a few KB at a time: an import makes thousands of ids, and one
+ * `randomBytes` call each cost more than the rest of planning the user.
+ */
+const userIdBytes = 12
+const userIdPool = Buffer.alloc(userIdBytes * 512)
+let userIdOffset = userIdPool.length
+
+function randomUserId(): string {
+  if (userIdOffset + userIdBytes > userIdPool.length) {
+    randomFillSync(userIdPool)
+    userIdOffset = 0
+  }
+  const id = userIdPool.toString('hex', userIdOffset, userIdOffset + userIdBytes)
+  userIdOffset += userIdBytes
+  return id
+}
+
 export const randomIds: Ids = {
   jobId: () => `job_${randomAlphanumerics(16)}`,
   connectionId: () => `con_${randomAlphanumerics(16)}`,
-  userId: () => randomBytes(12).toString('hex'),
+  userId: randomUserId,
 }

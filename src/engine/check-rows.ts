@@ -42,15 +42,15 @@ export function checkRows(rows: readonly unknown[], settings: CheckSettings): Ro
   const { connection, chunkRows, fromChunk } = settings
   const chunks = Math.ceil(rows.length / chunkRows)
   const checks: RowChecks = []
-  let prepared: Prepared | undefined
+  let preparing: Promise<Prepared> | undefined
   // The first turn goes to whoever started the checks: a request issues its file writes before any checking.
   let previous: Promise<unknown> = yieldToEventLoop()
   for (let chunk = fromChunk; chunk < chunks; chunk++) {
     const start = chunk * chunkRows
     const end = Math.min(rows.length, start + chunkRows)
-    const check = previous.then(() => {
-      prepared ??= prepare(rows, connection, settings.exportLabels)
-      return checkChunk(rows, prepared, start, end)
+    const check = previous.then(async () => {
+      preparing ??= prepare(rows, connection, settings.exportLabels)
+      return checkChunk(rows, await preparing, start, end)
     })
     // Awaited by the run; a job that never runs (its request failed) must not leave an unhandled rejection.
     check.catch(() => undefined)
@@ -66,15 +66,22 @@ interface Prepared {
   usernameLimits: { min: number; max: number }
 }
 
-/** What every chunk needs: duplicates are found across the whole file, so every row is normalized first. */
-function prepare(
+/**
+ * What every chunk needs: duplicates are found across the whole file, so every row is normalized first, in
+ * slices like validation (a whole file in one go held the event loop for tens of milliseconds).
+ */
+async function prepare(
   rows: readonly unknown[],
   connection: Connection,
   exportLabels: Readonly<Record<string, string>>,
-): Prepared {
+): Promise<Prepared> {
   const provider = providerOf(connection)
   const labels = labelTable(exportLabels)
-  const normalized = rows.map((raw) => normalizeRow(raw, labels, provider))
+  const normalized: ReturnType<typeof normalizeRow>[] = []
+  for (let index = 0; index < rows.length; index++) {
+    if (index % validationSlice === validationSlice - 1) await yieldToEventLoop()
+    normalized.push(normalizeRow(rows[index], labels, provider))
+  }
   const duplicates = findFileDuplicates(normalized.map((n) => n.row))
   return { normalized, duplicates, usernameLimits: connection.username_limits ?? defaultUsernameLimits }
 }

@@ -37,6 +37,12 @@ export interface ExportRequest {
  * from bytes, ~20 parsed), so Slack's 3-second acks and HTTP requests wait no longer than that for the loop.
  */
 const usersPerPiece = 500
+/**
+ * A piece also ends once it took this long (checked every `budgetCheckUsers` users): while the code is still cold
+ * (the first pieces, before V8 optimizes it) or the machine is busy, 500 users can take tens of milliseconds.
+ */
+const pieceMs = 8
+const budgetCheckUsers = 50
 /** Room for a piece of bytes: 500 users of ~400 bytes (it grows for larger ones). */
 const pieceBytes = 256 * 1024
 export const sampleSize = 10
@@ -140,15 +146,17 @@ async function* userPieces(
   const writer = exportWriter(job.format, columns)
   let piece = writer.head
   let count = 0
+  let pieceStart = performance.now()
   for (const user of users) {
     if (count >= total) break
     piece += writer.row(columnValues(toAuth0User(user), columns), count)
     count++
-    if (count % usersPerPiece === 0) {
+    if (pieceFull(count, pieceStart)) {
       yield piece
       piece = ''
       onProgress(count)
       await yieldToEventLoop()
+      pieceStart = performance.now()
     }
   }
   onProgress(count)
@@ -171,6 +179,7 @@ async function* bytePieces(
   const out = new ByteSink(pieceBytes)
   out.text(writer.head)
   let count = 0
+  let pieceStart = performance.now()
   for (const json of users) {
     if (count >= total) break
     if (!rows.write(json.bytes, json.start, json.end, out, count)) {
@@ -178,13 +187,20 @@ async function* bytePieces(
       out.text(writer.row(columnValues(toAuth0User(json.user()), columns), count))
     }
     count++
-    if (count % usersPerPiece === 0) {
+    if (pieceFull(count, pieceStart)) {
       yield out.take()
       onProgress(count)
       await yieldToEventLoop()
+      pieceStart = performance.now()
     }
   }
   onProgress(count)
   out.text(writer.tail)
   yield out.take()
+}
+
+/** Whether the piece ending with user `count` is done: `usersPerPiece` users, or `pieceMs` of work. */
+function pieceFull(count: number, pieceStart: number): boolean {
+  if (count % usersPerPiece === 0) return true
+  return count % budgetCheckUsers === 0 && performance.now() - pieceStart >= pieceMs
 }

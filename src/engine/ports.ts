@@ -64,6 +64,12 @@ export interface UserStore {
   commit(batch: CommitBatch): Promise<CommitRecord>
   /** Commits of a job since the last compaction, in order: what a restart needs to resume the job. */
   commitsOf(jobId: string): CommitRecord[]
+  /**
+   * Changes with every commit applied, and only then: work that reads the users across event-loop turns (an
+   * import planning a chunk in slices) checks it to know they did not change meanwhile. Optional: without it,
+   * such work reads the users in one go.
+   */
+  revision?(): number
   /** Bytes in the journal since the last compaction: the engine compacts when it is large and it is quiet. */
   journalBytes(): number
   /**

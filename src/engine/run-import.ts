@@ -1,11 +1,12 @@
 import { parseUsersFile } from '../domain/import/parse-users-file.ts'
-import { type ChunkTally, type PreImage, planChunk } from '../domain/import/plan-chunk.ts'
+import { type ChunkTally, type PlanOptions, type PreImage, planChunk } from '../domain/import/plan-chunk.ts'
 import type { ReportEntry, UserDiff } from '../domain/import/report.ts'
 import { redactRow } from '../domain/import/validate-row.ts'
 import type { ImportJob } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
 import { checkRows, type RowChecks } from './check-rows.ts'
 import { artifactNames, type EngineContext } from './context.ts'
+import { planInSlices } from './plan-in-slices.ts'
 import { decodeUpload } from './request-import.ts'
 import type { RunControl } from './run-control.ts'
 import { settleImport } from './settle-import.ts'
@@ -58,14 +59,20 @@ export async function runImport(
     const checked = checks[chunk]
     if (!checked) throw new AppError('unexpected', `Chunk ${chunk} of ${job.id} was never checked.`)
     const { valid, errors, ignored } = await checked
-    // From here to commit() nothing awaits: the plan is made and applied against one state of the store.
-    const plan = planChunk(valid, connection, ctx.users, {
+    const options: PlanOptions = {
       upsert: job.options.upsert,
       merge: job.options.merge,
       now: ctx.clock.now().toISOString(),
       newUserId: () => ctx.ids.userId(),
       diffLimit: job.options.dryRun ? previewDiffs - diffs.length : 0,
-    })
+    }
+    const sliced = await planInSlices(valid, connection, ctx.users, options)
+    // From here to commit() nothing awaits: the plan is applied against the state it was made against. Were the
+    // users changed between its slices (another job's or the API's commit), it is made again, in one go.
+    const plan =
+      sliced.revision === ctx.users.revision?.()
+        ? sliced.plan
+        : planChunk(valid, connection, ctx.users, options)
     for (const entry of plan.errors) entry.user = redactRow(rows[entry.index])
     diffs.push(...plan.diffs)
     const meta: ImportChunkMeta = {

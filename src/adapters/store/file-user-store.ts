@@ -125,7 +125,7 @@ export class FileUserStore implements UserStore {
       deletes: [...batch.deletes],
       meta: batch.meta,
     }
-    let encoded: { line: string; puts: Buffer }
+    let encoded: { line: Buffer; puts: Buffer }
     try {
       // Serialized before anything changes, so a batch that cannot be written (a cycle or a BigInt in meta, a
       // user whose keys are not strings) leaves the store as it was. Also freezes meta as committed, whatever the
@@ -145,6 +145,11 @@ export class FileUserStore implements UserStore {
     if (jobCommits === undefined) this.commitsByJob.set(record.jobId, [record])
     else jobCommits.push(record)
     return this.writer.append(encoded.line).then(() => record)
+  }
+
+  /** The last commit's sequence number: every commit, applied at once, takes the next. */
+  revision(): number {
+    return this.lastSeq
   }
 
   commitsOf(jobId: string): CommitRecord[] {

@@ -24,7 +24,7 @@ interface JournalFile {
 
 interface QueuedAppend {
   file: JournalFile
-  text: string
+  text: string | Uint8Array
   resolve: () => void
   reject: (error: AppError) => void
 }
@@ -74,11 +74,14 @@ export class JournalWriter {
     await this.settle(this.current.handle, this.current)
   }
 
-  /** `text` must be whole lines, each ending in `\n`. Resolves once its bytes are durable. */
-  append(text: string): Promise<void> {
+  /**
+   * `text` must be whole lines, each ending in `\n`: a string, or its UTF-8 bytes (a commit's line is encoded once,
+   * by `encodeCommit`, and not measured or encoded again here). Resolves once its bytes are durable.
+   */
+  append(text: string | Uint8Array): Promise<void> {
     const refusal = this.refusal
     if (refusal !== undefined) return Promise.reject(refusal)
-    this.currentBytes += Buffer.byteLength(text)
+    this.currentBytes += typeof text === 'string' ? Buffer.byteLength(text) : text.length
     const appended = new Promise<void>((resolve, reject) => {
       this.queue.push({ file: this.current, text, resolve, reject })
     })
@@ -144,7 +147,7 @@ export class JournalWriter {
         const group = this.queue.splice(0, size)
         try {
           const handle = await this.settle(first.file.handle, first.file)
-          await writeAll(handle, Buffer.from(group.map((append) => append.text).join('')))
+          await writeAll(handle, groupBytes(group))
           await handle.datasync()
         } catch (error) {
           const failure = this.fail(error, first.file)
@@ -182,7 +185,14 @@ export class JournalWriter {
   }
 }
 
-async function writeAll(handle: AppendHandle, bytes: Buffer): Promise<void> {
+/** One group's bytes: a lone line as it is, several concatenated (copies, no re-encoding). */
+function groupBytes(group: readonly QueuedAppend[]): Uint8Array {
+  const only = group.length === 1 ? group[0]?.text : undefined
+  if (only !== undefined && typeof only !== 'string') return only
+  return Buffer.concat(group.map(({ text }) => (typeof text === 'string' ? Buffer.from(text) : text)))
+}
+
+async function writeAll(handle: AppendHandle, bytes: Uint8Array): Promise<void> {
   let offset = 0
   while (offset < bytes.length) {
     const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset)

@@ -89,35 +89,70 @@ export function snapshotKeys(user: StoredUser): string {
 }
 
 /**
- * The journal line of a commit (what `JSON.stringify(record)` gives, newline included) and its puts as snapshot
- * lines, sharing one JSON.stringify per user. Throws when the record is not JSON or a key of a put is not a string.
+ * The journal line of a commit (the bytes of `JSON.stringify(record)`, newline included) and its puts as snapshot
+ * lines, sharing one JSON.stringify and one UTF-8 encoding per user: the journal line copies each user's JSON from
+ * the snapshot lines' bytes. Throws when the record is not JSON or a key of a put is not a string.
  */
-export function encodeCommit(record: JournalRecord): { line: string; puts: Buffer } {
-  const { users, lines } = encodeUsers(record.puts)
+export function encodeCommit(record: JournalRecord): { line: Buffer; puts: Buffer } {
+  const users = encodeUsers(record.puts)
   const meta = JSON.stringify(record.meta)
-  const line =
+  const head =
     `{"seq":${JSON.stringify(record.seq)},"jobId":${JSON.stringify(record.jobId)},` +
-    `"chunk":${JSON.stringify(record.chunk)},"puts":[${users}],"deletes":${JSON.stringify(record.deletes)}` +
-    `${meta === undefined ? '' : `,"meta":${meta}`}}\n`
-  return { line, puts: Buffer.from(lines) }
+    `"chunk":${JSON.stringify(record.chunk)},"puts":[`
+  const tail = `],"deletes":${JSON.stringify(record.deletes)}${meta === undefined ? '' : `,"meta":${meta}`}}\n`
+  const { bytes, jsonStarts, ends } = users
+  let length = Buffer.byteLength(head) + Buffer.byteLength(tail) + Math.max(0, ends.length - 1)
+  for (let i = 0; i < ends.length; i++) length += (ends[i] as number) - (jsonStarts[i] as number)
+  const line = Buffer.allocUnsafe(length)
+  let offset = line.write(head, 0)
+  for (let i = 0; i < ends.length; i++) {
+    if (i > 0) line[offset++] = comma
+    offset += bytes.copy(line, offset, jsonStarts[i] as number, ends[i] as number)
+  }
+  line.write(tail, offset)
+  return { line, puts: bytes }
 }
 
 /** The snapshot lines of users, for replaying a journal record into the index. */
 export function encodeUserLines(users: readonly StoredUser[]): Buffer {
-  return Buffer.from(encodeUsers(users).lines)
+  return encodeUsers(users).bytes
 }
 
-function encodeUsers(users: readonly StoredUser[]): { users: string; lines: string } {
-  let joined = ''
-  let lines = ''
-  for (const user of users) {
+/**
+ * The users' snapshot lines in one Buffer of exactly their size (the index keeps it), and where each user's JSON
+ * starts and its line's newline is. Each string is encoded straight into the Buffer: no long string is built.
+ */
+function encodeUsers(users: readonly StoredUser[]): { bytes: Buffer; jsonStarts: number[]; ends: number[] } {
+  const keys: string[] = new Array(users.length)
+  const jsons: string[] = new Array(users.length)
+  // UTF-16 units → UTF-8 bytes is at most 3×: written into a scratch Buffer of that size, then copied out exactly
+  // (one memcpy is cheaper than measuring every string first).
+  let maxLength = 0
+  for (let i = 0; i < users.length; i++) {
+    const user = users[i] as StoredUser
     const problem = keyProblem(user)
     if (problem !== undefined) throw new Error(`user ${String(user.user_id)}: ${problem}`)
     const json = JSON.stringify(user)
-    joined += joined === '' ? json : `,${json}`
-    lines += snapshotLine(user, json)
+    const key = snapshotKeys(user)
+    keys[i] = key
+    jsons[i] = json
+    maxLength += 3 * (key.length + json.length) + 1
   }
-  return { users: joined, lines }
+  const scratch = Buffer.allocUnsafe(maxLength)
+  const jsonStarts: number[] = new Array(users.length)
+  const ends: number[] = new Array(users.length)
+  let offset = 0
+  for (let i = 0; i < users.length; i++) {
+    offset += scratch.write(keys[i] as string, offset)
+    jsonStarts[i] = offset
+    offset += scratch.write(jsons[i] as string, offset)
+    ends[i] = offset
+    scratch[offset++] = newline
+  }
+  // Its own exact copy: the index keeps these bytes as long as one of the users is current.
+  const bytes = Buffer.allocUnsafe(offset)
+  scratch.copy(bytes, 0, 0, offset)
+  return { bytes, jsonStarts, ends }
 }
 
 function keyProblem(user: StoredUser): string | undefined {
@@ -129,6 +164,8 @@ function keyProblem(user: StoredUser): string | undefined {
 }
 
 const tab = 0x09
+const newline = 0x0a
+const comma = 0x2c
 const quote = 0x22
 const backslash = 0x5c
 const openBrace = 0x7b

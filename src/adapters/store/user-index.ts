@@ -28,6 +28,8 @@ import {
 
 const tab = 0x09
 const newline = 0x0a
+const quote = 0x22
+const backslash = 0x5c
 /** No user has this buffer: the slot is free (its user was deleted). */
 const freeSlot = -1
 /** Free slots are reused only by renumbering every slot (which keeps the order): once they outnumber the users. */
@@ -577,6 +579,27 @@ export class UserIndex {
 
   /** Makes `key`, JSON-encoded, the probe. */
   private probeKey(key: string, connection: number): void {
+    this.probeConnection = connection
+    this.probeStart = 0
+    // Most keys (ids, emails, usernames) are ASCII that JSON.stringify leaves as it is: their encoding is the key
+    // between quotes, written here byte by byte instead of building a string and encoding it.
+    const length = key.length
+    if (length + 2 <= this.scratch.length) {
+      const scratch = this.scratch
+      let i = 0
+      for (; i < length; i++) {
+        const unit = key.charCodeAt(i)
+        if (unit < 0x20 || unit > 0x7f || unit === quote || unit === backslash) break
+        scratch[i + 1] = unit
+      }
+      if (i === length) {
+        scratch[0] = quote
+        scratch[length + 1] = quote
+        this.probeBytes = scratch
+        this.probeEnd = length + 2
+        return
+      }
+    }
     const json = JSON.stringify(key)
     if (json.length * 3 > this.scratch.length) this.scratch = Buffer.alloc(json.length * 3)
     this.probeBytes = this.scratch

@@ -10,16 +10,19 @@ const keys = ['email', 'user_id', 'username'] as const
  * crash reaches the same verdicts.
  */
 export function findFileDuplicates(rows: readonly unknown[]): Map<number, RowError> {
-  const seen = new Map<string, true>()
+  // One set per key (rather than one of "key + value" strings): no string is built per row and key.
+  const seen = { email: new Set<string>(), user_id: new Set<string>(), username: new Set<string>() }
   const duplicates = new Map<number, RowError>()
+  const rowValues: (string | undefined)[] = [undefined, undefined, undefined]
   rows.forEach((row, index) => {
     if (!isPlainObject(row)) return
-    const rowKeys: string[] = []
-    for (const key of keys) {
+    for (let k = 0; k < keys.length; k++) {
+      const key = keys[k] as (typeof keys)[number]
       const value = row[key]
+      rowValues[k] = undefined
       if (typeof value !== 'string' || value === '') continue
-      const identity = `${key}\u0000${key === 'user_id' ? value : value.toLowerCase()}`
-      if (seen.has(identity)) {
+      const identity = key === 'user_id' ? value : value.toLowerCase()
+      if (seen[key].has(identity)) {
         duplicates.set(index, {
           code: 'DUPLICATED_USER',
           path: key,
@@ -27,9 +30,13 @@ export function findFileDuplicates(rows: readonly unknown[]): Map<number, RowErr
         })
         return
       }
-      rowKeys.push(identity)
+      rowValues[k] = identity
     }
-    for (const identity of rowKeys) seen.set(identity, true)
+    // Only a row that is not a duplicate claims its keys.
+    for (let k = 0; k < keys.length; k++) {
+      const identity = rowValues[k]
+      if (identity !== undefined) seen[keys[k] as (typeof keys)[number]].add(identity)
+    }
   })
   return duplicates
 }

@@ -31,18 +31,19 @@ const evenWithErrors = { when: (payload: z.core.ParsePayload) => isPlainObject(p
  * A pragmatic RFC 5322 address (dot-atom local part, no quoted strings or comments) @ a domain of dot-separated
  * labels with a TLD of at least two characters; letters and digits may be non-ASCII (RFC 6531).
  */
-const EMAIL =
+export const EMAIL =
   /^[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+(?:\.[\p{L}\p{N}!#$%&'*+/=?^_`{|}~-]+)*@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?\.)+\p{L}[\p{L}\p{N}-]*[\p{L}\p{N}]$/u
-const E164 = /^\+[0-9]{1,15}$/
+export const E164 = /^\+[0-9]{1,15}$/
 const TOTP_SECRET = /^[A-Z2-7]+$/
 /** bcrypt `$2a$`/`$2b$`, two-digit cost, 22 characters of salt and 31 of hash (reference §1.2 `password_hash`). */
-const BCRYPT_PASSWORD_HASH = /^\$2[ab]\$\d{2}\$[./A-Za-z0-9]{53}$/
+export const BCRYPT_PASSWORD_HASH = /^\$2[ab]\$\d{2}\$[./A-Za-z0-9]{53}$/
 /**
  * Auth0's username characters (reference §1.5): ASCII letters and digits and @ ` ^ $ ! - # . + ' ~ _, and not an
  * email address (the lookahead: something @ a domain of dotted labels ending in a TLD, as EMAIL reads them).
  * Upper case is accepted: Auth0 lower-cases usernames when it saves them.
  */
-const USERNAME = /^(?![^@]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$)[A-Za-z0-9@`^$!#.+'~_-]+$/
+export const USERNAME =
+  /^(?![^@]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$)[A-Za-z0-9@`^$!#.+'~_-]+$/
 const USERNAME_CHARS = /^[A-Za-z0-9@`^$!#.+'~_-]+$/
 
 function checkPattern(ctx: Ctx, value: string, pattern: RegExp, hint?: string): void {

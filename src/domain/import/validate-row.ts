@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { fastImportRow } from './fast-import-row.ts'
 import { type ImportRow, importRowSchema } from './import-row.ts'
 import {
   charCount,
@@ -29,6 +30,15 @@ export type RowValidation = { ok: true; row: ImportRow } | { ok: false; errors: 
  * z-schema messages Auth0's job error report uses. Never throws, whatever `raw` is.
  */
 export function validateImportRow(raw: unknown, options: ValidateRowOptions): RowValidation {
+  // Most rows are plain and valid: a hand-written check answers them as the schema would, ~5× faster. Anything
+  // it does not vouch for, every row with an error included, goes through the schema below.
+  const fast = fastImportRow(raw, options.usernameLimits)
+  if (fast !== undefined) return { ok: true, row: fast }
+  return validateWithSchema(raw, options)
+}
+
+/** `validateImportRow` without the shortcut: the schema's verdict on any row (exported for the equivalence test). */
+export function validateWithSchema(raw: unknown, options: ValidateRowOptions): RowValidation {
   // reportInput keeps each issue's offending value: the z-schema messages quote it.
   const result = importRowSchema.safeParse(raw, { reportInput: true })
   const errors = result.success ? [] : result.error.issues.flatMap(toRowErrors)
