@@ -65,6 +65,8 @@ export async function requestExport(ctx: EngineContext, request: ExportRequest):
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
     throw new AppError('invalid_request', 'limit must be a whole number, at least 1.')
   }
+  const labels = labelsToRecord(columns)
+  refuseRelabelling(labels, ctx.catalog.read().exportLabels)
   const job: ExportJob = {
     id: ctx.ids.jobId(),
     type: 'users_export',
@@ -79,7 +81,8 @@ export async function requestExport(ctx: EngineContext, request: ExportRequest):
     ...(request.backup ? { backup: true } : {}),
   }
   await ctx.catalog.update((draft) => {
-    Object.assign(draft.exportLabels, labelsToRecord(columns))
+    refuseRelabelling(labels, draft.exportLabels)
+    Object.assign(draft.exportLabels, labels)
     draft.jobs.push(job)
   })
   ctx.logger.info('export job created', {
@@ -89,6 +92,22 @@ export async function requestExport(ctx: EngineContext, request: ExportRequest):
   })
   ctx.events.emit({ type: 'job:created', job })
   return job
+}
+
+/**
+ * A label means one field for good: files already exported with it re-import through the recorded mapping, so
+ * letting a later export point it elsewhere would send an older file's column into the wrong field, silently.
+ */
+function refuseRelabelling(labels: Record<string, string>, recorded: Readonly<Record<string, string>>): void {
+  for (const [label, path] of Object.entries(labels)) {
+    const earlier = recorded[label]
+    if (earlier === undefined || earlier === path) continue
+    throw new AppError(
+      'invalid_request',
+      `The label "${label}" already stands for ${earlier} in earlier exports, and their files re-import through ` +
+        `it. Export ${path} under another label (or under its own name, ${path}).`,
+    )
+  }
 }
 
 /** `acme.csv.gz`: Auth0 names export files after the tenant. */

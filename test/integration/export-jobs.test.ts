@@ -183,6 +183,21 @@ describe('renames and custom paths', () => {
     })
   })
 
+  it('refuses a label an earlier export recorded for another field, naming both', async () => {
+    await runExport({ format: 'csv', fields })
+    const before = h.engine.listJobs(100).length
+    await expect(
+      runExport({ format: 'csv', fields: [{ name: 'app_metadata.plan', export_as: 'Plan' }] }),
+    ).rejects.toThrow(
+      'The label "Plan" already stands for user_metadata.plan in earlier exports, and their files re-import ' +
+        'through it. Export app_metadata.plan under another label (or under its own name, app_metadata.plan).',
+    )
+    expect(h.engine.listJobs(100)).toHaveLength(before)
+    expect(h.engine.ctx.catalog.read().exportLabels.Plan).toBe('user_metadata.plan')
+    // The same label for the same field stays welcome.
+    await runExport({ format: 'csv', fields: [{ name: 'user_metadata.plan', export_as: 'Plan' }] })
+  })
+
   it('refuses a secret field before any job exists', async () => {
     const before = h.engine.listJobs(100).length
     await expect(runExport({ fields: [{ name: 'password_hash' }] })).rejects.toMatchObject({
