@@ -132,6 +132,18 @@ describe('job buttons', () => {
     expect(undo).toBeDefined()
     await h.roster.engine.waitFor(undo?.id ?? '')
     expect(h.roster.engine.findUsers('a@example.com')).toEqual([])
+
+    // It answers where it was pressed, in a thread of its own: the parent, updated to done, and the result.
+    const thread = await h.thread(undo?.id ?? '')
+    expect(thread).toEqual({ channel, ts: thread.ts, user: slackAdmin })
+    const result = await h.emulator.waitFor(
+      'chat.postMessage',
+      (args) => args.thread_ts === thread.ts && String(args.text).includes(`<@${slackAdmin}>`),
+    )
+    expect(String(result.args.text)).toContain(undo?.id ?? '')
+    const parent = h.emulator.conversation().find((m) => m.ts === thread.ts)
+    expect(parent?.rendered).toContain(`undo of \`${imported.id}\``)
+    expect(parent?.replies.length).toBeGreaterThan(0)
   })
 })
 

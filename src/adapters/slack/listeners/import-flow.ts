@@ -15,7 +15,8 @@ import {
   tooLargeError,
   usersFileKinds,
 } from '../slack-files.ts'
-import { failureReason, isPermanentFailure, tellUser } from './reply.ts'
+import { postJobParent } from './job-parent.ts'
+import { failureReason, tellUser } from './reply.ts'
 
 /** The import flow's steps shared by `/import`, the dialog, the buttons and file drops. */
 
@@ -98,54 +99,9 @@ export function createImportFlow(deps: SlackDeps): ImportFlow {
     )
   })
 
-  /**
-   * The dry run's parent, which its thread hangs from. Slack refusing for good (Roster is not in the channel):
-   * the person is told, and the notifier gives the job a thread in a direct message. Slack not answering (after
-   * the WebClient's retries): the parent is kept in the outbox and posted when Slack answers again.
-   */
-  const postParent = async (web: WebClient, job: ImportJob, channel: string, user: string) => {
-    deps.threads.expect(job.id)
-    try {
-      const parent = dryRunParent(job)
-      let posted: { ts?: string | undefined; channel?: string | undefined }
-      try {
-        posted = await web.chat.postMessage({ channel, ...parent })
-      } catch (error) {
-        const reason = failureReason(error)
-        deps.logger.warn('dry run parent message not posted', { jobId: job.id, channel, reason, error })
-        if (isPermanentFailure(error)) {
-          await tellUser(
-            deps,
-            web,
-            { channel, user },
-            `:warning: Dry run \`${job.id}\` started, but Roster cannot post in this channel (${reason}): its result comes by direct message. To use this channel, invite Roster (\`/invite @roster\`).`,
-          )
-          return
-        }
-        await deps.outbox.keep([
-          listenerNotification({
-            jobId: job.id,
-            kind: 'parent',
-            at: new Date().toISOString(),
-            message: parent,
-            target: { channel, user },
-          }),
-        ])
-        await tellUser(
-          deps,
-          web,
-          { channel, user },
-          `:hourglass: Dry run \`${job.id}\` started. Slack did not take Roster's message just now (${reason}); its thread appears here when Slack does.`,
-        )
-        return
-      }
-      if (!posted.ts) throw new Error('chat.postMessage answered without a ts')
-      await deps.threads.link(job.id, { channel: posted.channel ?? channel, ts: posted.ts, user })
-    } finally {
-      // Linked, kept in the outbox (which the notifier also waits on), or given up: no longer this flow's.
-      deps.threads.unexpect(job.id)
-    }
-  }
+  /** The dry run's parent, which its thread hangs from (see `postJobParent`). */
+  const postParent = (web: WebClient, job: ImportJob, channel: string, user: string) =>
+    postJobParent(deps, web, { jobId: job.id, channel, user, parent: dryRunParent(job), what: 'Dry run' })
 
   return {
     stop: unsubscribe,

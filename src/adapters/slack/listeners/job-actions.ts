@@ -7,9 +7,12 @@ import type {
   SlackActionMiddlewareArgs,
 } from '@slack/bolt'
 import { type AccessAction, denialText } from '../../../domain/access/roles.ts'
+import type { Job } from '../../../domain/jobs/job.ts'
 import { jobDetailBlocks } from '../blocks/job-blocks.ts'
+import { parentMessage } from '../blocks/progress-blocks.ts'
 import { errorReportFiles } from '../error-report-files.ts'
 import type { SlackDeps } from '../slack-deps.ts'
+import { postJobParent } from './job-parent.ts'
 import { createReply, type EphemeralReply, failureReason } from './reply.ts'
 
 type ActionArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> &
@@ -104,13 +107,26 @@ export function registerJobActions(app: App, deps: SlackDeps): void {
     } as UploadArgs)
   })
 
-  on('job_undo', 'undo', async ({ body, reply }, jobId) => {
+  on('job_undo', 'undo', async ({ body, client, reply }, jobId) => {
+    let undo: Job
     try {
-      const undo = await deps.engine.requestUndo(jobId, { via: 'slack', id: body.user.id })
-      await reply({ text: `Undo of \`${jobId}\` started as \`${undo.id}\`.` })
+      undo = await deps.engine.requestUndo(jobId, { via: 'slack', id: body.user.id })
     } catch (error) {
       await reply({ text: `:warning: ${(error as Error).message}` })
+      return
     }
+    await reply({
+      text: `Undo of \`${jobId}\` started as \`${undo.id}\`: it answers in its own thread here.`,
+    })
+    // The undo answers where it was asked for, in a thread of its own, as imports and exports do (a direct
+    // message only when Roster cannot post here).
+    await postJobParent(deps, client, {
+      jobId: undo.id,
+      channel: body.channel?.id ?? body.user.id,
+      user: body.user.id,
+      parent: parentMessage(undo),
+      what: 'Undo',
+    })
   })
 }
 
