@@ -1,5 +1,11 @@
 import type { Connection } from '../domain/connections/connection.ts'
-import { type ChunkPlan, type PlannedRow, type PlanOptions, planChunk } from '../domain/import/plan-chunk.ts'
+import {
+  type ChunkPlan,
+  emptyChunkPlan,
+  type PlannedRow,
+  type PlanOptions,
+  planChunk,
+} from '../domain/import/plan-chunk.ts'
 import { yieldToEventLoop } from './context.ts'
 import type { UserStore } from './ports.ts'
 
@@ -27,13 +33,7 @@ export async function planInSlices(
 ): Promise<{ plan: ChunkPlan; revision: number | undefined }> {
   const revision = users.revision?.()
   if (revision === undefined) return { plan: planChunk(rows, connection, users, options), revision }
-  const plan: ChunkPlan = {
-    puts: [],
-    preImages: [],
-    errors: [],
-    tally: { inserted: 0, updated: 0, unchanged: 0, failed: 0 },
-    diffs: [],
-  }
+  const plan = emptyChunkPlan()
   let sliceStart = performance.now()
   for (let from = 0; from < rows.length; from += budget.sliceRows) {
     if (performance.now() - sliceStart >= budget.sliceMs) {

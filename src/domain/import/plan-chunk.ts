@@ -71,6 +71,17 @@ const upsertableFields = [
 ] as const
 const secretFields = new Set(['custom_password_hash', 'mfa_factors', 'password_hash'])
 
+/** A plan of nothing, to add rows' outcomes to. */
+export function emptyChunkPlan(): ChunkPlan {
+  return {
+    puts: [],
+    preImages: [],
+    errors: [],
+    tally: { inserted: 0, updated: 0, unchanged: 0, failed: 0 },
+    diffs: [],
+  }
+}
+
 /**
  * Plans one chunk of valid rows against the users that exist now: inserts, updates, unchanged rows and per-user
  * failures, with Auth0's upsert rules. Pure: the engine applies `puts` in one atomic store commit.
@@ -81,13 +92,7 @@ export function planChunk(
   lookup: UserLookup,
   options: PlanOptions,
 ): ChunkPlan {
-  const plan: ChunkPlan = {
-    puts: [],
-    preImages: [],
-    errors: [],
-    tally: { inserted: 0, updated: 0, unchanged: 0, failed: 0 },
-    diffs: [],
-  }
+  const plan = emptyChunkPlan()
   const provider = providerOf(connection)
   for (const { index, row, partialMetadata = [] } of rows) {
     const email = row.email.toLowerCase()
