@@ -1,22 +1,16 @@
-import type {
-  AllMiddlewareArgs,
-  App,
-  BlockAction,
-  ButtonAction,
-  SlackActionMiddlewareArgs,
-} from '@slack/bolt'
+import type { App } from '@slack/bolt'
 import type { KnownBlock } from '@slack/types'
 import { z } from 'zod'
-import { denialText } from '../../../domain/access/roles.ts'
 import { requestImportFromDryRun } from '../../../engine/import-from-dry-run.ts'
 import { asAppError } from '../../../errors.ts'
 import { decidedPreview, importActionIds } from '../blocks/import-preview.ts'
 import { listenerNotification } from '../notifier/plan-notifications.ts'
 import type { SlackDeps } from '../slack-deps.ts'
+import { type ButtonArgs, onButton } from './buttons.ts'
 import { openImportModal } from './import-flow.ts'
-import { createReply, failureReason, isPermanentFailure } from './reply.ts'
+import { failureReason, isPermanentFailure } from './reply.ts'
 
-type ActionArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> & AllMiddlewareArgs
+type ActionArgs = ButtonArgs
 
 const offeredFileSchema = z.object({ id: z.string().regex(/^F[A-Z0-9]+$/), name: z.string().min(1) })
 
@@ -28,28 +22,20 @@ export function registerImportActions(app: App, deps: SlackDeps): void {
   /** Dry runs someone already decided on in this process: a double click or two people never import twice. */
   const decided = new Map<string, string>()
 
-  const on = (actionId: string, handle: (args: ActionArgs, value: string) => Promise<void>) => {
-    app.action<BlockAction<ButtonAction>>(actionId, async (args) => {
-      await args.ack()
-      const value = args.action.value ?? ''
-      const where = args.body.channel?.id ?? 'unknown'
-      const decision = await deps.access.check(args.body.user.id, 'import', where, value)
-      if (!decision.allowed) return ephemeral(deps, args, denialText('import', decision.role))
-      await handle(args, value)
-    })
-  }
+  const on = (actionId: string, handle: (args: ActionArgs, value: string) => Promise<void>) =>
+    onButton(app, deps, actionId, 'import', handle)
 
   on(importActionIds.confirm, async (args, dryRunId) => {
     const user = args.body.user.id
     const earlier = decided.get(dryRunId)
-    if (earlier) return ephemeral(deps, args, `That dry run was already ${earlier}.`)
+    if (earlier) return args.reply({ text: `That dry run was already ${earlier}.` })
     decided.set(dryRunId, `confirmed by <@${user}>`)
     let jobId: string
     try {
       jobId = (await requestImportFromDryRun(deps.engine, dryRunId, { via: 'slack', id: user })).id
     } catch (error) {
       decided.delete(dryRunId)
-      return ephemeral(deps, args, `:warning: ${asAppError(error).message}`)
+      return args.reply({ text: `:warning: ${asAppError(error).message}` })
     }
     // The import speaks in the dry run's thread: the notifier finds it there.
     const thread = deps.threads.get(dryRunId) ?? threadOfMessage(args)
@@ -60,7 +46,7 @@ export function registerImportActions(app: App, deps: SlackDeps): void {
   on(importActionIds.cancel, async (args, dryRunId) => {
     const user = args.body.user.id
     const earlier = decided.get(dryRunId)
-    if (earlier) return ephemeral(deps, args, `That dry run was already ${earlier}.`)
+    if (earlier) return args.reply({ text: `That dry run was already ${earlier}.` })
     decided.set(dryRunId, `cancelled by <@${user}>`)
     await markDecided(deps, args, dryRunId, { by: user })
   })
@@ -69,7 +55,7 @@ export function registerImportActions(app: App, deps: SlackDeps): void {
     const file = parseOffer(value)
     const channel = args.body.channel?.id
     if (!file || !channel)
-      return ephemeral(deps, args, ':warning: That button no longer works. Drop the file again.')
+      return args.reply({ text: ':warning: That button no longer works. Drop the file again.' })
     const problem = await openImportModal(
       deps,
       args.client,
@@ -78,14 +64,8 @@ export function registerImportActions(app: App, deps: SlackDeps): void {
       undefined,
       'Press the button again.',
     )
-    if (problem) await ephemeral(deps, args, problem)
+    if (problem) await args.reply({ text: problem })
   })
-}
-
-/** Only the presser sees it; retried through `response_url`, then `chat.postEphemeral`, then logged. */
-async function ephemeral(deps: SlackDeps, { body, client }: ActionArgs, text: string): Promise<void> {
-  const person = { channel: body.channel?.id ?? body.user.id, user: body.user.id }
-  await createReply(deps, client, body.response_url, person)({ text })
 }
 
 /**

@@ -1,25 +1,16 @@
 import { createReadStream } from 'node:fs'
-import type {
-  AllMiddlewareArgs,
-  App,
-  BlockAction,
-  ButtonAction,
-  SlackActionMiddlewareArgs,
-} from '@slack/bolt'
-import { type AccessAction, denialText } from '../../../domain/access/roles.ts'
+import type { App, BlockAction } from '@slack/bolt'
+import type { AccessAction } from '../../../domain/access/roles.ts'
 import type { Job } from '../../../domain/jobs/job.ts'
 import { jobDetailBlocks } from '../blocks/job-blocks.ts'
 import { parentMessage } from '../blocks/progress-blocks.ts'
 import { errorReportFiles } from '../error-report-files.ts'
 import type { SlackDeps } from '../slack-deps.ts'
+import { type ButtonArgs, onButton } from './buttons.ts'
 import { postJobParent } from './job-parent.ts'
-import { createReply, type EphemeralReply, failureReason } from './reply.ts'
+import { failureReason } from './reply.ts'
 
-type ActionArgs = SlackActionMiddlewareArgs<BlockAction<ButtonAction>> &
-  AllMiddlewareArgs & {
-    /** Only the presser sees it: `response_url` retried, then `chat.postEphemeral`, then logged; never throws. */
-    reply: (reply: EphemeralReply) => Promise<void>
-  }
+type ActionArgs = ButtonArgs
 type UploadArgs = Parameters<ActionArgs['client']['filesUploadV2']>[0]
 
 /**
@@ -31,22 +22,7 @@ export function registerJobActions(app: App, deps: SlackDeps): void {
     actionId: string,
     needs: AccessAction,
     handle: (args: ActionArgs, jobId: string) => Promise<void>,
-  ) => {
-    app.action<BlockAction<ButtonAction>>(actionId, async (bolt) => {
-      await bolt.ack()
-      const { body } = bolt
-      const person = { channel: body.channel?.id ?? body.user.id, user: body.user.id }
-      const args = { ...bolt, reply: createReply(deps, bolt.client, body.response_url, person) }
-      const jobId = args.action.value ?? ''
-      const where = args.body.channel?.id ?? 'unknown'
-      const decision = await deps.access.check(args.body.user.id, needs, where, jobId)
-      if (!decision.allowed) {
-        await args.reply({ text: denialText(needs, decision.role) })
-        return
-      }
-      await handle(args, jobId)
-    })
-  }
+  ) => onButton(app, deps, actionId, needs, handle)
 
   const showJob = async ({ reply }: ActionArgs, jobId: string) => {
     const view = deps.engine.getJob(jobId)
