@@ -1,11 +1,10 @@
 import express, { type Request, Router } from 'express'
 import { z } from 'zod'
 import { toAuth0Connection } from '../../domain/api/connection-view.ts'
-import { checkpointPage, type OffsetPage, offsetPage, projectFields } from '../../domain/api/paging.ts'
+import { checkpointPage, offsetPage, projectFields } from '../../domain/api/paging.ts'
 import { parseUserPatch } from '../../domain/api/user-patch.ts'
-import { matchesQuery, parseUserQuery, type QueryTerm } from '../../domain/api/user-query.ts'
+import { matchesQuery, parseUserQuery } from '../../domain/api/user-query.ts'
 import { firstValidationMessage, jsonInteger } from '../../domain/api/validation-error.ts'
-import { findConnection } from '../../domain/connections/connection.ts'
 import { toAuth0User } from '../../domain/users/auth0-user-view.ts'
 import { normalizeEmail, type StoredUser } from '../../domain/users/user.ts'
 import type { Engine } from '../../engine/engine.ts'
@@ -52,8 +51,7 @@ export function usersRoutes(engine: Engine, jsonMaxBytes: number): Router {
     const pageNumber = query.page ?? 0
     const perPage = query.per_page ?? 50
     const page =
-      (query.sort === undefined &&
-        usersPageWithoutScan(engine, query.connection, search.terms, pageNumber, perPage)) ||
+      (query.sort === undefined && engine.pageUsers(query.connection, search.terms, pageNumber, perPage)) ||
       offsetPage(
         sortUsers(
           [...engine.listUsers(query.connection)].filter((user) => matchesQuery(user, search.terms)),
@@ -175,61 +173,6 @@ function parseQuery<T extends z.ZodType>(schema: T, req: Request): z.infer<T> {
   const parsed = schema.safeParse(req.query)
   if (!parsed.success) throw badQuery(firstValidationMessage('Query', parsed.error, req.query))
   return parsed.data
-}
-
-/**
- * A page found without parsing every user (a scan parses each, ~5 µs a user: seconds per request at a million),
- * or undefined when only a scan answers it. Without terms: the users of the page are parsed, the ones before are
- * skipped as bytes. With an exact user_id or email: the store's indexes (an email may exist once per connection;
- * several matches leave the order to the scan). Same users, same order as the scan.
- */
-function usersPageWithoutScan(
-  engine: Engine,
-  connection: string | undefined,
-  terms: readonly QueryTerm[],
-  page: number,
-  perPage: number,
-): OffsetPage<StoredUser> | undefined {
-  // Throws connection_not_found for an unknown connection, as listUsers does.
-  const total = engine.countUsers(connection)
-  const connectionId =
-    connection === undefined ? undefined : findConnection(engine.listConnections(), connection)?.id
-  const start = page * perPage
-  const users = engine.ctx.users
-  if (terms.length === 0 && users.scanJson !== undefined) {
-    const items: StoredUser[] = []
-    let position = 0
-    for (const json of users.scanJson(connectionId === undefined ? {} : { connectionId })) {
-      if (position >= start + perPage) break
-      if (position >= start) items.push(json.user())
-      position += 1
-    }
-    return { items, start, limit: perPage, total }
-  }
-  const exact = terms.find(
-    (term) => (term.field === 'user_id' || term.field === 'email') && isExact(term.value),
-  )
-  if (exact === undefined) return undefined
-  const candidates =
-    exact.field === 'user_id'
-      ? [users.getById(exact.value)]
-      : engine
-          .listConnections()
-          .filter((c) => connectionId === undefined || c.id === connectionId)
-          .map((c) => users.findByEmail(c.id, exact.value))
-  const found = candidates.filter(
-    (user): user is StoredUser =>
-      user !== undefined &&
-      (connectionId === undefined || user.connection_id === connectionId) &&
-      matchesQuery(user, terms),
-  )
-  if (found.length > 1) return undefined
-  return offsetPage(found, page, perPage)
-}
-
-/** A search value without a leading or trailing `*` (see matchesQuery): it matches one string only. */
-function isExact(value: string): boolean {
-  return value !== '*' && !(value.length > 1 && (value.endsWith('*') || value.startsWith('*')))
 }
 
 function sortUsers(users: StoredUser[], sort: string | undefined): StoredUser[] {

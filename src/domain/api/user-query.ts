@@ -77,8 +77,13 @@ export function matchesQuery(user: StoredUser, terms: readonly QueryTerm[]): boo
 }
 
 function matchesValue(actual: string, wanted: string): boolean {
+  if (isExactValue(wanted)) return actual === wanted
   if (wanted === '*') return true
-  if (wanted.length > 1 && wanted.endsWith('*')) return actual.startsWith(wanted.slice(0, -1))
-  if (wanted.length > 1 && wanted.startsWith('*')) return actual.endsWith(wanted.slice(1))
-  return actual === wanted
+  if (wanted.endsWith('*')) return actual.startsWith(wanted.slice(0, -1))
+  return actual.endsWith(wanted.slice(1))
+}
+
+/** A search value without a wildcard (`*`, `prefix*`, `*suffix`): it matches one string only. */
+export function isExactValue(wanted: string): boolean {
+  return wanted !== '*' && !(wanted.length > 1 && (wanted.endsWith('*') || wanted.startsWith('*')))
 }
