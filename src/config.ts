@@ -78,6 +78,14 @@ export const envSchema = z.object({
       .transform((url) => url.replace(/\/+$/, ''))
       .optional(),
   ),
+  API_RATE_LIMIT: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    integer(
+      1,
+      100_000,
+      'a whole number of requests per second from 1 to 100000, or nothing for no limit',
+    ).optional(),
+  ),
   SMTP_URL: optionalText.pipe(
     z.url({ error: 'expected a URL such as smtp://user:pass@host:587' }).optional(),
   ),
@@ -124,6 +132,8 @@ export function loadConfig(env: Record<string, string | undefined>) {
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     /** Where export download links and emails point. Unset: http://localhost:<the port Roster listens on>. */
     publicUrl: e.PUBLIC_URL,
+    /** Requests a second per API token or client on `/api/v2`; undefined: unlimited, no rate-limit headers. */
+    apiRateLimit: e.API_RATE_LIMIT,
   }
 }
 

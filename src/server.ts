@@ -44,6 +44,7 @@ export async function startServer(
     limits: config.limits,
     signer: createLinkSigner(randomBytes(32)),
     publicUrl: () => publicUrl,
+    ...(config.apiRateLimit === undefined ? {} : { rateLimitPerSecond: config.apiRateLimit }),
   })
   const outboxDir = join(roster.storeDir, 'outbox')
   const notifier = createCompletionNotifier({

@@ -1,3 +1,4 @@
+import type { ApiClient } from '../domain/api/api-client.ts'
 import type { ApiScope, ApiToken } from '../domain/api/api-token.ts'
 import { type OffsetPage, offsetPage } from '../domain/api/paging.ts'
 import type { UserPatch } from '../domain/api/user-patch.ts'
@@ -11,10 +12,22 @@ import type { ExportJob, ImportJob, Job, Requester, UndoJob } from '../domain/jo
 import type { StoredUser } from '../domain/users/user.ts'
 import { normalizeEmail } from '../domain/users/user.ts'
 import { AppError } from '../errors.ts'
+import {
+  type AccessCheck,
+  authenticateAccessToken,
+  createApiClient,
+  type IssueOutcome,
+  type IssueRequest,
+  issueAccessToken,
+  listApiClients,
+  type NewApiClient,
+  revokeApiClient,
+} from './api-clients.ts'
 import { authenticateApiToken, createApiToken, listApiTokens, revokeApiToken } from './api-tokens.ts'
 import { type BackupSettings, cronBackupRequester, listBackups, runBackup } from './backups.ts'
 import { addConnection, type NewConnection } from './connections.ts'
 import { artifactNames, type EngineContext } from './context.ts'
+import { deleteUser } from './delete-user.ts'
 import type { JobListener } from './events.ts'
 import { type ExportRequest, requestExport } from './export.ts'
 import { type ImportRequest, requestImport } from './request-import.ts'
@@ -253,9 +266,32 @@ export class Engine {
     return revokeApiToken(this.ctx, idOrName)
   }
 
-  /** The active token whose secret this is, or null (unknown or revoked). */
-  authenticate(secret: string): ApiToken | null {
-    return authenticateApiToken(this.ctx, secret)
+  /** Deletes a user; false when there was none (Auth0 answers 204 either way). */
+  deleteUser(userId: string, requestedBy: Requester): Promise<boolean> {
+    return deleteUser(this.ctx, userId, requestedBy)
+  }
+
+  /** Who a bearer secret stands for: an active API token, or an unexpired access token of an active client. */
+  authenticate(secret: string): AccessCheck {
+    const token = authenticateApiToken(this.ctx, secret)
+    return token ? { ok: true, caller: token } : authenticateAccessToken(this.ctx, secret)
+  }
+
+  createApiClient(input: NewApiClient): Promise<ApiClient> {
+    return createApiClient(this.ctx, input)
+  }
+
+  listApiClients(): ApiClient[] {
+    return listApiClients(this.ctx)
+  }
+
+  revokeApiClient(idOrName: string): Promise<ApiClient> {
+    return revokeApiClient(this.ctx, idOrName)
+  }
+
+  /** The client-credentials grant (`POST /oauth/token`). */
+  issueAccessToken(request: IssueRequest): Promise<IssueOutcome> {
+    return issueAccessToken(this.ctx, request)
   }
 
   #connection(idOrName: string): Connection {

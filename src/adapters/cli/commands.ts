@@ -1,5 +1,11 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomInt } from 'node:crypto'
 import { z } from 'zod'
+import {
+  clientSecretPrefix,
+  defaultTokenLifetimeSeconds,
+  describeClient,
+  maxTokenLifetimeSeconds,
+} from '../../domain/api/api-client.ts'
 import { apiScopes, describeToken, tokenSecretPrefix } from '../../domain/api/api-token.ts'
 import { exportFieldSchema } from '../../domain/export/export-fields.ts'
 import { exportFormats } from '../../domain/export/format.ts'
@@ -68,6 +74,14 @@ export const cliCommandSchema = z.discriminatedUnion('name', [
     scopes: z.array(z.enum(apiScopes)),
   }),
   z.object({ name: z.literal('tokens-list') }),
+  z.object({
+    name: z.literal('clients-create'),
+    clientName: z.string().min(1),
+    scopes: z.array(z.enum(apiScopes)),
+    tokenLifetimeSeconds: z.number().int().min(1).max(maxTokenLifetimeSeconds).optional(),
+  }),
+  z.object({ name: z.literal('clients-list') }),
+  z.object({ name: z.literal('clients-revoke'), key: z.string().min(1) }),
   z.object({ name: z.literal('tokens-revoke'), key: z.string().min(1) }),
   z.object({ name: z.literal('backups') }),
   z.object({ name: z.literal('backup-now'), requestedBy: requester }),
@@ -177,6 +191,22 @@ export async function executeCommand(engine: Engine, command: CliCommand): Promi
       return engine.listApiTokens().map(describeToken)
     case 'tokens-revoke':
       return describeToken(await engine.revokeApiToken(command.key))
+    case 'clients-create': {
+      // Like a token's secret: made where the store is, shown once, kept only as a hash.
+      const secret = `${clientSecretPrefix}${randomBytes(48).toString('base64url')}`
+      const client = await engine.createApiClient({
+        name: command.clientName,
+        scopes: command.scopes,
+        clientId: randomClientId(),
+        secret,
+        tokenLifetimeSeconds: command.tokenLifetimeSeconds ?? defaultTokenLifetimeSeconds,
+      })
+      return { ...describeClient(client), client_secret: secret }
+    }
+    case 'clients-list':
+      return engine.listApiClients().map(describeClient)
+    case 'clients-revoke':
+      return describeClient(await engine.revokeApiClient(command.key))
     case 'backups':
       return engine.listBackups()
     case 'backup-now':
@@ -184,6 +214,13 @@ export async function executeCommand(engine: Engine, command: CliCommand): Promi
     case 'limits':
       return { importMaxBytes: engine.ctx.limits.importMaxBytes }
   }
+}
+
+const alphanumerics = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+/** 32 random letters and digits, as Auth0's client ids (public: not a secret, but not guessable either). */
+function randomClientId(): string {
+  return Array.from({ length: 32 }, () => alphanumerics[randomInt(alphanumerics.length)]).join('')
 }
 
 async function jobView(engine: Engine, jobId: string): Promise<Record<string, unknown>> {

@@ -47,6 +47,7 @@ const flags = {
   split: { type: 'boolean' },
   name: { type: 'string' },
   scopes: { type: 'string' },
+  'token-lifetime': { type: 'string' },
 } as const
 
 /** Turns argv into a command. Reads the import file here, so the server never needs the CLI's file system. */
@@ -181,6 +182,31 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
         'usage: roster tokens create --name <name> --scopes … | tokens list | tokens revoke <id|name>',
       )
     }
+    case 'clients': {
+      const clientsUsage =
+        'usage: roster clients create --name <name> --scopes read:users,delete:users,… [--token-lifetime SECONDS] | clients list | clients revoke <client_id|name>'
+      if (args[0] === 'create' && args.length === 1) {
+        if (!v.name || !v.scopes) throw new UsageError(clientsUsage)
+        const scopes = parseScopes(v.scopes)
+        if (!scopes.ok) throw new UsageError(`unknown scope ${scopes.unknown}: use ${apiScopesText}`)
+        return {
+          command: {
+            name: 'clients-create',
+            clientName: v.name,
+            scopes: scopes.scopes,
+            ...(v['token-lifetime'] === undefined
+              ? {}
+              : { tokenLifetimeSeconds: positiveInt(v['token-lifetime'], '--token-lifetime') }),
+          },
+          ...common,
+        }
+      }
+      if (args[0] === 'list' && args.length === 1) return { command: { name: 'clients-list' }, ...common }
+      if (args[0] === 'revoke' && args.length === 2) {
+        return { command: { name: 'clients-revoke', key: args[1] as string }, ...common }
+      }
+      throw new UsageError(clientsUsage)
+    }
     case 'users':
       if ((args[0] === 'block' || args[0] === 'unblock') && args.length === 2) {
         return {
@@ -211,7 +237,8 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
   }
 }
 
-const apiScopesText = 'create:users, read:users, update:users, read:connections (comma-separated)'
+const apiScopesText =
+  'create:users, read:users, update:users, delete:users, read:connections (comma-separated)'
 
 /** `user_metadata.plan=Plan` → `{name: 'user_metadata.plan', export_as: 'Plan'}`. */
 function parseField(spec: string): ExportField {

@@ -28,6 +28,9 @@ export const usage = `Usage: roster <command> [options]   (npm run cli -- <comma
   users block <email|user_id> [--connection X]     block a user (unblock: users unblock …)
   tokens create --name <name> --scopes create:users,read:users,…   an API token, printed once
   tokens list | tokens revoke <id|name>
+  clients create --name <name> --scopes read:users,delete:users,… [--token-lifetime SECONDS]
+                                    an API client (client-credentials grant at /oauth/token); secret printed once
+  clients list | clients revoke <client_id|name>
   backups                           backup sets, newest first: users and file per connection
   backup now                        take a backup now and wait for it (as BACKUP_CRON does)
 
