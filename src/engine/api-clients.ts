@@ -126,7 +126,9 @@ export async function issueAccessToken(ctx: EngineContext, request: IssueRequest
   const notGranted = (asked ?? []).filter((s) => !client.scopes.includes(s as ApiScope))
   if (notGranted.length > 0) return { ok: false, reason: 'scopes_not_granted', scopes: notGranted }
   // Asking for no scope (or an empty one) gets every scope granted, as Auth0 does.
-  const scopes = asked?.length ? apiScopes.filter((s) => asked.includes(s)) : [...client.scopes]
+  const chosen: readonly string[] = asked?.length ? asked : client.scopes
+  // In one order (the catalog's), whatever order they were asked or granted in.
+  const scopes = apiScopes.filter((s) => chosen.includes(s))
   const now = ctx.clock.now()
   const token: AccessToken = {
     sha256: hashTokenSecret(request.accessToken),

@@ -132,15 +132,15 @@ describe('POST /oauth/token', () => {
       403,
       expect.objectContaining({ error: 'unauthorized_client' }),
     ])
-    expect(await answers(await postForm(grant(client, { audience: 'https://elsewhere.example/api/v2/' })))).toEqual(
-      [
-        403,
-        {
-          error: 'access_denied',
-          error_description: 'Service not enabled within domain: https://elsewhere.example/api/v2/',
-        },
-      ],
-    )
+    expect(
+      await answers(await postForm(grant(client, { audience: 'https://elsewhere.example/api/v2/' }))),
+    ).toEqual([
+      403,
+      {
+        error: 'access_denied',
+        error_description: 'Service not enabled within domain: https://elsewhere.example/api/v2/',
+      },
+    ])
     const badJson = await fetch(`${base}/oauth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

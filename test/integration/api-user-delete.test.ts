@@ -63,7 +63,12 @@ describe('DELETE /api/v2/users/{id}', () => {
     const after = await call('GET', userPath(ada as string), secret)
     expect([after.status, await after.json()]).toEqual([
       404,
-      { statusCode: 404, error: 'Not Found', message: 'The user does not exist.', errorCode: 'inexistent_user' },
+      {
+        statusCode: 404,
+        error: 'Not Found',
+        message: 'The user does not exist.',
+        errorCode: 'inexistent_user',
+      },
     ])
     expect((await call('GET', userPath(grace as string), secret)).status).toBe(200)
   })
@@ -77,7 +82,11 @@ describe('DELETE /api/v2/users/{id}', () => {
   it('needs delete:users: 403 naming the scope, and the user stays', async () => {
     await start()
     const [ada] = await importUsers(['ada@example.com'])
-    const response = await call('DELETE', userPath(ada as string), await token(['read:users', 'update:users']))
+    const response = await call(
+      'DELETE',
+      userPath(ada as string),
+      await token(['read:users', 'update:users']),
+    )
     expect(response.status).toBe(403)
     expect(await response.json()).toMatchObject({
       message: 'Insufficient scope, expected any of: delete:users',

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express'
 import { type Bucket, fullBucket, isRefilled, takeFromBucket } from '../../domain/api/token-bucket.ts'
 import type { Engine } from '../../engine/engine.ts'
-import { bearerSecret } from './api-auth.ts'
+import { actAs, bearerSecret } from './api-auth.ts'
 import { ApiError } from './api-errors.ts'
 
 /** Buckets kept before full ones are forgotten (a full bucket is the same as none). */
@@ -21,6 +21,8 @@ export function rateLimit(engine: Engine, perSecond: number): RequestHandler {
     const nowMs = clock.now().getTime()
     const secret = bearerSecret(req)
     const check = secret === undefined ? undefined : engine.authenticate(secret)
+    // The audit names the caller even when the answer is a 429 (requireScopes, which names it otherwise, never runs).
+    if (check?.ok) actAs(res, check.caller)
     const key = check?.ok ? `caller:${check.caller.id}` : `address:${req.socket.remoteAddress ?? ''}`
     if (buckets.size >= sweepAtBuckets) {
       for (const [name, bucket] of buckets) if (isRefilled(bucket, perSecond, nowMs)) buckets.delete(name)
