@@ -20,6 +20,8 @@ export const errorCodes = [
   'too_many_jobs',
   'job_not_undoable',
   'invalid_transition',
+  /** A job that stopped the process twice in a row, set aside by recovery instead of being run again. */
+  'job_quarantined',
   'unexpected',
 ] as const
 export type ErrorCode = (typeof errorCodes)[number]

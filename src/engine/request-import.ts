@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib'
 import { checkImportTarget, findConnection } from '../domain/connections/connection.ts'
 import { parseUsersFile } from '../domain/import/parse-users-file.ts'
+import { decodeUtf8 } from '../domain/import/utf8.ts'
 import type { ImportJob, ImportOptions, Requester } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
 import { checkRows, type RowChecks } from './check-rows.ts'
@@ -15,9 +16,10 @@ const isGzip = (bytes: Uint8Array) => bytes[0] === 0x1f && bytes[1] === 0x8b
  */
 export function decodeUpload(bytes: Uint8Array, fileName: string, maxBytes: number): string {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  if (!isGzip(buffer)) return buffer.toString('utf8')
+  if (!isGzip(buffer)) return decodeUtf8(buffer, fileName)
+  let unpacked: Buffer
   try {
-    return gunzipSync(buffer, { maxOutputLength: maxBytes * 20 }).toString('utf8')
+    unpacked = gunzipSync(buffer, { maxOutputLength: maxBytes * 20 })
   } catch (error) {
     const tooBig = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
     throw new AppError(
@@ -27,6 +29,7 @@ export function decodeUpload(bytes: Uint8Array, fileName: string, maxBytes: numb
         : `${fileName} looks gzipped but does not unpack: ${(error as Error).message}.`,
     )
   }
+  return decodeUtf8(unpacked, fileName, 'unpacked byte')
 }
 
 export interface ImportRequest {

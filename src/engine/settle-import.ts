@@ -26,6 +26,9 @@ export async function settleImport(
   /** The job's last commit, if its fsync may still be running: awaited alongside the files. */
   lastCommit?: Promise<unknown>,
 ): Promise<void> {
+  // Observed below with the files' writes; a step before that which throws (a report that is not JSON) must not
+  // leave its rejection unhandled, which would take the process down instead of failing the job.
+  lastCommit?.catch(() => undefined)
   const tally = sumTallies(metas)
   const report = metas.flatMap((meta) => meta.errors)
   const writes: Promise<unknown>[] = [lastCommit ?? Promise.resolve()]

@@ -352,6 +352,35 @@ describe('PATCH /api/v2/users/{id}', () => {
     expect(reserved.message).toContain('app_metadata.email')
   })
 
+  it('refuses reserved keys in metadata as an import does, instead of dropping them', async () => {
+    await start()
+    await seed()
+    const { user_id } = await ada()
+    const send = (body: string) =>
+      api(`/users/${encodeURIComponent(user_id)}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body,
+      })
+    const cases: [string, string][] = [
+      ['{"app_metadata":{"__proto__":{"roles":["admin"]}}}', 'app_metadata.__proto__'],
+      ['{"user_metadata":{"prefs":{"constructor":1}}}', 'user_metadata.prefs.constructor'],
+      ['{"app_metadata":{"prototype":true}}', 'app_metadata.prototype'],
+    ]
+    for (const [body, path] of cases) {
+      const response = await send(body)
+      expect(response.status).toBe(400)
+      const answer = (await response.json()) as { message: string }
+      expect(answer.message).toContain(`on property ${path}.`)
+      expect(answer.message).toContain('is reserved (__proto__, constructor and prototype cannot be field names)')
+    }
+    const deep = `{"user_metadata":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`
+    const tooDeep = (await (await send(deep)).json()) as { message: string }
+    expect(tooDeep.message).toContain('Nested deeper than 32 levels')
+    const stored = (await (await api(`/users/${encodeURIComponent(user_id)}`)).json()) as Shown
+    expect(stored.app_metadata).not.toHaveProperty('roles')
+  })
+
   it('answers 404 for an unknown user', async () => {
     await start()
     const response = await patch('auth0|nope', { blocked: true })

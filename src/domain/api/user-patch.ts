@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { limitIssues, renderLimitPath } from '../import/input-limits.ts'
 import { isPlainObject } from '../import/merge-patch.ts'
 import { appMetadataSchema, userMetadataSchema } from '../import/metadata-rules.ts'
 import type { StoredUser } from '../users/user.ts'
@@ -55,6 +56,15 @@ export function parseUserPatch(body: unknown): ParsedPatch {
     }
     if (Object.keys(body).length === 0) {
       return { ok: false, message: "Payload validation error: 'Too few properties defined (0), minimum 1'." }
+    }
+    // Before zod, which rebuilds records by assignment and would drop a `"__proto__"` key without a word: the
+    // import's limits and reserved keys, with the import's message, on the body as JSON.parse made it.
+    const limit = limitIssues(body, 1)[0]
+    if (limit !== undefined) {
+      return {
+        ok: false,
+        message: `Payload validation error: '${limit.message}' on property ${renderLimitPath(limit.path)}.`,
+      }
     }
   }
   const parsed = userPatchSchema.safeParse(body)

@@ -1,4 +1,5 @@
 import { isImportableField, isReadOnlyPath } from './export-labels.ts'
+import { isReservedKey, limitRowError, reservedKeyMessage } from './input-limits.ts'
 import { isPlainObject, jsonEqual } from './merge-patch.ts'
 import type { RowError } from './validate-row.ts'
 
@@ -44,6 +45,13 @@ export function normalizeRow(
   const own = entries.filter(([key]) => isImportableField(key))
   for (const [key, value] of mapped) {
     const path = labels.get(key) ?? key
+    // Never assigned, at any segment: `row.__proto__ = …` would set the row's prototype, and validation would then
+    // read its fields (an email, app_metadata.roles) as if the row had them. Refused as every route refuses them.
+    const reserved = path.split('.').find(isReservedKey)
+    if (reserved !== undefined) {
+      errors.push(limitRowError({ code: 'RESERVED_KEY', path: [key], message: reservedKeyMessage(reserved) }))
+      continue
+    }
     if (isReadOnlyPath(path)) {
       ignored.push(key)
       continue

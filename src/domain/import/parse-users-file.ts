@@ -1,5 +1,7 @@
 import { AppError } from '../../errors.ts'
 import type { uploadFormats } from '../jobs/job.ts'
+import { inputLimits } from './input-limits.ts'
+import { deepNestingOffset, lineAndColumn } from './json-depth.ts'
 import { jsonErrorOffset } from './json-error-offset.ts'
 import { looksLikeCsvHeader, parseUsersCsv } from './parse-csv.ts'
 
@@ -47,7 +49,51 @@ function parseJson(body: string, trimmed: string, fileName: string): ParsedUsers
   )
 }
 
+/**
+ * Refuses a file that nests deeper than `fileMaxDepth` below its users, naming where: `outer` brackets (the
+ * array around the users, the user object itself) come on top of the limit.
+ */
+function checkNesting(
+  body: string,
+  fileName: string,
+  outer: number,
+  from = 0,
+  to = body.length,
+  user?: number,
+) {
+  const offset = deepNestingOffset(body, inputLimits.fileMaxDepth + outer, from, to)
+  if (offset < 0) return
+  const which = user === undefined ? userAt(body, offset) : user
+  throw new AppError(
+    'invalid_users_file',
+    `${fileName} nests values deeper than ${inputLimits.fileMaxDepth} levels at ${lineAndColumn(body, offset)}` +
+      `${which === undefined ? '' : ` (user ${which})`}. Roster refuses such a file whole; a user may nest at most ` +
+      `${inputLimits.maxDepth} levels. Flatten the value there.`,
+  )
+}
+
+/** The 1-based number of the user of a JSON array file that `offset` falls in: commas between users, counted. */
+function userAt(body: string, offset: number): number | undefined {
+  let depth = 0
+  let inString = false
+  let user = 0
+  for (let i = 0; i < offset; i++) {
+    const unit = body.charCodeAt(i)
+    if (inString) {
+      if (unit === 0x5c) i++
+      else if (unit === 0x22) inString = false
+    } else if (unit === 0x22) inString = true
+    else if (unit === 0x5b || unit === 0x7b) {
+      depth++
+      if (depth === 2 && user === 0) user = 1
+    } else if (unit === 0x5d || unit === 0x7d) depth--
+    else if (unit === 0x2c && depth === 1) user++
+  }
+  return user === 0 ? undefined : user
+}
+
 function parseJsonArray(body: string, fileName: string): ParsedUsersFile {
+  checkNesting(body, fileName, 2)
   let value: unknown
   try {
     value = JSON.parse(body)
@@ -63,8 +109,12 @@ function parseJsonArray(body: string, fileName: string): ParsedUsersFile {
 function parseNdjson(body: string, fileName: string): ParsedUsersFile {
   const rows: unknown[] = []
   const lines = body.split('\n')
+  let start = 0
   for (const [index, line] of lines.entries()) {
+    const lineStart = start
+    start += line.length + 1
     if (line.trim() === '') continue
+    checkNesting(body, fileName, 1, lineStart, lineStart + line.length, rows.length + 1)
     try {
       rows.push(JSON.parse(line))
     } catch (error) {
@@ -89,11 +139,4 @@ function notJson(fileName: string, body: string, error: unknown): AppError {
     undefined,
     { cause: error },
   )
-}
-
-function lineAndColumn(text: string, offset: number): string {
-  const before = text.slice(0, offset)
-  const line = before.split('\n').length
-  const column = offset - before.lastIndexOf('\n')
-  return `line ${line}, column ${column}`
 }

@@ -1,6 +1,7 @@
 import type { z } from 'zod'
 import { fastImportRow } from './fast-import-row.ts'
 import { type ImportRow, importRowSchema } from './import-row.ts'
+import { limitIssues, limitRowError } from './input-limits.ts'
 import {
   charCount,
   type ImportErrorCode,
@@ -43,6 +44,9 @@ export function validateWithSchema(raw: unknown, options: ValidateRowOptions): R
   const result = importRowSchema.safeParse(raw, { reportInput: true })
   const errors = result.success ? [] : result.error.issues.flatMap(toRowErrors)
   errors.push(...usernameLengthErrors(raw, options.usernameLimits))
+  // Roster's limits (depth, sizes, reserved keys, numbers JSON cannot hold), on the row as written: zod's output
+  // has dropped the keys it refused, and a loose object's copy would have assigned a `__proto__` key away.
+  errors.push(...limitIssues(raw).map(limitRowError))
   if (!result.success || errors.length > 0) return { ok: false, errors }
   return { ok: true, row: result.data }
 }
