@@ -4,7 +4,7 @@ import { findFileDuplicates } from '../domain/import/file-duplicates.ts'
 import { normalizeRow } from '../domain/import/normalize-row.ts'
 import type { PlannedRow } from '../domain/import/plan-chunk.ts'
 import type { ReportEntry } from '../domain/import/report.ts'
-import { redactRow, validateImportRow } from '../domain/import/validate-row.ts'
+import { validateImportRow } from '../domain/import/validate-row.ts'
 import { yieldToEventLoop } from './context.ts'
 
 /** One chunk's rows after normalizing and validation: what the planner gets, and what already failed. */
@@ -50,7 +50,7 @@ export function checkRows(rows: readonly unknown[], settings: CheckSettings): Ro
     const end = Math.min(rows.length, start + chunkRows)
     const check = previous.then(async () => {
       preparing ??= prepare(rows, connection, settings.exportLabels)
-      return checkChunk(rows, await preparing, start, end)
+      return checkChunk(await preparing, start, end)
     })
     // Awaited by the run; a job that never runs (its request failed) must not leave an unhandled rejection.
     check.catch(() => undefined)
@@ -87,7 +87,6 @@ async function prepare(
 }
 
 async function checkChunk(
-  rows: readonly unknown[],
   { normalized, duplicates, usernameLimits }: Prepared,
   start: number,
   end: number,
@@ -105,7 +104,8 @@ async function checkChunk(
     if (duplicate) rowErrors.push(duplicate)
     if (result.ok && rowErrors.length === 0)
       valid.push({ index, row: result.row, partialMetadata: normal.partialMetadata })
-    else errors.push({ index, user: redactRow(rows[index]), errors: rowErrors })
+    // The user is added, redacted, where the chunk's report is made (runImport, reportEntry).
+    else errors.push({ index, user: undefined, errors: rowErrors })
   }
   return { valid, errors, ignored: [...ignored] }
 }

@@ -9,6 +9,7 @@ import { findConnection } from '../domain/connections/connection.ts'
 import type { ReportEntry, UserDiff } from '../domain/import/report.ts'
 import type { JobProgress } from '../domain/jobs/auth0-view.ts'
 import type { ExportJob, ImportJob, Job, Requester, UndoJob } from '../domain/jobs/job.ts'
+import { redactSecrets } from '../domain/users/secrets.ts'
 import type { StoredUser } from '../domain/users/user.ts'
 import { normalizeEmail } from '../domain/users/user.ts'
 import { AppError } from '../errors.ts'
@@ -119,7 +120,10 @@ export class Engine {
   async getJobErrors(id: string): Promise<ReportEntry[] | null> {
     if (!this.getJob(id)) return null
     const bytes = await this.ctx.artifacts.get(id, artifactNames.errors)
-    return bytes ? (JSON.parse(bytes.toString('utf8')) as ReportEntry[]) : []
+    if (!bytes) return []
+    // Redacted again on the way out: a report written by an older Roster (or by hand) cannot leak either.
+    const report = JSON.parse(bytes.toString('utf8')) as ReportEntry[]
+    return report.map((entry) => ({ ...entry, user: redactSecrets(entry.user) }))
   }
 
   /** A dry run's field-level sample. */

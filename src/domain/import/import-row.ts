@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { describeSecret } from '../users/secrets.ts'
 import {
   hashAlgorithms,
   hmacDigests,
@@ -47,14 +48,16 @@ export const USERNAME =
   /^(?![^@]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$)[A-Za-z0-9@`^$!#.+'~_-]+$/
 const USERNAME_CHARS = /^[A-Za-z0-9@`^$!#.+'~_-]+$/
 
-function checkPattern(ctx: Ctx, value: string, pattern: RegExp, hint?: string): void {
+/** A `secret` value is never quoted: the message gives its length and hash scheme instead (see describeSecret). */
+function checkPattern(ctx: Ctx, value: string, pattern: RegExp, hint?: string, secret = false): void {
   if (!pattern.test(value)) {
-    addRowIssue(ctx, 'PATTERN', withHint(zSchemaMessage.pattern(pattern.source, value), hint))
+    const shown = secret ? describeSecret(value) : value
+    addRowIssue(ctx, 'PATTERN', withHint(zSchemaMessage.pattern(pattern.source, shown), hint))
   }
 }
 
-function patternString(pattern: RegExp, hint: string) {
-  return z.string().superRefine((value, ctx) => checkPattern(ctx, value, pattern, hint))
+function patternString(pattern: RegExp, hint: string, secret = false) {
+  return z.string().superRefine((value, ctx) => checkPattern(ctx, value, pattern, hint, secret))
 }
 
 function checkEmailFormat(email: string, ctx: Ctx): void {
@@ -190,6 +193,7 @@ const mfaFactorSchema = z
       secret: patternString(
         TOTP_SECRET,
         'TOTP secrets are unpadded Base32 (A-Z, 2-7), like JBTWY3DPEHPK3PNP',
+        true,
       ),
     }),
     phone: z.strictObject({
@@ -248,6 +252,7 @@ export const importRowSchema = z
     password_hash: patternString(
       BCRYPT_PASSWORD_HASH,
       'password_hash takes bcrypt $2a$ or $2b$ hashes only; put other hashes in custom_password_hash',
+      true,
     ).optional(),
     custom_password_hash: customPasswordHashSchema.optional(),
     app_metadata: appMetadataSchema.optional(),

@@ -1,5 +1,6 @@
 import type { Connection } from '../connections/connection.ts'
 import { providerOf } from '../connections/connection.ts'
+import { REDACTED, redactSecrets } from '../users/secrets.ts'
 import type { StoredUser } from '../users/user.ts'
 import type { ImportRow } from './import-row.ts'
 import { jsonEqual, mergePatch } from './merge-patch.ts'
@@ -235,6 +236,12 @@ function newUser(
   return user
 }
 
+function shownValue(field: string, value: unknown): unknown {
+  if (value === undefined) return undefined
+  if (secretFields.has(field)) return REDACTED
+  return (redactSecrets({ [field]: value }) as Record<string, unknown>)[field]
+}
+
 const diffFields = ['email', 'user_id', 'username', 'blocked', ...upsertableFields] as const
 
 function diff(
@@ -248,15 +255,9 @@ function diff(
     const a = before?.[field]
     const b = after[field]
     if (jsonEqual(a, b)) continue
-    changes.push(
-      secretFields.has(field)
-        ? {
-            field,
-            before: a === undefined ? undefined : '*****',
-            after: b === undefined ? undefined : '*****',
-          }
-        : { field, before: a, after: b },
-    )
+    // The one redaction, keyed by the field: a secret field is "*****" whole, and metadata keeps its shape with
+    // its secret-named keys (`user_metadata.password`, `app_metadata.api_key`) hidden.
+    changes.push({ field, before: shownValue(field, a), after: shownValue(field, b) })
   }
   return { index, email: after.email, user_id: after.user_id, action, changes }
 }

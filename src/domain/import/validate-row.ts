@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { describeSecret, isSecretAt } from '../users/secrets.ts'
 import { fastImportRow } from './fast-import-row.ts'
 import { type ImportRow, importRowSchema } from './import-row.ts'
 import { limitIssues, limitRowError } from './input-limits.ts'
@@ -124,7 +125,13 @@ export function toRowErrors(issue: z.core.$ZodIssue): RowError[] {
         return [rowError('INVALID_TYPE', path, zSchemaMessage.invalidType('string', jsonTypeOf(issue.input)))]
       }
       const hint = `expected one of: ${issue.values.map(String).join(', ')}`
-      return [rowError('ENUM_MISMATCH', path, withHint(zSchemaMessage.enumMismatch(issue.input), hint))]
+      return [
+        rowError(
+          'ENUM_MISMATCH',
+          path,
+          withHint(zSchemaMessage.enumMismatch(shown(path, issue.input)), hint),
+        ),
+      ]
     }
     case 'unrecognized_keys':
       return issue.keys.map((key) =>
@@ -162,14 +169,25 @@ export function toRowErrors(issue: z.core.$ZodIssue): RowError[] {
       if (issue.format === 'regex' && issue.pattern !== undefined) {
         // zod prints the RegExp literal (`/^…$/`); z-schema prints the schema's pattern string (`^…$`).
         const pattern = issue.pattern.replace(/^\/(.*)\/[a-z]*$/s, '$1')
-        return [rowError('PATTERN', path, zSchemaMessage.pattern(pattern, issue.input))]
+        return [rowError('PATTERN', path, zSchemaMessage.pattern(pattern, shown(path, issue.input)))]
       }
-      return [rowError('INVALID_FORMAT', path, zSchemaMessage.invalidFormat(issue.format, issue.input))]
+      return [
+        rowError(
+          'INVALID_FORMAT',
+          path,
+          zSchemaMessage.invalidFormat(issue.format, shown(path, issue.input)),
+        ),
+      ]
     default:
       // Unions, maps, sets and multipleOf are not used by the import schema. Kept total so that a later schema
       // change degrades to a generic error instead of a crash in the middle of an import.
       return [rowError('NOT_PASSED', path, withHint(zSchemaMessage.notPassed(), issue.message))]
   }
+}
+
+/** What a message may quote of the value at `path`: the value itself, or for a secret only its description. */
+function shown(path: readonly PropertyKey[], value: unknown): unknown {
+  return isSecretAt(path, value) ? describeSecret(value) : value
 }
 
 function isImportErrorCode(value: unknown): value is ImportErrorCode {
