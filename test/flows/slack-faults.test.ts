@@ -311,7 +311,7 @@ describe('the dry run’s parent message', () => {
   }
 
   it('is kept through an outage, and the thread arrives once when Slack answers again', async () => {
-    h.emulator.waitFor('download', (_a, call) => call.status === 200).then(() => h.emulator.setDown(true))
+    h.emulator.waitFor('file_cdn', (_a, call) => call.status === 200).then(() => h.emulator.setDown(true))
     await submitImport()
     const job = await poll('the dry run', () =>
       h.roster.engine.listJobs(10).find((j) => j.type === 'users_import'),

@@ -32,12 +32,19 @@ const plain = (text: string) => ({ type: 'plain_text' as const, text })
 /** Slack cuts option texts at 75 characters; connection names may have 128. */
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
 
-function checkbox(block: string, action: string, label: string, description: string): KnownBlock {
+function checkbox(
+  block: string,
+  action: string,
+  label: string,
+  description: string,
+  hint?: string,
+): KnownBlock {
   return {
     type: 'input',
     block_id: block,
     optional: true,
     label: plain(label),
+    ...(hint ? { hint: plain(hint) } : {}),
     element: {
       type: 'checkboxes',
       action_id: action,
@@ -91,6 +98,9 @@ export function exportModal(input: {
         exportFormIds.defaultFields.block,
         exportFormIds.defaultFields.action,
         'Add default fields',
+        // An option's description holds 75 characters (Slack refuses the whole dialog past that): the list of
+        // eleven goes in the block's hint, which holds 2,000.
+        'Id, names, email, picture, connection and dates (listed below)',
         'Id, Given Name, Family Name, Nickname, Name, Email, Email Verified, Picture, Connection, Created At, Updated At',
       ),
       {
