@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt'
 import type { SlackDeps } from '../slack-deps.ts'
+import { registerConnectionOptions } from './connection-options.ts'
 import { registerExportCommand } from './export-command.ts'
 import { registerExportSubmission } from './export-submission.ts'
 import { registerImportListeners } from './import-listeners.ts'
@@ -32,5 +33,6 @@ export function registerListeners(app: App, deps: SlackDeps): () => void {
   const stopImports = registerImportListeners(app, deps)
   registerExportCommand(app, deps)
   registerExportSubmission(app, deps)
+  registerConnectionOptions(app, deps)
   return stopImports
 }
