@@ -114,18 +114,6 @@ function problemsOf(job: Job): number {
   return job.type === 'users_undo' ? (job.summary?.conflicts ?? 0) : 0
 }
 
-export function jobListBlocks(jobs: readonly Job[], role: Role | undefined): KnownBlock[] {
-  if (jobs.length === 0)
-    return [{ type: 'section', text: { type: 'mrkdwn', text: 'No jobs yet. Try `/import` or `/export`.' } }]
-  const blocks: KnownBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: `Recent jobs (${jobs.length})` } },
-  ]
-  for (const job of jobs) {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: jobLine(job) } }, jobButtons(job, role))
-  }
-  return blocks
-}
-
 /** Everything about one job: Auth0's view of it, as fields. */
 export function jobDetailBlocks(job: Job, progress?: Parameters<typeof toAuth0Job>[1]): KnownBlock[] {
   const view = toAuth0Job(job, progress)
