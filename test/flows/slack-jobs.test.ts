@@ -41,7 +41,7 @@ describe('/jobs', () => {
   it('lists recent jobs ephemerally, with the buttons the caller may use', async () => {
     const admin = await h.driver.command('/jobs', { user: slackAdmin, channel })
     expect(admin.status).toBe(200)
-    expect(admin.json).toMatchObject({ response_type: 'ephemeral', text: '1 recent jobs' })
+    expect(admin.json).toMatchObject({ response_type: 'ephemeral', text: 'Jobs 1–1 of 1' })
     expect(textOf(admin.json)).toContain(imported.id)
     for (const action of ['job_info', 'job_errors', 'job_undo']) expect(textOf(admin.json)).toContain(action)
     const asViewer = await h.driver.command('/jobs', { user: viewer, channel })

@@ -59,11 +59,13 @@ describe('manifest.yml stays in step with the code', () => {
     }
   })
 
-  it('points events and interactivity at the one request URL', () => {
+  it('points events, interactivity and the options of searched pickers at the one request URL', () => {
+    // The connection pickers become external_select beyond 100 connections: Slack asks the options load URL.
     expect(manifest.settings.event_subscriptions.request_url).toBe('https://YOUR_HOST/slack/events')
     expect(manifest.settings.interactivity).toEqual({
       is_enabled: true,
       request_url: 'https://YOUR_HOST/slack/events',
+      message_menu_options_url: 'https://YOUR_HOST/slack/events',
     })
   })
 })

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  defaultTableLimits,
   renderSampleTable,
   sampleTableFromText,
   sampleTableMessage,
@@ -59,7 +60,11 @@ describe('renderSampleTable', () => {
 
   it('cuts long cells and leaves columns that do not fit for the file', () => {
     const table = { columns: ['a', 'b', 'c'], rows: [['x'.repeat(40), 'y'.repeat(40), 'z']] }
-    const rendered = renderSampleTable(table, { maxRows: 10, maxCellChars: 10, maxLineChars: 22 })
+    const rendered = renderSampleTable(table, {
+      ...defaultTableLimits,
+      maxCellChars: 10,
+      maxLineChars: 22,
+    })
     expect(rendered.text.split('\n')[2]).toBe('xxxxxxxxx…  yyyyyyyyy…')
     expect(rendered.hiddenColumns).toBe(1)
   })
@@ -73,7 +78,27 @@ describe('renderSampleTable', () => {
 
   it('escapes what Slack would read as markup, and backticks that would end the block', () => {
     const rendered = renderSampleTable({ columns: ['v'], rows: [['<@U1> & `x`']] })
-    expect(rendered.text.split('\n')[2]).toBe("&lt;@U1&gt; &amp; 'x'")
+    expect(rendered.text.split('\n')[2]).toBe('&lt;@U1&gt; &amp; ˋxˋ')
+  })
+
+  it('leaves whole rows out when the escaped table would pass a section\'s 3,000 characters, never cutting an entity', () => {
+    // 24 "&" a cell, 5 columns: each row is ~600 characters once escaped, so ten do not fit.
+    const columns = ['a', 'b', 'c', 'd', 'e']
+    const rows = Array.from({ length: 10 }, () => columns.map(() => '&'.repeat(30)))
+    const message = sampleTableMessage('job_1', { columns, rows })
+    const block = message.blocks[1] as { text: { text: string } }
+    expect(block.text.text.length).toBeLessThanOrEqual(3000)
+    expect(block.text.text).toMatch(/^```\n[\s\S]*\n```$/)
+    expect(block.text.text).not.toMatch(/&(?!(?:amp|lt|gt);)/)
+    const shownRows = block.text.text.split('\n').length - 4
+    expect(shownRows).toBeGreaterThan(0)
+    expect(shownRows).toBeLessThan(10)
+    expect(message.text).toContain(`${10 - shownRows} more rows`)
+  })
+
+  it('cuts cells by grapheme, never through an emoji', () => {
+    const rendered = renderSampleTable({ columns: ['v'], rows: [[`${'x'.repeat(22)}👨‍👩‍👧‍👦tail`]] })
+    expect(rendered.text.split('\n')[2]).toBe(`${'x'.repeat(22)}…`)
   })
 })
 

@@ -2,6 +2,7 @@ import type { KnownBlock, ModalView, PlainTextOption } from '@slack/types'
 import { z } from 'zod'
 import type { Connection } from '../../../domain/connections/connection.ts'
 import { type ExportFormat, exportFormats } from '../../../domain/export/format.ts'
+import { connectionOption, connectionSelect } from './connection-select.ts'
 
 /** The `/export` dialog and the values it comes back with. Pure: no Slack calls. */
 
@@ -29,8 +30,12 @@ const formatLabels: Record<ExportFormat, string> = {
 }
 
 const plain = (text: string) => ({ type: 'plain_text' as const, text })
-/** Slack cuts option texts at 75 characters; connection names may have 128. */
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
+const allOption: PlainTextOption = { text: plain('All connections'), value: allConnectionsValue }
+
+/** "All connections", then every connection: the dialog's options (also what its search answers from). */
+export function exportConnectionOptions(connections: readonly Connection[]): PlainTextOption[] {
+  return [allOption, ...connections.map(connectionOption)]
+}
 
 function checkbox(
   block: string,
@@ -57,8 +62,7 @@ export function exportModal(input: {
   metadata: ExportModalMetadata
   connections: readonly Connection[]
 }): ModalView {
-  const all: PlainTextOption = { text: plain('All connections'), value: allConnectionsValue }
-  const options = [all, ...input.connections.map((c) => ({ text: plain(clip(c.name, 75)), value: c.id }))]
+  const options = exportConnectionOptions(input.connections)
   const formats: PlainTextOption[] = exportFormats.map((format) => ({
     text: plain(formatLabels[format]),
     value: format,
@@ -76,12 +80,7 @@ export function exportModal(input: {
         type: 'input',
         block_id: exportFormIds.connection.block,
         label: plain('Connection'),
-        element: {
-          type: 'static_select',
-          action_id: exportFormIds.connection.action,
-          options,
-          initial_option: all,
-        },
+        element: connectionSelect(exportFormIds.connection.action, options, allOption),
       },
       {
         type: 'input',

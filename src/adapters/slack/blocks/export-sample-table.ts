@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/types'
 import Papa from 'papaparse'
 import type { ExportFormat } from '../../../domain/export/format.ts'
 import type { MessageContent } from './progress-blocks.ts'
+import { escapeMrkdwn, plainText, slackLimits } from './slack-text.ts'
 
 /**
  * A sample export shown inline in its thread. Slack has no table block, so the rows are an aligned monospace
@@ -21,9 +22,20 @@ export interface TableLimits {
   maxCellChars: number
   /** Characters per line: further columns are left out. Default 110. */
   maxLineChars: number
+  /**
+   * Characters of the whole table as sent (escaped): further rows are left out. Default: a section's 3,000 less
+   * the code fence.
+   */
+  maxTableChars: number
 }
 
-export const defaultTableLimits: TableLimits = { maxRows: 10, maxCellChars: 24, maxLineChars: 110 }
+const fence = '```\n'
+export const defaultTableLimits: TableLimits = {
+  maxRows: 10,
+  maxCellChars: 24,
+  maxLineChars: 110,
+  maxTableChars: slackLimits.sectionText - 2 * fence.length,
+}
 
 /** Reads an export file's text (already gunzipped) back into columns and rows. */
 export function sampleTableFromText(format: ExportFormat, text: string): SampleTable {
@@ -68,14 +80,9 @@ function cellText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value)
 }
 
+/** A cell on one line, clipped by grapheme (never half an emoji); escaped only once the table is laid out. */
 function clip(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ')
-  return flat.length > max ? `${flat.slice(0, Math.max(1, max - 1))}…` : flat
-}
-
-/** Slack's mrkdwn needs &, < and > escaped even in code blocks; a backtick would end the block. */
-function escapeMrkdwn(text: string): string {
-  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('`', "'")
+  return plainText(text.replace(/\s+/g, ' '), Math.max(1, max))
 }
 
 /**
@@ -111,12 +118,23 @@ export function renderSampleTable(
       .join('  ')
       .trimEnd()
   const [header = [], ...body] = cells
-  const lines = [format(header), widths.map((width) => '─'.repeat(width)).join('  '), ...body.map(format)]
+  // Slack's mrkdwn needs &, < and > escaped even in code blocks (a backtick would end the block): escaped line by
+  // line, whole rows kept while the table fits, so it is never cut inside a row or an entity (`&am`).
+  const escaped = [format(header), widths.map((width) => '─'.repeat(width)).join('  ')].map(escapeMrkdwn)
+  let length = escaped.join('\n').length
+  let shown = 0
+  for (const row of body) {
+    const line = escapeMrkdwn(format(row))
+    if (length + 1 + line.length > limits.maxTableChars) break
+    escaped.push(line)
+    length += 1 + line.length
+    shown++
+  }
   return {
-    text: escapeMrkdwn(lines.join('\n')),
+    text: escaped.join('\n'),
     hiddenColumns: columns.length - widths.length,
     emptyColumns: table.columns.length - columns.length,
-    hiddenRows: table.rows.length - rows.length,
+    hiddenRows: table.rows.length - shown,
   }
 }
 
@@ -137,8 +155,8 @@ export function sampleTableMessage(jobId: string, table: SampleTable, limits?: T
   const caption = `Sample of \`${jobId}\`: ${users}${left.length > 0 ? ` (${left.join(', ')} only in the file)` : ''}.`
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: caption } },
-    // A section's text holds at most 3000 characters; the limits keep a 10-row table well under it.
-    { type: 'section', text: { type: 'mrkdwn', text: `\`\`\`\n${rendered.text.slice(0, 2990)}\n\`\`\`` } },
+    // Within a section's 3,000 characters: `maxTableChars` leaves room for the fence.
+    { type: 'section', text: { type: 'mrkdwn', text: `${fence}${rendered.text}\n\`\`\`` } },
   ]
   return { text: caption.replaceAll('`', ''), blocks }
 }

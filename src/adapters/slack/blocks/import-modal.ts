@@ -1,6 +1,7 @@
 import type { KnownBlock, ModalView, PlainTextOption } from '@slack/types'
 import { z } from 'zod'
 import type { Connection } from '../../../domain/connections/connection.ts'
+import { connectionOption, connectionSelect } from './connection-select.ts'
 
 /** The `/import` dialog and the payload fields it comes back with. Pure: no Slack calls. */
 
@@ -32,7 +33,10 @@ const optionLabels: Record<ImportOptionKey, { text: string; description: string 
 /** What travels in the modal's `private_metadata` (set by Roster, checked again when the dialog comes back). */
 export const importModalMetadataSchema = z.object({
   channel: z.string().regex(/^[CGD][A-Z0-9]+$/),
-  /** Set when the dialog was opened from a dropped file: that file is imported, no upload field is shown. */
+  /**
+   * Set when the dialog was opened from a dropped file: that file is imported, no upload field is shown. `name` is
+   * the name as shown (escaped and clipped by `userText`, see `fileOffer`): it is only ever displayed.
+   */
   file: z.object({ id: z.string().regex(/^F[A-Z0-9]+$/), name: z.string().min(1) }).optional(),
 })
 export type ImportModalMetadata = z.infer<typeof importModalMetadataSchema>
@@ -46,16 +50,21 @@ export interface ImportModalInput {
 }
 
 const plain = (text: string) => ({ type: 'plain_text' as const, text })
-/** Slack cuts option texts at 75 characters; connection names may have 128. */
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
+
+/** The importable connections as the dialog's options (also what its search answers from). */
+export function importConnectionOptions(connections: readonly Connection[]): PlainTextOption[] {
+  return connections.map(connectionOption)
+}
 
 export function importModal(input: ImportModalInput): ModalView {
   const { metadata, connections, maxBytes } = input
-  const options: PlainTextOption[] = connections.map((c) => ({ text: plain(clip(c.name, 75)), value: c.id }))
+  const options = importConnectionOptions(connections)
   const initial = options.find((o) => o.value === input.selected) ?? options[0]
+  // Within Slack's 3,000 characters by construction: a channel id and a file name clipped to 300 (see fileOffer).
+  const privateMetadata = JSON.stringify(metadata)
   const limit = `up to ${maxBytes.toLocaleString('en-US')} bytes`
   const fileBlock: KnownBlock = metadata.file
-    ? { type: 'section', text: { type: 'mrkdwn', text: `*File:* \`${metadata.file.name}\`` } }
+    ? { type: 'section', text: { type: 'mrkdwn', text: `*File:* \`${metadata.file.name}\`` } } // already escaped
     : {
         type: 'input',
         block_id: importFormIds.file.block,
@@ -71,7 +80,7 @@ export function importModal(input: ImportModalInput): ModalView {
   return {
     type: 'modal',
     callback_id: importModalCallbackId,
-    private_metadata: JSON.stringify(metadata),
+    private_metadata: privateMetadata,
     title: plain('Import users'),
     submit: plain('Dry run'),
     close: plain('Cancel'),
@@ -81,12 +90,7 @@ export function importModal(input: ImportModalInput): ModalView {
         type: 'input',
         block_id: importFormIds.connection.block,
         label: plain('Connection'),
-        element: {
-          type: 'static_select',
-          action_id: importFormIds.connection.action,
-          options,
-          ...(initial ? { initial_option: initial } : {}),
-        },
+        element: connectionSelect(importFormIds.connection.action, options, initial),
       },
       {
         type: 'input',

@@ -1,6 +1,7 @@
 import type { KnownBlock } from '@slack/types'
 import type { ReportEntry, UserDiff } from '../../../domain/import/report.ts'
 import type { ImportJob, ImportOptions } from '../../../domain/jobs/job.ts'
+import { clipMrkdwn, codeText, plainText, slackLimits, userText } from './slack-text.ts'
 
 /**
  * Pure Block Kit builders for the import flow in a channel: the job's parent message, the dry run's preview
@@ -20,9 +21,18 @@ export const previewLimits = { diffs: 5, errors: 5 } as const
 
 const n = (value: number) => value.toLocaleString('en-US')
 const users = (count: number) => `${n(count)} user${count === 1 ? '' : 's'}`
-const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } })
-const context = (text: string): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] })
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text)
+const section = (text: string): KnownBlock => ({
+  type: 'section',
+  text: { type: 'mrkdwn', text: clipMrkdwn(text, slackLimits.sectionText) },
+})
+const context = (text: string): KnownBlock => ({
+  type: 'context',
+  elements: [{ type: 'mrkdwn', text: clipMrkdwn(text, slackLimits.contextText) }],
+})
+/** File and connection names in these messages: enough to recognise them (a file name may have 2,000+). */
+const nameChars = 200
+/** A file name as offered under a drop: what the button's value and the dialog's metadata carry. */
+export const offeredNameChars = 300
 
 function optionsLine(options: ImportOptions): string {
   const on = (flag: boolean) => (flag ? 'on' : 'off')
@@ -31,12 +41,14 @@ function optionsLine(options: ImportOptions): string {
 
 /** The job's parent message in the channel: the thread every later message of the flow goes to. */
 export function dryRunParent(job: ImportJob): { text: string; blocks: KnownBlock[] } {
-  const text = `:mag: Dry run of ${job.upload.fileName} into ${job.connectionName} by <@${job.requestedBy.id}>`
+  const file = userText(job.upload.fileName, nameChars)
+  const into = userText(job.connectionName, nameChars)
+  const text = `:mag: Dry run of ${file} into ${into} by <@${job.requestedBy.id}>`
   return {
     text,
     blocks: [
       section(
-        `:mag: *Dry run* of \`${job.upload.fileName}\` (${users(job.upload.rows)}) into *${job.connectionName}* by <@${job.requestedBy.id}>. Nothing is written until someone presses *Import* in the thread.`,
+        `:mag: *Dry run* of ${codeText(job.upload.fileName, nameChars)} (${users(job.upload.rows)}) into *${into}* by <@${job.requestedBy.id}>. Nothing is written until someone presses *Import* in the thread.`,
       ),
       context(`\`${job.id}\` · ${optionsLine(job.options)}`),
     ],
@@ -48,8 +60,15 @@ export function realUpdates(job: ImportJob): number {
   return job.summary ? job.summary.updated - job.summary.unchanged : 0
 }
 
-/** What the Import button's confirm dialog says will change: "1,204 users will be updated in X." */
+/**
+ * What the Import button's confirm dialog says will change: "1,204 users will be updated in X." Plain text (Slack
+ * parses nothing there), within a confirm text's 300 characters.
+ */
 export function confirmText(job: ImportJob): string {
+  return plainText(confirmSentences(job), 300)
+}
+
+function confirmSentences(job: ImportJob): string {
   const inserted = job.summary?.inserted ?? 0
   const updated = realUpdates(job)
   const into = job.connectionName
@@ -66,13 +85,13 @@ export function confirmText(job: ImportJob): string {
 }
 
 function diffLine(diff: UserDiff): string {
-  const who = `\`${clip(diff.email || diff.user_id, 60)}\``
+  const who = codeText(diff.email || diff.user_id, 60)
   if (diff.action === 'insert') return `• *insert* ${who}`
   const changes = diff.changes
     .slice(0, 4)
     .map(
       (c) =>
-        `${c.field}: ${clip(JSON.stringify(c.before) ?? '—', 40)} → ${clip(JSON.stringify(c.after) ?? '—', 40)}`,
+        `${userText(c.field, 60)}: ${userText(JSON.stringify(c.before) ?? '—', 40)} → ${userText(JSON.stringify(c.after) ?? '—', 40)}`,
     )
   const more = diff.changes.length > 4 ? ` (+${diff.changes.length - 4} more)` : ''
   return `• *update* ${who}: ${changes.join('; ')}${more}`
@@ -81,9 +100,10 @@ function diffLine(diff: UserDiff): string {
 function errorLine(entry: ReportEntry): string {
   const user = entry.user as { email?: unknown; user_id?: unknown; username?: unknown } | null
   const key = [user?.email, user?.user_id, user?.username].find((v) => typeof v === 'string')
-  const who = key ? ` \`${clip(String(key), 60)}\`` : ''
+  const who = key ? ` ${codeText(String(key), 60)}` : ''
   const first = entry.errors[0]
-  const what = first ? `${first.code}: ${clip(first.message, 160)}` : 'rejected'
+  // Messages quote the row's values: data.
+  const what = first ? `${first.code}: ${userText(first.message, 160)}` : 'rejected'
   const more = entry.errors.length > 1 ? ` (+${entry.errors.length - 1} more)` : ''
   return `• index ${entry.index}${who} — ${what}${more}`
 }
@@ -97,7 +117,7 @@ export interface PreviewInput {
 /** The dry run's result in the thread: counts, a few diffs, the first errors, and Import / Cancel. */
 export function dryRunPreview({ job, diffs, errors }: PreviewInput): { text: string; blocks: KnownBlock[] } {
   if (job.status !== 'completed' || !job.summary) {
-    const why = job.statusDetails ?? `the job is ${job.status}`
+    const why = job.statusDetails ? userText(job.statusDetails, 1000) : `the job is ${job.status}`
     return {
       text: `:x: The dry run ${job.id} did not finish: ${why}`,
       blocks: [section(`:x: The dry run did not finish: ${why}`)],
@@ -106,7 +126,7 @@ export function dryRunPreview({ job, diffs, errors }: PreviewInput): { text: str
   const s = job.summary
   const updated = realUpdates(job)
   const counts = `*${n(s.inserted)}* to insert · *${n(updated)}* to update · *${n(s.unchanged)}* unchanged · *${n(s.failed)}* failed (of ${n(s.total)})`
-  const blocks: KnownBlock[] = [section(`:mag: *Dry run result* for *${job.connectionName}*\n${counts}`)]
+  const blocks: KnownBlock[] = [section(`:mag: *Dry run result* for *${userText(job.connectionName, nameChars)}*\n${counts}`)]
   if (diffs.length > 0) {
     const shown = diffs.slice(0, previewLimits.diffs)
     blocks.push(section(`*Changes* (first ${shown.length}):\n${shown.map(diffLine).join('\n')}`))
@@ -167,22 +187,27 @@ export function decidedPreview(
   return { text: line, blocks: [...kept, context(line)] }
 }
 
-/** Under a dropped users file: offers the import dialog with the file already chosen. */
+/**
+ * Under a dropped users file: offers the import dialog with the file already chosen. The button's value carries
+ * the file's id and its name as shown (escaped and clipped): within a value's 2,000 characters however long the
+ * name, and with no live markup anywhere in the message.
+ */
 export function fileOffer(file: { id: string; name: string }): { text: string; blocks: KnownBlock[] } {
-  const text = `Import users from ${file.name}?`
+  const text = `Import users from ${userText(file.name, nameChars)}?`
+  const shownName = userText(file.name, offeredNameChars)
   return {
     text,
     blocks: [
-      section(`:inbox_tray: \`${file.name}\` looks like a users file. A dry run comes first.`),
+      section(`:inbox_tray: ${codeText(file.name, nameChars)} looks like a users file. A dry run comes first.`),
       {
         type: 'actions',
         block_id: `import_offer:${file.id}`,
         elements: [
           {
             type: 'button',
-            text: { type: 'plain_text', text: clip(`Import users from ${file.name}`, 75) },
+            text: { type: 'plain_text', text: 'Import users from this file' },
             action_id: importActionIds.open,
-            value: JSON.stringify({ id: file.id, name: file.name }),
+            value: JSON.stringify({ id: file.id, name: shownName }),
           },
         ],
       },

@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/types'
 import { can, type Role } from '../../../domain/access/roles.ts'
 import { toAuth0Job } from '../../../domain/jobs/auth0-view.ts'
 import type { Job } from '../../../domain/jobs/job.ts'
+import { clipMrkdwn, codeText, slackLimits, userText } from './slack-text.ts'
 
 /** Pure Block Kit builders for jobs: one line per job in lists, full detail for one. Text fallbacks beside. */
 
@@ -19,12 +20,20 @@ export const statusEmoji: Record<Job['status'], string> = {
 const numberFormat = new Intl.NumberFormat('en-US')
 const n = (value: number) => numberFormat.format(value)
 
+/** File names in job lines: long enough to recognise, short enough that ten jobs fit a message. */
+const nameChars = 120
+
+/** The job's outcome in a few words, as mrkdwn (file names escaped and clipped). */
 export function summaryText(job: Job): string {
   if (job.type === 'users_export') {
-    return job.result ? `${n(job.result.users)} users → ${job.result.fileName}` : `${job.format} export`
+    return job.result
+      ? `${n(job.result.users)} users → ${userText(job.result.fileName, nameChars)}`
+      : `${job.format} export`
   }
   if (!job.summary)
-    return job.type === 'users_import' ? `${n(job.upload.rows)} users in ${job.upload.fileName}` : ''
+    return job.type === 'users_import'
+      ? `${n(job.upload.rows)} users in ${userText(job.upload.fileName, nameChars)}`
+      : ''
   if (job.type === 'users_undo') {
     const s = job.summary
     return `${n(s.deleted)} removed, ${n(s.restored)} restored, ${n(s.conflicts)} conflicts`
@@ -39,13 +48,23 @@ function kind(job: Job): string {
   return job.type === 'users_export' ? 'Export' : 'Undo'
 }
 
+/**
+ * Who asked, as mrkdwn: a Slack requester is mentioned (Roster's own mention); anyone else (an API token's name,
+ * an OS user) is data. `named`: their name where one is recorded, else their id.
+ */
+export function requesterText(job: Job, named = false): string {
+  const who = job.requestedBy
+  if (who.via === 'slack') return `<@${who.id}>`
+  return `${userText((named ? who.name : undefined) ?? who.id, nameChars)} (${who.via})`
+}
+
 export function jobLine(job: Job): string {
-  const who =
-    job.requestedBy.via === 'slack'
-      ? `<@${job.requestedBy.id}>`
-      : `${job.requestedBy.id} (${job.requestedBy.via})`
   const when = `<!date^${Math.floor(Date.parse(job.createdAt) / 1000)}^{date_short_pretty} {time}|${job.createdAt}>`
-  return `${statusEmoji[job.status]} *${kind(job)}* \`${job.id}\` · ${job.connectionName ?? 'all connections'} · ${job.status} · ${summaryText(job)} · ${who} · ${when}`
+  const where = job.connectionName === undefined ? 'all connections' : userText(job.connectionName, nameChars)
+  return clipMrkdwn(
+    `${statusEmoji[job.status]} *${kind(job)}* \`${job.id}\` · ${where} · ${job.status} · ${summaryText(job)} · ${requesterText(job)} · ${when}`,
+    slackLimits.sectionText,
+  )
 }
 
 /** The buttons of the Dashboard's View Jobs screen that apply to this job and this person. */
@@ -95,27 +114,18 @@ function problemsOf(job: Job): number {
   return job.type === 'users_undo' ? (job.summary?.conflicts ?? 0) : 0
 }
 
-export function jobListBlocks(jobs: readonly Job[], role: Role | undefined): KnownBlock[] {
-  if (jobs.length === 0)
-    return [{ type: 'section', text: { type: 'mrkdwn', text: 'No jobs yet. Try `/import` or `/export`.' } }]
-  const blocks: KnownBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: `Recent jobs (${jobs.length})` } },
-  ]
-  for (const job of jobs) {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: jobLine(job) } }, jobButtons(job, role))
-  }
-  return blocks
-}
-
 /** Everything about one job: Auth0's view of it, as fields. */
 export function jobDetailBlocks(job: Job, progress?: Parameters<typeof toAuth0Job>[1]): KnownBlock[] {
   const view = toAuth0Job(job, progress)
   const fields = Object.entries(view)
     .filter(([key]) => key !== 'fields')
-    .map(([key, value]) => ({
-      type: 'mrkdwn' as const,
-      text: `*${key}*\n${typeof value === 'object' ? `\`${JSON.stringify(value)}\`` : String(value)}`,
-    }))
+    .map(([key, value]) => {
+      // external_id, status_details, the connection's name: data (an API client sets external_id), escaped and
+      // clipped so the field stays within Slack's 2,000 characters.
+      const room = slackLimits.sectionField - key.length - 3
+      const shown = typeof value === 'object' ? codeText(JSON.stringify(value), room) : userText(String(value), room)
+      return { type: 'mrkdwn' as const, text: `*${key}*\n${shown}` }
+    })
   return [
     { type: 'section', text: { type: 'mrkdwn', text: jobLine(job) } },
     // Slack allows at most 10 fields per section.

@@ -2,7 +2,8 @@ import type { KnownBlock } from '@slack/types'
 import type { Role } from '../../../domain/access/roles.ts'
 import type { JobProgress } from '../../../domain/jobs/auth0-view.ts'
 import type { Job } from '../../../domain/jobs/job.ts'
-import { jobButtons, statusEmoji, summaryText } from './job-blocks.ts'
+import { jobButtons, requesterText, statusEmoji, summaryText } from './job-blocks.ts'
+import { clipMrkdwn, slackLimits, userText } from './slack-text.ts'
 
 /**
  * Pure Block Kit builders for a job's status thread: the parent message (updated in place while the job runs),
@@ -20,8 +21,18 @@ export interface MessageContent {
 const numberFormat = new Intl.NumberFormat('en-US')
 const n = (value: number) => numberFormat.format(value)
 const users = (count: number) => `${n(count)} user${count === 1 ? '' : 's'}`
-const section = (text: string): KnownBlock => ({ type: 'section', text: { type: 'mrkdwn', text } })
-const context = (text: string): KnownBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] })
+const section = (text: string): KnownBlock => ({
+  type: 'section',
+  text: { type: 'mrkdwn', text: clipMrkdwn(text, slackLimits.sectionText) },
+})
+const context = (text: string): KnownBlock => ({
+  type: 'context',
+  elements: [{ type: 'mrkdwn', text: clipMrkdwn(text, slackLimits.contextText) }],
+})
+/** Names and reasons in thread messages: data, escaped and clipped. */
+const nameChars = 200
+const detailChars = 1000
+const data = (text: string, max = nameChars) => userText(text, max)
 
 export function jobKind(job: Job): string {
   if (job.type === 'users_import') return job.options.dryRun ? 'Dry run' : 'Import'
@@ -30,20 +41,16 @@ export function jobKind(job: Job): string {
 
 /** What the job works on: `all connections · CSV (gzip) · sample`, `users.json → Username-Password-…`. */
 export function jobTarget(job: Job): string {
-  if (job.type === 'users_import') return `${job.upload.fileName} → ${job.connectionName}`
-  if (job.type === 'users_undo') return `undo of \`${job.undoOf}\` in ${job.connectionName}`
+  if (job.type === 'users_import') return `${data(job.upload.fileName)} → ${data(job.connectionName)}`
+  if (job.type === 'users_undo') return `undo of \`${job.undoOf}\` in ${data(job.connectionName)}`
   const parts = [
-    job.connectionName ?? 'all connections',
+    job.connectionName === undefined ? 'all connections' : data(job.connectionName),
     `${job.format.toUpperCase()}${job.gzip ? ' (gzip)' : ''}`,
   ]
   if (job.limit !== undefined) parts.push(`first ${users(job.limit)}`)
   return parts.join(' · ')
 }
 
-function requester(job: Job): string {
-  const who = job.requestedBy
-  return who.via === 'slack' ? `<@${who.id}>` : `${who.name ?? who.id} (${who.via})`
-}
 
 /** `▰▰▰▰▱▱▱▱▱▱` — ten cells, floored, so 100% only shows when everything is done. */
 export function progressBar(fraction: number, cells = 10): string {
@@ -80,7 +87,8 @@ export function parentMessage(job: Job, progress?: JobProgress): MessageContent 
     blocks.push(section(`${head}\n\`${progressBar(fraction)}\` *${percent}%* · ${line}`))
     text = `${jobKind(job)} ${job.id}: ${percent}% (${n(progress.processed)} of ${users(progress.total)}), ${etaText(secondsLeft)}`
   } else if (job.status === 'completed' || job.status === 'failed') {
-    const outcome = job.status === 'failed' ? (job.statusDetails ?? 'see the thread') : summaryText(job)
+    const outcome =
+      job.status === 'failed' ? data(job.statusDetails ?? 'see the thread', detailChars) : summaryText(job)
     blocks.push(section(`${head}\n${job.status === 'failed' ? '*Failed*' : '*Done*'} · ${outcome}`))
     text = `${jobKind(job)} ${job.id} ${job.status === 'failed' ? 'failed' : 'done'}: ${outcome}`
   } else {
@@ -88,7 +96,7 @@ export function parentMessage(job: Job, progress?: JobProgress): MessageContent 
     blocks.push(section(`${head}\n_${state}_`))
     text = `${jobKind(job)} ${job.id}: ${state}`
   }
-  blocks.push(context(`Requested by ${requester(job)} · updates and files in the thread`))
+  blocks.push(context(`Requested by ${requesterText(job, true)} · updates and files in the thread`))
   return { text, blocks }
 }
 
@@ -103,7 +111,7 @@ export interface ExportRequestSummary {
 /** /export's parent, posted before the job exists: the thread the job is then linked to. */
 export function exportRequestedMessage(request: ExportRequestSummary): MessageContent {
   const what = [
-    request.connectionName ?? 'all connections',
+    request.connectionName === undefined ? 'all connections' : data(request.connectionName),
     `${request.format.toUpperCase()}${request.gzip ? ' (gzip)' : ''}`,
     ...(request.sample ? ['sample of 10 users'] : []),
   ].join(' · ')
@@ -153,14 +161,14 @@ export function resultMessage(
   const what = `${jobKind(job)} \`${job.id}\``
   let line: string
   if (job.status === 'failed') {
-    line = `:x: ${who}${what} failed: ${job.statusDetails ?? 'no reason recorded'}.`
+    line = `:x: ${who}${what} failed: ${data(job.statusDetails ?? 'no reason recorded', detailChars)}.`
     if (job.type !== 'users_export' && job.summary) line += ` Before it stopped: ${summaryText(job)}.`
   } else if (job.type === 'users_export') {
     const result = job.result
     if (!result) line = `:white_check_mark: ${who}${what} is done.`
     else if (result.bytes === 0) line = `:white_check_mark: ${who}${what} is done: no users, so no file.`
     else {
-      line = `:white_check_mark: ${who}${what} is done: ${users(result.users)} in \`${result.fileName}\` (${byteText(result.bytes)}), attached below.`
+      line = `:white_check_mark: ${who}${what} is done: ${users(result.users)} in \`${data(result.fileName)}\` (${byteText(result.bytes)}), attached below.`
     }
   } else {
     line = `:white_check_mark: ${who}${what} is done: ${summaryText(job)}.`

@@ -2,6 +2,7 @@ import { type Connection, findConnection } from '../../../domain/connections/con
 import { defaultFields, type ExportField, resolveColumns } from '../../../domain/export/export-fields.ts'
 import { type ExportFormat, exportFormats } from '../../../domain/export/format.ts'
 import { AppError } from '../../../errors.ts'
+import { codeText, userText } from '../blocks/slack-text.ts'
 
 /** What /export is asked for, from its arguments or its dialog: everything `requestExport` needs but the person. */
 export interface ExportChoice {
@@ -41,8 +42,9 @@ export function parseExportArgs(text: string, connections: readonly Connection[]
     else {
       const found = keyword === 'all' ? 'all' : findConnection(connections, word)
       if (!found) {
-        const names = connections.map((c) => c.name).join(', ')
-        return refuse(`\`${word}\` is neither an option nor a connection (connections: ${names || 'none'}).`)
+        return refuse(
+          `${codeText(word, 100)} is neither an option nor a connection (connections: ${connectionList(connections)}).`,
+        )
       }
       if (connection && connection !== found) return refuse('Name one connection, or `all`.')
       connection = found
@@ -57,6 +59,14 @@ export function parseExportArgs(text: string, connections: readonly Connection[]
       gzip,
     },
   }
+}
+
+/** Names a few connections (escaped: names are data), and how many more there are. */
+function connectionList(connections: readonly Connection[], shown = 20): string {
+  if (connections.length === 0) return 'none'
+  const names = connections.slice(0, shown).map((c) => userText(c.name, 80))
+  const more = connections.length - shown
+  return more > 0 ? `${names.join(', ')} and ${more} more` : names.join(', ')
 }
 
 function refuse(problem: string): { ok: false; problem: string } {

@@ -1,6 +1,7 @@
 import type { WebClient } from '@slack/web-api'
 import { asAppError } from '../../../errors.ts'
 import { exportRequestedMessage } from '../blocks/progress-blocks.ts'
+import { userText } from '../blocks/slack-text.ts'
 import { listenerNotification } from '../notifier/plan-notifications.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import type { ExportChoice } from './export-args.ts'
@@ -93,7 +94,7 @@ export async function startExport(
       note: `:hourglass: Export \`${job.id}\` started. Slack did not take Roster's message just now (${unanswered}); its thread appears here when Slack does.`,
     }
   } catch (error) {
-    const problem = `:warning: The export did not start: ${asAppError(error).message}`
+    const problem = `:warning: The export did not start: ${userText(asAppError(error).message, 2000)}`
     deps.logger.warn('export not started', { channel, user, error })
     if (ts) await client.chat.update({ channel, ts, text: problem }).catch(() => undefined)
     return { ok: false, problem }

@@ -1,6 +1,7 @@
 import type { App } from '@slack/bolt'
 import { z } from 'zod'
 import { fileOffer } from '../blocks/import-preview.ts'
+import { userText } from '../blocks/slack-text.ts'
 import { listenerNotification } from '../notifier/plan-notifications.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import { isUsersFileName, tooLargeError } from '../slack-files.ts'
@@ -61,7 +62,7 @@ export function registerFileDrop(app: App, deps: SlackDeps): void {
     for (const file of files) {
       const name = file.name ?? file.id
       if ((file.size ?? 0) > deps.importMaxBytes) {
-        const refusal = `:no_entry: ${name} is too large to import. ${tooLargeError(deps.importMaxBytes).message} Split it into smaller files.`
+        const refusal = `:no_entry: ${userText(name, 200)} is too large to import. ${tooLargeError(deps.importMaxBytes).message} Split it into smaller files.`
         await tellUser(deps, client, { channel: drop.channel, user: drop.user, threadTs }, refusal)
         continue
       }

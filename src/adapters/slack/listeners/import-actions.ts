@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { requestImportFromDryRun } from '../../../engine/import-from-dry-run.ts'
 import { asAppError } from '../../../errors.ts'
 import { decidedPreview, importActionIds } from '../blocks/import-preview.ts'
+import { userText } from '../blocks/slack-text.ts'
 import { listenerNotification } from '../notifier/plan-notifications.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import { type ButtonArgs, onButton } from './buttons.ts'
@@ -35,7 +36,7 @@ export function registerImportActions(app: App, deps: SlackDeps): void {
       jobId = (await requestImportFromDryRun(deps.engine, dryRunId, { via: 'slack', id: user })).id
     } catch (error) {
       decided.delete(dryRunId)
-      return args.reply({ text: `:warning: ${asAppError(error).message}` })
+      return args.reply({ text: `:warning: ${userText(asAppError(error).message, 2000)}` })
     }
     // The import speaks in the dry run's thread: the notifier finds it there.
     const thread = deps.threads.get(dryRunId) ?? threadOfMessage(args)

@@ -4,6 +4,7 @@ import type { ImportJob, ImportOptions } from '../../../domain/jobs/job.ts'
 import type { Engine } from '../../../engine/engine.ts'
 import { asAppError } from '../../../errors.ts'
 import { type ImportModalMetadata, importModal } from '../blocks/import-modal.ts'
+import { userText } from '../blocks/slack-text.ts'
 import { dryRunParent, dryRunPreview } from '../blocks/import-preview.ts'
 import { notificationId } from '../notifier/outbox.ts'
 import { listenerNotification } from '../notifier/plan-notifications.ts'
@@ -117,7 +118,7 @@ export function createImportFlow(deps: SlackDeps): ImportFlow {
             deps,
             web,
             { channel, user },
-            `:warning: ${file.name} is not a users file: use ${usersFileKinds}.`,
+            `:warning: ${userText(file.name, 200)} is not a users file: use ${usersFileKinds}.`,
           )
           return
         }
@@ -142,7 +143,7 @@ export function createImportFlow(deps: SlackDeps): ImportFlow {
           deps,
           web,
           { channel, user },
-          `:warning: No dry run of ${fileName}: ${appError.message}`,
+          `:warning: No dry run of ${userText(fileName, 200)}: ${userText(appError.message, 2000, { multiline: true })}`,
         )
       }
     },

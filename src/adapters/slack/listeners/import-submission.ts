@@ -9,6 +9,7 @@ import {
   readImportForm,
   readImportMetadata,
 } from '../blocks/import-modal.ts'
+import { userText } from '../blocks/slack-text.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import { isUsersFileName, tooLargeError, usersFileKinds } from '../slack-files.ts'
 import { type ImportFlow, importableConnections, noImportTarget } from './import-flow.ts'
@@ -76,7 +77,7 @@ function formErrors(
     const file = form.file
     if (!file) errors[importFormIds.file.block] = `Choose ${usersFileKinds}.`
     else if (!isUsersFileName(file.name))
-      errors[importFormIds.file.block] = `${file.name} is not ${usersFileKinds}.`
+      errors[importFormIds.file.block] = `${userText(file.name, 200)} is not ${usersFileKinds}.`
     else if ((file.size ?? 0) > deps.importMaxBytes)
       errors[importFormIds.file.block] = tooLargeError(deps.importMaxBytes).message
   }

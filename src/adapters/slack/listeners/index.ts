@@ -1,9 +1,11 @@
 import type { App } from '@slack/bolt'
 import type { SlackDeps } from '../slack-deps.ts'
+import { registerConnectionOptions } from './connection-options.ts'
 import { registerExportCommand } from './export-command.ts'
 import { registerExportSubmission } from './export-submission.ts'
 import { registerImportListeners } from './import-listeners.ts'
 import { registerJobActions } from './job-actions.ts'
+import { registerJobPages } from './job-pages.ts'
 import { registerJobsCommand } from './jobs-command.ts'
 
 /** What the app registers, as data: manifest.yml must declare the same (a test compares them). */
@@ -29,8 +31,10 @@ export const botScopes = [
 export function registerListeners(app: App, deps: SlackDeps): () => void {
   registerJobsCommand(app, deps)
   registerJobActions(app, deps)
+  registerJobPages(app, deps)
   const stopImports = registerImportListeners(app, deps)
   registerExportCommand(app, deps)
   registerExportSubmission(app, deps)
+  registerConnectionOptions(app, deps)
   return stopImports
 }

@@ -4,6 +4,7 @@ import type { AccessAction } from '../../../domain/access/roles.ts'
 import type { Job } from '../../../domain/jobs/job.ts'
 import { jobDetailBlocks } from '../blocks/job-blocks.ts'
 import { parentMessage } from '../blocks/progress-blocks.ts'
+import { userText } from '../blocks/slack-text.ts'
 import { errorReportFiles } from '../error-report-files.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import { type ButtonArgs, onButton } from './buttons.ts'
@@ -88,7 +89,7 @@ export function registerJobActions(app: App, deps: SlackDeps): void {
     try {
       undo = await deps.engine.requestUndo(jobId, { via: 'slack', id: body.user.id })
     } catch (error) {
-      await reply({ text: `:warning: ${(error as Error).message}` })
+      await reply({ text: `:warning: ${userText((error as Error).message, 2000)}` })
       return
     }
     await reply({
