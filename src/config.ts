@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import util from 'node:util'
 import cron from 'node-cron'
 import { z } from 'zod'
 import { AppError } from './errors.ts'
@@ -90,6 +93,34 @@ export const envSchema = z.object({
 })
 
 export type Env = z.input<typeof envSchema>
+
+/**
+ * The settings Roster starts with: `.env` in the working directory (where `npm start` runs), then the real
+ * environment, which wins. `file` is the `.env` that was read, for the start-up log. Only these two sources exist:
+ * the file is optional, and nothing else reads the environment.
+ */
+export function readEnvironment(
+  cwd: string = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): { env: Record<string, string | undefined>; file?: string } {
+  const file = join(cwd, '.env')
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { env: { ...env } }
+    throw new AppError('config_invalid', `Cannot read ${file}: ${(error as Error).message}`)
+  }
+  // util.parseEnv is the parser behind `node --env-file` (Node 20.12+, which package.json's engines asks for).
+  const parseEnv = (util as { parseEnv?: (content: string) => Record<string, string> }).parseEnv
+  if (typeof parseEnv !== 'function') {
+    throw new AppError(
+      'config_invalid',
+      `${file} exists, but Node ${process.version} cannot read it: use Node 20.12 or newer, or export its settings in the shell instead.`,
+    )
+  }
+  return { env: { ...parseEnv(text), ...env }, file }
+}
 
 export function loadConfig(env: Record<string, string | undefined>) {
   const parsed = envSchema.safeParse(env)

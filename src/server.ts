@@ -12,6 +12,7 @@ import { type CompletionNotifier, createCompletionNotifier } from './adapters/ma
 import { createMailer } from './adapters/mail/mailer.ts'
 import { type SlackTuning, startSlack } from './adapters/slack/start-slack.ts'
 import type { Config } from './config.ts'
+import { AppError } from './errors.ts'
 import type { Logger } from './logger.ts'
 import type { Roster } from './roster.ts'
 
@@ -62,9 +63,13 @@ export async function startServer(
     // A CLI import carries its file base64-encoded inside JSON: a third larger, plus room for the envelope.
     controlMaxBytes: Math.ceil(config.limits.importMaxBytes * 1.4) + 64 * 1024,
   })
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.port, () => resolve(listening)).once('error', reject)
-  })
+  let server: Server
+  try {
+    server = await listen(app, config.port)
+  } catch (error) {
+    await slack?.stop()
+    throw error
+  }
   const port = (server.address() as AddressInfo).port
   publicUrl = config.publicUrl ?? `http://localhost:${port}`
   await roster.lock.update({ port, controlToken: roster.controlToken })
@@ -89,6 +94,37 @@ export async function startServer(
       await roster.close()
     },
   }
+}
+
+/**
+ * Express 5 hands a listen error to the callback (the server then has no address): a port in use or one that
+ * needs privileges becomes a message that names the port and the setting to change, not a stack trace.
+ */
+function listen(app: ReturnType<typeof createHttpApp>, port: number): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    const listening: Server = app.listen(port, (error?: Error) => {
+      if (!error) return resolve(listening)
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EADDRINUSE') {
+        return reject(
+          new AppError(
+            'port_unavailable',
+            `Port ${port} is in use (another Roster, or another program, listens on it); set PORT=… to a free ` +
+              'port (PORT=0 picks one), or stop what uses it.',
+          ),
+        )
+      }
+      if (code === 'EACCES') {
+        return reject(
+          new AppError(
+            'port_unavailable',
+            `Port ${port} needs privileges this process does not have; set PORT=… to a port above 1023.`,
+          ),
+        )
+      }
+      reject(error)
+    })
+  })
 }
 
 function startSlackIfConfigured(roster: Roster, config: Config, logger: Logger, tuning: SlackTuning = {}) {

@@ -1,6 +1,6 @@
 import { copyFile } from 'node:fs/promises'
 import { userInfo } from 'node:os'
-import { loadConfig } from '../../config.ts'
+import { loadConfig, readEnvironment } from '../../config.ts'
 import { AppError } from '../../errors.ts'
 import type { CliCommand } from './commands.ts'
 import {
@@ -28,7 +28,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${error.message ? `roster: ${error.message}\n\n` : ''}${usage}\n`)
     return error.message ? exitCodes.usage : exitCodes.ok
   }
-  const transport = await connect(loadConfig(process.env))
+  const transport = await connect(loadConfig(readEnvironment().env))
   try {
     return await run(transport, invocation.command, invocation)
   } finally {
