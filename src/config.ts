@@ -56,12 +56,15 @@ export const envSchema = z.object({
   RETENTION_CRON: cronExpression.default('*/15 * * * *'),
   BACKUP_CRON: cronOrOff.default('0 3 * * *'),
   BACKUP_KEEP: integer(1, 1000, 'a whole number of backups from 1 to 1000').default(7),
-  TENANT_NAME: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]*$/, {
-      error: 'expected lower-case letters, digits and dashes, like "acme-prod"',
-    })
-    .default('roster'),
+  // Unset (or empty): the store keeps what it has (first start: "roster", no owners). Set: applied at every start.
+  TENANT_NAME: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, {
+        error: 'expected lower-case letters, digits and dashes, like "acme-prod"',
+      })
+      .optional(),
+  ),
   TENANT_OWNERS: commaList(z.email({ error: 'expected comma-separated email addresses' })),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   SLACK_BOT_TOKEN: optionalText,
@@ -136,7 +139,11 @@ export function loadConfig(env: Record<string, string | undefined>) {
     port: e.PORT,
     storeDir: e.STORE_DIR,
     logLevel: e.LOG_LEVEL,
-    tenant: { name: e.TENANT_NAME, owners: e.TENANT_OWNERS },
+    /** What the tenant is, where set: applied to the store at every start; undefined leaves the store's value. */
+    tenant: {
+      name: e.TENANT_NAME,
+      owners: e.TENANT_OWNERS.length > 0 ? e.TENANT_OWNERS : undefined,
+    },
     limits: {
       importMaxBytes: e.IMPORT_MAX_BYTES,
       maxActiveImports: e.MAX_ACTIVE_IMPORTS,

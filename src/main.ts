@@ -9,7 +9,8 @@ async function main(): Promise<void> {
   const settings = readEnvironment()
   const config = loadConfig(settings.env)
   const logger = createLogger(config.logLevel)
-  if (settings.file) logger.info('settings read from .env (environment variables win)', { file: settings.file })
+  if (settings.file)
+    logger.info('settings read from .env (environment variables win)', { file: settings.file })
   // Signals are heard from the first moment: one arriving during start-up shuts down as soon as there is a
   // server to close, instead of killing the process with the store half-open.
   let stopRequested: string | undefined

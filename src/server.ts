@@ -3,7 +3,7 @@ import { rm, writeFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { executeCommand, parseCommand } from './adapters/cli/commands.ts'
+import { type CommandContext, executeCommand, parseCommand } from './adapters/cli/commands.ts'
 import { startSchedules } from './adapters/cron/schedules.ts'
 import { createApiRouter } from './adapters/http/api-router.ts'
 import { createHttpApp, type HealthReport } from './adapters/http/http-app.ts'
@@ -12,6 +12,7 @@ import { type CompletionNotifier, createCompletionNotifier } from './adapters/ma
 import { createMailer } from './adapters/mail/mailer.ts'
 import { type SlackTuning, startSlack } from './adapters/slack/start-slack.ts'
 import type { Config } from './config.ts'
+import { downloadName } from './domain/api/export-format.ts'
 import { AppError } from './errors.ts'
 import type { Logger } from './logger.ts'
 import type { Roster } from './roster.ts'
@@ -38,14 +39,23 @@ export async function startServer(
   const slack = await startSlackIfConfigured(roster, config, logger, tuning.slack)
   // Known once the server listens (PORT=0 picks one): links and emails are made later than that.
   let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`
+  const signer = createLinkSigner(randomBytes(32))
   const api = createApiRouter({
     engine,
     audit: roster.audit,
     logger,
     limits: config.limits,
-    signer: createLinkSigner(randomBytes(32)),
+    signer,
     publicUrl: () => publicUrl,
   })
+  // `roster job <id> --json` through this server carries the download link GET /api/v2/jobs/{id} would.
+  const commandContext: CommandContext = {
+    storeDir: roster.storeDir,
+    exportLink: (job) =>
+      job.type === 'users_export' && job.result
+        ? `${publicUrl}${signer.sign(job.id, downloadName(job.result.fileName), engine.ctx.clock.now().getTime())}`
+        : undefined,
+  }
   const outboxDir = join(roster.storeDir, 'outbox')
   const notifier = createCompletionNotifier({
     engine,
@@ -59,7 +69,10 @@ export async function startServer(
     logger,
     routers: [...(slack?.router ? [slack.router] : []), api],
     health: () => health(roster, config, notifier),
-    control: { token: roster.controlToken, execute: (body) => executeCommand(engine, parseCommand(body)) },
+    control: {
+      token: roster.controlToken,
+      execute: (body) => executeCommand(engine, parseCommand(body), commandContext),
+    },
     // A CLI import carries its file base64-encoded inside JSON: a third larger, plus room for the envelope.
     controlMaxBytes: Math.ceil(config.limits.importMaxBytes * 1.4) + 64 * 1024,
   })
