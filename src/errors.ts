@@ -7,6 +7,7 @@ export const errorCodes = [
   'store_locked',
   'store_invalid',
   'store_unavailable',
+  'port_unavailable',
   'not_found',
   'invalid_request',
   // Whole-job refusals, named after Auth0's errorCode values where Auth0 has one.

@@ -4,6 +4,7 @@ import { type OffsetPage, offsetPage } from '../domain/api/paging.ts'
 import type { UserPatch } from '../domain/api/user-patch.ts'
 import { isExactValue, matchesQuery, type QueryTerm } from '../domain/api/user-query.ts'
 import type { BackupSetListing } from '../domain/backups/backup-set.ts'
+import type { Tenant } from '../domain/catalog.ts'
 import type { Connection } from '../domain/connections/connection.ts'
 import { findConnection } from '../domain/connections/connection.ts'
 import type { ReportEntry, UserDiff } from '../domain/import/report.ts'
@@ -34,6 +35,7 @@ import { type ExportRequest, requestExport } from './export.ts'
 import { type ImportRequest, requestImport } from './request-import.ts'
 import { sweepRetention } from './retention.ts'
 import { Scheduler } from './scheduler.ts'
+import { changeTenantOwners } from './tenant.ts'
 import { requestUndo } from './undo.ts'
 import { updateUser } from './update-user.ts'
 
@@ -296,6 +298,15 @@ export class Engine {
   /** The client-credentials grant (`POST /oauth/token`). */
   issueAccessToken(request: IssueRequest): Promise<IssueOutcome> {
     return issueAccessToken(this.ctx, request)
+  }
+
+  tenant(): Tenant {
+    return this.ctx.catalog.read().tenant
+  }
+
+  /** Adds and removes tenant owners (who get completion emails); returns the tenant as it is then. */
+  changeTenantOwners(change: { add: readonly string[]; remove: readonly string[] }): Promise<Tenant> {
+    return changeTenantOwners(this.ctx, change)
   }
 
   #connection(idOrName: string): Connection {

@@ -189,10 +189,11 @@ export async function runSplitImport(
     const withErrors = results.filter(({ job }) => failedUsers(job) > 0)
     if (withErrors.length > 0) {
       await io.print(
-        "Some users were not written. Each part's report counts from the part's first row:\n" +
+        "Some users were not written. Each part's report counts its own rows: add the offset for the file's row:\n" +
           withErrors
             .map(
-              ({ part, job }) => `  roster job errors ${job.id}   (part ${part.part}: add ${part.firstRow})`,
+              ({ part, job }) =>
+                `  roster job errors ${job.id}   (part ${part.part}: row N is file row N + ${part.firstRow})`,
             )
             .join('\n'),
       )
@@ -212,7 +213,8 @@ export async function runSplitImport(
 
 function partLine(part: ImportPart, job: Record<string, unknown>): string {
   const label = `part ${String(part.part).padStart(String(part.of).length)}/${part.of}`
-  const rows = `rows ${part.firstRow}–${part.firstRow + part.rows - 1}`
+  // Rows as people count them (1-based); --json keeps first_row 0-based like every index.
+  const rows = `rows ${part.firstRow + 1}–${part.firstRow + part.rows}`
   const outcome = job.summary ? formatSummary(job) : String(job.status_details ?? '')
   return `${label}  ${job.id}  ${job.status}  ${rows}: ${outcome}`
 }
