@@ -96,12 +96,16 @@ describe('GET /api/v2/connections', () => {
       id: expect.stringMatching(/^con_[A-Za-z0-9]{16}$/),
       name: main,
       strategy: 'auth0',
-      options: {},
+      options: { enabledDatabaseCustomization: false },
       realms: [main],
       is_domain_connection: false,
       enabled: true,
     })
-    expect(list[1]).toMatchObject({ name: 'legacy', strategy: 'custom-db', options: { import_mode: true } })
+    expect(list[1]).toMatchObject({
+      name: 'legacy',
+      strategy: 'auth0',
+      options: { enabledDatabaseCustomization: true, import_mode: true },
+    })
   })
 
   it('pages with page/per_page/include_totals', async () => {

@@ -4,6 +4,7 @@ import type { AuditLog } from '../../engine/ports.ts'
 import type { Logger } from '../../logger.ts'
 import { auditCalls } from './api-auth.ts'
 import { ApiError, apiErrorHandler } from './api-errors.ts'
+import { connectionsRoutes } from './connections-routes.ts'
 import { downloadRoutes } from './downloads.ts'
 import { jobsRoutes } from './jobs-routes.ts'
 import type { LinkSigner } from './signed-links.ts'
@@ -34,6 +35,7 @@ export function createApiRouter(deps: ApiDeps): Router {
   const api = Router()
   api.use(audit)
   api.use(jobsRoutes({ ...deps, jsonMaxBytes }))
+  api.use(connectionsRoutes(deps.engine))
   api.use(usersRoutes(deps.engine, jsonMaxBytes))
   api.use((_req, _res, next) => next(new ApiError(404, 'Not Found')))
   api.use(errors)
