@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { ManagementClient } from 'auth0'
 import { afterEach, describe, expect, it } from 'vitest'
 import { executeCommand } from '../../src/adapters/cli/commands.ts'
@@ -6,6 +8,7 @@ import type { ApiScope } from '../../src/domain/api/api-token.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { openRoster, type Roster } from '../../src/roster.ts'
 import { type RunningServer, startServer } from '../../src/server.ts'
+import { defaultConnection, RosterProcesses } from '../support/roster-process.ts'
 import { tempDir } from '../support/temp-dir.ts'
 
 /**
@@ -17,9 +20,12 @@ import { tempDir } from '../support/temp-dir.ts'
 let roster: Roster
 let server: RunningServer | undefined
 
+const processes = new RosterProcesses()
+
 afterEach(async () => {
   await server?.close()
   server = undefined
+  await processes.killAll()
 })
 
 const allScopes: ApiScope[] = ['create:users', 'read:users', 'update:users', 'read:connections']
@@ -156,5 +162,78 @@ describe('GET /jobs/{id} with an id that cannot be a job id', () => {
       statusCode: 404,
       body: { message: 'Job not found.' },
     })
+  })
+})
+
+/** Polls as a migration script does, bounded. */
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const value = await read()
+    if (done(value) || Date.now() > deadline) return value
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+describe('an unparsable users file on the API', () => {
+  const badJson = '[\n  {"email": "a@example.com"},\n]'
+
+  it('is accepted (202 pending) and the job fails with the parse error, line and column', async () => {
+    const client = await sdkClient()
+    const created = await client.jobs.usersImports.create({
+      users: { data: Buffer.from(badJson), filename: 'users.json', contentType: 'application/json' },
+      connection_id: mainConnection(),
+      send_completion_email: false,
+    })
+    expect(created).toMatchObject({
+      type: 'users_import',
+      status: 'pending',
+      connection_id: mainConnection(),
+    })
+    const job = await until(
+      () => client.jobs.get(created.id),
+      (j) => j.status === 'failed' || j.status === 'completed',
+    )
+    expect(job).toMatchObject({
+      status: 'failed',
+      status_details: expect.stringMatching(/^users\.json is not valid JSON at line 3, column 1/),
+    })
+    // As Auth0 shows a job that failed as a whole: no summary, since no user was read.
+    expect(job).not.toHaveProperty('summary')
+    expect(await client.jobs.errors.get(created.id)).toMatchObject({
+      id: created.id,
+      status: 'failed',
+      status_details: job.status_details,
+    })
+    expect(roster.engine.countUsers()).toBe(0)
+  })
+
+  it('fails the job too when the JSON is not an array of users', async () => {
+    const client = await sdkClient()
+    const created = await client.jobs.usersImports.create({
+      users: { data: Buffer.from('"users"'), filename: 'users.json' },
+      connection_id: mainConnection(),
+      send_completion_email: false,
+    })
+    const job = await until(
+      () => client.jobs.get(created.id),
+      (j) => j.status === 'failed' || j.status === 'completed',
+    )
+    expect(job).toMatchObject({
+      status: 'failed',
+      status_details: expect.stringContaining('users.json must hold'),
+    })
+  })
+
+  it('is still refused at once by the CLI, with line and column, and no job is made', async () => {
+    const storeDir = await tempDir()
+    const file = join(storeDir, '..', `bad-${Date.now()}.json`)
+    await writeFile(file, badJson)
+    const result = await processes.runCli(storeDir, ['import', file, '--connection', defaultConnection])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/is not valid JSON at line 3, column 1/)
+    expect(result.stderr).not.toMatch(/\n\s+at /)
+    const jobs = await processes.cliJson<unknown[]>(storeDir, ['jobs'])
+    expect(jobs).toEqual([])
   })
 })

@@ -77,6 +77,8 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
         bytes: file.bytes,
         options: { ...options, ...(externalId === undefined ? {} : { externalId }) },
         requestedBy: requester(res),
+        // Auth0 accepts a file it cannot parse and fails the job (reference: management API §4).
+        acceptUnparsable: true,
       })
       auditTarget(res, job.id)
       res.status(202).json(apiJobView(job))
