@@ -20,6 +20,8 @@ export const errorCodes = [
   'too_many_jobs',
   'job_not_undoable',
   'invalid_transition',
+  /** A change would give a user what another user of the connection has (PATCH of a username). */
+  'user_conflict',
   'unexpected',
 ] as const
 export type ErrorCode = (typeof errorCodes)[number]

@@ -1,6 +1,8 @@
-import { writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
 import { ManagementClient } from 'auth0'
+import bcrypt from 'bcryptjs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { executeCommand } from '../../src/adapters/cli/commands.ts'
 import { loadConfig } from '../../src/config.ts'
@@ -18,6 +20,7 @@ import { tempDir } from '../support/temp-dir.ts'
  */
 
 let roster: Roster
+let storeDir: string
 let server: RunningServer | undefined
 
 const processes = new RosterProcesses()
@@ -31,7 +34,8 @@ afterEach(async () => {
 const allScopes: ApiScope[] = ['create:users', 'read:users', 'update:users', 'read:connections']
 
 async function sdkClient(scopes: ApiScope[] = allScopes): Promise<ManagementClient> {
-  const config = loadConfig({ STORE_DIR: await tempDir(), PORT: '0', TENANT_NAME: 'acme' })
+  storeDir = await tempDir()
+  const config = loadConfig({ STORE_DIR: storeDir, PORT: '0', TENANT_NAME: 'acme' })
   roster = await openRoster(config, { logger: silentLogger })
   server = await startServer(roster, config, silentLogger)
   const { token } = (await executeCommand(roster.engine, {
@@ -226,14 +230,191 @@ describe('an unparsable users file on the API', () => {
   })
 
   it('is still refused at once by the CLI, with line and column, and no job is made', async () => {
-    const storeDir = await tempDir()
-    const file = join(storeDir, '..', `bad-${Date.now()}.json`)
+    const cliStore = await tempDir()
+    const file = join(cliStore, '..', `bad-${Date.now()}.json`)
     await writeFile(file, badJson)
-    const result = await processes.runCli(storeDir, ['import', file, '--connection', defaultConnection])
+    const result = await processes.runCli(cliStore, ['import', file, '--connection', defaultConnection])
     expect(result.code).toBe(1)
     expect(result.stderr).toMatch(/is not valid JSON at line 3, column 1/)
     expect(result.stderr).not.toMatch(/\n\s+at /)
-    const jobs = await processes.cliJson<unknown[]>(storeDir, ['jobs'])
+    const jobs = await processes.cliJson<unknown[]>(cliStore, ['jobs'])
     expect(jobs).toEqual([])
   })
 })
+
+describe('PATCH /users/{id}', () => {
+  async function ada(client: ManagementClient): Promise<string> {
+    await seedUsers([
+      {
+        email: 'ada@example.com',
+        email_verified: false,
+        given_name: 'Ada',
+        nickname: 'ada',
+        user_metadata: { plan: 'free', theme: 'dark' },
+        custom_password_hash: {
+          algorithm: 'md5',
+          hash: { value: '5f4dcc3b5aa765d61d8327deb882cf99', encoding: 'hex' },
+        },
+      },
+      { email: 'grace@example.com', username: 'grace' },
+    ])
+    const [user] = await client.users.listUsersByEmail({ email: 'ada@example.com' })
+    return user?.user_id as string
+  }
+
+  it('changes what Auth0 lets a client change on a database user, null unsetting', async () => {
+    const client = await sdkClient()
+    const id = await ada(client)
+    const updated = await client.users.update(id, {
+      email_verified: true,
+      given_name: 'Augusta',
+      family_name: 'King',
+      name: 'Augusta Ada King',
+      nickname: null,
+      picture: 'https://example.com/ada.png',
+      phone_number: '+441234567890',
+      phone_verified: true,
+      blocked: true,
+      user_metadata: { plan: 'gold', theme: null },
+      app_metadata: { tier: 2 },
+      connection: 'Username-Password-Authentication',
+    })
+    // Auth0 refuses username and email_verified in one request: the username changes on its own.
+    expect(updated).toMatchObject({ given_name: 'Augusta' })
+    const renamed = await client.users.update(id, { username: 'Countess' })
+    const expected = {
+      user_id: id,
+      email_verified: true,
+      given_name: 'Augusta',
+      family_name: 'King',
+      name: 'Augusta Ada King',
+      picture: 'https://example.com/ada.png',
+      phone_number: '+441234567890',
+      phone_verified: true,
+      username: 'countess',
+      blocked: true,
+      user_metadata: { plan: 'gold' },
+      app_metadata: { tier: 2 },
+    }
+    expect(renamed).toMatchObject(expected)
+    expect(renamed).not.toHaveProperty('nickname')
+    expect(await client.users.get(id)).toMatchObject(expected)
+  })
+
+  it('stores a new password as a bcrypt hash, never in clear, replacing the imported custom hash', async () => {
+    const client = await sdkClient()
+    const id = await ada(client)
+    const password = 'correct horse battery staple 42'
+    const updated = await client.users.update(id, {
+      password,
+      connection: 'Username-Password-Authentication',
+    })
+    expect(updated).not.toHaveProperty('password')
+    expect(updated).not.toHaveProperty('password_hash')
+    const stored = roster.engine.ctx.users.getById(id)
+    expect(stored?.password_hash).toMatch(/^\$2[ab]\$10\$[./A-Za-z0-9]{53}$/)
+    expect(await bcrypt.compare(password, stored?.password_hash as string)).toBe(true)
+    expect(stored).not.toHaveProperty('custom_password_hash')
+    // Every commit is durable once the answer is sent: what is on disk now is all the store holds.
+    expect(await grepStore(storeDir, password)).toEqual([])
+  })
+
+  it("refuses bad values with Auth0's 400 bodies", async () => {
+    const client = await sdkClient()
+    const id = await ada(client)
+    const refusal = (message: string | RegExp) => ({
+      statusCode: 400,
+      body: {
+        statusCode: 400,
+        error: 'Bad Request',
+        message: typeof message === 'string' ? message : expect.stringMatching(message),
+        errorCode: 'invalid_body',
+      },
+    })
+    const cases: [Record<string, unknown>, string | RegExp][] = [
+      [
+        { given_name: 'x'.repeat(151) },
+        "Payload validation error: 'String is too long (151 chars), maximum 150' on property given_name (Given name/first name/forename of this user).",
+      ],
+      [
+        { name: '' },
+        "Payload validation error: 'String is too short (0 chars), minimum 1' on property name (Name of this user).",
+      ],
+      [
+        { phone_number: '12345' },
+        "Payload validation error: 'String does not match pattern ^\\+[0-9]{1,15}$' on property phone_number (The user's phone number (following the E.164 recommendation)).",
+      ],
+      [
+        { picture: 'not a url' },
+        "Payload validation error: 'Object didn't pass validation for format strict-uri: not a url' on property picture (URL to picture, photo, or avatar of this user).",
+      ],
+      [{ username: 'countess', password: 'secret-1' }, 'Cannot update username and password simultaneously.'],
+      [
+        { password: 'secret-1', email_verified: true },
+        'Cannot update password and email_verified simultaneously.',
+      ],
+      [
+        { logins_count: 3 },
+        /^Payload validation error: 'Additional properties not allowed: logins_count \(consider/,
+      ],
+      [
+        { username: 'a-very-long-username' },
+        /'String is too long \(20 chars\), maximum 15' on property username/,
+      ],
+      [
+        { blocked: true, connection: 'partners' },
+        /is in the connection Username-Password-Authentication, not partners/,
+      ],
+    ]
+    for (const [body, message] of cases) {
+      await expect(client.users.update(id, body), JSON.stringify(body)).rejects.toMatchObject(
+        refusal(message),
+      )
+    }
+    expect(roster.engine.ctx.users.getById(id)?.given_name).toBe('Ada')
+  })
+
+  it('answers 409 when the new username belongs to another user of the connection', async () => {
+    const client = await sdkClient()
+    const id = await ada(client)
+    await expect(client.users.update(id, { username: 'Grace' })).rejects.toMatchObject({
+      statusCode: 409,
+      body: { statusCode: 409, error: 'Conflict', message: 'The specified new username already exists' },
+    })
+  })
+
+  it('needs update:users', async () => {
+    const client = await sdkClient(['read:users'])
+    const id = await ada(client)
+    await expect(client.users.update(id, { blocked: true })).rejects.toMatchObject({ statusCode: 403 })
+  })
+})
+
+describe('GET /users/{id} with fields', () => {
+  it('returns only the fields named, or all but them with include_fields=false', async () => {
+    const client = await sdkClient()
+    await seedUsers([{ email: 'ada@example.com', given_name: 'Ada', user_metadata: { plan: 'gold' } }])
+    const id = roster.engine.findUsers('ada@example.com')[0]?.user_id as string
+    expect(await client.users.get(id, { fields: 'email,given_name' })).toEqual({
+      email: 'ada@example.com',
+      given_name: 'Ada',
+    })
+    const without = await client.users.get(id, { fields: 'user_metadata,identities', include_fields: false })
+    expect(without).toMatchObject({ email: 'ada@example.com', given_name: 'Ada', user_id: id })
+    expect(without).not.toHaveProperty('user_metadata')
+    expect(without).not.toHaveProperty('identities')
+  })
+})
+
+/** Files under `dir` whose bytes contain `text`. */
+async function grepStore(dir: string, text: string): Promise<string[]> {
+  const found: string[] = []
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue
+    const path = join(entry.parentPath, entry.name)
+    const bytes = await readFile(path)
+    const plain = path.endsWith('.gz') ? gunzipSync(bytes) : bytes
+    if (plain.includes(text)) found.push(path)
+  }
+  return found
+}
