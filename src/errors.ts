@@ -23,6 +23,8 @@ export const errorCodes = [
   'invalid_transition',
   /** A job that stopped the process twice in a row, set aside by recovery instead of being run again. */
   'job_quarantined',
+  /** A change would give a user what another user of the connection has (PATCH of a username). */
+  'user_conflict',
   'unexpected',
 ] as const
 export type ErrorCode = (typeof errorCodes)[number]

@@ -79,7 +79,8 @@ export class Engine {
 
   async requestImport(request: ImportRequest): Promise<ImportJob> {
     const { job, rows, checks } = await requestImport(this.ctx, request, this.#creating)
-    this.#scheduler.remember(job.id, { rows, checks })
+    // A job accepted with an unparsable file has no rows: its run reads the file and fails with the parse error.
+    if (rows.length > 0) this.#scheduler.remember(job.id, { rows, checks })
     this.#scheduler.pump()
     return job
   }

@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib'
 import { checkImportTarget, findConnection } from '../domain/connections/connection.ts'
-import { parseUsersFile } from '../domain/import/parse-users-file.ts'
+import { type ParsedUsersFile, parseUsersFile } from '../domain/import/parse-users-file.ts'
 import { decodeUtf8 } from '../domain/import/utf8.ts'
 import type { ImportJob, ImportOptions, Requester } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
@@ -32,6 +32,21 @@ export function decodeUpload(bytes: Uint8Array, fileName: string, maxBytes: numb
   return decodeUtf8(unpacked, fileName, 'unpacked byte')
 }
 
+/**
+ * The upload's users, or, for a request that accepts unparsable files, none: such a job is recorded with no rows
+ * and no cached parse, so its run reads the stored file, meets the same error and fails with it.
+ */
+function readUpload(ctx: EngineContext, request: ImportRequest): ParsedUsersFile {
+  try {
+    const text = decodeUpload(request.bytes, request.fileName, ctx.limits.importMaxBytes)
+    return parseUsersFile(text, request.fileName, ctx.catalog.read().exportLabels)
+  } catch (error) {
+    const unparsable = error instanceof AppError && error.code === 'invalid_users_file'
+    if (!unparsable || !request.acceptUnparsable) throw error
+    return { format: /\.csv(\.gz)?$/i.test(request.fileName) ? 'csv' : 'json', rows: [] }
+  }
+}
+
 export interface ImportRequest {
   /** Connection id (`con_…`) or name. */
   connection: string
@@ -39,6 +54,12 @@ export interface ImportRequest {
   bytes: Uint8Array
   options: ImportOptions
   requestedBy: Requester
+  /**
+   * What to do with a file that does not parse (not JSON, not CSV, a bad line). Default: refuse it with the line
+   * and column, before a job exists (the CLI and Slack, where a person waits for the answer). True: accept it as
+   * Auth0's API does (202) and let the job fail with the parse error as its `status_details`.
+   */
+  acceptUnparsable?: boolean
 }
 
 /**
@@ -64,8 +85,7 @@ export async function requestImport(
   const connection = findConnection(ctx.catalog.read().connections, request.connection)
   const refusal = checkImportTarget(connection)
   if (refusal || !connection) throw refusal
-  const text = decodeUpload(request.bytes, request.fileName, importMaxBytes)
-  const parsed = parseUsersFile(text, request.fileName, ctx.catalog.read().exportLabels)
+  const parsed = readUpload(ctx, request)
 
   const job: ImportJob = {
     id: ctx.ids.jobId(),

@@ -56,12 +56,16 @@ export async function settleImport(
       if (draft.type !== 'users_import') return
       draft.status = outcome.status
       if (outcome.status === 'failed') draft.statusDetails = outcome.details
-      draft.summary = {
-        inserted: tally.inserted,
-        updated: tally.updated,
-        failed: tally.failed,
-        total: job.upload.rows,
-        unchanged: tally.unchanged,
+      // A file that never parsed (accepted by the API as Auth0 accepts it) has no rows to count: Auth0's failed
+      // job then carries no summary, only why it failed.
+      if (outcome.status === 'completed' || job.upload.rows > 0) {
+        draft.summary = {
+          inserted: tally.inserted,
+          updated: tally.updated,
+          failed: tally.failed,
+          total: job.upload.rows,
+          unchanged: tally.unchanged,
+        }
       }
       if (ignoredFields.length > 0) draft.ignoredFields = ignoredFields
     },

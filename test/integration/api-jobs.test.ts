@@ -361,13 +361,13 @@ describe('GET /api/v2/jobs/{id} and /errors', () => {
     await expectError(await get('/jobs/job_AAAAAAAAAAAAAAAA'), 404, 'Job not found.')
   })
 
-  it('answers 400 for a malformed job id', async () => {
+  it('answers 400 invalid_uri naming the value for a malformed job id', async () => {
     await start()
     await expectError(
       await get('/jobs/nope'),
       400,
-      "Path validation error: 'String does not match pattern ^job_[A-Za-z0-9]{16}$' on property id.",
-      'invalid_body',
+      "Path validation error: 'String does not match pattern ^job_[A-Za-z0-9]{16}$: nope' on property id (ID of the job).",
+      'invalid_uri',
     )
   })
 

@@ -96,12 +96,16 @@ describe('GET /api/v2/connections', () => {
       id: expect.stringMatching(/^con_[A-Za-z0-9]{16}$/),
       name: main,
       strategy: 'auth0',
-      options: {},
+      options: { enabledDatabaseCustomization: false },
       realms: [main],
       is_domain_connection: false,
       enabled: true,
     })
-    expect(list[1]).toMatchObject({ name: 'legacy', strategy: 'custom-db', options: { import_mode: true } })
+    expect(list[1]).toMatchObject({
+      name: 'legacy',
+      strategy: 'auth0',
+      options: { enabledDatabaseCustomization: true, import_mode: true },
+    })
   })
 
   it('pages with page/per_page/include_totals', async () => {
@@ -319,14 +323,14 @@ describe('PATCH /api/v2/users/{id}', () => {
     expect(cleared.app_metadata).toEqual({})
   })
 
-  it('refuses what only an import may change, naming the fields', async () => {
+  it('refuses a change of email, which imports find users by', async () => {
     await start()
     await seed()
     const { user_id } = await ada()
     const response = await patch(user_id, { email: 'x@example.com', name: 'X' })
     expect(response.status).toBe(400)
-    expect(((await response.json()) as { message: string }).message).toBe(
-      "Roster's PATCH /users changes blocked, app_metadata and user_metadata; change email, name with an import (upsert: true).",
+    expect(((await response.json()) as { message: string }).message).toMatch(
+      /^Roster's PATCH \/users does not change email/,
     )
   })
 
@@ -337,10 +341,13 @@ describe('PATCH /api/v2/users/{id}', () => {
     const cases: [unknown, string][] = [
       [
         { blocked: 'yes' },
-        "Payload validation error: 'Expected type boolean but found type string' on property blocked.",
+        "Payload validation error: 'Expected type boolean but found type string' on property blocked (Whether this user was blocked by an administrator (true) or not (false)).",
       ],
       [{}, "Payload validation error: 'Too few properties defined (0), minimum 1'."],
-      [{ colour: 'red' }, "Payload validation error: 'Additional properties not allowed: colour'."],
+      [
+        { colour: 'red' },
+        `Payload validation error: 'Additional properties not allowed: colour (consider storing them in app_metadata or user_metadata. See "Users Metadata" in https://auth0.com/docs/api/v2/changes for more details)'.`,
+      ],
     ]
     for (const [body, message] of cases) {
       expect(await (await patch(user_id, body)).json()).toMatchObject({ statusCode: 400, message })

@@ -4,6 +4,7 @@ import type { AuditLog } from '../../engine/ports.ts'
 import type { Logger } from '../../logger.ts'
 import { auditCalls } from './api-auth.ts'
 import { ApiError, apiErrorHandler } from './api-errors.ts'
+import { connectionsRoutes } from './connections-routes.ts'
 import { downloadRoutes } from './downloads.ts'
 import { jobsRoutes } from './jobs-routes.ts'
 import { oauthTokenRoutes } from './oauth-token-route.ts'
@@ -41,6 +42,7 @@ export function createApiRouter(deps: ApiDeps): Router {
   api.use(audit)
   if (deps.rateLimitPerSecond !== undefined) api.use(rateLimit(deps.engine, deps.rateLimitPerSecond))
   api.use(jobsRoutes({ ...deps, jsonMaxBytes }))
+  api.use(connectionsRoutes(deps.engine))
   api.use(usersRoutes(deps.engine, jsonMaxBytes))
   api.use(userDeleteRoutes(deps.engine))
   api.use((_req, _res, next) => next(new ApiError(404, 'Not Found')))
