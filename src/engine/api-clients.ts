@@ -30,6 +30,15 @@ export interface NewApiClient {
   tokenLifetimeSeconds: number
 }
 
+/** What to tell the person whose `clients create` names a bad value, by field. */
+const refusals: Record<string, (input: NewApiClient) => string> = {
+  name: (input) =>
+    `"${input.name}" cannot name a client: use letters, digits, ".", "_" and "-" (up to 64), like migration.`,
+  scopes: () => 'Give the client at least one scope.',
+  tokenLifetimeSeconds: () =>
+    "The token lifetime is a whole number of seconds from 1 to 2592000 (30 days, Auth0's maximum).",
+}
+
 export async function createApiClient(ctx: EngineContext, input: NewApiClient): Promise<ApiClient> {
   if (!input.secret.startsWith(clientSecretPrefix) || input.secret.length < 40) {
     throw new AppError(
@@ -47,17 +56,9 @@ export async function createApiClient(ctx: EngineContext, input: NewApiClient): 
   }
   const parsed = apiClientSchema.safeParse(client)
   if (!parsed.success) {
-    const field = String(parsed.error.issues[0]?.path[0] ?? '')
-    throw new AppError(
-      'invalid_request',
-      field === 'name'
-        ? `"${input.name}" cannot name a client: use letters, digits, ".", "_" and "-" (up to 64), like migration or roster-front.`
-        : field === 'scopes'
-          ? 'Give the client at least one scope.'
-          : field === 'tokenLifetimeSeconds'
-            ? "The token lifetime is a whole number of seconds from 1 to 2592000 (30 days, Auth0's maximum)."
-            : `Invalid client: ${parsed.error.issues[0]?.message ?? 'unknown field'}.`,
-    )
+    const issue = parsed.error.issues[0]
+    const field = String(issue?.path[0] ?? '')
+    throw new AppError('invalid_request', refusals[field]?.(input) ?? `Invalid client: ${issue?.message}.`)
   }
   await ctx.catalog.update((draft) => {
     const clients = draft.apiClients ?? []

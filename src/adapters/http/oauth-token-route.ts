@@ -12,9 +12,9 @@ import type { Logger } from '../../logger.ts'
 import { actAs, auditTarget, nameCall } from './api-auth.ts'
 
 /**
- * `POST /oauth/token` (mounted at `/oauth`): Auth0's client-credentials grant for API clients (`roster clients create`), with a JSON or
- * a form body, as the official SDK and Auth0's docs send it. The token answers `/api/v2` with the client's scopes
- * until `expires_in` seconds have passed. Errors are OAuth's `{error, error_description}`.
+ * `POST /oauth/token` (mounted at `/oauth`): Auth0's client-credentials grant for API clients (`roster clients
+ * create`), with a JSON or a form body, as the official SDK and Auth0's docs send it. The token answers `/api/v2`
+ * with the client's scopes until `expires_in` seconds have passed. Errors are OAuth's `{error, error_description}`.
  */
 export function oauthTokenRoutes(
   engine: Engine,
