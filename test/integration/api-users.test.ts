@@ -379,7 +379,9 @@ describe('PATCH /api/v2/users/{id}', () => {
       expect(response.status).toBe(400)
       const answer = (await response.json()) as { message: string }
       expect(answer.message).toContain(`on property ${path}.`)
-      expect(answer.message).toContain('is reserved (__proto__, constructor and prototype cannot be field names)')
+      expect(answer.message).toContain(
+        'is reserved (__proto__, constructor and prototype cannot be field names)',
+      )
     }
     const deep = `{"user_metadata":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`
     const tooDeep = (await (await send(deep)).json()) as { message: string }

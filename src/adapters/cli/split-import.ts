@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib'
 import { parseUsersFile } from '../../domain/import/parse-users-file.ts'
+import { decodeUtf8 } from '../../domain/import/utf8.ts'
 import { AppError } from '../../errors.ts'
 import type { CliCommand } from './commands.ts'
 import { formatSummary } from './format.ts'
@@ -30,20 +31,18 @@ const maxUnpackedBytes = 512 * 1024 * 1024
 
 /** The file's user objects: gunzipped when it starts with gzip's magic number, then read as any users file. */
 export function decodeUsersFile(bytes: Buffer, fileName: string): unknown[] {
-  let text: string
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      text = gunzipSync(bytes, { maxOutputLength: maxUnpackedBytes }).toString('utf8')
-    } catch (error) {
-      throw new AppError(
-        'invalid_users_file',
-        `${fileName} looks gzipped but does not unpack: ${(error as Error).message}.`,
-      )
-    }
-  } else {
-    text = bytes.toString('utf8')
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b)
+    return parseUsersFile(decodeUtf8(bytes, fileName), fileName).rows
+  let unpacked: Buffer
+  try {
+    unpacked = gunzipSync(bytes, { maxOutputLength: maxUnpackedBytes })
+  } catch (error) {
+    throw new AppError(
+      'invalid_users_file',
+      `${fileName} looks gzipped but does not unpack: ${(error as Error).message}.`,
+    )
   }
-  return parseUsersFile(text, fileName).rows
+  return parseUsersFile(decodeUtf8(unpacked, fileName, 'unpacked byte'), fileName).rows
 }
 
 /**

@@ -14,7 +14,7 @@ export function decodeUtf8(bytes: Uint8Array, fileName: string, what = 'byte'): 
     const shown = bytes[offset]?.toString(16).padStart(2, '0') ?? '??'
     throw new AppError(
       'invalid_users_file',
-      `${fileName} is not valid UTF-8: ${what} ${offset} (0x${shown}) does not start or continue a UTF-8 character. ` +
+      `${fileName} is not valid UTF-8: ${what} ${offset} (0x${shown}) does not start a valid UTF-8 character. ` +
         'Save the file as UTF-8 (in a spreadsheet: "CSV UTF-8").',
     )
   }
@@ -42,7 +42,8 @@ export function firstInvalidUtf8(bytes: Uint8Array): number {
     else if (lead === 0xf4) max = 0x8f
     for (let k = 1; k <= need; k++) {
       const next = bytes[i + k]
-      if (next === undefined || next < min || next > max) return i + k < bytes.length ? i + k : i
+      // The character that starts at `i` is the broken one: a person finds it there.
+      if (next === undefined || next < min || next > max) return i
       min = 0x80
       max = 0xbf
     }
