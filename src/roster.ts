@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { createFileArtifacts } from './adapters/store/artifacts.ts'
 import { createFileAuditLog } from './adapters/store/audit-file.ts'
 import { createBackupFiles } from './adapters/store/backup-files.ts'
 import { openCatalogStore } from './adapters/store/catalog-store.ts'
+import { privateDirMode } from './adapters/store/durable-fs.ts'
 import { openFileUserStore } from './adapters/store/file-user-store.ts'
 import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts'
+import { tightenStorePermissions } from './adapters/store/store-permissions.ts'
 import { randomIds, systemClock } from './adapters/system.ts'
 import type { Config } from './config.ts'
 import type { Catalog } from './domain/catalog.ts'
@@ -41,9 +43,16 @@ export interface RosterDeps {
  */
 export async function openRoster(config: Config, deps: RosterDeps): Promise<Roster> {
   const storeDir = resolve(config.storeDir)
-  await mkdir(storeDir, { recursive: true })
+  await mkdir(storeDir, { recursive: true, mode: privateDirMode })
   const lock = await acquireStoreLock(storeDir, {})
   try {
+    const loosened = await tightenStorePermissions(storeDir)
+    if (loosened.length > 0) {
+      deps.logger.warn('store permissions tightened: files 0600, folders 0700', {
+        count: loosened.length,
+        paths: loosened.slice(0, 20).map((path) => relative(storeDir, path) || '.'),
+      })
+    }
     const clock = deps.clock ?? systemClock
     const ids = deps.ids ?? randomIds
     const catalog = await openCatalogStore(join(storeDir, 'catalog.json'), () =>

@@ -188,7 +188,7 @@ async function health(roster: Roster, config: Config, notifier: CompletionNotifi
 async function storeWritable(storeDir: string): Promise<boolean> {
   const probe = join(storeDir, `.healthz-${process.pid}`)
   try {
-    await writeFile(probe, 'ok')
+    await writeFile(probe, 'ok', { mode: 0o600 })
     await rm(probe, { force: true })
     return true
   } catch {
