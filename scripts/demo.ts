@@ -185,6 +185,6 @@ try {
     failed = true
     process.stderr.write(`\ndemo: ${error instanceof Error ? error.message : String(error)}\n`)
   })
-  if (violations === 0) process.stdout.write('\nEvery call passed the emulator\'s checks of Slack\'s limits.\n')
+  if (violations === 0) process.stdout.write("\nEvery call passed the emulator's checks of Slack's limits.\n")
 }
 if (failed) process.exitCode = 1
