@@ -150,6 +150,50 @@ const viewCases: [SlackRuleId, Record<string, unknown>][] = [
   ['utf16', modal({ private_metadata: '{"name":"\udc00"}' })],
 ]
 
+describe('the table', () => {
+  it("holds Slack's published numbers, each with its documentation page", () => {
+    const max = Object.fromEntries(Object.entries(slackRules).map(([id, rule]) => [id, rule.max]))
+    expect(max).toMatchObject({
+      messageBlocks: 50,
+      viewBlocks: 100,
+      messageText: 40_000,
+      sectionText: 3000,
+      sectionFields: 10,
+      sectionField: 2000,
+      headerText: 150,
+      contextElements: 10,
+      actionsElements: 25,
+      buttonText: 75,
+      buttonValue: 2000,
+      actionId: 255,
+      buttonUrl: 3000,
+      blockId: 255,
+      optionText: 75,
+      optionValue: 150,
+      optionDescription: 75,
+      selectOptions: 100,
+      selectOptionGroups: 100,
+      confirmTitle: 100,
+      confirmText: 300,
+      confirmConfirm: 30,
+      confirmDeny: 30,
+      viewTitle: 24,
+      viewSubmit: 24,
+      viewClose: 24,
+      viewPrivateMetadata: 3000,
+      viewCallbackId: 255,
+      inputLabel: 2000,
+      inputHint: 2000,
+      placeholder: 150,
+      fileInputMaxFiles: 10,
+      responseUrlUses: 5,
+      responseUrlTtlMs: 1_800_000,
+      triggerTtlMs: 3000,
+    })
+    for (const rule of Object.values(slackRules)) expect(rule.source).toMatch(/^https:\/\/docs\.slack\.dev\//)
+  })
+})
+
 describe('messages', () => {
   it.each(messageCases)('refuses %s with invalid_blocks and records it', async (rule, blocks) => {
     const refusal = await webClient()
