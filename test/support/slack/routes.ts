@@ -50,8 +50,8 @@ interface RequestContext {
 const methods: Record<string, MethodHandler> = { ...chatMethods, ...fileMethods, ...viewMethods }
 
 /**
- * Slack's clocks allow for timer rounding: a retry this close to the end of its Retry-After is not early.
- * (setTimeout may fire a millisecond before Date.now() says the wait is over.)
+ * Allowance for timer rounding: a retry this close to the end of its Retry-After is not counted as early
+ * (setTimeout may fire a millisecond before Date.now() says the wait is over).
  */
 const retryAfterGraceMs = 10
 
@@ -86,7 +86,12 @@ export function createRequestHandler(deps: RouteDeps) {
       return log(route, {}, { status: 200, ok: false, error: error.error })
     }
     const { token: _token, ...args } = parsed.args
-    const waitMs = (limitedUntil.get(route.name) ?? 0) - Date.now()
+    // chat.postMessage is limited per channel (about one message a second each); other methods per method.
+    const rateKey =
+      route.name === 'chat.postMessage' && typeof args.channel === 'string'
+        ? `${route.name}:${args.channel}`
+        : route.name
+    const waitMs = (limitedUntil.get(rateKey) ?? 0) - Date.now()
     if (waitMs > retryAfterGraceMs) {
       // Slack refuses a call made before its Retry-After passed, again with 429: the app did not wait.
       const message = `called ${waitMs} ms before the Retry-After of the previous 429 passed`
@@ -96,7 +101,7 @@ export function createRequestHandler(deps: RouteDeps) {
       return log(route, args, { status: 429, ok: false, error: 'ratelimited' })
     }
     const fault = deps.faults.take(route.name)
-    if (fault?.kind === 'ratelimited') limitedUntil.set(route.name, Date.now() + fault.retryAfterS * 1000)
+    if (fault?.kind === 'ratelimited') limitedUntil.set(rateKey, Date.now() + fault.retryAfterS * 1000)
     if (fault?.kind === 'delay') await delay(fault.ms)
     const outcome =
       fault && fault.kind !== 'delay'
