@@ -1,4 +1,4 @@
-import type { Args, EmulatorCall } from './types.ts'
+import type { Args } from './types.ts'
 
 /**
  * Looks through everything Roster sent Slack for text Slack would act on: every string anywhere in the calls'
@@ -28,8 +28,9 @@ export function liveMarkupFindings(
       }
       return
     }
-    if (Array.isArray(value)) value.forEach((item, i) => visit(method, `${path}[${i}]`, item))
-    else if (value && typeof value === 'object')
+    if (Array.isArray(value)) {
+      for (const [i, item] of value.entries()) visit(method, `${path}[${i}]`, item)
+    } else if (value && typeof value === 'object')
       for (const [key, item] of Object.entries(value)) visit(method, `${path}.${key}`, item)
   }
   for (const call of calls) visit(call.method, 'args', call.args)
@@ -47,16 +48,4 @@ function problemsIn(text: string, allowedUsers: readonly string[]): { token: str
     problems.push({ token: match[0], why: `live markup ${match[0]}` })
   }
   return problems
-}
-
-/** Every string field of every call, in one list: for assertions about what was (not) sent. */
-export function sentStrings(calls: readonly EmulatorCall[]): string[] {
-  const out: string[] = []
-  const visit = (value: unknown) => {
-    if (typeof value === 'string') out.push(value)
-    else if (Array.isArray(value)) value.forEach(visit)
-    else if (value && typeof value === 'object') Object.values(value).forEach(visit)
-  }
-  for (const call of calls) visit(call.args)
-  return out
 }
