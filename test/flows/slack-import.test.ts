@@ -389,7 +389,7 @@ describe('file drops', () => {
     expect(textOf(offer)).toBe('Import users from users.json?')
     expect(buttonsOf(blocksOf(offer))[0]).toMatchObject({
       action_id: 'import_open',
-      text: { text: 'Import users from users.json' },
+      text: { text: 'Import users from this file' },
     })
 
     await h.driver.click({ actionId: 'import_open', user: editor, channel })

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { botEvents, botScopes, slashCommands } from '../../src/adapters/slack/listeners/index.ts'
 import { envSchema } from '../../src/config.ts'
+import { jobFilters } from '../../src/domain/jobs/job-page.ts'
 
 const manifestText = readFileSync(new URL('../../manifest.yml', import.meta.url), 'utf8')
 const manifest = parse(manifestText)
@@ -27,6 +28,15 @@ describe('manifest.yml stays in step with the code', () => {
       expect(command.usage_hint.length).toBeGreaterThan(3)
       expect(command.url).toBe('https://YOUR_HOST/slack/events')
     }
+  })
+
+  it("names /jobs's filters in its usage hint and the README, without angle brackets Slack would parse", () => {
+    const jobs = manifest.features.slash_commands.find((c: { command: string }) => c.command === '/jobs')
+    for (const filter of jobFilters) {
+      expect(jobs.usage_hint).toContain(filter)
+      expect(readmeSlack).toContain(`\`${filter}\``)
+    }
+    for (const command of manifest.features.slash_commands) expect(command.usage_hint).not.toMatch(/[<>]/)
   })
 
   it('subscribes to exactly the events the app handles', () => {

@@ -81,7 +81,7 @@ describe('renderSampleTable', () => {
     expect(rendered.text.split('\n')[2]).toBe('&lt;@U1&gt; &amp; ˋxˋ')
   })
 
-  it('leaves whole rows out when the escaped table would pass a section\'s 3,000 characters, never cutting an entity', () => {
+  it("leaves whole rows out when the escaped table would pass a section's 3,000 characters, never cutting an entity", () => {
     // 24 "&" a cell, 5 columns: each row is ~600 characters once escaped, so ten do not fit.
     const columns = ['a', 'b', 'c', 'd', 'e']
     const rows = Array.from({ length: 10 }, () => columns.map(() => '&'.repeat(30)))

@@ -45,13 +45,17 @@ describe('userText: data as mrkdwn', () => {
 
   it('keeps any string within its limit, well-formed and without live markup (property)', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), fc.integer({ min: 1, max: 200 }), (s, max) => {
-        const out = userText(s, max)
-        expect(out.length).toBeLessThanOrEqual(max)
-        expect(out).not.toMatch(loneSurrogate)
-        expect(out).not.toMatch(liveMarkup)
-        expect(out).not.toContain('`')
-      }),
+      fc.property(
+        fc.string({ unit: 'binary', maxLength: 300 }),
+        fc.integer({ min: 1, max: 200 }),
+        (s, max) => {
+          const out = userText(s, max)
+          expect(out.length).toBeLessThanOrEqual(max)
+          expect(out).not.toMatch(loneSurrogate)
+          expect(out).not.toMatch(liveMarkup)
+          expect(out).not.toContain('`')
+        },
+      ),
     )
   })
 })
@@ -68,11 +72,15 @@ describe('clipMrkdwn: Roster-composed text', () => {
 
   it('never exceeds the limit nor leaves half an emoji (property)', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.integer({ min: 1, max: 150 }), (s, max) => {
-        const out = clipMrkdwn(s, max)
-        expect(out.length).toBeLessThanOrEqual(max)
-        expect(out).not.toMatch(loneSurrogate)
-      }),
+      fc.property(
+        fc.string({ unit: 'grapheme', maxLength: 200 }),
+        fc.integer({ min: 1, max: 150 }),
+        (s, max) => {
+          const out = clipMrkdwn(s, max)
+          expect(out.length).toBeLessThanOrEqual(max)
+          expect(out).not.toMatch(loneSurrogate)
+        },
+      ),
     )
   })
 })

@@ -178,8 +178,11 @@ export function elementState(
 ): Args {
   const type = String(element.type)
   switch (type) {
-    case 'static_select':
     case 'external_select':
+      // Its options came from the app's answer to a block_suggestion (see suggestions.ts): the option itself.
+      if (typeof value === 'object' && value !== null) return { type, selected_option: value }
+      return { type, selected_option: value === undefined ? null : optionFor(element, String(value)) }
+    case 'static_select':
     case 'radio_buttons':
     case 'overflow':
       return { type, selected_option: value === undefined ? null : optionFor(element, String(value)) }

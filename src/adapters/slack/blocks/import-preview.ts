@@ -126,7 +126,9 @@ export function dryRunPreview({ job, diffs, errors }: PreviewInput): { text: str
   const s = job.summary
   const updated = realUpdates(job)
   const counts = `*${n(s.inserted)}* to insert · *${n(updated)}* to update · *${n(s.unchanged)}* unchanged · *${n(s.failed)}* failed (of ${n(s.total)})`
-  const blocks: KnownBlock[] = [section(`:mag: *Dry run result* for *${userText(job.connectionName, nameChars)}*\n${counts}`)]
+  const blocks: KnownBlock[] = [
+    section(`:mag: *Dry run result* for *${userText(job.connectionName, nameChars)}*\n${counts}`),
+  ]
   if (diffs.length > 0) {
     const shown = diffs.slice(0, previewLimits.diffs)
     blocks.push(section(`*Changes* (first ${shown.length}):\n${shown.map(diffLine).join('\n')}`))
@@ -198,7 +200,9 @@ export function fileOffer(file: { id: string; name: string }): { text: string; b
   return {
     text,
     blocks: [
-      section(`:inbox_tray: ${codeText(file.name, nameChars)} looks like a users file. A dry run comes first.`),
+      section(
+        `:inbox_tray: ${codeText(file.name, nameChars)} looks like a users file. A dry run comes first.`,
+      ),
       {
         type: 'actions',
         block_id: `import_offer:${file.id}`,

@@ -123,7 +123,8 @@ export function jobDetailBlocks(job: Job, progress?: Parameters<typeof toAuth0Jo
       // external_id, status_details, the connection's name: data (an API client sets external_id), escaped and
       // clipped so the field stays within Slack's 2,000 characters.
       const room = slackLimits.sectionField - key.length - 3
-      const shown = typeof value === 'object' ? codeText(JSON.stringify(value), room) : userText(String(value), room)
+      const shown =
+        typeof value === 'object' ? codeText(JSON.stringify(value), room) : userText(String(value), room)
       return { type: 'mrkdwn' as const, text: `*${key}*\n${shown}` }
     })
   return [

@@ -49,7 +49,9 @@ function pagerButtons(page: JobPage, filters: readonly JobFilter[]): KnownBlock 
     value: JSON.stringify(query),
   })
   const elements = []
-  if (page.hasNewer && first) elements.push(button('← Newer', jobPageActionIds.newer, { f: [...filters], a: first.id }))
-  if (page.hasOlder && last) elements.push(button('Older →', jobPageActionIds.older, { f: [...filters], b: last.id }))
+  if (page.hasNewer && first)
+    elements.push(button('← Newer', jobPageActionIds.newer, { f: [...filters], a: first.id }))
+  if (page.hasOlder && last)
+    elements.push(button('Older →', jobPageActionIds.older, { f: [...filters], b: last.id }))
   return elements.length > 0 ? { type: 'actions', block_id: 'jobs_pager', elements } : undefined
 }

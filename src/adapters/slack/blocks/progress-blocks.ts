@@ -51,7 +51,6 @@ export function jobTarget(job: Job): string {
   return parts.join(' · ')
 }
 
-
 /** `▰▰▰▰▱▱▱▱▱▱` — ten cells, floored, so 100% only shows when everything is done. */
 export function progressBar(fraction: number, cells = 10): string {
   const filled = Math.max(0, Math.min(cells, Math.floor(fraction * cells)))

@@ -84,7 +84,11 @@ export interface UserTextOptions {
  * Data (not Roster's own markup) as mrkdwn: escaped, and clipped to `max` characters of the escaped result by
  * grapheme, "…" at the end when cut. Use it for every string that did not come from Roster's own code.
  */
-export function userText(text: string, max: number = slackLimits.messageText, options: UserTextOptions = {}): string {
+export function userText(
+  text: string,
+  max: number = slackLimits.messageText,
+  options: UserTextOptions = {},
+): string {
   const flat = options.multiline ? wellFormed(text) : wellFormed(text).replace(/\s+/g, ' ')
   return clipPieces(
     // A grapheme may carry a control character under a combining mark (`<\u0301`): escaped within it too.

@@ -14,12 +14,20 @@ import { importableConnections } from './import-flow.ts'
  * the submission is (and is checked again).
  */
 export function registerConnectionOptions(app: App, deps: SlackDeps): void {
-  const answer = (block: string, action: string, needs: AccessAction, all: () => ReturnType<typeof matchingOptions>) =>
-    app.options<'block_suggestion'>({ type: 'block_suggestion', block_id: block, action_id: action }, async ({ ack, body }) => {
-      const typed = 'value' in body && typeof body.value === 'string' ? body.value : ''
-      if (!can(deps.access.roleOf(body.user.id), needs)) return ack({ options: [] })
-      return ack({ options: matchingOptions(all(), typed) })
-    })
+  const answer = (
+    block: string,
+    action: string,
+    needs: AccessAction,
+    all: () => ReturnType<typeof matchingOptions>,
+  ) =>
+    app.options<'block_suggestion'>(
+      { type: 'block_suggestion', block_id: block, action_id: action },
+      async ({ ack, body }) => {
+        const typed = 'value' in body && typeof body.value === 'string' ? body.value : ''
+        if (!can(deps.access.roleOf(body.user.id), needs)) return ack({ options: [] })
+        return ack({ options: matchingOptions(all(), typed) })
+      },
+    )
   answer(importFormIds.connection.block, importFormIds.connection.action, 'import', () =>
     importConnectionOptions(importableConnections(deps.engine)),
   )

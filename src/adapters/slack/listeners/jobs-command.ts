@@ -69,7 +69,9 @@ function helpText(role: ReturnType<SlackDeps['access']['roleOf']>): string {
       '• `/export [connection] [json|ndjson|csv] [sample]` — export users; the file comes in a thread',
     )
   if (can(role, 'jobs.read')) {
-    lines.push('• `/jobs` — recent jobs, ten a page (*Older* / *Newer* below them) · `/jobs JOB_ID` — one job')
+    lines.push(
+      '• `/jobs` — recent jobs, ten a page (*Older* / *Newer* below them) · `/jobs JOB_ID` — one job',
+    )
     lines.push(
       `• \`/jobs ${jobFilters.join('|')}\` — only those jobs; combine them: \`/jobs failed mine\`, \`/jobs running import\``,
     )
