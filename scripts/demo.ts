@@ -25,7 +25,9 @@ const usersFile = JSON.stringify(
   2,
 )
 
-const step = (text: string) => process.stdout.write(`\n\x1b[1m▶ ${text}\x1b[0m\n`)
+/** Bold on a terminal; plain text when piped or redirected (no escape codes in a file). */
+const step = (text: string) =>
+  process.stdout.write(process.stdout.isTTY ? `\n\x1b[1m▶ ${text}\x1b[0m\n` : `\n▶ ${text}\n`)
 
 /**
  * How long the demo waits for any one thing (a job, a thread filling) before it gives up. Each wait ends as soon as

@@ -1,7 +1,7 @@
 import { type Connection, defaultUsernameLimits, providerOf } from '../domain/connections/connection.ts'
 import { labelTable } from '../domain/import/export-labels.ts'
 import { findFileDuplicates } from '../domain/import/file-duplicates.ts'
-import { normalizeRow } from '../domain/import/normalize-row.ts'
+import { type LabelDisagreement, normalizeRow } from '../domain/import/normalize-row.ts'
 import type { PlannedRow } from '../domain/import/plan-chunk.ts'
 import type { ReportEntry } from '../domain/import/report.ts'
 import { validateImportRow } from '../domain/import/validate-row.ts'
@@ -86,6 +86,17 @@ async function prepare(
   return { normalized, duplicates, usernameLimits: connection.username_limits ?? defaultUsernameLimits }
 }
 
+/** The row with each disagreeing label's value in place of its field's, validated like any row. */
+function labelledRow(
+  row: unknown,
+  disagreements: readonly LabelDisagreement[],
+  usernameLimits: { min: number; max: number },
+): ReturnType<typeof validateImportRow> {
+  const copy: Record<string, unknown> = { ...(row as Record<string, unknown>) }
+  for (const { field, labelValue } of disagreements) copy[field] = labelValue
+  return validateImportRow(copy, { usernameLimits })
+}
+
 async function checkChunk(
   { normalized, duplicates, usernameLimits }: Prepared,
   start: number,
@@ -100,12 +111,27 @@ async function checkChunk(
     for (const key of normal.ignored) ignored.add(key)
     const result = validateImportRow(normal.row, { usernameLimits })
     const rowErrors = [...normal.errors, ...(result.ok ? [] : result.errors)]
+    // A label that disagrees with its field: its value must be valid too, since the planner may keep it.
+    const alternative = normal.disagreements && labelledRow(normal.row, normal.disagreements, usernameLimits)
+    if (alternative && !alternative.ok) rowErrors.push(...alternative.errors)
     const duplicate = duplicates.get(index)
     if (duplicate) rowErrors.push(duplicate)
-    if (result.ok && rowErrors.length === 0)
-      valid.push({ index, row: result.row, partialMetadata: normal.partialMetadata })
-    // The user is added, redacted, where the chunk's report is made (runImport, reportEntry).
-    else errors.push({ index, user: undefined, errors: rowErrors })
+    if (result.ok && rowErrors.length === 0) {
+      valid.push({
+        index,
+        row: result.row,
+        partialMetadata: normal.partialMetadata,
+        ...(alternative?.ok && normal.disagreements
+          ? {
+              disagreements: normal.disagreements.map(({ field, label }) => ({ field, label })),
+              labelled: alternative.row,
+            }
+          : {}),
+      })
+    } else {
+      // The user is added, redacted, where the chunk's report is made (runImport, reportEntry).
+      errors.push({ index, user: undefined, errors: rowErrors })
+    }
   }
   return { valid, errors, ignored: [...ignored] }
 }

@@ -133,7 +133,7 @@ describe('the dry run', () => {
     expect(text).toContain('*1* to insert · *1* to update · *1* unchanged · *1* failed (of 4)')
     expect(text).toContain('• *update* `change@example.com`: given_name: "Before" → "After"')
     expect(text).toContain('• *insert* `new@example.com`')
-    expect(text).toMatch(/• index 3 `broken` — INVALID_FORMAT: .*email/)
+    expect(text).toMatch(/• row 4 `broken` — INVALID_FORMAT: .*email/)
     expect(stored('new@example.com')).toBeUndefined()
   })
 

@@ -219,9 +219,9 @@ export class RosterProcesses {
   startCli(
     storeDir: string,
     args: readonly string[],
-    { timeoutMs = 45_000 }: { timeoutMs?: number } = {},
+    { timeoutMs = 45_000, env = {} }: { timeoutMs?: number; env?: Record<string, string> } = {},
   ): { pid: number; result: Promise<CliResult> } {
-    const spawned = this.#spawn('src/adapters/cli/main.ts', args, storeDir, {})
+    const spawned = this.#spawn('src/adapters/cli/main.ts', args, storeDir, env)
     const result = within(
       `roster ${args.join(' ')}`,
       spawned,
@@ -236,7 +236,7 @@ export class RosterProcesses {
   runCli(
     storeDir: string,
     args: readonly string[],
-    options: { timeoutMs?: number } = {},
+    options: { timeoutMs?: number; env?: Record<string, string> } = {},
   ): Promise<CliResult> {
     return this.startCli(storeDir, args, options).result
   }

@@ -41,7 +41,10 @@ export function parseUsersFile(
 
 function parseJson(body: string, trimmed: string, fileName: string): ParsedUsersFile {
   if (trimmed.startsWith('[')) return parseJsonArray(body, fileName)
-  if (trimmed.startsWith('{')) return parseNdjson(body, fileName)
+  if (trimmed.startsWith('{')) {
+    refuseWrapper(body, fileName)
+    return parseNdjson(body, fileName)
+  }
   throw new AppError(
     'invalid_users_file',
     `${fileName} must hold a JSON array of user objects, NDJSON (one user object per line) or CSV (a header row ` +
@@ -104,6 +107,32 @@ function parseJsonArray(body: string, fileName: string): ParsedUsersFile {
     throw new AppError('invalid_users_file', `${fileName} must hold a JSON array of user objects.`)
   }
   return { format: 'json', rows: value }
+}
+
+/**
+ * `{"users": [ … ]}` (how some tools and API responses wrap a list) is one object, not a file of users: said
+ * once for the whole file, with the fix, instead of one failed "user" without an email.
+ */
+function refuseWrapper(body: string, fileName: string): void {
+  let value: unknown
+  try {
+    value = JSON.parse(body)
+  } catch {
+    return // several lines, each an object: NDJSON
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || 'email' in value) return
+  // A list under `users`, or one whose items have an email: a user's own arrays (mfa_factors) are neither.
+  const list = Object.entries(value).find(
+    ([key, inner]) =>
+      Array.isArray(inner) &&
+      (key === 'users' || inner.some((u) => typeof u === 'object' && u !== null && 'email' in u)),
+  )
+  if (!list) return
+  throw new AppError(
+    'invalid_users_file',
+    `${fileName} holds one object with a "${list[0]}" list, not a list of users: an import file is the array ` +
+      `itself, [ {"email": …}, … ]. Take the list out (e.g. jq '.${list[0]}' ${fileName} > users.json) and import that.`,
+  )
 }
 
 function parseNdjson(body: string, fileName: string): ParsedUsersFile {

@@ -4,7 +4,7 @@ import { REDACTED, redactSecrets } from '../users/secrets.ts'
 import type { StoredUser } from '../users/user.ts'
 import type { ImportRow } from './import-row.ts'
 import { jsonEqual, mergePatch } from './merge-patch.ts'
-import type { MetadataField } from './normalize-row.ts'
+import { givenTwice, type MetadataField } from './normalize-row.ts'
 import type { FieldChange, ReportEntry, UserDiff } from './report.ts'
 import type { RowError } from './validate-row.ts'
 
@@ -21,6 +21,10 @@ export interface PlannedRow {
   row: ImportRow
   /** Metadata the row gives key by key (dotted columns): merged into the user's, never replacing it. */
   partialMetadata?: readonly MetadataField[]
+  /** Fields the row gives twice, by name and by label, with different values (see `normalizeRow`). */
+  disagreements?: readonly { field: string; label: string }[]
+  /** The row with the labels' values in those fields, validated. */
+  labelled?: ImportRow
 }
 
 export interface PlanOptions {
@@ -95,24 +99,28 @@ export function planChunk(
 ): ChunkPlan {
   const plan = emptyChunkPlan()
   const provider = providerOf(connection)
-  for (const { index, row, partialMetadata = [] } of rows) {
-    const email = row.email.toLowerCase()
-    const userId = row.user_id === undefined ? undefined : `${provider}|${row.user_id}`
+  for (const planned of rows) {
+    const { index, partialMetadata = [] } = planned
+    // email, user_id and username never disagree with a label here (normalizeRow fails such rows).
+    const email = planned.row.email.toLowerCase()
+    const userId = planned.row.user_id === undefined ? undefined : `${provider}|${planned.row.user_id}`
     const byEmail = lookup.findByEmail(connection.id, email)
     const byId = userId === undefined ? undefined : lookup.getById(userId)
     const byUsername =
-      row.username === undefined
+      planned.row.username === undefined
         ? undefined
-        : lookup.findByUsername(connection.id, row.username.toLowerCase())
+        : lookup.findByUsername(connection.id, planned.row.username.toLowerCase())
     const conflict = options.upsert
       ? upsertConflict(byEmail, byId, byUsername)
       : existing(byEmail, byId, byUsername)
-    if (conflict) {
+    const settled = conflict ? { row: planned.row, errors: [conflict] } : settleLabels(planned, byEmail)
+    if (settled.errors.length > 0) {
       // `user` is filled by the caller, which holds the row as the person wrote it.
-      plan.errors.push({ index, user: undefined, errors: [conflict] })
+      plan.errors.push({ index, user: undefined, errors: settled.errors })
       plan.tally.failed++
       continue
     }
+    const row = settled.row
     if (byEmail) {
       const after = applyUpsert(byEmail, row, options, partialMetadata)
       if (after === null) {
@@ -134,6 +142,29 @@ export function planChunk(
       plan.diffs.push(diff(index, 'insert', undefined, inserted))
   }
   return plan
+}
+
+/**
+ * A field given by name and by label with different values: the one that differs from the stored user is the
+ * edit, and is kept. With no stored user, or both differing from it, nobody can tell: the row fails naming both.
+ */
+function settleLabels(
+  planned: PlannedRow,
+  stored: StoredUser | undefined,
+): { row: ImportRow; errors: RowError[] } {
+  const { disagreements, labelled } = planned
+  if (!disagreements || !labelled) return { row: planned.row, errors: [] }
+  const row: Record<string, unknown> = { ...planned.row }
+  const errors: RowError[] = []
+  for (const { field, label } of disagreements) {
+    const byName = (planned.row as Record<string, unknown>)[field]
+    const byLabel = (labelled as Record<string, unknown>)[field]
+    const before = stored === undefined ? undefined : (stored as Record<string, unknown>)[field]
+    if (stored !== undefined && jsonEqual(before, byName)) row[field] = byLabel
+    else if (stored !== undefined && jsonEqual(before, byLabel)) row[field] = byName
+    else errors.push(givenTwice(field, label, byLabel, byName))
+  }
+  return { row: row as ImportRow, errors }
 }
 
 function existing(byEmail?: StoredUser, byId?: StoredUser, byUsername?: StoredUser): RowError | null {
