@@ -418,3 +418,67 @@ async function grepStore(dir: string, text: string): Promise<string[]> {
   }
   return found
 }
+
+describe('GET /users?q= with Auth0 search v3 syntax', () => {
+  async function seedPeople(): Promise<void> {
+    await seedUsers([
+      {
+        email: 'ada@example.com',
+        name: 'Ada Lovelace',
+        user_metadata: { plan: 'gold' },
+        app_metadata: { seats: 5 },
+      },
+      { email: 'grace@navy.mil', name: 'Grace Hopper', blocked: true, user_metadata: { plan: 'silver' } },
+      {
+        email: 'edsger@example.com',
+        name: 'Edsger Dijkstra',
+        email_verified: false,
+        app_metadata: { seats: 12 },
+      },
+    ])
+  }
+
+  async function search(client: ManagementClient, q: string): Promise<string[]> {
+    const page = await client.users.list({ q, search_engine: 'v3', per_page: 50 })
+    return page.data.map((user) => user.email as string).sort()
+  }
+
+  it('answers fields, phrases, wildcards, operators, ranges, _exists_ and metadata paths', async () => {
+    const client = await sdkClient()
+    await seedPeople()
+    expect(await search(client, 'user_metadata.plan:"gold"')).toEqual(['ada@example.com'])
+    expect(await search(client, 'name:"grace hopper"')).toEqual(['grace@navy.mil'])
+    expect(await search(client, 'email:*@example.com AND NOT name:ada')).toEqual(['edsger@example.com'])
+    expect(await search(client, 'name:(ada OR grace)')).toEqual(['ada@example.com', 'grace@navy.mil'])
+    expect(await search(client, 'app_metadata.seats:[6 TO *]')).toEqual(['edsger@example.com'])
+    expect(await search(client, 'created_at:[2024-01-01 TO *]')).toHaveLength(3)
+    expect(await search(client, 'logins_count:[1 TO 5]')).toEqual([])
+    expect(await search(client, '_exists_:user_metadata.plan AND blocked:true')).toEqual(['grace@navy.mil'])
+    expect(await search(client, 'email:"ADA@example.com" AND user_metadata.plan:"gold"')).toEqual([
+      'ada@example.com',
+    ])
+  })
+
+  it("answers Auth0's 400 for what it refuses", async () => {
+    const client = await sdkClient()
+    for (const [q, message] of [
+      ['name:*ab', /a value that starts with \* needs at least 3 other characters/],
+      ['user_metadata.plan:go*', /wildcards are not available on user_metadata fields/],
+      ['user_metadata.plan:[a TO z]', /ranges are not available on user_metadata fields/],
+      ['user_email:"a@example.com"', /unknown field "user_email"/],
+    ] as const) {
+      await expect(client.users.list({ q, search_engine: 'v3' }), q).rejects.toMatchObject({
+        statusCode: 400,
+        body: {
+          statusCode: 400,
+          error: 'Bad Request',
+          message: expect.stringMatching(message),
+          errorCode: 'invalid_query_string',
+        },
+      })
+    }
+    await expect(client.users.list({ q: 'name:ada', search_engine: 'v2' })).rejects.toMatchObject({
+      body: { message: 'You are not allowed to use search_engine=v2. Use search_engine=v3 instead.' },
+    })
+  })
+})
