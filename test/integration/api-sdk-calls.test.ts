@@ -242,6 +242,11 @@ describe('an unparsable users file on the API', () => {
   })
 })
 
+async function search(client: ManagementClient, q: string): Promise<string[]> {
+  const page = await client.users.list({ q, search_engine: 'v3', per_page: 50 })
+  return page.data.map((user) => user.user_id as string)
+}
+
 describe('PATCH /users/{id}', () => {
   async function ada(client: ManagementClient): Promise<string> {
     await seedUsers([
@@ -299,6 +304,12 @@ describe('PATCH /users/{id}', () => {
     expect(renamed).toMatchObject(expected)
     expect(renamed).not.toHaveProperty('nickname')
     expect(await client.users.get(id)).toMatchObject(expected)
+    // The username index follows: the new name finds the user, a name given up is free again.
+    const { users } = roster.engine.ctx
+    expect(users.findByUsername(mainConnection(), 'countess')?.user_id).toBe(id)
+    await client.users.update(id, { username: 'augusta' })
+    expect(users.findByUsername(mainConnection(), 'countess')).toBeUndefined()
+    expect(await search(client, 'username:augusta')).toEqual([id])
   })
 
   it('stores a new password as a bcrypt hash, never in clear, replacing the imported custom hash', async () => {
@@ -438,7 +449,7 @@ describe('GET /users?q= with Auth0 search v3 syntax', () => {
     ])
   }
 
-  async function search(client: ManagementClient, q: string): Promise<string[]> {
+  async function emails(client: ManagementClient, q: string): Promise<string[]> {
     const page = await client.users.list({ q, search_engine: 'v3', per_page: 50 })
     return page.data.map((user) => user.email as string).sort()
   }
@@ -446,15 +457,15 @@ describe('GET /users?q= with Auth0 search v3 syntax', () => {
   it('answers fields, phrases, wildcards, operators, ranges, _exists_ and metadata paths', async () => {
     const client = await sdkClient()
     await seedPeople()
-    expect(await search(client, 'user_metadata.plan:"gold"')).toEqual(['ada@example.com'])
-    expect(await search(client, 'name:"grace hopper"')).toEqual(['grace@navy.mil'])
-    expect(await search(client, 'email:*@example.com AND NOT name:ada')).toEqual(['edsger@example.com'])
-    expect(await search(client, 'name:(ada OR grace)')).toEqual(['ada@example.com', 'grace@navy.mil'])
-    expect(await search(client, 'app_metadata.seats:[6 TO *]')).toEqual(['edsger@example.com'])
-    expect(await search(client, 'created_at:[2024-01-01 TO *]')).toHaveLength(3)
-    expect(await search(client, 'logins_count:[1 TO 5]')).toEqual([])
-    expect(await search(client, '_exists_:user_metadata.plan AND blocked:true')).toEqual(['grace@navy.mil'])
-    expect(await search(client, 'email:"ADA@example.com" AND user_metadata.plan:"gold"')).toEqual([
+    expect(await emails(client, 'user_metadata.plan:"gold"')).toEqual(['ada@example.com'])
+    expect(await emails(client, 'name:"grace hopper"')).toEqual(['grace@navy.mil'])
+    expect(await emails(client, 'email:*@example.com AND NOT name:ada')).toEqual(['edsger@example.com'])
+    expect(await emails(client, 'name:(ada OR grace)')).toEqual(['ada@example.com', 'grace@navy.mil'])
+    expect(await emails(client, 'app_metadata.seats:[6 TO *]')).toEqual(['edsger@example.com'])
+    expect(await emails(client, 'created_at:[2024-01-01 TO *]')).toHaveLength(3)
+    expect(await emails(client, 'logins_count:[1 TO 5]')).toEqual([])
+    expect(await emails(client, '_exists_:user_metadata.plan AND blocked:true')).toEqual(['grace@navy.mil'])
+    expect(await emails(client, 'email:"ADA@example.com" AND user_metadata.plan:"gold"')).toEqual([
       'ada@example.com',
     ])
   })

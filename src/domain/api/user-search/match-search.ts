@@ -136,7 +136,19 @@ function words(text: string): string[] {
   return text.split(/[^\p{L}\p{N}]+/u).filter(Boolean)
 }
 
+/** Compiled once per query, not once per user: a scan tests the same pattern against every user. */
+const compiled = new WeakMap<readonly GlobPiece[], { folded: RegExp; exact: RegExp }>()
+
 function globPattern(glob: readonly GlobPiece[], folded: boolean): RegExp {
+  let patterns = compiled.get(glob)
+  if (patterns === undefined) {
+    patterns = { folded: compileGlob(glob, true), exact: compileGlob(glob, false) }
+    compiled.set(glob, patterns)
+  }
+  return folded ? patterns.folded : patterns.exact
+}
+
+function compileGlob(glob: readonly GlobPiece[], folded: boolean): RegExp {
   const source = glob
     .map((piece) =>
       'text' in piece
