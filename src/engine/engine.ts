@@ -2,7 +2,8 @@ import type { ApiClient } from '../domain/api/api-client.ts'
 import type { ApiScope, ApiToken } from '../domain/api/api-token.ts'
 import { type OffsetPage, offsetPage } from '../domain/api/paging.ts'
 import type { UserPatch } from '../domain/api/user-patch.ts'
-import { isExactValue, matchesQuery, type QueryTerm } from '../domain/api/user-query.ts'
+import { matchesSearch } from '../domain/api/user-search/match-search.ts'
+import { indexedLookup, type SearchNode } from '../domain/api/user-search/search-fields.ts'
 import type { BackupSetListing } from '../domain/backups/backup-set.ts'
 import type { Tenant } from '../domain/catalog.ts'
 import type { Connection } from '../domain/connections/connection.ts'
@@ -212,13 +213,14 @@ export class Engine {
 
   /**
    * One page of a user search found without parsing every user (a scan parses each, ~5 µs a user: seconds per
-   * request at a million), or undefined when only a scan answers it. Without terms, the users before the page are
-   * skipped as bytes; with an exact user_id or email, the indexes answer (an email may exist once per connection;
-   * several matches leave the order to the scan). Same users, same order as filtering `listUsers`.
+   * request at a million), or undefined when only a scan answers it. Without a query, the users before the page are
+   * skipped as bytes; with an exact user_id or email that every match must have, the indexes find the candidates
+   * and the whole query is checked on them (an email may exist once per connection; several matches leave the
+   * order to the scan). Same users, same order as filtering `listUsers`.
    */
   pageUsers(
     connection: string | undefined,
-    terms: readonly QueryTerm[],
+    query: SearchNode,
     page: number,
     perPage: number,
   ): OffsetPage<StoredUser> | undefined {
@@ -226,7 +228,7 @@ export class Engine {
     const connectionId = connection === undefined ? undefined : this.#connection(connection).id
     const start = page * perPage
     const { users } = this.ctx
-    if (terms.length === 0 && users.scanJson !== undefined) {
+    if (query.kind === 'all' && users.scanJson !== undefined) {
       const items: StoredUser[] = []
       let position = 0
       for (const json of users.scanJson(connectionId === undefined ? {} : { connectionId })) {
@@ -236,9 +238,7 @@ export class Engine {
       }
       return { items, start, limit: perPage, total }
     }
-    const exact = terms.find(
-      (term) => (term.field === 'user_id' || term.field === 'email') && isExactValue(term.value),
-    )
+    const exact = indexedLookup(query)
     if (exact === undefined) return undefined
     const candidates =
       exact.field === 'user_id'
@@ -250,7 +250,7 @@ export class Engine {
       (user): user is StoredUser =>
         user !== undefined &&
         (connectionId === undefined || user.connection_id === connectionId) &&
-        matchesQuery(user, terms),
+        matchesSearch(user, query),
     )
     if (found.length > 1) return undefined
     return offsetPage(found, page, perPage)

@@ -347,11 +347,14 @@ describe('POST /api/v2/jobs/users-imports', () => {
     )
   })
 
-  it('refuses a file that is not JSON before creating a job', async () => {
+  it('accepts a file that is not JSON, as Auth0 does, and the job fails with the parse error', async () => {
     await start()
     const response = await importJob({ users: { content: '{"email": ' }, connection_id: connectionId })
-    expect(response.status).toBe(400)
-    expect(roster.engine.listJobs()).toEqual([])
+    expect(response.status).toBe(202)
+    const { id } = (await response.json()) as { id: string }
+    const failed = await roster.engine.waitFor(id)
+    expect(failed).toMatchObject({ status: 'failed', statusDetails: expect.stringContaining('users.json') })
+    expect(failed).not.toHaveProperty('summary')
   })
 })
 

@@ -2,7 +2,8 @@ import express, { Router } from 'express'
 import { z } from 'zod'
 import { offsetPage, projectFields } from '../../domain/api/paging.ts'
 import { parseUserPatch } from '../../domain/api/user-patch.ts'
-import { matchesQuery, parseUserQuery } from '../../domain/api/user-query.ts'
+import { matchesSearch } from '../../domain/api/user-search/match-search.ts'
+import { parseSearch } from '../../domain/api/user-search/parse-search.ts'
 import { toAuth0User } from '../../domain/users/auth0-user-view.ts'
 import { normalizeEmail, type StoredUser } from '../../domain/users/user.ts'
 import type { Engine } from '../../engine/engine.ts'
@@ -19,15 +20,19 @@ export function usersRoutes(engine: Engine, jsonMaxBytes: number): Router {
 
   router.get('/users', requireScopes(engine, 'users.read', ['read:users']), (req, res) => {
     const query = parseQuery(usersQuery, req)
-    const search = parseUserQuery(query.q ?? '')
+    if (query.search_engine === 'v1') throw badQuery('You are not allowed to use search_engine=v1.')
+    if (query.search_engine === 'v2') {
+      throw badQuery('You are not allowed to use search_engine=v2. Use search_engine=v3 instead.')
+    }
+    const search = parseSearch(query.q ?? '')
     if (!search.ok) throw badQuery(search.message, 'invalid_query_string')
     const pageNumber = query.page ?? 0
     const perPage = query.per_page ?? 50
     const page =
-      (query.sort === undefined && engine.pageUsers(query.connection, search.terms, pageNumber, perPage)) ||
+      (query.sort === undefined && engine.pageUsers(query.connection, search.query, pageNumber, perPage)) ||
       offsetPage(
         sortUsers(
-          [...engine.listUsers(query.connection)].filter((user) => matchesQuery(user, search.terms)),
+          [...engine.listUsers(query.connection)].filter((user) => matchesSearch(user, search.query)),
           query.sort,
         ),
         pageNumber,
