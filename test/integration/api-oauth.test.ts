@@ -283,7 +283,7 @@ describe('roster clients', () => {
       parseInvocation(['clients', 'create', '--name', 'ci', '--scopes', 'read:clients'], 'me'),
     ).rejects.toThrow(/unknown scope read:clients/)
     await expect(parseInvocation(['clients', 'create', '--name', 'ci'], 'me')).rejects.toThrow(
-      /usage: roster clients create/,
+      /clients create needs --name and --scopes/,
     )
   })
 })
