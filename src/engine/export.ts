@@ -9,6 +9,7 @@ import {
 } from '../domain/export/export-fields.ts'
 import { type ExportFormat, exportWriter } from '../domain/export/format.ts'
 import { ByteSink, type JsonRows, jsonRows } from '../domain/export/json-rows.ts'
+import { isReservedKey } from '../domain/import/input-limits.ts'
 import type { ExportJob, Requester } from '../domain/jobs/job.ts'
 import { toAuth0User } from '../domain/users/auth0-user-view.ts'
 import type { StoredUser } from '../domain/users/user.ts'
@@ -100,7 +101,14 @@ export async function requestExport(ctx: EngineContext, request: ExportRequest):
  */
 function refuseRelabelling(labels: Record<string, string>, recorded: Readonly<Record<string, string>>): void {
   for (const [label, path] of Object.entries(labels)) {
-    const earlier = recorded[label]
+    if (isReservedKey(label)) {
+      // A column named so would re-import as the refused key (and a record keyed by it loses it on assignment).
+      throw new AppError(
+        'invalid_request',
+        `"${label}" cannot be a column label: __proto__, constructor and prototype are reserved. Choose another.`,
+      )
+    }
+    const earlier = Object.hasOwn(recorded, label) ? recorded[label] : undefined
     if (earlier === undefined || earlier === path) continue
     throw new AppError(
       'invalid_request',

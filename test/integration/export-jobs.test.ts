@@ -183,6 +183,19 @@ describe('renames and custom paths', () => {
     })
   })
 
+  it('takes built-in property names as ordinary labels, and refuses the reserved ones', async () => {
+    // Before, `toString` found Object.prototype's member among the recorded labels and was refused as taken.
+    await runExport({ format: 'csv', fields: [{ name: 'email', export_as: 'toString' }] })
+    expect(Object.hasOwn(h.engine.ctx.catalog.read().exportLabels, 'toString')).toBe(true)
+    for (const label of ['constructor', '__proto__']) {
+      await expect(
+        runExport({ format: 'csv', fields: [{ name: 'email', export_as: label }] }),
+      ).rejects.toThrow(
+        `"${label}" cannot be a column label: __proto__, constructor and prototype are reserved.`,
+      )
+    }
+  })
+
   it('refuses a label an earlier export recorded for another field, naming both', async () => {
     await runExport({ format: 'csv', fields })
     const before = h.engine.listJobs(100).length

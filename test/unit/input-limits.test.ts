@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { can, roleOf } from '../../src/domain/access/roles.ts'
+import { getPath } from '../../src/domain/export/field-path.ts'
 import { labelTable } from '../../src/domain/import/export-labels.ts'
 import { inputLimits, limitIssues } from '../../src/domain/import/input-limits.ts'
 import { deepNestingOffset } from '../../src/domain/import/json-depth.ts'
@@ -98,5 +100,24 @@ describe('UTF-8', () => {
     expect(() => decodeUtf8(Uint8Array.from([0x5b, 0xff]), 'u.json')).toThrow(
       'u.json is not valid UTF-8: byte 1 (0xff)',
     )
+  })
+})
+
+describe('lookups by a user-supplied key', () => {
+  it('export paths read own keys only: user_metadata.constructor is not a built-in', () => {
+    const profile = { user_metadata: { plan: 'pro' }, identities: [{ provider: 'auth0' }] }
+    expect(getPath(profile, ['user_metadata', 'constructor'])).toBeUndefined()
+    expect(getPath(profile, ['user_metadata', 'toString'])).toBeUndefined()
+    expect(getPath(profile, ['identities', 0, 'provider'])).toBe('auth0')
+    expect(getPath(profile, ['identities', 'length'])).toBe(1)
+  })
+
+  it('a Slack user id that names a built-in has no role', () => {
+    const access = { users: { U0ADMIN1: 'admin' as const } }
+    for (const id of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      expect(roleOf(access, [], id)).toBeUndefined()
+      expect(can(roleOf(access, [], id), 'jobs.read')).toBe(false)
+    }
+    expect(roleOf(access, [], 'U0ADMIN1')).toBe('admin')
   })
 })

@@ -4,7 +4,9 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   const result: Record<string, unknown> = isPlainObject(target) ? { ...target } : {}
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete result[key]
-    else result[key] = mergePatch(result[key], value)
+    // Own keys only: `constructor` in a patch must not merge into Object.prototype's member. (Reserved keys never
+    // get here: validation refuses them, so the assignment cannot set a prototype.)
+    else result[key] = mergePatch(Object.hasOwn(result, key) ? result[key] : undefined, value)
   }
   return result
 }
