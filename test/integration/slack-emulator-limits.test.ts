@@ -270,6 +270,28 @@ describe('views', () => {
     expect(emulator.latestView()).toBeUndefined()
   })
 
+  it("records a submission's ack that Slack would refuse: a view over a limit, errors for no input block", async () => {
+    const { applyViewAck } = await import('../support/slack/methods-views.ts')
+    const triggerId = emulator.workspace.issueTrigger('U0TESTER')
+    const { view } = await webClient().views.open({
+      trigger_id: triggerId,
+      view: modal({ blocks: [inputBlock({ block_id: 'name' })] }) as never,
+    })
+    const id = view?.id as string
+    applyViewAck(emulator.workspace, id, { response_action: 'errors', errors: { name: 'Say who' } })
+    expect(emulator.violations).toEqual([])
+    applyViewAck(emulator.workspace, id, { response_action: 'errors', errors: { nowhere: 'Oops' } })
+    applyViewAck(emulator.workspace, id, {
+      response_action: 'update',
+      view: modal({ title: plain(over('viewTitle')) }),
+    })
+    expect(emulator.takeViolations().map((v) => [v.method, v.rule])).toEqual([
+      ['view_ack', 'shape'],
+      ['view_ack', 'viewTitle'],
+    ])
+    expect(emulator.latestView()?.title).toEqual(plain('Import'))
+  })
+
   it('refuses a trigger used more than 3 seconds after its interaction', async () => {
     const triggerId = emulator.workspace.issueTrigger('U0TESTER')
     const now = Date.now()

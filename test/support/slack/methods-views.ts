@@ -69,8 +69,21 @@ export function applyViewAck(ws: Workspace, viewId: string, ack: unknown): void 
     }
   }
   switch (body.response_action) {
-    case 'errors':
+    case 'errors': {
+      // Slack shows each error under the input block of that block_id; any other key fails the submission.
+      const inputs = new Set(record.view.blocks.filter((b) => b.type === 'input').map((b) => b.block_id))
+      const errors = isObject(body.errors) ? Object.keys(body.errors) : []
+      const stray = errors.filter((key) => !inputs.has(key))
+      if (errors.length === 0 || stray.length > 0)
+        ws.violations.record('view_ack', [
+          {
+            rule: 'shape',
+            pointer: '/errors',
+            message: `errors must name input block_ids (${stray.join(', ')})`,
+          },
+        ])
       return
+    }
     case 'update':
       if (isObject(view)) replaceView(ws, record, view)
       return
