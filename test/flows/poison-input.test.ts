@@ -90,12 +90,14 @@ describe('files nested 10,000 levels deep', () => {
   ]
 
   for (const [name, content] of files) {
-    it(`refuses ${name} whole over HTTP, naming where, and keeps serving`, async () => {
-      const response = await upload(content, name)
-      expect(response.status).toBe(400)
-      const answer = (await response.json()) as { message: string }
-      expect(answer.message).toContain(`${name}`)
-      expect(answer.message).toContain('nests values deeper than 256 levels')
+    // The API takes an unparsable file as Auth0 does (202) and fails its job with the reason; nothing is stored.
+    it(`fails ${name}'s job whole over HTTP, naming where, and keeps serving`, async () => {
+      const { job, errors } = await imported(content, name)
+      expect(job.status).toBe('failed')
+      expect(job.status_details).toContain(`${name}`)
+      expect(job.status_details).toContain('nests values deeper than 256 levels')
+      expect(job.summary).toBeUndefined()
+      expect(errors).toMatchObject({ status: 'failed' })
       expect((await server.health()).ok).toBe(true)
     })
   }
@@ -202,7 +204,7 @@ describe('prototype keys', () => {
 })
 
 describe('encoding', () => {
-  it('refuses invalid UTF-8 whole, naming the byte offset, gzipped or not', async () => {
+  it('fails an invalid UTF-8 file whole, naming the byte offset, gzipped or not', async () => {
     const bytes = Buffer.concat([
       Buffer.from('[{"email":"caf'),
       Buffer.from([0xe9]),
@@ -212,10 +214,9 @@ describe('encoding', () => {
       [bytes, 'latin1.json', 'byte 14 (0xe9)'],
       [gzipSync(bytes), 'latin1.json.gz', 'unpacked byte 14 (0xe9)'],
     ] as const) {
-      const response = await upload(content, name)
-      expect(response.status).toBe(400)
-      const { message } = (await response.json()) as { message: string }
-      expect(message).toContain(`${name} is not valid UTF-8: ${where}`)
+      const { job } = await imported(content, name)
+      expect(job.status).toBe('failed')
+      expect(job.status_details).toContain(`${name} is not valid UTF-8: ${where}`)
     }
   })
 })
