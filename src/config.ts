@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import util from 'node:util'
 import cron from 'node-cron'
 import { z } from 'zod'
 import { AppError } from './errors.ts'
@@ -53,12 +56,15 @@ export const envSchema = z.object({
   RETENTION_CRON: cronExpression.default('*/15 * * * *'),
   BACKUP_CRON: cronOrOff.default('0 3 * * *'),
   BACKUP_KEEP: integer(1, 1000, 'a whole number of backups from 1 to 1000').default(7),
-  TENANT_NAME: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]*$/, {
-      error: 'expected lower-case letters, digits and dashes, like "acme-prod"',
-    })
-    .default('roster'),
+  // Unset (or empty): the store keeps what it has (first start: "roster", no owners). Set: applied at every start.
+  TENANT_NAME: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, {
+        error: 'expected lower-case letters, digits and dashes, like "acme-prod"',
+      })
+      .optional(),
+  ),
   TENANT_OWNERS: commaList(z.email({ error: 'expected comma-separated email addresses' })),
   LOG_LEVEL: z.enum(logLevels).default('info'),
   SLACK_BOT_TOKEN: optionalText,
@@ -78,6 +84,14 @@ export const envSchema = z.object({
       .transform((url) => url.replace(/\/+$/, ''))
       .optional(),
   ),
+  API_RATE_LIMIT: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    integer(
+      1,
+      100_000,
+      'a whole number of requests per second from 1 to 100000, or nothing for no limit',
+    ).optional(),
+  ),
   SMTP_URL: optionalText.pipe(
     z.url({ error: 'expected a URL such as smtp://user:pass@host:587' }).optional(),
   ),
@@ -90,6 +104,34 @@ export const envSchema = z.object({
 })
 
 export type Env = z.input<typeof envSchema>
+
+/**
+ * The settings Roster starts with: `.env` in the working directory (where `npm start` runs), then the real
+ * environment, which wins. `file` is the `.env` that was read, for the start-up log. Only these two sources exist:
+ * the file is optional, and nothing else reads the environment.
+ */
+export function readEnvironment(
+  cwd: string = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): { env: Record<string, string | undefined>; file?: string } {
+  const file = join(cwd, '.env')
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { env: { ...env } }
+    throw new AppError('config_invalid', `Cannot read ${file}: ${(error as Error).message}`)
+  }
+  // util.parseEnv is the parser behind `node --env-file` (Node 20.12+, which package.json's engines asks for).
+  const parseEnv = (util as { parseEnv?: (content: string) => Record<string, string> }).parseEnv
+  if (typeof parseEnv !== 'function') {
+    throw new AppError(
+      'config_invalid',
+      `${file} exists, but Node ${process.version} cannot read it: use Node 20.12 or newer, or export its settings in the shell instead.`,
+    )
+  }
+  return { env: { ...parseEnv(text), ...env }, file }
+}
 
 export function loadConfig(env: Record<string, string | undefined>) {
   const parsed = envSchema.safeParse(env)
@@ -105,7 +147,11 @@ export function loadConfig(env: Record<string, string | undefined>) {
     port: e.PORT,
     storeDir: e.STORE_DIR,
     logLevel: e.LOG_LEVEL,
-    tenant: { name: e.TENANT_NAME, owners: e.TENANT_OWNERS },
+    /** What the tenant is, where set: applied to the store at every start; undefined leaves the store's value. */
+    tenant: {
+      name: e.TENANT_NAME,
+      owners: e.TENANT_OWNERS.length > 0 ? e.TENANT_OWNERS : undefined,
+    },
     limits: {
       importMaxBytes: e.IMPORT_MAX_BYTES,
       maxActiveImports: e.MAX_ACTIVE_IMPORTS,
@@ -124,6 +170,8 @@ export function loadConfig(env: Record<string, string | undefined>) {
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     /** Where export download links and emails point. Unset: http://localhost:<the port Roster listens on>. */
     publicUrl: e.PUBLIC_URL,
+    /** Requests a second per API token or client on `/api/v2`; undefined: unlimited, no rate-limit headers. */
+    apiRateLimit: e.API_RATE_LIMIT,
   }
 }
 

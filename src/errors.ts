@@ -7,6 +7,7 @@ export const errorCodes = [
   'store_locked',
   'store_invalid',
   'store_unavailable',
+  'port_unavailable',
   'not_found',
   'invalid_request',
   // Whole-job refusals, named after Auth0's errorCode values where Auth0 has one.
@@ -20,6 +21,10 @@ export const errorCodes = [
   'too_many_jobs',
   'job_not_undoable',
   'invalid_transition',
+  /** A job that stopped the process twice in a row, set aside by recovery instead of being run again. */
+  'job_quarantined',
+  /** A change would give a user what another user of the connection has (PATCH of a username). */
+  'user_conflict',
   'unexpected',
 ] as const
 export type ErrorCode = (typeof errorCodes)[number]

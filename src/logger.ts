@@ -1,6 +1,8 @@
+import { redactSecrets } from './domain/users/secrets.ts'
+
 /**
- * Structured logs: one JSON object per line on stderr. Field values whose key smells of a secret are replaced,
- * so a token or a password hash can never reach a log line by accident.
+ * Structured logs: one JSON object per line on stderr. Fields go through Roster's one redaction
+ * (`domain/users/secrets.ts`), at any depth: a token, a password hash or a TOTP secret never reaches a log line.
  */
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void
@@ -11,20 +13,6 @@ export interface Logger {
 
 export const logLevels = ['debug', 'info', 'warn', 'error', 'silent'] as const
 export type LogLevel = (typeof logLevels)[number]
-
-const secretKey = /token|secret|password|hash|authorization|cookie|signature/i
-
-export function redactSecrets(value: unknown, depth = 0): unknown {
-  if (depth > 6 || value === null || typeof value !== 'object') return value
-  if (value instanceof Error) return { name: value.name, message: value.message }
-  if (Array.isArray(value)) return value.map((item) => redactSecrets(item, depth + 1))
-  return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [
-      key,
-      secretKey.test(key) ? '*****' : redactSecrets(item, depth + 1),
-    ]),
-  )
-}
 
 export function createLogger(
   level: LogLevel,

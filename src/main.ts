@@ -1,4 +1,4 @@
-import { loadConfig } from './config.ts'
+import { loadConfig, readEnvironment } from './config.ts'
 import { AppError } from './errors.ts'
 import { createLogger } from './logger.ts'
 import { openRoster } from './roster.ts'
@@ -6,8 +6,11 @@ import { describeSetup, startServer } from './server.ts'
 
 /** `npm start`: configuration → store → engine → HTTP and schedules; SIGTERM/SIGINT shut down cleanly. */
 async function main(): Promise<void> {
-  const config = loadConfig(process.env)
+  const settings = readEnvironment()
+  const config = loadConfig(settings.env)
   const logger = createLogger(config.logLevel)
+  if (settings.file)
+    logger.info('settings read from .env (environment variables win)', { file: settings.file })
   // Signals are heard from the first moment: one arriving during start-up shuts down as soon as there is a
   // server to close, instead of killing the process with the store half-open.
   let stopRequested: string | undefined
@@ -21,7 +24,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => onSignal('SIGINT'))
 
   const roster = await openRoster(config, { logger })
-  const server = await startServer(roster, config, logger)
+  const server = await startServer(roster, config, logger).catch(async (error: unknown) => {
+    // Nothing is serving: release the store at once, so the next start (on a free port) needs no takeover.
+    await roster.close()
+    throw error
+  })
   stop = (signal) => {
     logger.info('shutting down', { signal })
     server.close().then(

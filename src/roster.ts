@@ -1,18 +1,20 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { createFileArtifacts } from './adapters/store/artifacts.ts'
 import { createFileAuditLog } from './adapters/store/audit-file.ts'
 import { createBackupFiles } from './adapters/store/backup-files.ts'
 import { openCatalogStore } from './adapters/store/catalog-store.ts'
+import { privateDirMode } from './adapters/store/durable-fs.ts'
 import { openFileUserStore } from './adapters/store/file-user-store.ts'
 import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts'
+import { tightenStorePermissions } from './adapters/store/store-permissions.ts'
 import { randomIds, systemClock } from './adapters/system.ts'
 import type { Config } from './config.ts'
 import type { Catalog } from './domain/catalog.ts'
 import { Engine } from './engine/engine.ts'
 import { JobEvents } from './engine/events.ts'
-import type { AuditLog, Clock, Ids } from './engine/ports.ts'
+import type { AuditLog, CatalogStore, Clock, Ids } from './engine/ports.ts'
 import type { Logger } from './logger.ts'
 
 /** Users per atomic commit: a 500 KB file (~2,000 users) is one commit, one fsync. */
@@ -41,14 +43,22 @@ export interface RosterDeps {
  */
 export async function openRoster(config: Config, deps: RosterDeps): Promise<Roster> {
   const storeDir = resolve(config.storeDir)
-  await mkdir(storeDir, { recursive: true })
+  await mkdir(storeDir, { recursive: true, mode: privateDirMode })
   const lock = await acquireStoreLock(storeDir, {})
   try {
+    const loosened = await tightenStorePermissions(storeDir)
+    if (loosened.length > 0) {
+      deps.logger.warn('store permissions tightened: files 0600, folders 0700', {
+        count: loosened.length,
+        paths: loosened.slice(0, 20).map((path) => relative(storeDir, path) || '.'),
+      })
+    }
     const clock = deps.clock ?? systemClock
     const ids = deps.ids ?? randomIds
     const catalog = await openCatalogStore(join(storeDir, 'catalog.json'), () =>
       seedCatalog(config, clock, ids),
     )
+    await applyTenantSettings(catalog, config.tenant, deps.logger)
     const users = await openFileUserStore(join(storeDir, 'users'))
     const artifacts = createFileArtifacts(join(storeDir, 'jobs'))
     const events = new JobEvents(deps.logger)
@@ -83,12 +93,39 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
   }
 }
 
+/**
+ * TENANT_NAME and TENANT_OWNERS describe the tenant: set, they apply at every start (not only the store's first),
+ * and a change to what the store holds is logged with both values. Unset, the store's values stay.
+ */
+async function applyTenantSettings(
+  catalog: CatalogStore,
+  wanted: Config['tenant'],
+  logger: Logger,
+): Promise<void> {
+  const { tenant } = catalog.read()
+  const name = wanted.name !== undefined && wanted.name !== tenant.name ? wanted.name : undefined
+  const owners =
+    wanted.owners !== undefined && wanted.owners.join(',') !== tenant.owners.join(',')
+      ? wanted.owners
+      : undefined
+  if (name === undefined && owners === undefined) return
+  await catalog.update((draft) => {
+    if (name !== undefined) draft.tenant.name = name
+    if (owners !== undefined) draft.tenant.owners = [...owners]
+  })
+  if (name !== undefined)
+    logger.info('tenant name set from TENANT_NAME', { before: tenant.name, after: name })
+  if (owners !== undefined) {
+    logger.info('tenant owners set from TENANT_OWNERS', { before: tenant.owners, after: owners })
+  }
+}
+
 /** First start: the tenant from configuration and Auth0's default database connection. */
 function seedCatalog(config: Config, clock: Clock, ids: Ids): Catalog {
   const now = clock.now().toISOString()
   return {
     version: 1,
-    tenant: { name: config.tenant.name, owners: config.tenant.owners, createdAt: now },
+    tenant: { name: config.tenant.name ?? 'roster', owners: config.tenant.owners ?? [], createdAt: now },
     connections: [
       {
         id: ids.connectionId(),

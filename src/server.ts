@@ -3,7 +3,7 @@ import { rm, writeFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { executeCommand, parseCommand } from './adapters/cli/commands.ts'
+import { type CommandContext, executeCommand, parseCommand } from './adapters/cli/commands.ts'
 import { startSchedules } from './adapters/cron/schedules.ts'
 import { createApiRouter } from './adapters/http/api-router.ts'
 import { createHttpApp, type HealthReport } from './adapters/http/http-app.ts'
@@ -12,6 +12,8 @@ import { type CompletionNotifier, createCompletionNotifier } from './adapters/ma
 import { createMailer } from './adapters/mail/mailer.ts'
 import { type SlackTuning, startSlack } from './adapters/slack/start-slack.ts'
 import type { Config } from './config.ts'
+import { downloadName } from './domain/api/export-format.ts'
+import { AppError } from './errors.ts'
 import type { Logger } from './logger.ts'
 import type { Roster } from './roster.ts'
 
@@ -37,14 +39,24 @@ export async function startServer(
   const slack = await startSlackIfConfigured(roster, config, logger, tuning.slack)
   // Known once the server listens (PORT=0 picks one): links and emails are made later than that.
   let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`
+  const signer = createLinkSigner(randomBytes(32))
   const api = createApiRouter({
     engine,
     audit: roster.audit,
     logger,
     limits: config.limits,
-    signer: createLinkSigner(randomBytes(32)),
+    signer,
     publicUrl: () => publicUrl,
+    ...(config.apiRateLimit === undefined ? {} : { rateLimitPerSecond: config.apiRateLimit }),
   })
+  // `roster job <id> --json` through this server carries the download link GET /api/v2/jobs/{id} would.
+  const commandContext: CommandContext = {
+    storeDir: roster.storeDir,
+    exportLink: (job) =>
+      job.type === 'users_export' && job.result
+        ? `${publicUrl}${signer.sign(job.id, downloadName(job.result.fileName), engine.ctx.clock.now().getTime())}`
+        : undefined,
+  }
   const outboxDir = join(roster.storeDir, 'outbox')
   const notifier = createCompletionNotifier({
     engine,
@@ -58,13 +70,20 @@ export async function startServer(
     logger,
     routers: [...(slack?.router ? [slack.router] : []), api],
     health: () => health(roster, config, notifier),
-    control: { token: roster.controlToken, execute: (body) => executeCommand(engine, parseCommand(body)) },
+    control: {
+      token: roster.controlToken,
+      execute: (body) => executeCommand(engine, parseCommand(body), commandContext),
+    },
     // A CLI import carries its file base64-encoded inside JSON: a third larger, plus room for the envelope.
     controlMaxBytes: Math.ceil(config.limits.importMaxBytes * 1.4) + 64 * 1024,
   })
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.port, () => resolve(listening)).once('error', reject)
-  })
+  let server: Server
+  try {
+    server = await listen(app, config.port)
+  } catch (error) {
+    await slack?.stop()
+    throw error
+  }
   const port = (server.address() as AddressInfo).port
   publicUrl = config.publicUrl ?? `http://localhost:${port}`
   await roster.lock.update({ port, controlToken: roster.controlToken })
@@ -89,6 +108,37 @@ export async function startServer(
       await roster.close()
     },
   }
+}
+
+/**
+ * Express 5 hands a listen error to the callback (the server then has no address): a port in use or one that
+ * needs privileges becomes a message that names the port and the setting to change, not a stack trace.
+ */
+function listen(app: ReturnType<typeof createHttpApp>, port: number): Promise<Server> {
+  return new Promise<Server>((resolve, reject) => {
+    const listening: Server = app.listen(port, (error?: Error) => {
+      if (!error) return resolve(listening)
+      const code = (error as NodeJS.ErrnoException).code
+      if (code === 'EADDRINUSE') {
+        return reject(
+          new AppError(
+            'port_unavailable',
+            `Port ${port} is in use (another Roster, or another program, listens on it); set PORT=… to a free ` +
+              'port (PORT=0 picks one), or stop what uses it.',
+          ),
+        )
+      }
+      if (code === 'EACCES') {
+        return reject(
+          new AppError(
+            'port_unavailable',
+            `Port ${port} needs privileges this process does not have; set PORT=… to a port above 1023.`,
+          ),
+        )
+      }
+      reject(error)
+    })
+  })
 }
 
 function startSlackIfConfigured(roster: Roster, config: Config, logger: Logger, tuning: SlackTuning = {}) {
@@ -138,7 +188,7 @@ async function health(roster: Roster, config: Config, notifier: CompletionNotifi
 async function storeWritable(storeDir: string): Promise<boolean> {
   const probe = join(storeDir, `.healthz-${process.pid}`)
   try {
-    await writeFile(probe, 'ok')
+    await writeFile(probe, 'ok', { mode: 0o600 })
     await rm(probe, { force: true })
     return true
   } catch {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { accessTokenSchema, apiClientSchema } from './api/api-client.ts'
 import { apiTokenSchema } from './api/api-token.ts'
 import { connectionSchema } from './connections/connection.ts'
 import { jobSchema } from './jobs/job.ts'
@@ -31,5 +32,9 @@ export const catalogSchema = z.object({
    * a missing list as empty.
    */
   apiTokens: z.array(apiTokenSchema).optional(),
+  /** API clients (client-credentials grant), secrets hashed. Optional for the same reason as `apiTokens`. */
+  apiClients: z.array(apiClientSchema).optional(),
+  /** Access tokens issued to API clients (hashed), pruned as they expire. */
+  accessTokens: z.array(accessTokenSchema).optional(),
 })
 export type Catalog = z.infer<typeof catalogSchema>

@@ -1,10 +1,10 @@
 import { type Connection, defaultUsernameLimits, providerOf } from '../domain/connections/connection.ts'
 import { labelTable } from '../domain/import/export-labels.ts'
 import { findFileDuplicates } from '../domain/import/file-duplicates.ts'
-import { normalizeRow } from '../domain/import/normalize-row.ts'
+import { type LabelDisagreement, normalizeRow } from '../domain/import/normalize-row.ts'
 import type { PlannedRow } from '../domain/import/plan-chunk.ts'
 import type { ReportEntry } from '../domain/import/report.ts'
-import { redactRow, validateImportRow } from '../domain/import/validate-row.ts'
+import { validateImportRow } from '../domain/import/validate-row.ts'
 import { yieldToEventLoop } from './context.ts'
 
 /** One chunk's rows after normalizing and validation: what the planner gets, and what already failed. */
@@ -50,7 +50,7 @@ export function checkRows(rows: readonly unknown[], settings: CheckSettings): Ro
     const end = Math.min(rows.length, start + chunkRows)
     const check = previous.then(async () => {
       preparing ??= prepare(rows, connection, settings.exportLabels)
-      return checkChunk(rows, await preparing, start, end)
+      return checkChunk(await preparing, start, end)
     })
     // Awaited by the run; a job that never runs (its request failed) must not leave an unhandled rejection.
     check.catch(() => undefined)
@@ -86,8 +86,18 @@ async function prepare(
   return { normalized, duplicates, usernameLimits: connection.username_limits ?? defaultUsernameLimits }
 }
 
+/** The row with each disagreeing label's value in place of its field's, validated like any row. */
+function labelledRow(
+  row: unknown,
+  disagreements: readonly LabelDisagreement[],
+  usernameLimits: { min: number; max: number },
+): ReturnType<typeof validateImportRow> {
+  const copy: Record<string, unknown> = { ...(row as Record<string, unknown>) }
+  for (const { field, labelValue } of disagreements) copy[field] = labelValue
+  return validateImportRow(copy, { usernameLimits })
+}
+
 async function checkChunk(
-  rows: readonly unknown[],
   { normalized, duplicates, usernameLimits }: Prepared,
   start: number,
   end: number,
@@ -101,11 +111,27 @@ async function checkChunk(
     for (const key of normal.ignored) ignored.add(key)
     const result = validateImportRow(normal.row, { usernameLimits })
     const rowErrors = [...normal.errors, ...(result.ok ? [] : result.errors)]
+    // A label that disagrees with its field: its value must be valid too, since the planner may keep it.
+    const alternative = normal.disagreements && labelledRow(normal.row, normal.disagreements, usernameLimits)
+    if (alternative && !alternative.ok) rowErrors.push(...alternative.errors)
     const duplicate = duplicates.get(index)
     if (duplicate) rowErrors.push(duplicate)
-    if (result.ok && rowErrors.length === 0)
-      valid.push({ index, row: result.row, partialMetadata: normal.partialMetadata })
-    else errors.push({ index, user: redactRow(rows[index]), errors: rowErrors })
+    if (result.ok && rowErrors.length === 0) {
+      valid.push({
+        index,
+        row: result.row,
+        partialMetadata: normal.partialMetadata,
+        ...(alternative?.ok && normal.disagreements
+          ? {
+              disagreements: normal.disagreements.map(({ field, label }) => ({ field, label })),
+              labelled: alternative.row,
+            }
+          : {}),
+      })
+    } else {
+      // The user is added, redacted, where the chunk's report is made (runImport, reportEntry).
+      errors.push({ index, user: undefined, errors: rowErrors })
+    }
   }
   return { valid, errors, ignored: [...ignored] }
 }

@@ -1,25 +1,42 @@
+import type { ApiClient } from '../domain/api/api-client.ts'
 import type { ApiScope, ApiToken } from '../domain/api/api-token.ts'
 import { type OffsetPage, offsetPage } from '../domain/api/paging.ts'
 import type { UserPatch } from '../domain/api/user-patch.ts'
-import { isExactValue, matchesQuery, type QueryTerm } from '../domain/api/user-query.ts'
+import { matchesSearch } from '../domain/api/user-search/match-search.ts'
+import { indexedLookup, type SearchNode } from '../domain/api/user-search/search-fields.ts'
 import type { BackupSetListing } from '../domain/backups/backup-set.ts'
+import type { Tenant } from '../domain/catalog.ts'
 import type { Connection } from '../domain/connections/connection.ts'
 import { findConnection } from '../domain/connections/connection.ts'
 import type { ReportEntry, UserDiff } from '../domain/import/report.ts'
 import type { JobProgress } from '../domain/jobs/auth0-view.ts'
 import type { ExportJob, ImportJob, Job, Requester, UndoJob } from '../domain/jobs/job.ts'
+import { redactSecrets } from '../domain/users/secrets.ts'
 import type { StoredUser } from '../domain/users/user.ts'
 import { normalizeEmail } from '../domain/users/user.ts'
 import { AppError } from '../errors.ts'
+import {
+  type AccessCheck,
+  authenticateAccessToken,
+  createApiClient,
+  type IssueOutcome,
+  type IssueRequest,
+  issueAccessToken,
+  listApiClients,
+  type NewApiClient,
+  revokeApiClient,
+} from './api-clients.ts'
 import { authenticateApiToken, createApiToken, listApiTokens, revokeApiToken } from './api-tokens.ts'
 import { type BackupSettings, cronBackupRequester, listBackups, runBackup } from './backups.ts'
 import { addConnection, type NewConnection } from './connections.ts'
 import { artifactNames, type EngineContext } from './context.ts'
+import { deleteUser } from './delete-user.ts'
 import type { JobListener } from './events.ts'
 import { type ExportRequest, requestExport } from './export.ts'
 import { type ImportRequest, requestImport } from './request-import.ts'
 import { sweepRetention } from './retention.ts'
 import { Scheduler } from './scheduler.ts'
+import { changeTenantOwners } from './tenant.ts'
 import { requestUndo } from './undo.ts'
 import { updateUser } from './update-user.ts'
 
@@ -63,7 +80,8 @@ export class Engine {
 
   async requestImport(request: ImportRequest): Promise<ImportJob> {
     const { job, rows, checks } = await requestImport(this.ctx, request, this.#creating)
-    this.#scheduler.remember(job.id, { rows, checks })
+    // A job accepted with an unparsable file has no rows: its run reads the file and fails with the parse error.
+    if (rows.length > 0) this.#scheduler.remember(job.id, { rows, checks })
     this.#scheduler.pump()
     return job
   }
@@ -106,7 +124,10 @@ export class Engine {
   async getJobErrors(id: string): Promise<ReportEntry[] | null> {
     if (!this.getJob(id)) return null
     const bytes = await this.ctx.artifacts.get(id, artifactNames.errors)
-    return bytes ? (JSON.parse(bytes.toString('utf8')) as ReportEntry[]) : []
+    if (!bytes) return []
+    // Redacted again on the way out: a report written by an older Roster (or by hand) cannot leak either.
+    const report = JSON.parse(bytes.toString('utf8')) as ReportEntry[]
+    return report.map((entry) => ({ ...entry, user: redactSecrets(entry.user) }))
   }
 
   /** A dry run's field-level sample. */
@@ -192,13 +213,14 @@ export class Engine {
 
   /**
    * One page of a user search found without parsing every user (a scan parses each, ~5 µs a user: seconds per
-   * request at a million), or undefined when only a scan answers it. Without terms, the users before the page are
-   * skipped as bytes; with an exact user_id or email, the indexes answer (an email may exist once per connection;
-   * several matches leave the order to the scan). Same users, same order as filtering `listUsers`.
+   * request at a million), or undefined when only a scan answers it. Without a query, the users before the page are
+   * skipped as bytes; with an exact user_id or email that every match must have, the indexes find the candidates
+   * and the whole query is checked on them (an email may exist once per connection; several matches leave the
+   * order to the scan). Same users, same order as filtering `listUsers`.
    */
   pageUsers(
     connection: string | undefined,
-    terms: readonly QueryTerm[],
+    query: SearchNode,
     page: number,
     perPage: number,
   ): OffsetPage<StoredUser> | undefined {
@@ -206,7 +228,7 @@ export class Engine {
     const connectionId = connection === undefined ? undefined : this.#connection(connection).id
     const start = page * perPage
     const { users } = this.ctx
-    if (terms.length === 0 && users.scanJson !== undefined) {
+    if (query.kind === 'all' && users.scanJson !== undefined) {
       const items: StoredUser[] = []
       let position = 0
       for (const json of users.scanJson(connectionId === undefined ? {} : { connectionId })) {
@@ -216,9 +238,7 @@ export class Engine {
       }
       return { items, start, limit: perPage, total }
     }
-    const exact = terms.find(
-      (term) => (term.field === 'user_id' || term.field === 'email') && isExactValue(term.value),
-    )
+    const exact = indexedLookup(query)
     if (exact === undefined) return undefined
     const candidates =
       exact.field === 'user_id'
@@ -230,7 +250,7 @@ export class Engine {
       (user): user is StoredUser =>
         user !== undefined &&
         (connectionId === undefined || user.connection_id === connectionId) &&
-        matchesQuery(user, terms),
+        matchesSearch(user, query),
     )
     if (found.length > 1) return undefined
     return offsetPage(found, page, perPage)
@@ -253,9 +273,41 @@ export class Engine {
     return revokeApiToken(this.ctx, idOrName)
   }
 
-  /** The active token whose secret this is, or null (unknown or revoked). */
-  authenticate(secret: string): ApiToken | null {
-    return authenticateApiToken(this.ctx, secret)
+  /** Deletes a user; false when there was none (Auth0 answers 204 either way). */
+  deleteUser(userId: string, requestedBy: Requester): Promise<boolean> {
+    return deleteUser(this.ctx, userId, requestedBy)
+  }
+
+  /** Who a bearer secret stands for: an active API token, or an unexpired access token of an active client. */
+  authenticate(secret: string): AccessCheck {
+    const token = authenticateApiToken(this.ctx, secret)
+    return token ? { ok: true, caller: token } : authenticateAccessToken(this.ctx, secret)
+  }
+
+  createApiClient(input: NewApiClient): Promise<ApiClient> {
+    return createApiClient(this.ctx, input)
+  }
+
+  listApiClients(): ApiClient[] {
+    return listApiClients(this.ctx)
+  }
+
+  revokeApiClient(idOrName: string): Promise<ApiClient> {
+    return revokeApiClient(this.ctx, idOrName)
+  }
+
+  /** The client-credentials grant (`POST /oauth/token`). */
+  issueAccessToken(request: IssueRequest): Promise<IssueOutcome> {
+    return issueAccessToken(this.ctx, request)
+  }
+
+  tenant(): Tenant {
+    return this.ctx.catalog.read().tenant
+  }
+
+  /** Adds and removes tenant owners (who get completion emails); returns the tenant as it is then. */
+  changeTenantOwners(change: { add: readonly string[]; remove: readonly string[] }): Promise<Tenant> {
+    return changeTenantOwners(this.ctx, change)
   }
 
   #connection(idOrName: string): Connection {

@@ -32,6 +32,7 @@ export async function finishJob(
       throw new AppError('invalid_transition', `Job ${jobId} cannot move from ${from} to ${found.status}.`)
     }
     found.finishedAt = finishedAt
+    delete found.attempt
     return structuredClone(found)
   }
   if (!options.early) {

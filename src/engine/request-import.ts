@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib'
 import { checkImportTarget, findConnection } from '../domain/connections/connection.ts'
-import { parseUsersFile } from '../domain/import/parse-users-file.ts'
+import { type ParsedUsersFile, parseUsersFile } from '../domain/import/parse-users-file.ts'
+import { decodeUtf8 } from '../domain/import/utf8.ts'
 import type { ImportJob, ImportOptions, Requester } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
 import { checkRows, type RowChecks } from './check-rows.ts'
@@ -15,9 +16,10 @@ const isGzip = (bytes: Uint8Array) => bytes[0] === 0x1f && bytes[1] === 0x8b
  */
 export function decodeUpload(bytes: Uint8Array, fileName: string, maxBytes: number): string {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  if (!isGzip(buffer)) return buffer.toString('utf8')
+  if (!isGzip(buffer)) return decodeUtf8(buffer, fileName)
+  let unpacked: Buffer
   try {
-    return gunzipSync(buffer, { maxOutputLength: maxBytes * 20 }).toString('utf8')
+    unpacked = gunzipSync(buffer, { maxOutputLength: maxBytes * 20 })
   } catch (error) {
     const tooBig = (error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
     throw new AppError(
@@ -26,6 +28,22 @@ export function decodeUpload(bytes: Uint8Array, fileName: string, maxBytes: numb
         ? `${fileName} unpacks to more than ${maxBytes * 20} bytes. Split it into smaller files.`
         : `${fileName} looks gzipped but does not unpack: ${(error as Error).message}.`,
     )
+  }
+  return decodeUtf8(unpacked, fileName, 'unpacked byte')
+}
+
+/**
+ * The upload's users, or, for a request that accepts unparsable files, none: such a job is recorded with no rows
+ * and no cached parse, so its run reads the stored file, meets the same error and fails with it.
+ */
+function readUpload(ctx: EngineContext, request: ImportRequest): ParsedUsersFile {
+  try {
+    const text = decodeUpload(request.bytes, request.fileName, ctx.limits.importMaxBytes)
+    return parseUsersFile(text, request.fileName, ctx.catalog.read().exportLabels)
+  } catch (error) {
+    const unparsable = error instanceof AppError && error.code === 'invalid_users_file'
+    if (!unparsable || !request.acceptUnparsable) throw error
+    return { format: /\.csv(\.gz)?$/i.test(request.fileName) ? 'csv' : 'json', rows: [] }
   }
 }
 
@@ -36,6 +54,12 @@ export interface ImportRequest {
   bytes: Uint8Array
   options: ImportOptions
   requestedBy: Requester
+  /**
+   * What to do with a file that does not parse (not JSON, not CSV, a bad line). Default: refuse it with the line
+   * and column, before a job exists (the CLI and Slack, where a person waits for the answer). True: accept it as
+   * Auth0's API does (202) and let the job fail with the parse error as its `status_details`.
+   */
+  acceptUnparsable?: boolean
 }
 
 /**
@@ -61,8 +85,7 @@ export async function requestImport(
   const connection = findConnection(ctx.catalog.read().connections, request.connection)
   const refusal = checkImportTarget(connection)
   if (refusal || !connection) throw refusal
-  const text = decodeUpload(request.bytes, request.fileName, importMaxBytes)
-  const parsed = parseUsersFile(text, request.fileName, ctx.catalog.read().exportLabels)
+  const parsed = readUpload(ctx, request)
 
   const job: ImportJob = {
     id: ctx.ids.jobId(),

@@ -1,7 +1,6 @@
 import { parseUsersFile } from '../domain/import/parse-users-file.ts'
 import { type ChunkTally, type PlanOptions, type PreImage, planChunk } from '../domain/import/plan-chunk.ts'
-import type { ReportEntry, UserDiff } from '../domain/import/report.ts'
-import { redactRow } from '../domain/import/validate-row.ts'
+import { type ReportEntry, reportEntry, type UserDiff } from '../domain/import/report.ts'
 import type { ImportJob } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
 import { checkRows, type RowChecks } from './check-rows.ts'
@@ -73,11 +72,14 @@ export async function runImport(
       sliced.revision === ctx.users.revision?.()
         ? sliced.plan
         : planChunk(valid, connection, ctx.users, options)
-    for (const entry of plan.errors) entry.user = redactRow(rows[entry.index])
     diffs.push(...plan.diffs)
     const meta: ImportChunkMeta = {
       tally: { ...plan.tally, failed: plan.tally.failed + errors.length },
-      errors: [...errors, ...plan.errors].sort((a, b) => a.index - b.index),
+      // Every stage's errors (validation, file duplicates, store conflicts) pass the one redaction here, before
+      // they reach the journal, the report or a preview.
+      errors: [...errors, ...plan.errors]
+        .sort((a, b) => a.index - b.index)
+        .map((entry) => reportEntry(entry.index, rows[entry.index], entry.errors)),
       preImages: plan.preImages,
       ignored,
     }

@@ -1,6 +1,6 @@
 import type { JobProgress } from '../domain/jobs/auth0-view.ts'
 import { type Job, writesUsers } from '../domain/jobs/job.ts'
-import { asAppError } from '../errors.ts'
+import { AppError, asAppError } from '../errors.ts'
 import type { RowChecks } from './check-rows.ts'
 import type { EngineContext } from './context.ts'
 import { runExport } from './export.ts'
@@ -11,6 +11,12 @@ import { runUndo } from './undo.ts'
 
 /** Dry runs write nothing, so they do not wait for an import slot; this only bounds CPU. */
 const maxConcurrentDryRuns = 2
+/**
+ * Runs in a row that may end with the process gone (a crash, a kill, an out-of-memory) without the job committing
+ * anything in between, before recovery sets the job aside as `failed` instead of starting it again: two, so one
+ * unrelated crash (a deploy's kill -9) never costs a job.
+ */
+const maxStoppedRuns = 2
 /** Compact the user journal once it holds this much, at a moment when no writing job is in flight. */
 const compactAtJournalBytes = 64 * 1024 * 1024
 
@@ -102,20 +108,31 @@ export class Scheduler {
     const id = entry.job.id
     let started: Promise<void> = Promise.resolve()
     try {
-      // Not waited for: a crash may take `processing` back, and the job then starts again from pending the same
-      // way (a started import resumes from its journal commits either way). Awaited at the end, so the write ends
-      // within the job's life; a failure is only logged, as the job's next write carries the change again.
-      const { result: job, durable } = await ctx.catalog.updateEarly((draft) => {
+      // Commits made so far: a run that adds one made progress, so a crash after it is not held against the job.
+      const chunks = writesUsers(entry.job) ? ctx.users.commitsOf(id).length : 0
+      const { result, durable } = await ctx.catalog.updateEarly((draft) => {
         const found = draft.jobs.find((j) => j.id === id) as Job
         if (found.status === 'pending') {
           found.status = 'processing'
           found.startedAt = ctx.clock.now().toISOString()
         }
-        return structuredClone(found)
+        const previous = found.attempt
+        const count = previous !== undefined && previous.chunks === chunks ? previous.count + 1 : 1
+        if (count <= maxStoppedRuns) found.attempt = { count, chunks }
+        return { job: structuredClone(found), count }
       })
-      started = durable.catch((error: unknown) =>
-        ctx.logger.warn('could not record the job as started', { jobId: id, error }),
-      )
+      const { job, count } = result
+      if (count > maxStoppedRuns) {
+        started = durable
+        throw new AppError(
+          'job_quarantined',
+          `Roster stopped ${maxStoppedRuns} times in a row while running this job, without it committing anything ` +
+            'in between, so it was set aside instead of being run again. The server log of those runs says why; ' +
+            'fix the cause (or the file) and start a new job.',
+        )
+      }
+      // The attempt must be on disk before the run can take the process down, or recovery would never see it.
+      await durable
       entry.job = job
       const control = {
         stopping: () => this.#stopping,
@@ -127,10 +144,25 @@ export class Scheduler {
       if (job.type === 'users_import') await runImport(ctx, job, control, this.#rows.get(id))
       else if (job.type === 'users_export') await runExport(ctx, job, control)
       else await runUndo(ctx, job)
+      if (this.#stopping) started = this.#stoppedCleanly(id)
       await started
     } catch (error) {
-      await started
+      await started.catch((startError: unknown) =>
+        ctx.logger.warn('could not record the job as started', { jobId: id, error: startError }),
+      )
       await this.#fail(id, error)
+    }
+  }
+
+  /** A run that reached a checkpoint because Roster is stopping did not stop the process: its attempt is void. */
+  async #stoppedCleanly(id: string): Promise<void> {
+    try {
+      await this.ctx.catalog.update((draft) => {
+        const found = draft.jobs.find((j) => j.id === id)
+        if (found?.status === 'processing' || found?.status === 'pending') delete found.attempt
+      })
+    } catch (error) {
+      this.ctx.logger.warn("could not clear the job's run marker", { jobId: id, error })
     }
   }
 
@@ -158,7 +190,18 @@ export class Scheduler {
         })
       }
     } catch (settleError) {
+      // Writing the report or undo data failed too: the record still says failed (and why), or every start would
+      // run the job again. Only a store that cannot write at all leaves it processing.
       this.ctx.logger.error('could not record job failure', { jobId: id, error: settleError })
+      try {
+        await finishJob(this.ctx, id, (draft) => {
+          if (draft.status !== 'processing' && draft.status !== 'pending') return
+          draft.status = 'failed'
+          draft.statusDetails = details
+        })
+      } catch (finishError) {
+        this.ctx.logger.error('could not record job failure', { jobId: id, error: finishError })
+      }
     }
   }
 

@@ -26,6 +26,9 @@ export async function settleImport(
   /** The job's last commit, if its fsync may still be running: awaited alongside the files. */
   lastCommit?: Promise<unknown>,
 ): Promise<void> {
+  // Observed below with the files' writes; a step before that which throws (a report that is not JSON) must not
+  // leave its rejection unhandled, which would take the process down instead of failing the job.
+  lastCommit?.catch(() => undefined)
   const tally = sumTallies(metas)
   const report = metas.flatMap((meta) => meta.errors)
   const writes: Promise<unknown>[] = [lastCommit ?? Promise.resolve()]
@@ -53,12 +56,16 @@ export async function settleImport(
       if (draft.type !== 'users_import') return
       draft.status = outcome.status
       if (outcome.status === 'failed') draft.statusDetails = outcome.details
-      draft.summary = {
-        inserted: tally.inserted,
-        updated: tally.updated,
-        failed: tally.failed,
-        total: job.upload.rows,
-        unchanged: tally.unchanged,
+      // A file that never parsed (accepted by the API as Auth0 accepts it) has no rows to count: Auth0's failed
+      // job then carries no summary, only why it failed.
+      if (outcome.status === 'completed' || job.upload.rows > 0) {
+        draft.summary = {
+          inserted: tally.inserted,
+          updated: tally.updated,
+          failed: tally.failed,
+          total: job.upload.rows,
+          unchanged: tally.unchanged,
+        }
       }
       if (ignoredFields.length > 0) draft.ignoredFields = ignoredFields
     },

@@ -296,6 +296,15 @@ describe('the dry run’s parent message', () => {
     await expectDryRunThreadOnce()
   })
 
+  it("is kept after 429s beyond the WebClient's retries, and posted once its Retry-After has passed", async () => {
+    // The outbox courier retries on its own; the strict emulator refuses (and fails this test) a retry that
+    // comes before the Retry-After of the last 429.
+    h.emulator.failNext('chat.postMessage', ratelimited, exhausted)
+    await submitImport()
+    await expectDryRunThreadOnce()
+    expect(h.emulator.callsOf('chat.postMessage').filter((c) => c.status === 429)).toHaveLength(exhausted)
+  })
+
   for (const [name, fault] of [
     ['ok:false internal_error', internalError],
     ['500s beyond the retries', http500],
@@ -311,7 +320,7 @@ describe('the dry run’s parent message', () => {
   }
 
   it('is kept through an outage, and the thread arrives once when Slack answers again', async () => {
-    h.emulator.waitFor('download', (_a, call) => call.status === 200).then(() => h.emulator.setDown(true))
+    h.emulator.waitFor('file_cdn', (_a, call) => call.status === 200).then(() => h.emulator.setDown(true))
     await submitImport()
     const job = await poll('the dry run', () =>
       h.roster.engine.listJobs(10).find((j) => j.type === 'users_import'),

@@ -133,7 +133,7 @@ describe('the dry run', () => {
     expect(text).toContain('*1* to insert · *1* to update · *1* unchanged · *1* failed (of 4)')
     expect(text).toContain('• *update* `change@example.com`: given_name: "Before" → "After"')
     expect(text).toContain('• *insert* `new@example.com`')
-    expect(text).toMatch(/• index 3 `broken` — INVALID_FORMAT: .*email/)
+    expect(text).toMatch(/• row 4 `broken` — INVALID_FORMAT: .*email/)
     expect(stored('new@example.com')).toBeUndefined()
   })
 
@@ -405,7 +405,19 @@ describe('file drops', () => {
     expect(response.status).toBe(200)
     const preview = await h.emulator.waitFor('chat.postMessage', isPreview)
     expect(textOf(preview)).toContain('1 to insert, 1 to update, 1 unchanged, 1 failed')
-    expect(h.emulator.callsOf('download')).toMatchObject([{ args: { file_id: file.id, authorized: true } }])
+    // Slack's file host answered with a 302 to its CDN (another origin): Roster followed it without the token.
+    expect(h.emulator.callsOf('download')).toMatchObject([
+      { status: 302, args: { file_id: file.id, authorized: true } },
+    ])
+    expect(h.emulator.callsOf('file_cdn')).toMatchObject([
+      { status: 200, args: { file_id: file.id, with_token: false } },
+    ])
+
+    await h.driver.click({ actionId: 'import_confirm', user: slackAdmin, channel })
+    const update = await h.emulator.waitFor('chat.update', (args) => String(args.text).includes('confirmed'))
+    const jobId = /job_\w+/.exec(textOf(update))?.[0] ?? ''
+    expect(await h.roster.engine.waitFor(jobId)).toMatchObject({ status: 'completed' })
+    expect(stored('new@example.com')).toBeDefined()
   })
 
   it('offers nothing to a viewer, and audits the decision', async () => {

@@ -58,6 +58,16 @@ describe('/jobs', () => {
     expect(audit.at(-1)).toMatchObject({ actor: { id: stranger }, action: 'jobs.read', allowed: false })
   })
 
+  it('acks, denies and audits Slack user ids that are built-in property names', async () => {
+    for (const user of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const response = await h.driver.command('/jobs', { user, channel })
+      expect(response.status).toBe(200)
+      expect((response.json as { text: string }).text).toContain('You have no Roster role.')
+      const audit = await h.roster.audit.recent(1)
+      expect(audit.at(-1)).toMatchObject({ actor: { id: user }, action: 'jobs.read', allowed: false })
+    }
+  })
+
   it('shows one job by id, and says so for an unknown id', async () => {
     const one = await h.driver.command('/jobs', { text: imported.id, user: viewer, channel })
     expect(textOf(one.json)).toContain('users_import')

@@ -234,8 +234,8 @@ describe('CLI tokens', () => {
       key: 'tok_x',
     })
     await expect(
-      parseInvocation(['tokens', 'create', '--name', 'ci', '--scopes', 'delete:users'], 'me'),
-    ).rejects.toThrow(/unknown scope delete:users/)
+      parseInvocation(['tokens', 'create', '--name', 'ci', '--scopes', 'delete:clients'], 'me'),
+    ).rejects.toThrow(/unknown scope delete:clients/)
   })
 
   it('prints the secret once, at creation', async () => {

@@ -347,11 +347,14 @@ describe('POST /api/v2/jobs/users-imports', () => {
     )
   })
 
-  it('refuses a file that is not JSON before creating a job', async () => {
+  it('accepts a file that is not JSON, as Auth0 does, and the job fails with the parse error', async () => {
     await start()
     const response = await importJob({ users: { content: '{"email": ' }, connection_id: connectionId })
-    expect(response.status).toBe(400)
-    expect(roster.engine.listJobs()).toEqual([])
+    expect(response.status).toBe(202)
+    const { id } = (await response.json()) as { id: string }
+    const failed = await roster.engine.waitFor(id)
+    expect(failed).toMatchObject({ status: 'failed', statusDetails: expect.stringContaining('users.json') })
+    expect(failed).not.toHaveProperty('summary')
   })
 })
 
@@ -361,13 +364,13 @@ describe('GET /api/v2/jobs/{id} and /errors', () => {
     await expectError(await get('/jobs/job_AAAAAAAAAAAAAAAA'), 404, 'Job not found.')
   })
 
-  it('answers 400 for a malformed job id', async () => {
+  it('answers 400 invalid_uri naming the value for a malformed job id', async () => {
     await start()
     await expectError(
       await get('/jobs/nope'),
       400,
-      "Path validation error: 'String does not match pattern ^job_[A-Za-z0-9]{16}$' on property id.",
-      'invalid_body',
+      "Path validation error: 'String does not match pattern ^job_[A-Za-z0-9]{16}$: nope' on property id (ID of the job).",
+      'invalid_uri',
     )
   })
 

@@ -96,12 +96,16 @@ describe('GET /api/v2/connections', () => {
       id: expect.stringMatching(/^con_[A-Za-z0-9]{16}$/),
       name: main,
       strategy: 'auth0',
-      options: {},
+      options: { enabledDatabaseCustomization: false },
       realms: [main],
       is_domain_connection: false,
       enabled: true,
     })
-    expect(list[1]).toMatchObject({ name: 'legacy', strategy: 'custom-db', options: { import_mode: true } })
+    expect(list[1]).toMatchObject({
+      name: 'legacy',
+      strategy: 'auth0',
+      options: { enabledDatabaseCustomization: true, import_mode: true },
+    })
   })
 
   it('pages with page/per_page/include_totals', async () => {
@@ -221,7 +225,7 @@ describe('GET /api/v2/users', () => {
 
   it('refuses a query it cannot answer instead of matching everyone', async () => {
     await start()
-    const response = await api(`/users?q=${encodeURIComponent('logins_count:[1 TO 5]')}`)
+    const response = await api(`/users?q=${encodeURIComponent('user_email:"a@example.com"')}`)
     expect(response.status).toBe(400)
     expect(await response.json()).toMatchObject({ errorCode: 'invalid_query_string' })
   })
@@ -319,14 +323,14 @@ describe('PATCH /api/v2/users/{id}', () => {
     expect(cleared.app_metadata).toEqual({})
   })
 
-  it('refuses what only an import may change, naming the fields', async () => {
+  it('refuses a change of email, which imports find users by', async () => {
     await start()
     await seed()
     const { user_id } = await ada()
     const response = await patch(user_id, { email: 'x@example.com', name: 'X' })
     expect(response.status).toBe(400)
-    expect(((await response.json()) as { message: string }).message).toBe(
-      "Roster's PATCH /users changes blocked, app_metadata and user_metadata; change email, name with an import (upsert: true).",
+    expect(((await response.json()) as { message: string }).message).toMatch(
+      /^Roster's PATCH \/users does not change email/,
     )
   })
 
@@ -337,10 +341,13 @@ describe('PATCH /api/v2/users/{id}', () => {
     const cases: [unknown, string][] = [
       [
         { blocked: 'yes' },
-        "Payload validation error: 'Expected type boolean but found type string' on property blocked.",
+        "Payload validation error: 'Expected type boolean but found type string' on property blocked (Whether this user was blocked by an administrator (true) or not (false)).",
       ],
       [{}, "Payload validation error: 'Too few properties defined (0), minimum 1'."],
-      [{ colour: 'red' }, "Payload validation error: 'Additional properties not allowed: colour'."],
+      [
+        { colour: 'red' },
+        `Payload validation error: 'Additional properties not allowed: colour (consider storing them in app_metadata or user_metadata. See "Users Metadata" in https://auth0.com/docs/api/v2/changes for more details)'.`,
+      ],
     ]
     for (const [body, message] of cases) {
       expect(await (await patch(user_id, body)).json()).toMatchObject({ statusCode: 400, message })
@@ -350,6 +357,37 @@ describe('PATCH /api/v2/users/{id}', () => {
     }
     expect(reserved).toMatchObject({ statusCode: 400 })
     expect(reserved.message).toContain('app_metadata.email')
+  })
+
+  it('refuses reserved keys in metadata as an import does, instead of dropping them', async () => {
+    await start()
+    await seed()
+    const { user_id } = await ada()
+    const send = (body: string) =>
+      api(`/users/${encodeURIComponent(user_id)}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body,
+      })
+    const cases: [string, string][] = [
+      ['{"app_metadata":{"__proto__":{"roles":["admin"]}}}', 'app_metadata.__proto__'],
+      ['{"user_metadata":{"prefs":{"constructor":1}}}', 'user_metadata.prefs.constructor'],
+      ['{"app_metadata":{"prototype":true}}', 'app_metadata.prototype'],
+    ]
+    for (const [body, path] of cases) {
+      const response = await send(body)
+      expect(response.status).toBe(400)
+      const answer = (await response.json()) as { message: string }
+      expect(answer.message).toContain(`on property ${path}.`)
+      expect(answer.message).toContain(
+        'is reserved (__proto__, constructor and prototype cannot be field names)',
+      )
+    }
+    const deep = `{"user_metadata":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`
+    const tooDeep = (await (await send(deep)).json()) as { message: string }
+    expect(tooDeep.message).toContain('Nested deeper than 32 levels')
+    const stored = (await (await api(`/users/${encodeURIComponent(user_id)}`)).json()) as Shown
+    expect(stored.app_metadata).not.toHaveProperty('roles')
   })
 
   it('answers 404 for an unknown user', async () => {

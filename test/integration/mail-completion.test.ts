@@ -103,10 +103,10 @@ describe('completion emails over SMTP', () => {
     expect(mail.messageId).toBe(`<${jobId}.completion@acme.roster>`)
     expect(mail.text).toContain('Connection:     Username-Password-Authentication (con_')
     expect(mail.text).toContain('First errors (1 of 1):')
-    expect(mail.text).toContain('#1 not-an-email: INVALID_FORMAT')
+    expect(mail.text).toContain('row 2 not-an-email: INVALID_FORMAT')
     expect(mail.text).toContain(`roster job errors ${jobId}`)
     expect(mail.text).toContain(`http://localhost:${target.server.port}/api/v2/jobs/${jobId}/errors`)
-    expect(mail.html).toContain('<li>#1 not-an-email: INVALID_FORMAT')
+    expect(mail.html).toContain('<li>row 2 not-an-email: INVALID_FORMAT')
   })
 
   it('sends nothing for an import with send_completion_email=false', async () => {
@@ -137,7 +137,7 @@ describe('the outbox, when SMTP_URL is unset', () => {
       'owner@example.com, second@example.com',
     )
     expect(mail.subject).toContain(`Import ${jobId} completed`)
-    expect(mail.text).toContain('#1 not-an-email: INVALID_FORMAT')
+    expect(mail.text).toContain('row 2 not-an-email: INVALID_FORMAT')
     expect(await filesIn(join(outbox, 'queue'))).toEqual([])
   })
 })

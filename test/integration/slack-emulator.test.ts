@@ -174,7 +174,7 @@ describe('Web API', () => {
         '@roster: │ # Import job-1',
         '    │ *Created* 3 | *Failed* 1',
         '    │ [Undo]',
-        '    :white_check_mark: 1',
+        '    ✅ 1',
         '    ↳ @roster: 1 user failed validation',
         '    ↳ @roster: 📎 errors.json (2 bytes, application/json)',
       ].join('\n'),

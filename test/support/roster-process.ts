@@ -98,7 +98,8 @@ export async function getHealth(port: number): Promise<Health> {
  */
 function childEnv(storeDir: string, extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
-    STORE_DIR: storeDir,
+    // '' leaves STORE_DIR unset: Roster's default, ./store in the child's working directory.
+    ...(storeDir === '' ? {} : { STORE_DIR: storeDir }),
     PORT: '0',
     LOG_LEVEL: 'silent',
     IMPORT_MAX_BYTES: '50000000',
@@ -218,9 +219,9 @@ export class RosterProcesses {
   startCli(
     storeDir: string,
     args: readonly string[],
-    { timeoutMs = 45_000 }: { timeoutMs?: number } = {},
+    { timeoutMs = 45_000, env = {} }: { timeoutMs?: number; env?: Record<string, string> } = {},
   ): { pid: number; result: Promise<CliResult> } {
-    const spawned = this.#spawn('src/adapters/cli/main.ts', args, storeDir, {})
+    const spawned = this.#spawn('src/adapters/cli/main.ts', args, storeDir, env)
     const result = within(
       `roster ${args.join(' ')}`,
       spawned,
@@ -235,7 +236,7 @@ export class RosterProcesses {
   runCli(
     storeDir: string,
     args: readonly string[],
-    options: { timeoutMs?: number } = {},
+    options: { timeoutMs?: number; env?: Record<string, string> } = {},
   ): Promise<CliResult> {
     return this.startCli(storeDir, args, options).result
   }
@@ -266,13 +267,42 @@ export class RosterProcesses {
     return join(this.#outputDir, `stdout-${this.#outputs}.txt`)
   }
 
+  /**
+   * `npm <args>` (`npm start`, `npm run cli -- …`) as a person runs it: npm itself is the child, so a signal sent
+   * to `pid` is what `kill <pid of npm start>` sends.
+   */
+  spawnNpm(storeDir: string, args: readonly string[], env: Record<string, string> = {}): Spawned {
+    return this.#spawnCommand('npm', args, storeDir, env, repoRoot)
+  }
+
+  /** `roster <args>` (the CLI) started in `cwd`, as a linked `roster` run from another folder. */
+  spawnCliIn(cwd: string, args: readonly string[], env: Record<string, string>): Spawned {
+    return this.#spawnCommand(
+      process.execPath,
+      [join(repoRoot, 'bin/roster.js'), ...args],
+      env.STORE_DIR ?? '',
+      env,
+      cwd,
+    )
+  }
+
   #spawn(entry: string, args: readonly string[], storeDir: string, env: Record<string, string>): Spawned {
+    return this.#spawnCommand(process.execPath, ['--import', 'tsx', entry, ...args], storeDir, env, repoRoot)
+  }
+
+  #spawnCommand(
+    command: string,
+    args: readonly string[],
+    storeDir: string,
+    env: Record<string, string>,
+    cwd: string,
+  ): Spawned {
     const stdoutFile = this.#outputFile()
     const stdoutFd = openSync(stdoutFile, 'w')
     let child: ChildProcess
     try {
-      child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
-        cwd: repoRoot,
+      child = spawn(command, [...args], {
+        cwd,
         env: childEnv(storeDir, env),
         stdio: ['ignore', stdoutFd, 'pipe'],
       })
@@ -280,7 +310,7 @@ export class RosterProcesses {
       closeSync(stdoutFd)
     }
     const pid = child.pid
-    if (pid === undefined) throw new Error(`could not spawn ${entry}`)
+    if (pid === undefined) throw new Error(`could not spawn ${command} ${args.join(' ')}`)
     let stdout = ''
     let stderr = ''
     child.stderr?.setEncoding('utf8').on('data', (text: string) => {

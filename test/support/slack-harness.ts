@@ -108,10 +108,14 @@ export async function openSlackHarness(options: SlackHarnessOptions = {}): Promi
         poll(`the thread of ${jobId} in slack-threads.json`, async () => (await threads())[jobId], {
           timeoutMs: 5_000,
         }),
+      /** Rejects, after cleaning up, when Roster broke one of Slack's rules (see `SlackEmulator.close`). */
       async close() {
-        await server.close()
-        await emulator.close()
-        await rm(storeDir, { recursive: true, force: true })
+        try {
+          await server.close()
+          await emulator.close()
+        } finally {
+          await rm(storeDir, { recursive: true, force: true })
+        }
       },
     }
   } catch (error) {

@@ -1,14 +1,16 @@
-import { readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseEnv } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { envSchema, loadConfig } from '../../src/config.ts'
+import { envSchema, loadConfig, readEnvironment } from '../../src/config.ts'
 
-const envExample = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')
-const exampleVars = Object.fromEntries(
-  envExample
-    .split('\n')
-    .filter((line) => /^[A-Z_]+=/.test(line))
-    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-)
+const envExamplePath = fileURLToPath(new URL('../../.env.example', import.meta.url))
+const envExample = readFileSync(envExamplePath, 'utf8')
+/** As Roster reads a copy of it at start (the parser behind `node --env-file`). */
+const exampleVars = parseEnv(envExample)
 
 describe('loadConfig', () => {
   it('runs with no settings at all, on Auth0 defaults', () => {
@@ -53,5 +55,45 @@ describe('.env.example', () => {
 
   it('holds values the config accepts', () => {
     expect(() => loadConfig(exampleVars)).not.toThrow()
+  })
+
+  it('can be sourced by a shell, to the same values', () => {
+    const keys = Object.keys(exampleVars)
+    const script = `set -a; . "$1"; for k in ${keys.join(' ')}; do printf '%s=%s\\0' "$k" "$(printenv "$k")"; done`
+    const out = execFileSync('sh', ['-c', script, 'sh', envExamplePath], { encoding: 'utf8', env: {} })
+    const sourced = Object.fromEntries(
+      out
+        .split('\0')
+        .filter(Boolean)
+        .map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+    )
+    expect(sourced).toEqual(exampleVars)
+  })
+})
+
+describe('readEnvironment', () => {
+  it('reads .env from the working directory; the real environment wins', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roster-env-'))
+    try {
+      writeFileSync(join(dir, '.env'), 'PORT=4100\nTENANT_NAME=acme\nMAIL_FROM="Acme <ops@acme.test>"\n')
+      const { env, file } = readEnvironment(dir, { TENANT_NAME: 'from-shell' })
+      expect(file).toBe(join(dir, '.env'))
+      expect(loadConfig(env)).toMatchObject({
+        port: 4100,
+        tenant: { name: 'from-shell' },
+        mail: { from: 'Acme <ops@acme.test>' },
+      })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('runs without a .env file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'roster-env-'))
+    try {
+      expect(readEnvironment(dir, { PORT: '1' })).toEqual({ env: { PORT: '1' } })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

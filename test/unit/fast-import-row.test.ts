@@ -97,7 +97,7 @@ const hashes = [
   ...notStrings,
 ]
 const booleans = [true, false, 'true', 'false', 0, 1, null, undefined]
-const metadata = [
+const metadata: unknown[] = [
   {},
   { roles: ['admin', 'member'], plan: 'pro' },
   { locale: 'en-GB', preferences: { theme: 'dark', newsletter: true } },
@@ -123,6 +123,29 @@ const metadata = [
   null,
   undefined,
 ]
+/** `levels` nested objects: user_metadata is level 1, so `nest(32)` is the deepest metadata a user may hold. */
+function nest(levels: number): Record<string, unknown> {
+  let value: Record<string, unknown> = { leaf: 1 }
+  for (let i = 1; i < levels; i++) value = { a: value }
+  return value
+}
+const manyKeys = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, i]))
+// Roster's input limits (input-limits.ts), each just within and just over.
+metadata.push(
+  nest(32),
+  nest(33),
+  manyKeys(1_000),
+  manyKeys(1_001),
+  { [repeat('k', 256)]: 1 },
+  { [repeat('k', 257)]: 1 },
+  { s: repeat('a', 10_000) },
+  { s: repeat('a', 10_001) },
+  { s: repeat(emoji, 10_000) },
+  { n: Number.POSITIVE_INFINITY },
+  { list: [1, Number.NEGATIVE_INFINITY] },
+  JSON.parse('{"constructor": 1}'),
+  JSON.parse('{"deep": [{"prototype": 1}]}'),
+)
 const customHash = { algorithm: 'md5', hash: { value: '5f4dcc3b5aa765d61d8327deb882cf99', encoding: 'hex' } }
 const mfa = [{ totp: { secret: 'JBTWY3DPEHPK3PNP' } }]
 
@@ -131,13 +154,26 @@ const pools: Record<string, readonly unknown[]> = {
   email_verified: booleans,
   phone_number: phones,
   phone_verified: booleans,
-  user_id: ['62d1a2b3c4d5e6f708091a2b', 'auth0|x', ...strings, ...notStrings],
+  user_id: ['62d1a2b3c4d5e6f708091a2b', 'auth0|x', ...strings, ...lengths(255), ...notStrings],
   username: usernames,
   given_name: [...strings, ...lengths(150), ...notStrings],
   family_name: [...strings, ...lengths(150), ...notStrings],
   name: [...strings, ...lengths(150), ...notStrings],
   nickname: [...strings, ...lengths(350), ...notStrings],
-  picture: ['https://example.com/a.png', ...strings, ...notStrings],
+  picture: [
+    'https://example.com/a.png',
+    'http://example.com/a.png',
+    'javascript:alert(1)',
+    'JAVASCRIPT:alert(1)',
+    'data:image/png;base64,AAAA',
+    'https://',
+    'HTTPS://EXAMPLE.COM/A.PNG',
+    'ftp://example.com/a.png',
+    `https://example.com/${repeat('a', 2_028)}`,
+    `https://example.com/${repeat('a', 2_029)}`,
+    ...strings,
+    ...notStrings,
+  ],
   blocked: booleans,
   password_hash: hashes,
   custom_password_hash: [customHash, {}, null],

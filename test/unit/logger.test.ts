@@ -17,4 +17,14 @@ describe('logger', () => {
     })
     expect(lines[0]).not.toContain('xoxb-1')
   })
+
+  it('hides secrets below any depth and of any shape (the old walk stopped at depth 6)', () => {
+    const lines: string[] = []
+    const logger = createLogger('info', (line) => lines.push(line))
+    let deep: unknown = { passwd: 'deep-secret', mfa_factors: { totp: 'totp-secret' } }
+    for (let i = 0; i < 20; i++) deep = { level: [deep] }
+    logger.info('deep', { row: deep, error: new Error('boom') })
+    expect(lines[0]).not.toMatch(/deep-secret|totp-secret/)
+    expect(lines[0]).toContain('"message":"boom"')
+  })
 })

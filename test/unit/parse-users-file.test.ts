@@ -38,3 +38,17 @@ describe('parseUsersFile', () => {
     expect(() => parse('42')).toThrow(/must hold a JSON array of user objects/)
   })
 })
+
+describe('a {"users": [...]} wrapper', () => {
+  it('is refused as a whole file, naming the key and how to take the list out', () => {
+    const text = JSON.stringify({ users: [{ email: 'a@example.com' }, { email: 'b@example.com' }] }, null, 2)
+    expect(() => parseUsersFile(text, 'dump.json')).toThrow(
+      /dump\.json holds one object with a "users" list, not a list of users.*jq '\.users' dump\.json/,
+    )
+  })
+
+  it('leaves one-line NDJSON users alone, arrays and all', () => {
+    const text = `${JSON.stringify({ email: 'a@example.com', mfa_factors: [{ phone: { value: '+1555' } }] })}\n`
+    expect(parseUsersFile(text, 'users.ndjson').rows).toHaveLength(1)
+  })
+})

@@ -254,7 +254,7 @@ describe('error codes and messages', () => {
       row,
       'PATTERN',
       'mfa_factors[1].totp.secret',
-      'Error in mfa_factors[1].totp.secret property - String does not match pattern ^[A-Z2-7]+$: abc (TOTP secrets are unpadded Base32 (A-Z, 2-7), like JBTWY3DPEHPK3PNP)',
+      'Error in mfa_factors[1].totp.secret property - String does not match pattern ^[A-Z2-7]+$: a secret of 3 characters (TOTP secrets are unpadded Base32 (A-Z, 2-7), like JBTWY3DPEHPK3PNP)',
     )
   })
 
@@ -496,7 +496,7 @@ describe('profile value limits (reference §1.5)', () => {
     expect(error).toEqual({
       code: 'PATTERN',
       path: 'password_hash',
-      message: `Error in password_hash property - String does not match pattern ^\\$2[ab]\\$\\d{2}\\$[./A-Za-z0-9]{53}$: ${BCRYPT.replace('$2b$', '$2y$')} (password_hash takes bcrypt $2a$ or $2b$ hashes only; put other hashes in custom_password_hash)`,
+      message: `Error in password_hash property - String does not match pattern ^\\$2[ab]\\$\\d{2}\\$[./A-Za-z0-9]{53}$: a secret of 60 characters starting $2y$ (password_hash takes bcrypt $2a$ or $2b$ hashes only; put other hashes in custom_password_hash)`,
     })
   })
 })
@@ -546,13 +546,16 @@ describe('app_metadata and user_metadata (reference §1.4)', () => {
     let deep: unknown = { 'a.b': 1 }
     for (let i = 0; i < 50_000; i++) deep = [deep]
     const errors = errorsOf(user({ user_metadata: { d: deep } }))
-    expect(errors).toHaveLength(1)
-    expect(errors[0]?.path).toBe(`user_metadata.d${'[0]'.repeat(50_000)}.a.b`)
+    expect(errors.map((e) => `${e.code} ${e.path}`)).toEqual([
+      `NOT_PASSED user_metadata.d${'[0]'.repeat(50_000)}.a.b`,
+      // user_metadata is level 1, d level 2: the 33rd level is the first too deep.
+      `MAX_DEPTH user_metadata.d${'[0]'.repeat(31)}`,
+    ])
   })
 
-  it('NOT_PASSED: a "__proto__" field name from JSON.parse is refused, not silently dropped', () => {
+  it('RESERVED_KEY: a "__proto__" field name from JSON.parse is refused, not silently dropped', () => {
     const row = JSON.parse('{"email":"jane@example.com","user_metadata":{"__proto__":{"admin":true}}}')
-    expect(errorsOf(row).map((e) => `${e.code} ${e.path}`)).toEqual(['NOT_PASSED user_metadata.__proto__'])
+    expect(errorsOf(row).map((e) => `${e.code} ${e.path}`)).toEqual(['RESERVED_KEY user_metadata.__proto__'])
   })
 })
 
@@ -735,7 +738,7 @@ describe('custom_password_hash rules (reference §1.6)', () => {
         hmac({ digest: 'sha256' }),
         'PATTERN',
         'custom_password_hash.hash.value',
-        'Error in custom_password_hash.hash.value property - String does not match pattern ^[A-Za-z0-9+/_-]{43}(?:={1})?$: cg7f42jH39/2EaAU4wNd4s2lKIk= (hmac-sha256 hashes must be 32 bytes: 43 base64 characters)',
+        'Error in custom_password_hash.hash.value property - String does not match pattern ^[A-Za-z0-9+/_-]{43}(?:={1})?$: a secret of 28 characters (hmac-sha256 hashes must be 32 bytes: 43 base64 characters)',
       )
       expect(
         errorsOf(hmac({ key: { value: 'xyz', encoding: 'hex' } })).map((e) => `${e.code} ${e.path}`),
@@ -766,7 +769,7 @@ describe('custom_password_hash rules (reference §1.6)', () => {
       )
       expect(error?.code).toBe('PATTERN')
       expect(error?.message).toMatch(
-        /: \{CRYPT\}\$1\$abc\$def \(ldap hashes must look like .*\{CRYPT\} is not supported\)$/,
+        /: a secret of 17 characters starting \{CRYPT\} \(ldap hashes must look like .*\{CRYPT\} is not supported\)$/,
       )
     })
 
@@ -806,7 +809,7 @@ describe('custom_password_hash rules (reference §1.6)', () => {
           code: 'PATTERN',
           path: 'custom_password_hash.salt.value',
           message:
-            'Error in custom_password_hash.salt.value property - String does not match pattern ^[0-9A-Fa-f]+$: salty (salt.value must be hex digits)',
+            'Error in custom_password_hash.salt.value property - String does not match pattern ^[0-9A-Fa-f]+$: a secret of 5 characters (salt.value must be hex digits)',
         },
       ])
     })
@@ -831,7 +834,7 @@ describe('custom_password_hash rules (reference §1.6)', () => {
         hashUser({ algorithm, hash: { value: 'g'.repeat(bytes * 2), encoding: 'hex' } }),
         'PATTERN',
         'custom_password_hash.hash.value',
-        `Error in custom_password_hash.hash.value property - String does not match pattern ^[0-9A-Fa-f]{${bytes * 2}}$: ${'g'.repeat(bytes * 2)} (${algorithm} hashes must be ${bytes} bytes: ${bytes * 2} hex digits)`,
+        `Error in custom_password_hash.hash.value property - String does not match pattern ^[0-9A-Fa-f]{${bytes * 2}}$: a secret of ${bytes * 2} characters (${algorithm} hashes must be ${bytes} bytes: ${bytes * 2} hex digits)`,
       )
       expect(errorsOf(hashUser({ algorithm, hash: { value: `${hex}00`, encoding: 'hex' } }))[0]?.code).toBe(
         'PATTERN',
@@ -858,7 +861,7 @@ describe('custom_password_hash rules (reference §1.6)', () => {
       expect(error?.code).toBe('ENUM_MISMATCH')
       expect(error?.path).toBe('custom_password_hash.hash.value')
       expect(error?.message).toMatch(
-        /^Error in custom_password_hash\.hash\.value property - No enum match for: sha3 \(pbkdf2 digest must be one of: RSA-MD4, /,
+        /^Error in custom_password_hash\.hash\.value property - No enum match for: a secret of \d+ characters starting \$pbkdf2-sha3\$ \(pbkdf2 digest must be one of: RSA-MD4, /,
       )
     })
 
@@ -1034,22 +1037,60 @@ describe('redactRow', () => {
     ).toEqual({
       password_hash: '*****',
       custom_password_hash: { hash: { value: '*****' } },
-      mfa_factors: 'x',
+      mfa_factors: '*****',
     })
     expect(redactRow({ custom_password_hash: { hash: 'x' }, mfa_factors: [null, 1, { totp: 'x' }] })).toEqual(
       {
-        custom_password_hash: { hash: 'x' },
-        mfa_factors: [null, 1, { totp: 'x' }],
+        custom_password_hash: { hash: '*****' },
+        mfa_factors: ['*****', '*****', { totp: '*****' }],
       },
     )
+  })
+
+  it('redacts the type-confused shapes of the hostile-input campaign', () => {
+    expect(
+      redactRow({
+        custom_password_hash: 'plain-string-hash',
+        passwd: 'hunter22',
+        Password: { nested: ['deep'] },
+        mfa_factors: { totp: { secret: 'JBSWY3DP' }, phone: { value: '+15551112233' } },
+        user_metadata: { recovery: [[{ totp: 'JBSWY3DP' }]], api_key: 42, colour: 'blue' },
+      }),
+    ).toEqual({
+      custom_password_hash: '*****',
+      passwd: '*****',
+      Password: { nested: ['*****'] },
+      mfa_factors: { totp: { secret: '*****' }, phone: { value: '+15551112233' } },
+      user_metadata: { recovery: [[{ totp: '*****' }]], api_key: '*****', colour: 'blue' },
+    })
+  })
+
+  it('shows how to read a hash (algorithm, encoding, keylen) but nothing that looks like one', () => {
+    expect(
+      redactRow({
+        custom_password_hash: {
+          algorithm: '$2b$10$C9hB01.YxRSTcn/ZOOo4j.TW7xCKKFKBSF.C7E0xiUwumqIDqWUXG',
+          hash: { value: 'abc', encoding: 'hex', digest: 'sha1' },
+          keylen: 64,
+          salt: [['a', 'b']],
+        },
+      }),
+    ).toEqual({
+      custom_password_hash: {
+        algorithm: '*****',
+        hash: { value: '*****', encoding: 'hex', digest: 'sha1' },
+        keylen: 64,
+        salt: [['*****', '*****']],
+      },
+    })
   })
 
   it.each([null, undefined, 42, 'text', true])('returns the non-object %s as it is', (value) => {
     expect(redactRow(value)).toBe(value)
   })
 
-  it('copies arrays, and keeps a "__proto__" key as data', () => {
-    expect(redactRow([{ password_hash: 'x' }])).toEqual([{ password_hash: 'x' }])
+  it('copies arrays (redacting rows inside them), and keeps a "__proto__" key as data', () => {
+    expect(redactRow([{ password_hash: 'x' }])).toEqual([{ password_hash: '*****' }])
     const copy = redactRow(JSON.parse('{"__proto__":{"admin":true}}')) as Record<string, unknown>
     expect(Object.hasOwn(copy, '__proto__')).toBe(true)
     expect(Object.getPrototypeOf(copy)).toBe(Object.prototype)

@@ -1,5 +1,12 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomInt } from 'node:crypto'
+import { pathToFileURL } from 'node:url'
 import { z } from 'zod'
+import {
+  clientSecretPrefix,
+  defaultTokenLifetimeSeconds,
+  describeClient,
+  maxTokenLifetimeSeconds,
+} from '../../domain/api/api-client.ts'
 import { apiScopes, describeToken, tokenSecretPrefix } from '../../domain/api/api-token.ts'
 import { exportFieldSchema } from '../../domain/export/export-fields.ts'
 import { exportFormats } from '../../domain/export/format.ts'
@@ -68,9 +75,25 @@ export const cliCommandSchema = z.discriminatedUnion('name', [
     scopes: z.array(z.enum(apiScopes)),
   }),
   z.object({ name: z.literal('tokens-list') }),
+  z.object({
+    name: z.literal('clients-create'),
+    clientName: z.string().min(1),
+    scopes: z.array(z.enum(apiScopes)),
+    tokenLifetimeSeconds: z.number().int().min(1).max(maxTokenLifetimeSeconds).optional(),
+  }),
+  z.object({ name: z.literal('clients-list') }),
+  z.object({ name: z.literal('clients-revoke'), key: z.string().min(1) }),
   z.object({ name: z.literal('tokens-revoke'), key: z.string().min(1) }),
   z.object({ name: z.literal('backups') }),
   z.object({ name: z.literal('backup-now'), requestedBy: requester }),
+  z.object({ name: z.literal('tenant') }),
+  z.object({
+    name: z.literal('tenant-owners'),
+    add: z.array(z.email()).optional(),
+    remove: z.array(z.email()).optional(),
+  }),
+  /** Where the store is: the CLI warns when it opened a new, empty one (run from another folder?). */
+  z.object({ name: z.literal('store-info') }),
   /** The limits of the Roster that runs the commands (the server's, not the CLI's environment). */
   z.object({ name: z.literal('limits') }),
 ])
@@ -82,8 +105,23 @@ export function parseCommand(body: unknown): CliCommand {
   return parsed.data
 }
 
+/** What only the server can add to a command's answer. */
+export interface CommandContext {
+  /**
+   * A download link for a completed export, as `GET /api/v2/jobs/{id}` gives it (signed, short-lived). Without
+   * one (no server: the CLI runs the command itself) `location` is the file's `file://` URL.
+   */
+  exportLink?: (job: Job) => string | undefined
+  /** The store's folder, as the process running the command sees it. */
+  storeDir?: string
+}
+
 /** Runs one command against the engine; returns the Auth0-shaped JSON the CLI prints with `--json`. */
-export async function executeCommand(engine: Engine, command: CliCommand): Promise<unknown> {
+export async function executeCommand(
+  engine: Engine,
+  command: CliCommand,
+  context: CommandContext = {},
+): Promise<unknown> {
   switch (command.name) {
     case 'import': {
       const job = await engine.requestImport({
@@ -123,7 +161,7 @@ export async function executeCommand(engine: Engine, command: CliCommand): Promi
       return file
     }
     case 'job':
-      return jobView(engine, command.id)
+      return jobView(engine, command.id, context)
     case 'job-errors': {
       const report = await engine.getJobErrors(command.id)
       if (report === null) throw new AppError('not_found', `Job ${command.id} not found.`)
@@ -147,8 +185,17 @@ export async function executeCommand(engine: Engine, command: CliCommand): Promi
       })
     case 'users-count':
       return { count: engine.countUsers(command.connection) }
-    case 'users-get':
-      return engine.findUsers(command.key, command.connection).map(toAuth0User)
+    case 'users-get': {
+      const found = engine.findUsers(command.key, command.connection)
+      if (found.length === 0) {
+        const where = command.connection === undefined ? 'any connection' : command.connection
+        throw new AppError(
+          'not_found',
+          `No user ${command.key} in ${where} (looked up by email and by user_id).`,
+        )
+      }
+      return found.map(toAuth0User)
+    }
     case 'users-block': {
       const found = engine.findUsers(command.key, command.connection)
       const user = found[0]
@@ -177,19 +224,58 @@ export async function executeCommand(engine: Engine, command: CliCommand): Promi
       return engine.listApiTokens().map(describeToken)
     case 'tokens-revoke':
       return describeToken(await engine.revokeApiToken(command.key))
+    case 'clients-create': {
+      // Like a token's secret: made where the store is, shown once, kept only as a hash.
+      const secret = `${clientSecretPrefix}${randomBytes(48).toString('base64url')}`
+      const client = await engine.createApiClient({
+        name: command.clientName,
+        scopes: command.scopes,
+        clientId: randomClientId(),
+        secret,
+        tokenLifetimeSeconds: command.tokenLifetimeSeconds ?? defaultTokenLifetimeSeconds,
+      })
+      return { ...describeClient(client), client_secret: secret }
+    }
+    case 'clients-list':
+      return engine.listApiClients().map(describeClient)
+    case 'clients-revoke':
+      return describeClient(await engine.revokeApiClient(command.key))
     case 'backups':
       return engine.listBackups()
     case 'backup-now':
       return engine.runBackup({ via: 'cli', id: command.requestedBy })
+    case 'tenant':
+      return engine.tenant()
+    case 'tenant-owners':
+      return engine.changeTenantOwners({ add: command.add ?? [], remove: command.remove ?? [] })
+    case 'store-info':
+      return { dir: context.storeDir, users: engine.countUsers(), jobs: engine.listJobs(1).length }
     case 'limits':
       return { importMaxBytes: engine.ctx.limits.importMaxBytes }
   }
 }
 
-async function jobView(engine: Engine, jobId: string): Promise<Record<string, unknown>> {
+const alphanumerics = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+/** 32 random letters and digits, as Auth0's client ids (public: not a secret, but not guessable either). */
+function randomClientId(): string {
+  return Array.from({ length: 32 }, () => alphanumerics[randomInt(alphanumerics.length)]).join('')
+}
+
+async function jobView(
+  engine: Engine,
+  jobId: string,
+  context: CommandContext,
+): Promise<Record<string, unknown>> {
   const view = engine.getJob(jobId)
   if (!view) throw new AppError('not_found', `Job ${jobId} not found.`)
   const result = describe(view.job, view.progress)
+  if (view.job.type === 'users_export' && view.job.status === 'completed') {
+    const link = context.exportLink?.(view.job)
+    const file = link === undefined ? await engine.exportFile(jobId) : undefined
+    const location = link ?? (file ? pathToFileURL(file.path).href : undefined)
+    if (location !== undefined) result.location = location
+  }
   if (view.job.type === 'users_import' && view.job.options.dryRun && view.job.status === 'completed') {
     result.preview = await engine.getPreview(jobId)
   }

@@ -1,10 +1,19 @@
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 /** Human-readable output for the CLI. `--json` bypasses all of this and prints the Auth0-shaped data. */
 
 type View = Record<string, unknown>
 
 const count = (n: unknown) => (typeof n === 'number' ? n.toLocaleString('en-US') : String(n))
+
+/** `1 user`, `2 users`, `1,000 users`. */
+export function plural(n: unknown, noun: string): string {
+  return `${count(n)} ${n === 1 ? noun : `${noun}s`}`
+}
+
+/** An index as people count rows: 0 → `row 1`. JSON output keeps Auth0's 0-based `index`. */
+const row = (index: unknown) => (typeof index === 'number' ? `row ${index + 1}` : `row ${String(index)}`)
 
 export function formatJob(job: View): string {
   const connection =
@@ -20,7 +29,17 @@ export function formatJob(job: View): string {
     lines.push(`  fields       ${fields.join(', ')}`)
   }
   const file = job.file as { name: string; bytes: number; users: number } | undefined
-  if (file) lines.push(`  file         ${file.name}, ${count(file.users)} users, ${count(file.bytes)} bytes`)
+  if (file)
+    lines.push(`  file         ${file.name}, ${plural(file.users, 'user')}, ${plural(file.bytes, 'byte')}`)
+  if (typeof job.file_path === 'string') lines.push(`  saved at     ${job.file_path}`)
+  else if (typeof job.location === 'string') {
+    const location = job.location
+    lines.push(
+      location.startsWith('file:')
+        ? `  saved at     ${fileURLToPath(location)}`
+        : `  download     ${location} (valid 60 s)`,
+    )
+  }
   const flags = ['upsert', 'merge', 'dry_run'].filter((flag) => job[flag] === true)
   if (flags.length > 0) lines.push(`  options      ${flags.join(', ')}`)
   if (job.external_id !== undefined) lines.push(`  external id  ${job.external_id}`)
@@ -46,7 +65,7 @@ export function formatSummary(job: View): string {
   const s = job.summary as Record<string, number>
   const would = job.dry_run === true ? 'would be ' : ''
   if (job.type === 'users_undo') {
-    return `${count(s.deleted)} deleted, ${count(s.restored)} restored, ${count(s.conflicts)} conflicts of ${count(s.total)}`
+    return `${count(s.deleted)} deleted, ${count(s.restored)} restored, ${plural(s.conflicts, 'conflict')} of ${count(s.total)}`
   }
   return (
     `${count(s.inserted)} ${would}inserted, ${count(s.updated)} ${would}updated (${count(s.unchanged)} unchanged), ` +
@@ -58,7 +77,7 @@ function formatPreview(diffs: View[]): string[] {
   if (diffs.length === 0) return []
   const lines = ['  preview']
   for (const diff of diffs) {
-    lines.push(`    #${diff.index} ${diff.email} (${diff.action})`)
+    lines.push(`    ${row(diff.index)} ${diff.email} (${diff.action})`)
     for (const change of diff.changes as View[]) {
       lines.push(`      ${change.field}: ${show(change.before)} → ${show(change.after)}`)
     }
@@ -79,7 +98,7 @@ export function formatErrors(report: View[]): string {
       const errors = (entry.errors as View[]).map(
         (e) => `    ${e.code}${e.path ? ` at ${e.path}` : ''}: ${e.message}`,
       )
-      return [`#${entry.index} ${who}`, ...errors].join('\n')
+      return [`${row(entry.index)} ${who}`, ...errors].join('\n')
     })
     .join('\n')
 }
@@ -114,14 +133,58 @@ export function formatBackups(sets: View[]): string {
       const manifest = set.manifest as { createdAt: string; connections: View[] } | undefined
       if (!manifest) return `${set.name}  (not readable: ${set.problem})  ${set.path}`
       const users = manifest.connections.reduce((sum, c) => sum + Number(c.users), 0)
-      const head = `${set.name}  created ${manifest.createdAt}  ${count(users)} users in ${manifest.connections.length} connection${manifest.connections.length === 1 ? '' : 's'}`
+      const head = `${set.name}  created ${manifest.createdAt}  ${plural(users, 'user')} in ${plural(manifest.connections.length, 'connection')}`
       const files = manifest.connections.map(
         (c) =>
-          `  ${String(c.connectionName).padEnd(36)}  ${count(c.users).padStart(9)} users  ${join(String(set.path), String(c.file))}`,
+          `  ${String(c.connectionName).padEnd(36)}  ${plural(c.users, 'user').padStart(15)}  ${join(String(set.path), String(c.file))}`,
       )
       return [head, ...files].join('\n')
     })
     .join('\n')
+}
+
+/** API tokens as a table: never their secrets (only hashes are kept). */
+export function formatTokens(tokens: View[]): string {
+  if (tokens.length === 0)
+    return 'No API tokens. Create one: roster tokens create --name ci --scopes read:users'
+  const rows = tokens.map((t) => [
+    String(t.id),
+    String(t.name),
+    (t.scopes as string[]).join(','),
+    String(t.created_at),
+    t.revoked_at === undefined ? 'active' : `revoked ${t.revoked_at}`,
+  ])
+  return table(['id', 'name', 'scopes', 'created', 'status'], rows)
+}
+
+/** A freshly created token: the secret, with the warning that it is never shown again. */
+export function formatNewToken(token: View): string {
+  return [
+    `Created API token ${token.name} (${token.id}), scopes ${(token.scopes as string[]).join(', ')}.`,
+    'Its secret is shown this once (Roster keeps only a hash of it); copy it now:',
+    '',
+    `  ${token.token}`,
+    '',
+    'Send it as: Authorization: Bearer <secret>',
+  ].join('\n')
+}
+
+export function formatTenant(tenant: View): string {
+  const owners = tenant.owners as string[]
+  return [
+    `tenant   ${tenant.name}`,
+    `owners   ${owners.length === 0 ? '(none: completion emails are skipped)' : owners.join(', ')}`,
+  ].join('\n')
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd()
+  return [line(head), ...rows.map(line)].join('\n')
 }
 
 export const restoreHint =

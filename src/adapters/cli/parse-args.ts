@@ -1,10 +1,13 @@
 import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
+import { z } from 'zod'
 import { parseScopes } from '../../domain/api/api-token.ts'
 import { defaultFields, type ExportField } from '../../domain/export/export-fields.ts'
 import { type ExportFormat, exportFormats } from '../../domain/export/format.ts'
 import type { CliCommand } from './commands.ts'
+import { didYouMean } from './suggest.ts'
+import { commandNames, commandOptions, subcommands } from './usage.ts'
 
 /** A parsed command line: the command to run, and how the CLI itself should behave around it. */
 export interface Invocation {
@@ -21,7 +24,22 @@ export interface Invocation {
   split?: { bytes: Buffer }
 }
 
-export class UsageError extends Error {}
+/** A command line that cannot run: the message says why; `verb` picks the usage lines shown with it. */
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    readonly verb?: string,
+  ) {
+    super(message)
+  }
+}
+
+/** `--help`, `-h`, `help [command]` or no command at all: print the usage (of `verb`, or all) and exit 0. */
+export class HelpRequest extends Error {
+  constructor(readonly verb?: string) {
+    super('help')
+  }
+}
 
 const flags = {
   connection: { type: 'string' },
@@ -47,33 +65,75 @@ const flags = {
   split: { type: 'boolean' },
   name: { type: 'string' },
   scopes: { type: 'string' },
+  'token-lifetime': { type: 'string' },
 } as const
 
 /** Turns argv into a command. Reads the import file here, so the server never needs the CLI's file system. */
 export async function parseInvocation(argv: readonly string[], requestedBy: string): Promise<Invocation> {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof flags; allowPositionals: true }>>
+  const words = argv.filter((arg) => !arg.startsWith('-'))
+  if (words.length === 0 || words[0] === 'help' || argv.includes('--help') || argv.includes('-h')) {
+    const topic = words[0] === 'help' ? words[1] : words[0]
+    throw new HelpRequest(topic !== undefined && commandNames.includes(topic) ? topic : undefined)
+  }
+  let parsed: Parsed
   try {
     parsed = parseArgs({ args: [...argv], options: flags, allowPositionals: true, strict: true })
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error))
+    const guess = words.find((word) => commandNames.includes(word))
+    throw new UsageError(optionProblem(error), guess)
   }
-  const {
-    values: v,
-    positionals: [verb, ...args],
-  } = parsed
+  const [verb = '', ...args] = parsed.positionals
+  if (!commandNames.includes(verb)) {
+    throw new UsageError(`unknown command ${verb}${didYouMean(verb, commandNames)}`)
+  }
+  const allowed = commandOptions[verb] ?? []
+  for (const key of Object.keys(parsed.values)) {
+    if (key === 'json' || allowed.includes(key)) continue
+    const hint = allowed.length > 0 ? didYouMean(key, allowed, '--') : ''
+    throw new UsageError(`${verb} does not take --${key}${hint}`, verb)
+  }
+  const known = subcommands[verb]
+  const sub = args[0]
+  if (known && sub !== undefined && !known.includes(sub) && verb !== 'job') {
+    throw new UsageError(`unknown ${verb} command ${sub}${didYouMean(sub, known)}`, verb)
+  }
+  // Every usage error names its command, so the one relevant usage line is shown with it.
+  return parseCommandLine(parsed.values, verb, args, requestedBy).catch((error: unknown) => {
+    throw error instanceof UsageError && error.verb === undefined
+      ? new UsageError(error.message, verb)
+      : error
+  })
+}
+
+type Parsed = ReturnType<typeof parseArgs<{ options: typeof flags; allowPositionals: true }>>
+
+async function parseCommandLine(
+  v: Parsed['values'],
+  verb: string,
+  args: readonly string[],
+  requestedBy: string,
+): Promise<Invocation> {
   const common = { json: v.json ?? false, wait: v.wait ?? false }
-  const want = (count: number, usage: string) => {
-    if (args.length !== count) throw new UsageError(`usage: roster ${usage}`)
+  /** Exactly `count` words after the command, named `what` when one is missing. */
+  const want = (count: number, what = '') => {
+    if (args.length < count) throw new UsageError(`${verb}: missing ${what}`, verb)
+    if (args.length > count) throw new UsageError(`${verb}: unexpected ${args.slice(count).join(' ')}`, verb)
   }
   switch (verb) {
     case 'import': {
-      want(1, 'import <file> --connection <name|id> [--upsert] [--merge] [--dry-run] [--split] [--wait]')
+      want(1, '<file>')
       const file = args[0] as string
-      if (!v.connection) throw new UsageError('import needs --connection <name|id> (see: roster connections)')
+      if (!v.connection) {
+        throw new UsageError('import needs --connection <name|id> (see: roster connections)', verb)
+      }
       const content = await readFile(file).catch((error: NodeJS.ErrnoException) => {
-        throw new UsageError(
-          `cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`,
-        )
+        const why =
+          error.code === 'ENOENT'
+            ? 'no such file'
+            : error.code === 'EISDIR'
+              ? 'it is a folder'
+              : error.message
+        throw new UsageError(`cannot read ${file}: ${why}`, verb)
       })
       const split = v.split ?? false
       const command: CliCommand = {
@@ -92,16 +152,16 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
       return split ? { command, ...common, wait: true, split: { bytes: content } } : { command, ...common }
     }
     case 'export': {
-      want(
-        0,
-        'export --connection <name|id> | --all-connections [--format json|ndjson|csv] [--field path[=Label] …]',
-      )
+      want(0)
       if ((v.connection === undefined) === (v['all-connections'] === undefined)) {
-        throw new UsageError('export needs --connection <name|id> or --all-connections (one of them)')
+        throw new UsageError('export needs --connection <name|id> or --all-connections (one of them)', verb)
       }
       const format = v.format ?? 'json'
       if (!(exportFormats as readonly string[]).includes(format)) {
-        throw new UsageError(`--format takes ${exportFormats.join(', ')}`)
+        throw new UsageError(
+          `--format takes ${exportFormats.join(', ')}${didYouMean(format, exportFormats)}`,
+          verb,
+        )
       }
       const fields = [...(v['default-fields'] ? defaultFields : []), ...(v.field ?? []).map(parseField)]
       const command: CliCommand = {
@@ -123,23 +183,20 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
     }
     case 'job':
       if (args[0] === 'errors') {
-        want(2, 'job errors <job_id>')
+        want(2, '<job_id>')
         return { command: { name: 'job-errors', id: args[1] as string }, ...common }
       }
-      want(1, 'job <job_id>')
+      want(1, '<job_id>')
       return { command: { name: 'job', id: args[0] as string }, ...common }
     case 'jobs':
-      want(0, 'jobs [--limit N]')
+      want(0)
       return { command: { name: 'jobs', limit: positiveInt(v.limit ?? '20', '--limit') }, ...common }
     case 'undo':
-      want(1, 'undo <job_id> [--wait]')
+      want(1, '<job_id>')
       return { command: { name: 'undo', id: args[0] as string, requestedBy }, ...common }
     case 'connections':
       if (args[0] === 'add') {
-        want(
-          2,
-          'connections add <name> [--strategy auth0|custom-db|…] [--import-mode] [--disabled] [--username-max N]',
-        )
+        want(2, '<name>')
         return {
           command: {
             name: 'connections-add',
@@ -154,22 +211,21 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
           ...common,
         }
       }
-      want(0, 'connections | connections add <name> …')
+      want(0)
       return { command: { name: 'connections' }, ...common }
     case 'backups':
-      want(0, 'backups')
+      want(0)
       return { command: { name: 'backups' }, ...common }
     case 'backup':
-      if (args[0] !== 'now' || args.length !== 1) throw new UsageError('usage: roster backup now')
+      if (args[0] !== 'now') throw new UsageError('backup: missing now', verb)
+      want(1)
       return { command: { name: 'backup-now', requestedBy }, ...common }
     case 'tokens': {
       if (args[0] === 'create' && args.length === 1) {
-        if (!v.name || !v.scopes) {
-          throw new UsageError('usage: roster tokens create --name <name> --scopes create:users,read:users')
-        }
+        if (!v.name || !v.scopes) throw new UsageError('tokens create needs --name and --scopes', verb)
         const scopes = parseScopes(v.scopes)
         if (!scopes.ok) {
-          throw new UsageError(`unknown scope ${scopes.unknown}: use ${apiScopesText}`)
+          throw new UsageError(`unknown scope ${scopes.unknown}: use ${apiScopesText}`, verb)
         }
         return { command: { name: 'tokens-create', tokenName: v.name, scopes: scopes.scopes }, ...common }
       }
@@ -178,7 +234,34 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
         return { command: { name: 'tokens-revoke', key: args[1] as string }, ...common }
       }
       throw new UsageError(
-        'usage: roster tokens create --name <name> --scopes … | tokens list | tokens revoke <id|name>',
+        args.length === 0 ? 'tokens: missing create, list or revoke' : 'tokens: wrong arguments',
+        verb,
+      )
+    }
+    case 'clients': {
+      if (args[0] === 'create' && args.length === 1) {
+        if (!v.name || !v.scopes) throw new UsageError('clients create needs --name and --scopes', verb)
+        const scopes = parseScopes(v.scopes)
+        if (!scopes.ok) throw new UsageError(`unknown scope ${scopes.unknown}: use ${apiScopesText}`)
+        return {
+          command: {
+            name: 'clients-create',
+            clientName: v.name,
+            scopes: scopes.scopes,
+            ...(v['token-lifetime'] === undefined
+              ? {}
+              : { tokenLifetimeSeconds: positiveInt(v['token-lifetime'], '--token-lifetime') }),
+          },
+          ...common,
+        }
+      }
+      if (args[0] === 'list' && args.length === 1) return { command: { name: 'clients-list' }, ...common }
+      if (args[0] === 'revoke' && args.length === 2) {
+        return { command: { name: 'clients-revoke', key: args[1] as string }, ...common }
+      }
+      throw new UsageError(
+        args.length === 0 ? 'clients: missing create, list or revoke' : 'clients: wrong arguments',
+        verb,
       )
     }
     case 'users':
@@ -204,19 +287,57 @@ export async function parseInvocation(argv: readonly string[], requestedBy: stri
         }
       }
       throw new UsageError(
-        'usage: roster users count [--connection X] | users get|block|unblock <email|user_id> [--connection X]',
+        args.length === 0 ? 'users: missing count, get, block or unblock' : 'users: wrong arguments',
+        verb,
       )
+    case 'tenant':
+      return { command: parseTenant(args, verb), ...common }
     default:
-      throw new UsageError(verb === undefined || verb === 'help' ? '' : `unknown command: ${verb}`)
+      throw new UsageError(`unknown command ${verb}${didYouMean(verb, commandNames)}`)
   }
 }
 
-const apiScopesText = 'create:users, read:users, update:users, read:connections (comma-separated)'
+/** parseArgs' own message, with "did you mean" for an unknown option. */
+function optionProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  const unknown = /Unknown option '(-{1,2})([^']+)'/.exec(message)
+  if (!unknown) return message.split('. ')[0] ?? message
+  const name = unknown[2] as string
+  return `unknown option ${unknown[1]}${name}${didYouMean(name, [...Object.keys(flags), 'help'], '--')}`
+}
+
+const ownerEmail = z.email()
+
+/** `tenant`, `tenant owners list`, `tenant owners add|remove <email> …`. */
+function parseTenant(args: readonly string[], verb: string): CliCommand {
+  if (args.length === 0 || (args[0] === 'owners' && (args.length === 1 || args[1] === 'list'))) {
+    if (args.length > 2) throw new UsageError(`tenant: unexpected ${args.slice(2).join(' ')}`, verb)
+    return { name: 'tenant' }
+  }
+  const action = args[1]
+  if (action !== 'add' && action !== 'remove') {
+    throw new UsageError(
+      `unknown tenant owners command ${action}${didYouMean(action ?? '', ['add', 'remove', 'list'])}`,
+      verb,
+    )
+  }
+  const emails = args.slice(2)
+  if (emails.length === 0) throw new UsageError(`tenant owners ${action}: missing <email>`, verb)
+  for (const email of emails) {
+    if (!ownerEmail.safeParse(email).success) {
+      throw new UsageError(`tenant owners ${action}: ${email} is not an email address`, verb)
+    }
+  }
+  return { name: 'tenant-owners', [action]: emails }
+}
+
+const apiScopesText =
+  'create:users, read:users, update:users, delete:users, read:connections (comma-separated)'
 
 /** `user_metadata.plan=Plan` → `{name: 'user_metadata.plan', export_as: 'Plan'}`. */
 function parseField(spec: string): ExportField {
   const at = spec.indexOf('=')
-  if (at === 0) throw new UsageError(`--field ${spec}: name the field before "="`)
+  if (at === 0) throw new UsageError(`--field ${spec}: name the field before "="`, 'export')
   return at < 0 ? { name: spec } : { name: spec.slice(0, at), export_as: spec.slice(at + 1) }
 }
 

@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib'
 import { parseUsersFile } from '../../domain/import/parse-users-file.ts'
+import { decodeUtf8 } from '../../domain/import/utf8.ts'
 import { AppError } from '../../errors.ts'
 import type { CliCommand } from './commands.ts'
 import { formatSummary } from './format.ts'
@@ -30,20 +31,18 @@ const maxUnpackedBytes = 512 * 1024 * 1024
 
 /** The file's user objects: gunzipped when it starts with gzip's magic number, then read as any users file. */
 export function decodeUsersFile(bytes: Buffer, fileName: string): unknown[] {
-  let text: string
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      text = gunzipSync(bytes, { maxOutputLength: maxUnpackedBytes }).toString('utf8')
-    } catch (error) {
-      throw new AppError(
-        'invalid_users_file',
-        `${fileName} looks gzipped but does not unpack: ${(error as Error).message}.`,
-      )
-    }
-  } else {
-    text = bytes.toString('utf8')
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b)
+    return parseUsersFile(decodeUtf8(bytes, fileName), fileName).rows
+  let unpacked: Buffer
+  try {
+    unpacked = gunzipSync(bytes, { maxOutputLength: maxUnpackedBytes })
+  } catch (error) {
+    throw new AppError(
+      'invalid_users_file',
+      `${fileName} looks gzipped but does not unpack: ${(error as Error).message}.`,
+    )
   }
-  return parseUsersFile(text, fileName).rows
+  return parseUsersFile(decodeUtf8(unpacked, fileName, 'unpacked byte'), fileName).rows
 }
 
 /**
@@ -189,10 +188,11 @@ export async function runSplitImport(
     const withErrors = results.filter(({ job }) => failedUsers(job) > 0)
     if (withErrors.length > 0) {
       await io.print(
-        "Some users were not written. Each part's report counts from the part's first row:\n" +
+        "Some users were not written. Each part's report counts its own rows: add the offset for the file's row:\n" +
           withErrors
             .map(
-              ({ part, job }) => `  roster job errors ${job.id}   (part ${part.part}: add ${part.firstRow})`,
+              ({ part, job }) =>
+                `  roster job errors ${job.id}   (part ${part.part}: row N is file row N + ${part.firstRow})`,
             )
             .join('\n'),
       )
@@ -212,7 +212,8 @@ export async function runSplitImport(
 
 function partLine(part: ImportPart, job: Record<string, unknown>): string {
   const label = `part ${String(part.part).padStart(String(part.of).length)}/${part.of}`
-  const rows = `rows ${part.firstRow}–${part.firstRow + part.rows - 1}`
+  // Rows as people count them (1-based); --json keeps first_row 0-based like every index.
+  const rows = `rows ${part.firstRow + 1}–${part.firstRow + part.rows}`
   const outcome = job.summary ? formatSummary(job) : String(job.status_details ?? '')
   return `${label}  ${job.id}  ${job.status}  ${rows}: ${outcome}`
 }

@@ -1,3 +1,5 @@
+import { access } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import type { Config } from '../../config.ts'
 import { AppError, type ErrorCode, errorCodes } from '../../errors.ts'
 import { silentLogger } from '../../logger.ts'
@@ -7,6 +9,8 @@ import { type CliCommand, executeCommand } from './commands.ts'
 /** Where CLI commands run: in this process on the store, or in the Roster server that holds the store. */
 export interface Transport {
   readonly mode: 'local' | 'server'
+  /** Local mode only: the store did not exist, this process just created it (empty). */
+  readonly createdStore?: string
   run(command: CliCommand): Promise<unknown>
   close(): Promise<void>
 }
@@ -17,12 +21,17 @@ export interface Transport {
  * left behind, as the server would).
  */
 export async function connect(config: Config): Promise<Transport> {
+  const existed = await access(join(resolve(config.storeDir), 'catalog.json')).then(
+    () => true,
+    () => false,
+  )
   try {
     const roster = await openRoster(config, { logger: silentLogger })
     roster.engine.start()
     return {
       mode: 'local',
-      run: (command) => executeCommand(roster.engine, command),
+      ...(existed ? {} : { createdStore: roster.storeDir }),
+      run: (command) => executeCommand(roster.engine, command, { storeDir: roster.storeDir }),
       close: () => roster.close(),
     }
   } catch (error) {

@@ -1,5 +1,5 @@
-import type { RequestHandler, Response } from 'express'
-import { type ApiScope, type ApiToken, hasAnyScope } from '../../domain/api/api-token.ts'
+import type { Request, RequestHandler, Response } from 'express'
+import { type ApiCaller, type ApiScope, hasAnyScope } from '../../domain/api/api-token.ts'
 import type { Engine } from '../../engine/engine.ts'
 import type { AuditLog, Clock } from '../../engine/ports.ts'
 import type { Logger } from '../../logger.ts'
@@ -7,13 +7,14 @@ import { ApiError } from './api-errors.ts'
 
 /**
  * Bearer tokens and scopes, answered as Auth0 answers them: 401 `Missing authentication` without a token, 401
- * `Invalid token` for one Roster does not know (or revoked), 403 `Insufficient scope, expected any of: …` when the
+ * `Invalid token` for one Roster does not know (or revoked), 401 `Expired token received for JSON Web Token
+ * validation` for an expired access token, 403 `Insufficient scope, expected any of: …` when the
  * token lacks every scope the endpoint accepts. Each call is audit-logged with the token's name, never its secret.
  */
 interface CallState {
   action: string
   target?: string
-  token?: ApiToken
+  token?: ApiCaller
 }
 
 function state(res: Response): CallState {
@@ -23,10 +24,15 @@ function state(res: Response): CallState {
 }
 
 /** The token of an authenticated call (set by `requireScopes`). */
-export function callerOf(res: Response): ApiToken {
+export function callerOf(res: Response): ApiCaller {
   const token = state(res).token
   if (!token) throw new ApiError(401, 'Missing authentication')
   return token
+}
+
+/** Who the audit entry names, for calls authenticated otherwise than by a bearer token (`/oauth/token`). */
+export function actAs(res: Response, caller: ApiCaller): void {
+  state(res).token = caller
 }
 
 /** Names the call for the audit log (`import`, `users.read`…): routes without a token check name themselves. */
@@ -40,6 +46,11 @@ export function auditTarget(res: Response, target: string): void {
 }
 
 const bearer = /^Bearer ([A-Za-z0-9._~+/=-]+)$/
+
+/** The secret of a well-formed `Authorization: Bearer …` header, or undefined. */
+export function bearerSecret(req: Request): string | undefined {
+  return bearer.exec(req.get('authorization')?.trim() ?? '')?.[1]
+}
 
 /** Names the call for the audit log, then checks the token and its scopes. */
 export function requireScopes(engine: Engine, action: string, scopes: readonly ApiScope[]): RequestHandler {
@@ -56,11 +67,12 @@ export function requireScopes(engine: Engine, action: string, scopes: readonly A
       next(unauthorized('Bad HTTP authentication header format'))
       return
     }
-    const token = engine.authenticate(match[1])
-    if (!token) {
-      next(unauthorized('Invalid token'))
+    const check = engine.authenticate(match[1])
+    if (!check.ok) {
+      next(unauthorized(check.reason === 'expired' ? expiredMessage : 'Invalid token'))
       return
     }
+    const token = check.caller
     call.token = token
     if (!hasAnyScope(token.scopes, scopes)) {
       next(
@@ -71,6 +83,8 @@ export function requireScopes(engine: Engine, action: string, scopes: readonly A
     next()
   }
 }
+
+const expiredMessage = 'Expired token received for JSON Web Token validation'
 
 function unauthorized(message: string): ApiError {
   return new ApiError(401, message, undefined, { attributes: { error: message } })

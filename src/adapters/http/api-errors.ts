@@ -59,6 +59,7 @@ const appErrors: Partial<Record<ErrorCode, { status: number; errorCode?: string 
   not_found: { status: 404 },
   job_not_undoable: { status: 409, errorCode: 'job_not_undoable' },
   invalid_transition: { status: 409, errorCode: 'invalid_transition' },
+  user_conflict: { status: 409, errorCode: 'auth0_idp_error' },
   store_locked: { status: 503 },
   store_unavailable: { status: 503 },
   store_invalid: { status: 500 },

@@ -4,9 +4,13 @@ import type { AuditLog } from '../../engine/ports.ts'
 import type { Logger } from '../../logger.ts'
 import { auditCalls } from './api-auth.ts'
 import { ApiError, apiErrorHandler } from './api-errors.ts'
+import { connectionsRoutes } from './connections-routes.ts'
 import { downloadRoutes } from './downloads.ts'
 import { jobsRoutes } from './jobs-routes.ts'
+import { oauthTokenRoutes } from './oauth-token-route.ts'
+import { rateLimit } from './rate-limit.ts'
 import type { LinkSigner } from './signed-links.ts'
+import { userDeleteRoutes } from './user-delete-route.ts'
 import { usersRoutes } from './users-routes.ts'
 
 export interface ApiDeps {
@@ -19,12 +23,15 @@ export interface ApiDeps {
   publicUrl: () => string
   /** Largest JSON or form body, in bytes. Default 64 KiB: an export request with 30 fields is under 10 KiB. */
   jsonMaxBytes?: number
+  /** API_RATE_LIMIT: requests a second per caller on `/api/v2`. Undefined: no limit and no rate-limit headers. */
+  rateLimitPerSecond?: number
 }
 
 /**
- * Roster's Auth0-compatible Management API under `/api/v2`, and the signed export downloads. Routes translate and
- * delegate to the engine; every answer, refusals included, is audit-logged and, when it is an error, is Auth0's
- * `{statusCode, error, message, errorCode}`.
+ * Roster's Auth0-compatible Management API under `/api/v2`, its token endpoint `/oauth/token`, and the signed export
+ * downloads. Routes translate and delegate to the engine; every answer, refusals included, is audit-logged and, when
+ * it is an error, is Auth0's `{statusCode, error, message, errorCode}` (OAuth's `{error, error_description}` for
+ * the token endpoint).
  */
 export function createApiRouter(deps: ApiDeps): Router {
   const jsonMaxBytes = deps.jsonMaxBytes ?? 64 * 1024
@@ -33,8 +40,11 @@ export function createApiRouter(deps: ApiDeps): Router {
 
   const api = Router()
   api.use(audit)
+  if (deps.rateLimitPerSecond !== undefined) api.use(rateLimit(deps.engine, deps.rateLimitPerSecond))
   api.use(jobsRoutes({ ...deps, jsonMaxBytes }))
+  api.use(connectionsRoutes(deps.engine))
   api.use(usersRoutes(deps.engine, jsonMaxBytes))
+  api.use(userDeleteRoutes(deps.engine))
   api.use((_req, _res, next) => next(new ApiError(404, 'Not Found')))
   api.use(errors)
 
@@ -43,7 +53,12 @@ export function createApiRouter(deps: ApiDeps): Router {
   downloads.use(downloadRoutes(deps.engine, deps.signer))
   downloads.use(errors)
 
+  const oauth = Router()
+  oauth.use(audit)
+  oauth.use(oauthTokenRoutes(deps.engine, { publicUrl: deps.publicUrl, logger: deps.logger }))
+
   const router = Router()
+  router.use('/oauth', oauth)
   router.use('/api/v2', api)
   router.use('/downloads', downloads)
   return router

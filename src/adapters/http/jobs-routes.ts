@@ -77,6 +77,8 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
         bytes: file.bytes,
         options: { ...options, ...(externalId === undefined ? {} : { externalId }) },
         requestedBy: requester(res),
+        // Auth0 accepts a file it cannot parse and fails the job (reference: management API §4).
+        acceptUnparsable: true,
       })
       auditTarget(res, job.id)
       res.status(202).json(apiJobView(job))
@@ -173,10 +175,17 @@ function activeImports(jobs: readonly Job[]): number {
   return jobs.filter((job) => job.type === 'users_import' && isActive(job) && writesUsers(job)).length
 }
 
+/**
+ * A job id that cannot be one is refused before any lookup, in Auth0's words for a path it cannot validate:
+ * z-schema's pattern message naming the value, then the parameter and its description, errorCode `invalid_uri`
+ * (as ruby-auth0's tests record it for `/users/{id}`). A well-formed id of no job is a 404.
+ */
 function jobIdParam(id: unknown, res: Response): string {
   if (typeof id !== 'string' || !jobIdPattern.test(id)) {
-    throw badRequest(
-      `Path validation error: 'String does not match pattern ${jobIdPattern.source}' on property id.`,
+    throw new ApiError(
+      400,
+      `Path validation error: 'String does not match pattern ${jobIdPattern.source}: ${String(id)}' on property id (ID of the job).`,
+      'invalid_uri',
     )
   }
   auditTarget(res, id)

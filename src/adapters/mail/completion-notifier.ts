@@ -162,14 +162,14 @@ export function createCompletionNotifier(options: CompletionNotifierOptions): Co
 
   return {
     async start() {
-      await mkdir(queueDir, { recursive: true })
+      await mkdir(queueDir, { recursive: true, mode: 0o700 })
       for (const name of await readdir(queueDir)) {
         if (!name.endsWith('.json')) continue
         const file = join(queueDir, name)
         const parsed = queuedSchema.safeParse(safeJson(await readFile(file, 'utf8')))
         if (!parsed.success) {
           logger.error('unreadable queued email moved aside', { file })
-          await mkdir(failedDir, { recursive: true })
+          await mkdir(failedDir, { recursive: true, mode: 0o700 })
           await rename(file, join(failedDir, name))
           continue
         }

@@ -85,7 +85,8 @@ export function openAccessControl(deps: {
     },
     async set(userId, role) {
       refresh()
-      const users = { ...current.users }
+      // No prototype: an id such as `__proto__` is then an ordinary key (the schema refuses it), not a prototype.
+      const users: Record<string, Role> = Object.assign(Object.create(null), current.users)
       if (role === null) delete users[userId]
       else users[userId] = role
       const next = accessFileSchema.parse({ users })

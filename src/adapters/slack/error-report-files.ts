@@ -24,8 +24,8 @@ export async function errorReportFiles(
       typeof entry.user === 'object' && entry.user !== null && Object.keys(entry.user).some(isSecret),
   )
   const comment =
-    `Error report of \`${jobId}\`: ${report.length.toLocaleString('en-US')} users. ` +
-    '`*-errors.json` says what is wrong with each (its `index` is the position in your file); ' +
+    `Error report of \`${jobId}\`: ${report.length.toLocaleString('en-US')} user${report.length === 1 ? '' : 's'}. ` +
+    '`*-errors.json` says what is wrong with each (its `index` counts from 0: index 0 is row 1 of your file); ' +
     '`*-failed-users.json` holds just those users, to fix and import again.' +
     (hadSecrets
       ? ' Password hashes and MFA secrets were left out of it: add them back from your source file.'

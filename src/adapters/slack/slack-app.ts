@@ -3,6 +3,7 @@ import express, { type Router } from 'express'
 import type { Logger } from '../../logger.ts'
 import { defaultSlackRetry, type SlackRetry } from './http-retry.ts'
 import { registerListeners } from './listeners/index.ts'
+import { replayGuard } from './replay-guard.ts'
 import type { SlackDeps } from './slack-deps.ts'
 
 export interface SlackSettings {
@@ -76,6 +77,8 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackA
   app.error(async (error) => {
     deps.logger.error('slack listener failed', { code: (error as { code?: string }).code, error })
   })
+  // Before every listener: a replayed signed request or a retried event runs once (replay-guard.ts).
+  app.use(replayGuard(deps.logger))
   const unsubscribe = registerListeners(app, deps)
   return {
     app,

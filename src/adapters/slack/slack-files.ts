@@ -70,28 +70,49 @@ export interface DownloadOptions {
   retry?: SlackRetry
 }
 
+/** Redirects followed from Slack's file host to the bytes (Slack uses one: file host → CDN); more is a loop. */
+export const maxDownloadRedirects = 5
+
 /**
- * Downloads a file with the bot token. The token goes only to Slack's own file host, redirects are not followed
- * (Slack answers a refused download with a redirect to its login page), the body is cut off past `maxBytes`, and
- * an HTML page is refused rather than imported as a users file.
+ * Downloads a file with the bot token. Redirects are followed (Slack's file host often answers with a 302 to
+ * another file host or its CDN), at most `maxDownloadRedirects`, and the token goes only to the origin of the
+ * file's own URL (Slack's file host), never to a redirect target on another origin, as fetch does across origins.
+ * The body is cut off past `maxBytes`, and an HTML page (Slack's sign-in page, where a refused download ends) is
+ * refused rather than imported as a users file.
  */
 export async function downloadSlackFile(file: SlackFileInfo, options: DownloadOptions): Promise<Buffer> {
   if (file.size > options.maxBytes) throw tooLargeError(options.maxBytes)
-  const url = trustedFileUrl(file, options.apiUrl)
+  const first = trustedFileUrl(file, options.apiUrl)
+  let url = first
   let response: Response
-  try {
-    response = await fetchWithRetry(
-      url,
-      () => ({ headers: { Authorization: `Bearer ${options.botToken}` }, redirect: 'manual' }),
-      options.retry ?? { retries: 0, minTimeoutMs: 0, maxTimeoutMs: 0 },
-    )
-  } catch (error) {
-    throw new AppError(
-      'invalid_request',
-      `Slack did not answer while Roster downloaded ${file.name}, so nothing was started. Try again in a moment.`,
-      undefined,
-      { cause: error },
-    )
+  for (let hop = 0; ; hop++) {
+    const withToken = url.origin === first.origin
+    try {
+      response = await fetchWithRetry(
+        url,
+        () => ({
+          ...(withToken ? { headers: { Authorization: `Bearer ${options.botToken}` } } : {}),
+          redirect: 'manual',
+        }),
+        options.retry ?? { retries: 0, minTimeoutMs: 0, maxTimeoutMs: 0 },
+      )
+    } catch (error) {
+      throw new AppError(
+        'invalid_request',
+        `Slack did not answer while Roster downloaded ${file.name}, so nothing was started. Try again in a moment.`,
+        undefined,
+        { cause: error },
+      )
+    }
+    const next = redirectTarget(response, url, first)
+    if (!next) break
+    await response.body?.cancel().catch(() => undefined)
+    if (hop >= maxDownloadRedirects)
+      throw new AppError(
+        'invalid_request',
+        `Slack redirected the download of ${file.name} more than ${maxDownloadRedirects} times. Try again.`,
+      )
+    url = next
   }
   if (response.status !== 200 || !response.body) {
     await response.body?.cancel()
@@ -139,6 +160,26 @@ function trustedFileUrl(file: SlackFileInfo, apiUrl: string): URL {
     )
   }
   return url
+}
+
+/**
+ * Where a 3xx answer points, resolved against the URL that gave it; undefined for any other answer. Only http(s)
+ * targets are followed, and never from https down to http (the bytes are users' personal data).
+ */
+function redirectTarget(response: Response, from: URL, first: URL): URL | undefined {
+  if (![301, 302, 303, 307, 308].includes(response.status)) return undefined
+  const location = response.headers.get('location')
+  if (!location) return undefined
+  let target: URL
+  try {
+    target = new URL(location, from)
+  } catch {
+    return undefined
+  }
+  const allowed =
+    (target.protocol === 'https:' || target.protocol === 'http:') &&
+    !(first.protocol === 'https:' && target.protocol === 'http:')
+  return allowed ? target : undefined
 }
 
 function loginPage(fileName: string): AppError {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { copyFile, open, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { chmod, copyFile, open, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
   type BackupSetListing,
@@ -9,6 +9,7 @@ import {
 } from '../../domain/backups/backup-set.ts'
 import type { BackupStore } from '../../engine/ports.ts'
 import { AppError } from '../../errors.ts'
+import { privateFileMode } from './durable-fs.ts'
 import { errnoCode, makeDirDurably, messageOf, syncDir, writeFileDurably } from './durable-json-file.ts'
 
 /** Where a set is assembled before it gets its name: a leading dot, so it is never listed as a set. */
@@ -71,6 +72,9 @@ export function createBackupFiles(dir: string): BackupStore {
           }
           const copy = join(staging, file.name)
           await copyFile(file.source, copy)
+          // copyFile gives the copy its source's mode; a backup is private whatever that was (the staging folder
+          // is 0700, so no one else could open it in between).
+          await chmod(copy, privateFileMode)
           await syncFile(copy)
         }
         await writeFileDurably(join(staging, backupManifestFile), `${JSON.stringify(manifest, null, 2)}\n`)

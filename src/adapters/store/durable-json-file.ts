@@ -1,9 +1,9 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { Adapter } from 'lowdb'
 import { z } from 'zod'
 import { AppError } from '../../errors.ts'
-import { syncDirectory } from './durable-fs.ts'
+import { openPrivate, privateDirMode, privateFileMode, syncDirectory } from './durable-fs.ts'
 
 /**
  * Durable files: what has been written survives kill -9 and power loss whole, or not at all. The store adapters
@@ -30,7 +30,7 @@ export async function writeFileDurably(
 ): Promise<void> {
   const tmpFile = options.tmpFile ?? `${file}.tmp`
   try {
-    const handle = await open(tmpFile, 'w', options.mode ?? 0o600)
+    const handle = await openPrivate(tmpFile, 'w', options.mode ?? privateFileMode)
     try {
       await handle.writeFile(data)
       // Without this, a power loss soon after the rename can leave `file` empty: the rename may reach the disk
@@ -67,7 +67,7 @@ export async function makeDirDurably(dir: string): Promise<void> {
  */
 export async function makeDir(dir: string): Promise<{ synced: Promise<void> }> {
   const target = resolve(dir)
-  const first = await mkdir(target, { recursive: true, mode: 0o700 })
+  const first = await mkdir(target, { recursive: true, mode: privateDirMode })
   if (first === undefined) return { synced: Promise.resolve() }
   const synced = (async () => {
     for (let created = target; ; created = dirname(created)) {

@@ -1,7 +1,6 @@
-import { open } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { AppError } from '../../errors.ts'
-import { syncDirectory } from './durable-fs.ts'
+import { openPrivate, syncDirectory } from './durable-fs.ts'
 import { journalFileName } from './store-files.ts'
 
 /** What the writer needs of an open file. `fs.promises.FileHandle` fits; tests pass handles that fail on cue. */
@@ -13,7 +12,8 @@ export interface AppendHandle {
 
 export type OpenAppendHandle = (path: string) => Promise<AppendHandle>
 
-export const openForAppend: OpenAppendHandle = (path) => open(path, 'a')
+/** The journal holds every password hash and TOTP secret: private (0600) from its first byte. */
+export const openForAppend: OpenAppendHandle = (path) => openPrivate(path, 'a')
 
 interface JournalFile {
   generation: number

@@ -1,9 +1,9 @@
-import { open, readdir, rename, rm } from 'node:fs/promises'
+import { readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { type StoredUser, storedUserSchema } from '../../domain/users/user.ts'
 import { AppError } from '../../errors.ts'
-import { syncDirectory } from './durable-fs.ts'
+import { openPrivate, syncDirectory } from './durable-fs.ts'
 
 /**
  * The files of a store directory and their formats:
@@ -360,7 +360,8 @@ export async function writeSnapshot(
 ): Promise<void> {
   const tmpPath = join(dir, snapshotTmpFileName)
   try {
-    const handle = await open(tmpPath, 'w')
+    // Holds every user's secrets, like the snapshot it becomes: private from its first byte.
+    const handle = await openPrivate(tmpPath, 'w')
     try {
       const fullHeader: SnapshotHeader = {
         format: snapshotFormat,

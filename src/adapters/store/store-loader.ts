@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { z } from 'zod'
 import type { StoredUser } from '../../domain/users/user.ts'
 import { AppError } from '../../errors.ts'
-import { isErrno, truncateFile } from './durable-fs.ts'
+import { isErrno, privateDirMode, truncateFile } from './durable-fs.ts'
 import { invalidLine, readJsonl, readLineChunks } from './jsonl.ts'
 import {
   commitRecordSchema,
@@ -40,7 +40,7 @@ export interface LoadedStore {
  * not get to delete) and refuses with `store_invalid` anything a crash cannot explain.
  */
 export async function loadStore(dir: string): Promise<LoadedStore> {
-  await mkdir(dir, { recursive: true })
+  await mkdir(dir, { recursive: true, mode: privateDirMode })
   await rm(join(dir, snapshotTmpFileName), { force: true })
 
   const index = new UserIndex()

@@ -26,7 +26,7 @@ export const accessFileSchema = z.object({
 export type AccessFile = z.infer<typeof accessFileSchema>
 
 export function can(role: Role | undefined, action: AccessAction): boolean {
-  return role !== undefined && allowed[role].includes(action)
+  return role !== undefined && Object.hasOwn(allowed, role) && allowed[role].includes(action)
 }
 
 /** The roles that may do `action`, weakest first: what a denial names. */
@@ -40,7 +40,9 @@ export function roleOf(
   bootstrapAdmins: readonly string[],
   userId: string,
 ): Role | undefined {
-  return bootstrapAdmins.includes(userId) ? 'admin' : access.users[userId]
+  if (bootstrapAdmins.includes(userId)) return 'admin'
+  // Own keys only: a Slack user id such as `constructor` or `toString` must not find Object.prototype's members.
+  return Object.hasOwn(access.users, userId) ? access.users[userId] : undefined
 }
 
 export function denialText(action: AccessAction, role: Role | undefined): string {

@@ -6,8 +6,24 @@ import { z } from 'zod'
  */
 
 /** Auth0's Management API scopes, those Roster's endpoints check. */
-export const apiScopes = ['create:users', 'read:users', 'update:users', 'read:connections'] as const
+export const apiScopes = [
+  'create:users',
+  'read:users',
+  'update:users',
+  'delete:users',
+  'read:connections',
+] as const
 export type ApiScope = (typeof apiScopes)[number]
+
+/**
+ * Who calls `/api/v2`: an API token, or an API client through a token from `POST /oauth/token`. `id` keys rate
+ * limits (`tok_…`, or the client id); `name` is what the audit log records.
+ */
+export interface ApiCaller {
+  id: string
+  name: string
+  scopes: readonly ApiScope[]
+}
 
 export const apiTokenSchema = z.object({
   /** `tok_` + 16 characters: how `tokens list` and `tokens revoke` name a token without showing it. */

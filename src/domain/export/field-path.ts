@@ -21,6 +21,8 @@ export function getPath(value: unknown, segments: readonly PathSegment[]): unkno
   let current = value
   for (const segment of segments) {
     if (current === null || typeof current !== 'object') return undefined
+    // Own keys only: a field named `user_metadata.constructor` or `….toString` is the user's, never a built-in.
+    if (!Object.hasOwn(current, segment)) return undefined
     current = (current as Record<string | number, unknown>)[segment]
   }
   return current

@@ -1,4 +1,13 @@
-import { BCRYPT_PASSWORD_HASH, E164, EMAIL, type ImportRow, importRowSchema, USERNAME } from './import-row.ts'
+import {
+  BCRYPT_PASSWORD_HASH,
+  E164,
+  EMAIL,
+  type ImportRow,
+  importRowSchema,
+  pictureProblem,
+  USERNAME,
+} from './import-row.ts'
+import { inputLimits, withinLimits } from './input-limits.ts'
 import { forbiddenAppMetadataKeys } from './metadata-rules.ts'
 import { charCount } from './row-errors.ts'
 
@@ -42,7 +51,7 @@ function validEmail(value: unknown): boolean {
   return at <= 0 || lengthWithin(value.slice(0, at), 0, 64)
 }
 
-/** `checkMetadataKeys` finds nothing: no key anywhere holds `.` or `$` or is `__proto__`. */
+/** `checkMetadataKeys` finds nothing: no key anywhere holds `.` or `$` (reserved keys are `withinLimits`'). */
 function cleanMetadataKeys(root: Record<string, unknown>): boolean {
   const stack: unknown[] = [root]
   for (let value = stack.pop(); value !== undefined; value = stack.pop()) {
@@ -51,7 +60,7 @@ function cleanMetadataKeys(root: Record<string, unknown>): boolean {
       continue
     }
     for (const key of Object.keys(value as object)) {
-      if (key.includes('.') || key.includes('$') || key === '__proto__') return false
+      if (key.includes('.') || key.includes('$')) return false
       const child = (value as Record<string, unknown>)[key]
       if (typeof child === 'object' && child !== null) stack.push(child)
     }
@@ -73,14 +82,14 @@ const checks: Readonly<Record<string, Check>> = {
   email_verified: isBoolean,
   phone_number: (value) => isString(value) && E164.test(value),
   phone_verified: isBoolean,
-  user_id: isString,
+  user_id: (value) => lengthWithin(value, 0, inputLimits.maxUserIdChars),
   username: (value, limits) =>
     isString(value) && USERNAME.test(value) && lengthWithin(value, limits.min, limits.max),
   given_name: (value) => lengthWithin(value, 1, 150),
   family_name: (value) => lengthWithin(value, 1, 150),
   name: (value) => lengthWithin(value, 1, 150),
   nickname: (value) => lengthWithin(value, 1, 350),
-  picture: isString,
+  picture: (value) => isString(value) && pictureProblem(value) === undefined,
   blocked: isBoolean,
   password_hash: (value) => isString(value) && BCRYPT_PASSWORD_HASH.test(value),
   app_metadata: (value) =>
@@ -102,7 +111,7 @@ export function fastImportRow(raw: unknown, usernameLimits: UsernameLimits): Imp
     if (check === undefined || !check(raw[key], usernameLimits)) return undefined
     present++
   }
-  if (!Object.hasOwn(raw, 'email')) return undefined
+  if (!Object.hasOwn(raw, 'email') || !withinLimits(raw)) return undefined
   const row: Record<string, unknown> = {}
   let copied = 0
   for (const key of schemaKeys) {

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { describeSecret } from '../users/secrets.ts'
 import {
   hashAlgorithms,
   hmacDigests,
@@ -6,6 +7,7 @@ import {
   saltPositions,
   valueEncodings,
 } from './hash-vocabulary.ts'
+import { inputLimits } from './input-limits.ts'
 import { appMetadataSchema, userMetadataSchema } from './metadata-rules.ts'
 import { checkCustomPasswordHash } from './password-hash-rules.ts'
 import { addRowIssue, charCount, isPlainObject, jsonTypeOf, withHint, zSchemaMessage } from './row-errors.ts'
@@ -46,14 +48,16 @@ export const USERNAME =
   /^(?![^@]+@(?:[A-Za-z0-9-]+\.)+[A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]$)[A-Za-z0-9@`^$!#.+'~_-]+$/
 const USERNAME_CHARS = /^[A-Za-z0-9@`^$!#.+'~_-]+$/
 
-function checkPattern(ctx: Ctx, value: string, pattern: RegExp, hint?: string): void {
+/** A `secret` value is never quoted: the message gives its length and hash scheme instead (see describeSecret). */
+function checkPattern(ctx: Ctx, value: string, pattern: RegExp, hint?: string, secret = false): void {
   if (!pattern.test(value)) {
-    addRowIssue(ctx, 'PATTERN', withHint(zSchemaMessage.pattern(pattern.source, value), hint))
+    const shown = secret ? describeSecret(value) : value
+    addRowIssue(ctx, 'PATTERN', withHint(zSchemaMessage.pattern(pattern.source, shown), hint))
   }
 }
 
-function patternString(pattern: RegExp, hint: string) {
-  return z.string().superRefine((value, ctx) => checkPattern(ctx, value, pattern, hint))
+function patternString(pattern: RegExp, hint: string, secret = false) {
+  return z.string().superRefine((value, ctx) => checkPattern(ctx, value, pattern, hint, secret))
 }
 
 function checkEmailFormat(email: string, ctx: Ctx): void {
@@ -90,15 +94,49 @@ const usernameSchema = z.string().superRefine((username, ctx) => {
  * A JSON-schema `integer` with a `minimum`. Hand-written because `z.int()` marks a non-integer as an aborting issue,
  * which would hide the row's other errors, and reports a string as "expected number" where z-schema says `integer`.
  */
-function jsonInteger(minimum: number, hint?: string) {
+function jsonInteger(minimum: number, hint?: string, maximum?: { value: number; hint: string }) {
   return z.custom<number>().superRefine((value, ctx) => {
     if (typeof value !== 'number' || !Number.isInteger(value)) {
       addRowIssue(ctx, 'INVALID_TYPE', zSchemaMessage.invalidType('integer', jsonTypeOf(value)))
     } else if (value < minimum) {
       addRowIssue(ctx, 'MINIMUM', withHint(zSchemaMessage.minimum(value, minimum), hint))
+    } else if (maximum !== undefined && value > maximum.value) {
+      addRowIssue(ctx, 'MAXIMUM', withHint(zSchemaMessage.maximum(value, maximum.value), maximum.hint))
     }
   })
 }
+
+/** Roster's bounds on scrypt's parameters: each hash check at login would otherwise take minutes or gigabytes. */
+const scryptMaximum = (value: number, name: string) => ({
+  value,
+  hint: `Roster limits scrypt ${name} to ${value}; a larger one makes every login hash too slow or too big`,
+})
+
+/**
+ * `picture`: a URL a browser may load as an image, so http or https only (`javascript:` and `data:` would run or
+ * embed whatever the file says wherever the profile is shown).
+ */
+export function pictureProblem(picture: string): string | undefined {
+  if (picture.length > inputLimits.maxPictureChars && charCount(picture) > inputLimits.maxPictureChars) {
+    return 'length'
+  }
+  if (!/^https?:\/\//i.test(picture) || !URL.canParse(picture)) return 'scheme'
+  return undefined
+}
+
+const pictureSchema = z.string().superRefine((picture, ctx) => {
+  const problem = pictureProblem(picture)
+  if (problem === 'length') {
+    checkLength(ctx, picture, 0, inputLimits.maxPictureChars, 'picture is a URL of at most 2048 characters')
+  } else if (problem === 'scheme') {
+    const shown = picture.length > 40 ? `${picture.slice(0, 40)}…` : picture
+    addRowIssue(
+      ctx,
+      'INVALID_FORMAT',
+      withHint(zSchemaMessage.invalidFormat('uri', shown), 'picture must be an http:// or https:// URL'),
+    )
+  }
+})
 
 /**
  * scrypt's cost (N) must be a power of two greater than one. "Greater than one" is a JSON-schema `minimum: 2` and
@@ -108,6 +146,7 @@ function jsonInteger(minimum: number, hint?: string) {
 const scryptCost = jsonInteger(
   2,
   'scrypt cost must be a power of two greater than one, e.g. 16384',
+  scryptMaximum(inputLimits.maxScryptCost, 'cost'),
 ).superRefine((cost, ctx) => {
   if (typeof cost === 'number' && Number.isInteger(cost) && cost >= 2 && !Number.isInteger(Math.log2(cost))) {
     const hint = `scrypt cost must be a power of two greater than one, e.g. 16384; ${cost} is not`
@@ -134,8 +173,16 @@ export const customPasswordHashSchema = z
     password: z.looseObject({ encoding: z.enum(passwordEncodings).optional() }).optional(),
     keylen: jsonInteger(1, 'keylen is the derived key length in bytes').optional(),
     cost: scryptCost.optional(),
-    blockSize: jsonInteger(1).optional(),
-    parallelization: jsonInteger(1).optional(),
+    blockSize: jsonInteger(
+      1,
+      undefined,
+      scryptMaximum(inputLimits.maxScryptBlockSize, 'blockSize'),
+    ).optional(),
+    parallelization: jsonInteger(
+      1,
+      undefined,
+      scryptMaximum(inputLimits.maxScryptParallelization, 'parallelization'),
+    ).optional(),
   })
   .superRefine(checkCustomPasswordHash, evenWithErrors)
 
@@ -146,6 +193,7 @@ const mfaFactorSchema = z
       secret: patternString(
         TOTP_SECRET,
         'TOTP secrets are unpadded Base32 (A-Z, 2-7), like JBTWY3DPEHPK3PNP',
+        true,
       ),
     }),
     phone: z.strictObject({
@@ -182,17 +230,29 @@ export const importRowSchema = z
       'phone numbers must be E.164: + and country code, like +12125550001',
     ).optional(),
     phone_verified: z.boolean().optional(),
-    user_id: z.string().optional(),
+    user_id: z
+      .string()
+      .superRefine((id, ctx) =>
+        checkLength(
+          ctx,
+          id,
+          0,
+          inputLimits.maxUserIdChars,
+          `Roster limits user_id to ${inputLimits.maxUserIdChars} characters`,
+        ),
+      )
+      .optional(),
     username: usernameSchema.optional(),
     given_name: profileString(150).optional(),
     family_name: profileString(150).optional(),
     name: profileString(150).optional(),
     nickname: profileString(350).optional(),
-    picture: z.string().optional(),
+    picture: pictureSchema.optional(),
     blocked: z.boolean().optional(),
     password_hash: patternString(
       BCRYPT_PASSWORD_HASH,
       'password_hash takes bcrypt $2a$ or $2b$ hashes only; put other hashes in custom_password_hash',
+      true,
     ).optional(),
     custom_password_hash: customPasswordHashSchema.optional(),
     app_metadata: appMetadataSchema.optional(),

@@ -31,7 +31,10 @@ export const forbiddenAppMetadataKeys: ReadonlySet<string> = new Set([
   'user_id',
 ])
 
-/** Field names must not contain `.` or `$` at any depth (reference §1.4). Iterative: input depth is unbounded. */
+/**
+ * Field names must not contain `.` or `$` at any depth (reference §1.4). Iterative: input depth is unbounded.
+ * Reserved keys (`__proto__`…) and the size limits are the row's `limitIssues`, checked for every route.
+ */
 function checkMetadataKeys(metadata: unknown, ctx: Ctx): void {
   // Each node links to its parent; a path is only built for a key that fails, so deep input stays linear.
   type Node = { value: unknown; parent: Node | undefined; key: PropertyKey }
@@ -51,13 +54,8 @@ function checkMetadataKeys(metadata: unknown, ctx: Ctx): void {
       }
     } else if (isPlainObject(value)) {
       for (const [key, child] of Object.entries(value)) {
-        // `__proto__` is not in Auth0's rules, but code that copies metadata by assignment would turn it into a
-        // prototype; refusing it here keeps every later merge and store write safe.
-        if (key.includes('.') || key.includes('$') || key === '__proto__') {
-          const hint =
-            key === '__proto__'
-              ? '__proto__ cannot be a metadata field name; rename it'
-              : `metadata field names must not contain . or $; rename "${key}"`
+        if (key.includes('.') || key.includes('$')) {
+          const hint = `metadata field names must not contain . or $; rename "${key}"`
           addRowIssue(ctx, 'NOT_PASSED', withHint(zSchemaMessage.notPassed(), hint), pathOf(node, key))
         }
         if (typeof child === 'object' && child !== null) stack.push({ value: child, parent: node, key })

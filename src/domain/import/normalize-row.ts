@@ -1,4 +1,5 @@
 import { isImportableField, isReadOnlyPath } from './export-labels.ts'
+import { isReservedKey, limitRowError, reservedKeyMessage } from './input-limits.ts'
 import { isPlainObject, jsonEqual } from './merge-patch.ts'
 import type { RowError } from './validate-row.ts'
 
@@ -15,14 +16,30 @@ export interface NormalizedRow {
    * an upsert merges it in instead of replacing the object (which would wipe every key the file did not export).
    */
   partialMetadata: MetadataField[]
+  /**
+   * Fields given both by their own name and by a label, with different values (`family_name` exported, `Family
+   * Name` added by a person). The row holds the own name's value; the planner decides which one was the edit
+   * by comparing both with the stored user, and fails the row when it cannot tell. Absent when there are none.
+   */
+  disagreements?: LabelDisagreement[]
 }
+
+export interface LabelDisagreement {
+  field: string
+  label: string
+  labelValue: unknown
+}
+
+/** Fields that find the user: a label and the field disagreeing on one of them can never be settled by a lookup. */
+const matchFields = new Set(['email', 'user_id', 'username'])
 
 /**
  * Maps an exported row back to Auth0's import shape: export labels (`Family Name`) and dotted paths
  * (`user_metadata.plan`) become fields, read-only fields are dropped, and a `user_id` that already carries the
  * connection's prefix (`auth0|62d1…`, as every export does) is unprefixed so the prefix is never doubled. Where a
- * field is given both by its own name and by a label (`email_verified` added next to an exported
- * `Email Verified`, as the Dashboard guide tells people to), its own name wins: that is the edit.
+ * field is given both by its own name and by a label with different values (`email_verified` added next to an
+ * exported `Email Verified`, or `Family Name` added next to an exported `family_name`, both as the Dashboard guide
+ * tells people to), neither is dropped: the row carries both, and the planner keeps the one that was edited.
  */
 export function normalizeRow(
   raw: unknown,
@@ -44,6 +61,13 @@ export function normalizeRow(
   const own = entries.filter(([key]) => isImportableField(key))
   for (const [key, value] of mapped) {
     const path = labels.get(key) ?? key
+    // Never assigned, at any segment: `row.__proto__ = …` would set the row's prototype, and validation would then
+    // read its fields (an email, app_metadata.roles) as if the row had them. Refused as every route refuses them.
+    const reserved = path.split('.').find(isReservedKey)
+    if (reserved !== undefined) {
+      errors.push(limitRowError({ code: 'RESERVED_KEY', path: [key], message: reservedKeyMessage(reserved) }))
+      continue
+    }
     if (isReadOnlyPath(path)) {
       ignored.push(key)
       continue
@@ -61,17 +85,39 @@ export function normalizeRow(
     }
     sources.set(path, key)
   }
+  const disagreements: LabelDisagreement[] = []
   for (const [key, value] of own) {
     const label = sources.get(key)
-    if (label !== undefined && !jsonEqual(row[key], value)) ignored.push(`${label} (${key} given too)`)
-    if (key === 'user_metadata' || key === 'app_metadata') {
+    const metadata = key === 'user_metadata' || key === 'app_metadata'
+    if (label !== undefined && !metadata && !jsonEqual(row[key], value)) {
+      if (matchFields.has(key)) errors.push(givenTwice(key, label, row[key], value))
+      else disagreements.push({ field: key, label, labelValue: row[key] })
+    }
+    if (metadata) {
       // A whole object plus dotted columns: the columns refine the object, and the object is the whole truth.
       row[key] = isPlainObject(row[key]) && isPlainObject(value) ? { ...value, ...row[key] } : value
       dotted.delete(key)
     } else row[key] = value
   }
   if (hasPrefixedId(row, provider)) row.user_id = (row.user_id as string).slice(provider.length + 1)
-  return { row, ignored, errors, partialMetadata: [...dotted] }
+  return {
+    row,
+    ignored,
+    errors,
+    partialMetadata: [...dotted],
+    ...(disagreements.length > 0 ? { disagreements } : {}),
+  }
+}
+
+/** A label and its field with different values, when Roster cannot tell which one the person meant. */
+export function givenTwice(field: string, label: string, labelValue: unknown, fieldValue: unknown): RowError {
+  return {
+    code: 'NOT_PASSED',
+    path: field,
+    message:
+      `Error in ${field} property - Given twice with different values: "${label}" is ${JSON.stringify(labelValue)} ` +
+      `and "${field}" is ${JSON.stringify(fieldValue)}. Keep the one you mean and remove the other.`,
+  }
 }
 
 function hasPrefixedId(row: Record<string, unknown>, provider: string): boolean {

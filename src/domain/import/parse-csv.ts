@@ -1,6 +1,8 @@
 import Papa from 'papaparse'
 import { AppError } from '../../errors.ts'
 import { isImportableField, isReadOnlyPath, labelTable } from './export-labels.ts'
+import { inputLimits } from './input-limits.ts'
+import { deepNestingOffset } from './json-depth.ts'
 
 /**
  * Reads a users CSV in the dialect Roster (and Auth0) exports: comma-separated, RFC 4180 quoting, a header row of
@@ -40,7 +42,9 @@ export function parseUsersCsv(
       Object.fromEntries(
         header.flatMap((name, column) => {
           const cell = record[column] ?? ''
-          return cell === '' ? [] : [[name, typeCell(cell, kinds[column] as CellKind)]]
+          if (cell === '') return []
+          checkCellNesting(cell, index + 1, name, fileName)
+          return [[name, typeCell(cell, kinds[column] as CellKind)]]
         }),
       ),
     )
@@ -131,6 +135,17 @@ function parseJsonContainer(text: string): unknown {
   return text.startsWith('{') || text.startsWith('[') ? parseJson(text) : undefined
 }
 
+/** A cell's JSON may nest no deeper than a JSON file's users may (see `parseUsersFile`): else the file is refused. */
+function checkCellNesting(cell: string, row: number, column: string, fileName: string): void {
+  if (!cell.includes('[') && !cell.includes('{')) return
+  if (deepNestingOffset(cell, inputLimits.fileMaxDepth) < 0) return
+  throw new AppError(
+    'invalid_users_file',
+    `${fileName}: row ${row}, column "${column}" nests values deeper than ${inputLimits.fileMaxDepth} levels. ` +
+      `Roster refuses such a file whole; a user may nest at most ${inputLimits.maxDepth} levels.`,
+  )
+}
+
 function isBlank(record: readonly string[]): boolean {
   return record.every((cell) => cell.trim() === '')
 }
@@ -157,6 +172,13 @@ function checkHeader(record: readonly string[], row: number, fileName: string): 
         'invalid_users_file',
         `${fileName}: row ${row} (the header) gives column ${index + 1} no name. Name every column after the ` +
           'field it holds (email, given_name, user_metadata.plan…), or delete the column.',
+      )
+    }
+    if (name.split('.').length > inputLimits.fileMaxDepth) {
+      throw new AppError(
+        'invalid_users_file',
+        `${fileName}: row ${row} (the header) names column ${index + 1} with a path deeper than ` +
+          `${inputLimits.fileMaxDepth} levels. A user may nest at most ${inputLimits.maxDepth} levels.`,
       )
     }
     const earlier = seen.get(name)

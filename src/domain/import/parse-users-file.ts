@@ -1,5 +1,7 @@
 import { AppError } from '../../errors.ts'
 import type { uploadFormats } from '../jobs/job.ts'
+import { inputLimits } from './input-limits.ts'
+import { deepNestingOffset, lineAndColumn } from './json-depth.ts'
 import { jsonErrorOffset } from './json-error-offset.ts'
 import { looksLikeCsvHeader, parseUsersCsv } from './parse-csv.ts'
 
@@ -39,7 +41,10 @@ export function parseUsersFile(
 
 function parseJson(body: string, trimmed: string, fileName: string): ParsedUsersFile {
   if (trimmed.startsWith('[')) return parseJsonArray(body, fileName)
-  if (trimmed.startsWith('{')) return parseNdjson(body, fileName)
+  if (trimmed.startsWith('{')) {
+    refuseWrapper(body, fileName)
+    return parseNdjson(body, fileName)
+  }
   throw new AppError(
     'invalid_users_file',
     `${fileName} must hold a JSON array of user objects, NDJSON (one user object per line) or CSV (a header row ` +
@@ -47,7 +52,51 @@ function parseJson(body: string, trimmed: string, fileName: string): ParsedUsers
   )
 }
 
+/**
+ * Refuses a file that nests deeper than `fileMaxDepth` below its users, naming where: `outer` brackets (the
+ * array around the users, the user object itself) come on top of the limit.
+ */
+function checkNesting(
+  body: string,
+  fileName: string,
+  outer: number,
+  from = 0,
+  to = body.length,
+  user?: number,
+) {
+  const offset = deepNestingOffset(body, inputLimits.fileMaxDepth + outer, from, to)
+  if (offset < 0) return
+  const which = user === undefined ? userAt(body, offset) : user
+  throw new AppError(
+    'invalid_users_file',
+    `${fileName} nests values deeper than ${inputLimits.fileMaxDepth} levels at ${lineAndColumn(body, offset)}` +
+      `${which === undefined ? '' : ` (user ${which})`}. Roster refuses such a file whole; a user may nest at most ` +
+      `${inputLimits.maxDepth} levels. Flatten the value there.`,
+  )
+}
+
+/** The 1-based number of the user of a JSON array file that `offset` falls in: commas between users, counted. */
+function userAt(body: string, offset: number): number | undefined {
+  let depth = 0
+  let inString = false
+  let user = 0
+  for (let i = 0; i < offset; i++) {
+    const unit = body.charCodeAt(i)
+    if (inString) {
+      if (unit === 0x5c) i++
+      else if (unit === 0x22) inString = false
+    } else if (unit === 0x22) inString = true
+    else if (unit === 0x5b || unit === 0x7b) {
+      depth++
+      if (depth === 2 && user === 0) user = 1
+    } else if (unit === 0x5d || unit === 0x7d) depth--
+    else if (unit === 0x2c && depth === 1) user++
+  }
+  return user === 0 ? undefined : user
+}
+
 function parseJsonArray(body: string, fileName: string): ParsedUsersFile {
+  checkNesting(body, fileName, 2)
   let value: unknown
   try {
     value = JSON.parse(body)
@@ -60,11 +109,41 @@ function parseJsonArray(body: string, fileName: string): ParsedUsersFile {
   return { format: 'json', rows: value }
 }
 
+/**
+ * `{"users": [ … ]}` (how some tools and API responses wrap a list) is one object, not a file of users: said
+ * once for the whole file, with the fix, instead of one failed "user" without an email.
+ */
+function refuseWrapper(body: string, fileName: string): void {
+  let value: unknown
+  try {
+    value = JSON.parse(body)
+  } catch {
+    return // several lines, each an object: NDJSON
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || 'email' in value) return
+  // A list under `users`, or one whose items have an email: a user's own arrays (mfa_factors) are neither.
+  const list = Object.entries(value).find(
+    ([key, inner]) =>
+      Array.isArray(inner) &&
+      (key === 'users' || inner.some((u) => typeof u === 'object' && u !== null && 'email' in u)),
+  )
+  if (!list) return
+  throw new AppError(
+    'invalid_users_file',
+    `${fileName} holds one object with a "${list[0]}" list, not a list of users: an import file is the array ` +
+      `itself, [ {"email": …}, … ]. Take the list out (e.g. jq '.${list[0]}' ${fileName} > users.json) and import that.`,
+  )
+}
+
 function parseNdjson(body: string, fileName: string): ParsedUsersFile {
   const rows: unknown[] = []
   const lines = body.split('\n')
+  let start = 0
   for (const [index, line] of lines.entries()) {
+    const lineStart = start
+    start += line.length + 1
     if (line.trim() === '') continue
+    checkNesting(body, fileName, 1, lineStart, lineStart + line.length, rows.length + 1)
     try {
       rows.push(JSON.parse(line))
     } catch (error) {
@@ -89,11 +168,4 @@ function notJson(fileName: string, body: string, error: unknown): AppError {
     undefined,
     { cause: error },
   )
-}
-
-function lineAndColumn(text: string, offset: number): string {
-  const before = text.slice(0, offset)
-  const line = before.split('\n').length
-  const column = offset - before.lastIndexOf('\n')
-  return `line ${line}, column ${column}`
 }

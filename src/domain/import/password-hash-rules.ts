@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { describeSecret } from '../users/secrets.ts'
 import {
   digestBytes,
   type HashAlgorithm,
@@ -87,9 +88,11 @@ function encodedHint(subject: string, encoding: BinaryEncoding, bytes?: number):
 
 type Ctx = z.core.$RefinementCtx<unknown>
 
+/** Every value checked here is secret (a hash, a salt, an HMAC key): messages describe it, never quote it. */
 function checkPattern(ctx: Ctx, value: string, pattern: Pattern, hint: string, path: PropertyKey[]): boolean {
   if (pattern.test(value)) return true
-  addRowIssue(ctx, 'PATTERN', withHint(zSchemaMessage.pattern(pattern.source, value), hint), path)
+  const shown = describeSecret(value)
+  addRowIssue(ctx, 'PATTERN', withHint(zSchemaMessage.pattern(pattern.source, shown), hint), path)
   return false
 }
 
@@ -160,7 +163,9 @@ export function checkCustomPasswordHash(input: unknown, ctx: Ctx): void {
     const digest = format.pattern.exec(hash.value)?.[1]
     if (digest !== undefined && !pbkdf2Digests.has(digest)) {
       const hint = `pbkdf2 digest must be one of: ${[...pbkdf2Digests].join(', ')}`
-      addRowIssue(ctx, 'ENUM_MISMATCH', withHint(zSchemaMessage.enumMismatch(digest), hint), valuePath)
+      // The digest is part of the hash string: shown only as its scheme prefix, like any hash.
+      const shown = describeSecret(hash.value)
+      addRowIssue(ctx, 'ENUM_MISMATCH', withHint(zSchemaMessage.enumMismatch(shown), hint), valuePath)
     }
     return
   }

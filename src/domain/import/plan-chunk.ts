@@ -1,9 +1,10 @@
 import type { Connection } from '../connections/connection.ts'
 import { providerOf } from '../connections/connection.ts'
+import { REDACTED, redactSecrets } from '../users/secrets.ts'
 import type { StoredUser } from '../users/user.ts'
 import type { ImportRow } from './import-row.ts'
 import { jsonEqual, mergePatch } from './merge-patch.ts'
-import type { MetadataField } from './normalize-row.ts'
+import { givenTwice, type MetadataField } from './normalize-row.ts'
 import type { FieldChange, ReportEntry, UserDiff } from './report.ts'
 import type { RowError } from './validate-row.ts'
 
@@ -20,6 +21,10 @@ export interface PlannedRow {
   row: ImportRow
   /** Metadata the row gives key by key (dotted columns): merged into the user's, never replacing it. */
   partialMetadata?: readonly MetadataField[]
+  /** Fields the row gives twice, by name and by label, with different values (see `normalizeRow`). */
+  disagreements?: readonly { field: string; label: string }[]
+  /** The row with the labels' values in those fields, validated. */
+  labelled?: ImportRow
 }
 
 export interface PlanOptions {
@@ -94,24 +99,28 @@ export function planChunk(
 ): ChunkPlan {
   const plan = emptyChunkPlan()
   const provider = providerOf(connection)
-  for (const { index, row, partialMetadata = [] } of rows) {
-    const email = row.email.toLowerCase()
-    const userId = row.user_id === undefined ? undefined : `${provider}|${row.user_id}`
+  for (const planned of rows) {
+    const { index, partialMetadata = [] } = planned
+    // email, user_id and username never disagree with a label here (normalizeRow fails such rows).
+    const email = planned.row.email.toLowerCase()
+    const userId = planned.row.user_id === undefined ? undefined : `${provider}|${planned.row.user_id}`
     const byEmail = lookup.findByEmail(connection.id, email)
     const byId = userId === undefined ? undefined : lookup.getById(userId)
     const byUsername =
-      row.username === undefined
+      planned.row.username === undefined
         ? undefined
-        : lookup.findByUsername(connection.id, row.username.toLowerCase())
+        : lookup.findByUsername(connection.id, planned.row.username.toLowerCase())
     const conflict = options.upsert
       ? upsertConflict(byEmail, byId, byUsername)
       : existing(byEmail, byId, byUsername)
-    if (conflict) {
+    const settled = conflict ? { row: planned.row, errors: [conflict] } : settleLabels(planned, byEmail)
+    if (settled.errors.length > 0) {
       // `user` is filled by the caller, which holds the row as the person wrote it.
-      plan.errors.push({ index, user: undefined, errors: [conflict] })
+      plan.errors.push({ index, user: undefined, errors: settled.errors })
       plan.tally.failed++
       continue
     }
+    const row = settled.row
     if (byEmail) {
       const after = applyUpsert(byEmail, row, options, partialMetadata)
       if (after === null) {
@@ -133,6 +142,29 @@ export function planChunk(
       plan.diffs.push(diff(index, 'insert', undefined, inserted))
   }
   return plan
+}
+
+/**
+ * A field given by name and by label with different values: the one that differs from the stored user is the
+ * edit, and is kept. With no stored user, or both differing from it, nobody can tell: the row fails naming both.
+ */
+function settleLabels(
+  planned: PlannedRow,
+  stored: StoredUser | undefined,
+): { row: ImportRow; errors: RowError[] } {
+  const { disagreements, labelled } = planned
+  if (!disagreements || !labelled) return { row: planned.row, errors: [] }
+  const row: Record<string, unknown> = { ...planned.row }
+  const errors: RowError[] = []
+  for (const { field, label } of disagreements) {
+    const byName = (planned.row as Record<string, unknown>)[field]
+    const byLabel = (labelled as Record<string, unknown>)[field]
+    const before = stored === undefined ? undefined : (stored as Record<string, unknown>)[field]
+    if (stored !== undefined && jsonEqual(before, byName)) row[field] = byLabel
+    else if (stored !== undefined && jsonEqual(before, byLabel)) row[field] = byName
+    else errors.push(givenTwice(field, label, byLabel, byName))
+  }
+  return { row: row as ImportRow, errors }
 }
 
 function existing(byEmail?: StoredUser, byId?: StoredUser, byUsername?: StoredUser): RowError | null {
@@ -235,6 +267,12 @@ function newUser(
   return user
 }
 
+function shownValue(field: string, value: unknown): unknown {
+  if (value === undefined) return undefined
+  if (secretFields.has(field)) return REDACTED
+  return (redactSecrets({ [field]: value }) as Record<string, unknown>)[field]
+}
+
 const diffFields = ['email', 'user_id', 'username', 'blocked', ...upsertableFields] as const
 
 function diff(
@@ -248,15 +286,9 @@ function diff(
     const a = before?.[field]
     const b = after[field]
     if (jsonEqual(a, b)) continue
-    changes.push(
-      secretFields.has(field)
-        ? {
-            field,
-            before: a === undefined ? undefined : '*****',
-            after: b === undefined ? undefined : '*****',
-          }
-        : { field, before: a, after: b },
-    )
+    // The one redaction, keyed by the field: a secret field is "*****" whole, and metadata keeps its shape with
+    // its secret-named keys (`user_metadata.password`, `app_metadata.api_key`) hidden.
+    changes.push({ field, before: shownValue(field, a), after: shownValue(field, b) })
   }
   return { index, email: after.email, user_id: after.user_id, action, changes }
 }

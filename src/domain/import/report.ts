@@ -1,3 +1,4 @@
+import { redactSecrets, scrubText, secretStrings } from '../users/secrets.ts'
 import type { RowError } from './validate-row.ts'
 
 /**
@@ -23,4 +24,19 @@ export interface UserDiff {
   user_id: string
   action: 'insert' | 'update'
   changes: FieldChange[]
+}
+
+/**
+ * The one place a report line is made from a row, for every stage that finds errors (validation, duplicates in the
+ * file, conflicts with the store, commit): the user as given with its secrets redacted, and messages from which
+ * every secret string of the row is scrubbed, whichever rule wrote them. What leaves the engine (the journal's chunk
+ * records, the error report and everything read from it) is made here.
+ */
+export function reportEntry(index: number, raw: unknown, errors: readonly RowError[]): ReportEntry {
+  const secrets = secretStrings(raw)
+  return {
+    index,
+    user: redactSecrets(raw),
+    errors: errors.map((error) => ({ ...error, message: scrubText(error.message, secrets) })),
+  }
 }

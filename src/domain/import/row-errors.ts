@@ -22,6 +22,9 @@ export const importErrorCodes = [
   'MINIMUM',
   'MAXIMUM',
   'NOT_PASSED',
+  // Roster's own, for its input limits (input-limits.ts): nesting too deep, and keys no route accepts.
+  'MAX_DEPTH',
+  'RESERVED_KEY',
   // Raised after validation, against the file and the store (duplicates, upsert matching, MFA, profile size).
   'DUPLICATED_USER',
   'CONFLICT',

@@ -1,6 +1,8 @@
 import type { z } from 'zod'
+import { describeSecret, isSecretAt } from '../users/secrets.ts'
 import { fastImportRow } from './fast-import-row.ts'
 import { type ImportRow, importRowSchema } from './import-row.ts'
+import { limitIssues, limitRowError } from './input-limits.ts'
 import {
   charCount,
   type ImportErrorCode,
@@ -43,6 +45,9 @@ export function validateWithSchema(raw: unknown, options: ValidateRowOptions): R
   const result = importRowSchema.safeParse(raw, { reportInput: true })
   const errors = result.success ? [] : result.error.issues.flatMap(toRowErrors)
   errors.push(...usernameLengthErrors(raw, options.usernameLimits))
+  // Roster's limits (depth, sizes, reserved keys, numbers JSON cannot hold), on the row as written: zod's output
+  // has dropped the keys it refused, and a loose object's copy would have assigned a `__proto__` key away.
+  errors.push(...limitIssues(raw).map(limitRowError))
   if (!result.success || errors.length > 0) return { ok: false, errors }
   return { ok: true, row: result.data }
 }
@@ -120,7 +125,13 @@ export function toRowErrors(issue: z.core.$ZodIssue): RowError[] {
         return [rowError('INVALID_TYPE', path, zSchemaMessage.invalidType('string', jsonTypeOf(issue.input)))]
       }
       const hint = `expected one of: ${issue.values.map(String).join(', ')}`
-      return [rowError('ENUM_MISMATCH', path, withHint(zSchemaMessage.enumMismatch(issue.input), hint))]
+      return [
+        rowError(
+          'ENUM_MISMATCH',
+          path,
+          withHint(zSchemaMessage.enumMismatch(shown(path, issue.input)), hint),
+        ),
+      ]
     }
     case 'unrecognized_keys':
       return issue.keys.map((key) =>
@@ -158,14 +169,25 @@ export function toRowErrors(issue: z.core.$ZodIssue): RowError[] {
       if (issue.format === 'regex' && issue.pattern !== undefined) {
         // zod prints the RegExp literal (`/^…$/`); z-schema prints the schema's pattern string (`^…$`).
         const pattern = issue.pattern.replace(/^\/(.*)\/[a-z]*$/s, '$1')
-        return [rowError('PATTERN', path, zSchemaMessage.pattern(pattern, issue.input))]
+        return [rowError('PATTERN', path, zSchemaMessage.pattern(pattern, shown(path, issue.input)))]
       }
-      return [rowError('INVALID_FORMAT', path, zSchemaMessage.invalidFormat(issue.format, issue.input))]
+      return [
+        rowError(
+          'INVALID_FORMAT',
+          path,
+          zSchemaMessage.invalidFormat(issue.format, shown(path, issue.input)),
+        ),
+      ]
     default:
       // Unions, maps, sets and multipleOf are not used by the import schema. Kept total so that a later schema
       // change degrades to a generic error instead of a crash in the middle of an import.
       return [rowError('NOT_PASSED', path, withHint(zSchemaMessage.notPassed(), issue.message))]
   }
+}
+
+/** What a message may quote of the value at `path`: the value itself, or for a secret only its description. */
+function shown(path: readonly PropertyKey[], value: unknown): unknown {
+  return isSecretAt(path, value) ? describeSecret(value) : value
 }
 
 function isImportErrorCode(value: unknown): value is ImportErrorCode {

@@ -33,6 +33,12 @@ const jobBase = {
   requestedBy: requesterSchema,
   /** Why a job failed as a whole (per-user failures never fail a job: they are in its error report). */
   statusDetails: z.string().optional(),
+  /**
+   * Written (durably) each time a run of the job starts, cleared when it settles or stops cleanly: `count` runs in a
+   * row began with `chunks` commits already made and none ended. Recovery reads it to set aside a job that keeps
+   * stopping the process instead of starting it again forever.
+   */
+  attempt: z.object({ count: z.number().int().min(1), chunks: z.number().int().min(0) }).optional(),
 }
 
 export const importSummarySchema = z.object({

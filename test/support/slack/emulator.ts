@@ -1,4 +1,4 @@
-import { createServer } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { CallLog, type CallPredicate } from './call-log.ts'
 import { Faults } from './faults.ts'
@@ -8,6 +8,7 @@ import { type ConversationMessage, conversationOf, transcriptOf } from './render
 import { createRequestHandler } from './routes.ts'
 import { SocketModeHub } from './socket-mode.ts'
 import type { EmulatorCall, Fault, SlackChannel, SlackFile, SlackUser, SlackView } from './types.ts'
+import type { Violation } from './violations.ts'
 import { Workspace } from './workspace.ts'
 
 export interface SlackEmulatorOptions {
@@ -51,6 +52,8 @@ export interface SlackEmulator {
   readonly baseUrl: string
   /** `http://127.0.0.1:<port>/api/`: give it to the app as `clientOptions.slackApiUrl`. */
   readonly apiUrl: string
+  /** `http://127.0.0.1:<other port>`: the file CDN `url_private_download` redirects to (another origin). */
+  readonly cdnUrl: string
   readonly botToken: string
   readonly appToken: string
   readonly signingSecret: string
@@ -84,6 +87,17 @@ export interface SlackEmulator {
   transcript(channel?: string): string
   /** The most recently opened view that is still open, of `user` if given. */
   latestView(user?: string): SlackView | undefined
+  /**
+   * Every Slack rule the app broke so far (a limit, a required argument, a retry before Retry-After, a token sent
+   * to the file CDN, a spent response_url or trigger). Calls that broke one were refused as Slack refuses them.
+   */
+  readonly violations: readonly Violation[]
+  /** Returns the violations and forgets them: for tests that break a rule on purpose. */
+  takeViolations(): Violation[]
+  /**
+   * Stops the emulator, then rejects listing the violations if any were recorded and not taken: every test and
+   * the demo that closes its emulator fails when the app sent Slack something Slack would refuse.
+   */
   close(): Promise<void>
 }
 
@@ -92,13 +106,17 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
   const appToken = options.appToken ?? 'xapp-1-A0ROSTER-test'
   const appId = options.appId ?? 'A0ROSTER'
   const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
-  })
-  const { port } = server.address() as AddressInfo
-  const baseUrl = `http://127.0.0.1:${port}`
+  // The file CDN listens on a port of its own: another origin, so fetch and Roster must not send the token there.
+  const cdn = createServer()
+  const listen = (s: typeof server) =>
+    new Promise<string>((resolve, reject) => {
+      s.once('error', reject)
+      s.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(s.address() as AddressInfo).port}`))
+    })
+  const baseUrl = await listen(server)
+  const cdnBaseUrl = await listen(cdn)
   const ws = new Workspace({
+    cdnBaseUrl,
     teamId: options.teamId ?? 'T0ROSTER',
     teamDomain: options.teamDomain ?? 'roster-test',
     botUserId: options.botUserId ?? 'U0ROSTER',
@@ -117,7 +135,7 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
   const socket = new SocketModeHub({ appId, log, isDown: () => faults.down })
   socket.baseUrl = baseUrl
   const handle = createRequestHandler({ ws, log, faults, socket, botToken, appToken })
-  server.on('request', (req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       if (res.headersSent) res.destroy()
       else {
@@ -125,13 +143,16 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
         res.end(`emulator error: ${error instanceof Error ? error.stack : String(error)}`)
       }
     })
-  })
+  }
+  server.on('request', onRequest)
+  cdn.on('request', onRequest)
   server.on('upgrade', (req, sock, head) => socket.handleUpgrade(req, sock, head))
 
   const nameOf = (id: string) => ws.users.get(id)?.name ?? id
   return {
     baseUrl,
     apiUrl: `${baseUrl}/api/`,
+    cdnUrl: cdnBaseUrl,
     botToken,
     appToken,
     signingSecret: options.signingSecret ?? 'roster-test-signing-secret',
@@ -184,10 +205,20 @@ export async function startSlackEmulator(options: SlackEmulatorOptions = {}): Pr
       return transcriptOf(title, conversationOf(ws.messages(channel)), nameOf)
     },
     latestView: (user) => latestView(ws, user)?.view,
+    get violations() {
+      return ws.violations.all()
+    },
+    takeViolations: () => ws.violations.take(),
     async close() {
       await socket.closeAll()
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const s of [server, cdn]) {
+        s.closeAllConnections()
+        await new Promise<void>((resolve) => s.close(() => resolve()))
+      }
+      if (ws.violations.all().length > 0)
+        throw new Error(
+          `The app broke Slack's rules; real Slack would have refused these calls:\n${ws.violations.describe()}`,
+        )
     },
   }
 }

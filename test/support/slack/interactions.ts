@@ -11,6 +11,7 @@ import {
   stateValues,
 } from './payloads.ts'
 import type { Args, Block, SlackChannel, SlackFile, SlackUser, StoredMessage } from './types.ts'
+import { SlackRuleError } from './violations.ts'
 
 export interface CommandInput {
   text?: string
@@ -80,7 +81,14 @@ export function commandRequest(emulator: SlackEmulator, command: string, input: 
   const showAck = (ack: unknown) => {
     const body =
       typeof ack === 'string' ? (ack === '' ? undefined : { text: ack }) : (ack as Args | undefined)
-    if (body && (typeof body.text === 'string' || Array.isArray(body.blocks))) ws.applyResponse(target, body)
+    if (!body || (typeof body.text !== 'string' && !Array.isArray(body.blocks))) return
+    try {
+      ws.applyResponse(target, body)
+    } catch (error) {
+      // Slack shows the person an error instead of an ack it refuses: a rule the app broke.
+      if (!(error instanceof SlackRuleError)) throw error
+      ws.violations.record('command_ack', error.problems)
+    }
   }
   return { fields, responseUrl, triggerId, showAck }
 }

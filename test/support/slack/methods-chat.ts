@@ -1,8 +1,7 @@
 import { blocksOf, type MethodHandler, required, str } from './method-args.ts'
+import { checkMessage, requireArgs } from './payload-rules.ts'
 import { type Args, SlackApiError, type SlackUser } from './types.ts'
 import type { Workspace } from './workspace.ts'
-
-const maxTextChars = 40_000
 
 /** `auth.test`, `chat.*`, `reactions.*`, `users.info`, `conversations.info`, `apps.connections.open`. */
 export const chatMethods: Record<string, MethodHandler> = {
@@ -32,6 +31,8 @@ export const chatMethods: Record<string, MethodHandler> = {
   },
 
   'chat.update': (args, { ws }) => {
+    requireArgs(args, ['channel', 'ts'], 'chatUpdateArgs')
+    checkMessage(args)
     const channel = ws.resolveChannel(args.channel)
     const stored = ws.find(channel.id, required(args, 'ts', 'message_not_found'))
     if (!stored || stored.ephemeralTo) throw new SlackApiError('message_not_found')
@@ -52,6 +53,7 @@ export const chatMethods: Record<string, MethodHandler> = {
   },
 
   'chat.postEphemeral': (args, { ws }) => {
+    requireArgs(args, ['channel', 'user'], 'postEphemeralArgs')
     const channel = ws.resolveChannel(args.channel)
     const user = required(args, 'user', 'user_not_in_channel')
     const { text, blocks } = messageContent(args)
@@ -118,10 +120,10 @@ export const chatMethods: Record<string, MethodHandler> = {
 }
 
 function messageContent(args: Args) {
+  checkMessage(args)
   const blocks = blocksOf(args, 50)
   const text = str(args, 'text') ?? ''
   if (text === '' && !blocks && args.attachments === undefined) throw new SlackApiError('no_text')
-  if (text.length > maxTextChars) throw new SlackApiError('msg_too_long')
   return { text, blocks }
 }
 

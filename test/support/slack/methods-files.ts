@@ -1,5 +1,6 @@
 import { createFile, recordShare, setFileBytes } from './files.ts'
 import { blocksOf, type MethodHandler, required, str } from './method-args.ts'
+import { checkMessage } from './payload-rules.ts'
 import { SlackApiError, type SlackFile } from './types.ts'
 
 /** `files.info` and the external upload pair `filesUploadV2` drives (the byte upload itself is an HTTP route). */
@@ -38,6 +39,7 @@ export const fileMethods: Record<string, MethodHandler> = {
     const targets = channels.map((c) => ws.resolveChannel(c))
     const threadTs = str(args, 'thread_ts')
     const comment = str(args, 'initial_comment')
+    checkMessage(args, 'initial_comment')
     const blocks = comment === undefined ? blocksOf(args, 50) : undefined
     if (threadTs && targets.length === 0) throw new SlackApiError('invalid_arguments')
     if (threadTs && targets.some((channel) => !ws.find(channel.id, threadTs)))

@@ -1,4 +1,6 @@
-import { blocksOf, type MethodHandler, str } from './method-args.ts'
+import { viewProblems } from './block-kit.ts'
+import { type MethodHandler, required, str } from './method-args.ts'
+import { checkView } from './payload-rules.ts'
 import { type Args, type Block, SlackApiError, type SlackView, type ViewRecord } from './types.ts'
 import type { Workspace } from './workspace.ts'
 
@@ -16,6 +18,15 @@ export const viewMethods: Record<string, MethodHandler> = {
     const parent = latestView(ws, user)
     if (!parent) throw new SlackApiError('not_found')
     return { view: openView(ws, input, user, parent).view }
+  },
+
+  'views.publish': (args, { ws }) => {
+    const input = viewArgument(args)
+    const user = required(args, 'user_id')
+    const existing = [...ws.views.values()].find((r) => r.user === user && r.view.type === 'home')
+    if (existing) replaceView(ws, existing, input)
+    else openView(ws, input, user, undefined)
+    return { view: (existing ?? latestView(ws, user))?.view }
   },
 
   'views.update': (args, { ws }) => {
@@ -49,6 +60,14 @@ export function applyViewAck(ws: Workspace, viewId: string, ack: unknown): void 
   if (!record) return
   const body = (typeof ack === 'object' && ack !== null ? ack : {}) as Args
   const view = body.view
+  // Slack shows the person an error instead of a view it refuses: that is a broken rule of the app's.
+  if (body.response_action === 'update' || body.response_action === 'push') {
+    const problems = viewProblems(view)
+    if (problems.length > 0) {
+      ws.violations.record('view_ack', problems)
+      return
+    }
+  }
   switch (body.response_action) {
     case 'errors':
       return
@@ -123,19 +142,8 @@ function normalized(ws: Workspace, input: Args) {
 
 function viewArgument(args: Args): Args {
   const view = args.view
-  if (!isObject(view))
-    throw new SlackApiError('invalid_arguments', { response_metadata: { messages: ['missing view'] } })
-  if (view.type !== 'modal' && view.type !== 'home') {
-    throw new SlackApiError('invalid_arguments', {
-      response_metadata: { messages: ['view.type must be modal or home'] },
-    })
-  }
-  if (view.type === 'modal' && !isObject(view.title)) {
-    throw new SlackApiError('invalid_arguments', { response_metadata: { messages: ['missing view.title'] } })
-  }
-  blocksOf(view, 100)
-  if (!Array.isArray(view.blocks)) throw new SlackApiError('invalid_arguments')
-  return view
+  checkView(view)
+  return view as Args
 }
 
 function nextHash(ws: Workspace): string {

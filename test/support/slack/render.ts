@@ -31,7 +31,10 @@ export function conversationOf(stored: StoredMessage[]): ConversationMessage[] {
   return top
 }
 
-export function renderMessage(message: SlackMessage, options: { blocksReplaceText?: boolean } = {}): string {
+export function renderMessage(
+  message: SlackMessage,
+  options: { blocksReplaceText?: boolean; rawDates?: boolean } = {},
+): string {
   const edited = message.edited ? ' (edited)' : ''
   const showText = !(options.blocksReplaceText && (message.blocks?.length ?? 0) > 0)
   const lines = [showText ? message.text + edited : edited.trim()]
@@ -41,7 +44,8 @@ export function renderMessage(message: SlackMessage, options: { blocksReplaceTex
   if (reactions.length > 0) lines.push(reactions.join('  '))
   // A file upload without a comment (or a message shown by its blocks) has no text: start with what it shows.
   if (lines[0] === '' && lines.length > 1) lines.shift()
-  return withDates(lines.join('\n'))
+  const text = lines.join('\n')
+  return options.rawDates ? text : withDates(text)
 }
 
 /** `<!date^1795813286^{date_short_pretty} {time}|2026-11-27T21:01:26.603Z>` reads as its fallback text. */
@@ -61,7 +65,8 @@ export function transcriptOf(
   const out = [title]
   const write = (m: ConversationMessage, lead: string, indent: string) => {
     const only = m.ephemeralTo ? ` (only visible to @${nameOf(m.ephemeralTo)})` : ''
-    const [first = '', ...rest] = m.display.split('\n')
+    const shown = asSlackShows(renderMessage(m, { blocksReplaceText: true, rawDates: true }), nameOf)
+    const [first = '', ...rest] = shown.split('\n')
     out.push(`${lead}@${nameOf(m.user)}${only}: ${first}`)
     for (const line of rest) out.push(`${indent}    ${line}`)
   }
@@ -70,6 +75,58 @@ export function transcriptOf(
     for (const reply of message.replies) write(reply, '    ↳ ', '      ')
   }
   return out.join('\n')
+}
+
+/**
+ * Slack's markup as the app shows it: `<@U123>` as @name, `<#C123|general>` as #general, `<url|label>` as its
+ * label, `<!date^…>` as a date (in UTC: a transcript has no reader's time zone), `:emoji:` as the emoji.
+ */
+export function asSlackShows(text: string, nameOf: (userId: string) => string): string {
+  return text
+    .replace(/<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/g, (_, id: string) => `@${nameOf(id)}`)
+    .replace(/<#[CG][A-Z0-9]+\|([^>]*)>/g, '#$1')
+    .replace(/<!date\^(\d+)\^([^|>]*)(?:\^[^|>]*)?\|[^>]*>/g, (_, seconds: string, format: string) =>
+      formatSlackDate(Number(seconds), format),
+    )
+    .replace(/<!(here|channel|everyone)>/g, '@$1')
+    .replace(/<(https?:[^|>]+)\|([^>]+)>/g, '$2')
+    .replace(/<(https?:[^>]+)>/g, '$1')
+    .replace(/:([a-z0-9_+-]+):/g, (whole, name: string) => emoji[name] ?? whole)
+}
+
+/** The emoji Roster's messages use (and the emulator's reactions), as Slack draws them. */
+const emoji: Readonly<Record<string, string>> = {
+  gear: '⚙️',
+  hourglass: '⌛',
+  hourglass_flowing_sand: '⏳',
+  inbox_tray: '📥',
+  mag: '🔍',
+  no_entry: '⛔',
+  no_entry_sign: '🚫',
+  warning: '⚠️',
+  wastebasket: '🗑️',
+  white_check_mark: '✅',
+  x: '❌',
+  eyes: '👀',
+  thumbsup: '👍',
+  '+1': '👍',
+  tada: '🎉',
+}
+
+const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+
+/** `{date_short_pretty} {time}` → `Nov 27, 2026 21:01 UTC`, the tokens Slack documents for `<!date>`. */
+function formatSlackDate(seconds: number, format: string): string {
+  const at = new Date(seconds * 1000)
+  const pad = (n: number) => String(n).padStart(2, '0')
+  const day = `${months[at.getUTCMonth()]} ${at.getUTCDate()}, ${at.getUTCFullYear()}`
+  const time = `${pad(at.getUTCHours())}:${pad(at.getUTCMinutes())}`
+  const text = format
+    .replace(/\{date_(short_pretty|long_pretty|pretty|short|long)\}|\{date\}/g, day)
+    .replace('{date_num}', `${at.getUTCFullYear()}-${pad(at.getUTCMonth() + 1)}-${pad(at.getUTCDate())}`)
+    .replace('{time_secs}', `${time}:${pad(at.getUTCSeconds())}`)
+    .replace('{time}', time)
+  return /\{time/.test(format) ? `${text} UTC` : text
 }
 
 function renderBlock(block: Block): string[] {

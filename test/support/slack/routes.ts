@@ -1,14 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { setTimeout as delay } from 'node:timers/promises'
+import { messageProblems } from './block-kit.ts'
 import type { CallLog } from './call-log.ts'
 import type { Faults } from './faults.ts'
+import { answerCdn, answerDownload } from './file-routes.ts'
 import { type ParsedBody, parseBody, readBody, sendJson, sendText, tokenOf } from './http-body.ts'
+import { slackRules } from './limits.ts'
 import type { MethodHandler } from './method-args.ts'
 import { chatMethods } from './methods-chat.ts'
 import { fileMethods } from './methods-files.ts'
 import { viewMethods } from './methods-views.ts'
 import type { SocketModeHub } from './socket-mode.ts'
 import { type Args, type EmulatorCall, type Fault, SlackApiError } from './types.ts'
+import { invalidArguments, invalidBlocks, SlackRuleError } from './violations.ts'
 import type { Workspace } from './workspace.ts'
 
 export interface RouteDeps {
@@ -20,7 +24,7 @@ export interface RouteDeps {
   appToken: string
 }
 
-type RouteKind = 'api' | 'upload' | 'download' | 'response_url'
+type RouteKind = 'api' | 'upload' | 'download' | 'file_cdn' | 'response_url'
 
 /** `name` is what the call log and `failNext` use: the Web API method, or the route kind. */
 interface Route {
@@ -30,7 +34,7 @@ interface Route {
 }
 
 /** How a request was answered, for the call log; `logged` replaces the request arguments when set. */
-type Outcome = Omit<EmulatorCall, 'method' | 'at' | 'args'> & { logged?: Args }
+export type Outcome = Omit<EmulatorCall, 'method' | 'at' | 'args'> & { logged?: Args }
 
 interface RequestContext {
   deps: RouteDeps
@@ -45,8 +49,19 @@ interface RequestContext {
 
 const methods: Record<string, MethodHandler> = { ...chatMethods, ...fileMethods, ...viewMethods }
 
-/** Routes: `/api/<method>`, `/upload/v1/<file>`, `/files-pri/<team>-<file>/…`, `/response/<team>/<id>`, `/signin`. */
+/**
+ * Allowance for timer rounding: a retry this close to the end of its Retry-After is not counted as early
+ * (setTimeout may fire a millisecond before Date.now() says the wait is over).
+ */
+const retryAfterGraceMs = 10
+
+/**
+ * Routes: `/api/<method>`, `/upload/v1/<file>`, `/files-pri/<team>-<file>/…`, `/cdn/<team>-<file>/<key>/…` (the
+ * CDN origin), `/response/<team>/<id>`, `/signin`.
+ */
 export function createRequestHandler(deps: RouteDeps) {
+  /** Route name → when its last 429's Retry-After ends (epoch ms). */
+  const limitedUntil = new Map<string, number>()
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname
     if (req.method === 'GET' && path === '/signin') return sendLoginPage(res)
@@ -71,7 +86,22 @@ export function createRequestHandler(deps: RouteDeps) {
       return log(route, {}, { status: 200, ok: false, error: error.error })
     }
     const { token: _token, ...args } = parsed.args
+    // chat.postMessage is limited per channel (about one message a second each); other methods per method.
+    const rateKey =
+      route.name === 'chat.postMessage' && typeof args.channel === 'string'
+        ? `${route.name}:${args.channel}`
+        : route.name
+    const waitMs = (limitedUntil.get(rateKey) ?? 0) - Date.now()
+    if (waitMs > retryAfterGraceMs) {
+      // Slack refuses a call made before its Retry-After passed, again with 429: the app did not wait.
+      const message = `called ${waitMs} ms before the Retry-After of the previous 429 passed`
+      deps.ws.violations.record(route.name, [{ rule: 'retryAfter', pointer: '', message }])
+      const retryAfterS = String(Math.ceil(waitMs / 1000))
+      sendJson(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': retryAfterS })
+      return log(route, args, { status: 429, ok: false, error: 'ratelimited' })
+    }
     const fault = deps.faults.take(route.name)
+    if (fault?.kind === 'ratelimited') limitedUntil.set(rateKey, Date.now() + fault.retryAfterS * 1000)
     if (fault?.kind === 'delay') await delay(fault.ms)
     const outcome =
       fault && fault.kind !== 'delay'
@@ -105,30 +135,8 @@ const handlers: Record<RouteKind, (ctx: RequestContext) => Outcome | Promise<Out
     }
   },
 
-  download({ deps, route, req, res }) {
-    const authorized = tokenOf(req) === deps.botToken
-    const logged = { file_id: route.id, authorized }
-    // Slack answers a missing or wrong token with a redirect to its sign-in page (HTML), not with 401.
-    if (!authorized) {
-      const location = `${deps.ws.config.baseUrl}/signin?redir=${encodeURIComponent(req.url ?? '/')}`
-      res.writeHead(302, { location })
-      res.end()
-      return { status: 302, logged }
-    }
-    const entry = deps.ws.files.get(route.id)
-    if (!entry?.bytes || deps.ws.uploads.has(route.id)) {
-      sendText(res, 404, 'file_not_found')
-      return { status: 404, logged }
-    }
-    const disposition = `attachment; filename="${encodeURIComponent(entry.file.name)}"`
-    res.writeHead(200, {
-      'content-type': entry.file.mimetype,
-      'content-length': entry.bytes.length,
-      ...((req.url ?? '').includes('/download/') ? { 'content-disposition': disposition } : {}),
-    })
-    res.end(entry.bytes)
-    return { status: 200, logged }
-  },
+  download: ({ deps, route, req, res }) => answerDownload(deps, route.id, req, res),
+  file_cdn: ({ deps, route, req, res }) => answerCdn(deps, route.id, req, res),
 
   response_url({ deps, route, res, args }) {
     const target = deps.ws.responseUrls.get(route.id)
@@ -137,10 +145,31 @@ const handlers: Record<RouteKind, (ctx: RequestContext) => Outcome | Promise<Out
       return { status: 404 }
     }
     target.uses += 1
+    const ageMs = Date.now() - target.issuedAtMs
+    const spent =
+      target.uses > slackRules.responseUrlUses.max
+        ? {
+            error: 'used_url',
+            rule: 'responseUrlUses' as const,
+            message: `post ${target.uses}; Slack takes 5`,
+          }
+        : ageMs > slackRules.responseUrlTtlMs.max
+          ? {
+              error: 'expired_url',
+              rule: 'responseUrlTtlMs' as const,
+              message: `posted ${ageMs} ms after issue`,
+            }
+          : undefined
+    if (spent) {
+      deps.ws.violations.record('response_url', [{ rule: spent.rule, pointer: '', message: spent.message }])
+      sendText(res, 404, spent.error)
+      return { status: 404, ok: false, error: spent.error }
+    }
     try {
       deps.ws.applyResponse(target, args)
     } catch (error) {
       if (!(error instanceof SlackApiError)) throw error
+      if (error instanceof SlackRuleError) deps.ws.violations.record('response_url', error.problems)
       sendText(res, 400, error.error)
       return { status: 400, ok: false, error: error.error }
     }
@@ -160,11 +189,24 @@ async function callMethod(deps: RouteDeps, method: string, req: IncomingMessage,
     return { ok: false, error: otherKind ? 'not_allowed_token_type' : 'invalid_auth' }
   }
   try {
+    checkEncoding(args)
     return { ok: true, ...(await handler(args, { ws: deps.ws, socket: deps.socket })) }
   } catch (error) {
+    if (error instanceof SlackRuleError) deps.ws.violations.record(method, error.problems)
     if (error instanceof SlackApiError) return errorBody(error)
     throw error
   }
+}
+
+/** Every string of every method must be valid UTF-16; in `blocks` Slack calls it `invalid_blocks`. */
+function checkEncoding(args: Args): void {
+  const problems = messageProblems({ ...args, blocks: undefined }).concat(
+    messageProblems({ blocks: args.blocks }).filter((p) => p.rule === 'utf16'),
+  )
+  if (problems.length === 0) return
+  throw problems.some((p) => p.pointer.startsWith('/blocks'))
+    ? invalidBlocks(problems)
+    : invalidArguments(problems)
 }
 
 function errorBody(error: SlackApiError): Args {
@@ -203,6 +245,8 @@ function routeOf(method: string, path: string): Route | undefined {
   }
   const file = /^\/files-pri\/[^/]+-([A-Z0-9]+)\/(?:download\/)?[^/]+$/.exec(path)?.[1]
   if (file && method === 'GET') return { kind: 'download', name: 'download', id: file }
+  const cdn = /^\/cdn\/[^/]+-[A-Z0-9]+\/([0-9a-f]+)\/[^/]+$/.exec(path)?.[1]
+  if (cdn && method === 'GET') return { kind: 'file_cdn', name: 'file_cdn', id: cdn }
   return undefined
 }
 

@@ -1,3 +1,5 @@
+import { slackRules } from './limits.ts'
+import { checkMessage } from './payload-rules.ts'
 import {
   type Block,
   SlackApiError,
@@ -8,6 +10,7 @@ import {
   type StoredMessage,
   type ViewRecord,
 } from './types.ts'
+import { SlackRuleError, Violations } from './violations.ts'
 
 export interface WorkspaceConfig {
   teamId: string
@@ -17,6 +20,8 @@ export interface WorkspaceConfig {
   appId: string
   /** `http://127.0.0.1:<port>`: file URLs, upload URLs and response URLs point here. */
   baseUrl: string
+  /** `http://127.0.0.1:<other port>`: the file CDN a download redirects to, another origin than `baseUrl`. */
+  cdnBaseUrl: string
 }
 
 export interface PostInput {
@@ -33,7 +38,7 @@ export interface PostInput {
 }
 
 /** Slack's trigger ids expire 3 s after the interaction that produced them. */
-export const triggerTtlMs = 3000
+export const triggerTtlMs = slackRules.triggerTtlMs.max
 
 /** The emulated workspace: channels, users, messages with threads, files with their bytes, views, triggers. */
 export class Workspace {
@@ -43,8 +48,12 @@ export class Workspace {
   readonly views = new Map<string, ViewRecord>()
   readonly responseUrls = new Map<
     string,
-    { channel: string; user: string; messageTs?: string; uses: number }
+    { channel: string; user: string; messageTs?: string; uses: number; issuedAtMs: number }
   >()
+  /** Signed CDN paths handed out by download redirects: key → file id. */
+  readonly cdnKeys = new Map<string, string>()
+  /** Every Slack rule the app broke (limits, required arguments, early retries, tokens sent to the CDN). */
+  readonly violations = new Violations()
   /** Files announced by `files.getUploadURLExternal`, until `files.completeUploadExternal` finishes them. */
   readonly uploads = new Map<string, { filename: string; length: number; bytes?: Buffer }>()
   private readonly history = new Map<string, StoredMessage[]>()
@@ -176,6 +185,7 @@ export class Workspace {
     body: Record<string, unknown>,
   ): void {
     const text = typeof body.text === 'string' ? body.text : ''
+    checkMessage(body)
     const blocks = Array.isArray(body.blocks) ? (body.blocks as Block[]) : undefined
     const original = target.messageTs ? this.find(target.channel, target.messageTs) : undefined
     const flag = (key: string) => body[key] === true || body[key] === 'true'
@@ -210,14 +220,18 @@ export class Workspace {
     const trigger = typeof id === 'string' ? this.triggers.get(id) : undefined
     if (!trigger) throw new SlackApiError('invalid_trigger_id')
     if (trigger.used) throw new SlackApiError('exchanged_trigger_id')
-    if (Date.now() - trigger.issuedAtMs > triggerTtlMs) throw new SlackApiError('expired_trigger_id')
+    const ageMs = Date.now() - trigger.issuedAtMs
+    if (ageMs > triggerTtlMs) {
+      const message = `trigger_id used ${ageMs} ms after the interaction; Slack allows ${triggerTtlMs}`
+      throw new SlackRuleError('expired_trigger_id', [{ rule: 'triggerTtlMs', pointer: '', message }])
+    }
     trigger.used = true
     return trigger.user
   }
 
   issueResponseUrl(target: { channel: string; user: string; messageTs?: string }): string {
     const id = this.nextId('R')
-    this.responseUrls.set(id, { ...target, uses: 0 })
+    this.responseUrls.set(id, { ...target, uses: 0, issuedAtMs: Date.now() })
     return `${this.config.baseUrl}/response/${this.config.teamId}/${id}`
   }
 }

@@ -114,7 +114,7 @@ function describeError(entry: ReportEntry): string {
   const problems = entry.errors
     .map((e) => `${e.code} ${e.message}${'path' in e && e.path ? ` (${String(e.path)})` : ''}`)
     .join('; ')
-  return `#${entry.index}${who ? ` ${who}` : ''}: ${problems}`
+  return `row ${entry.index + 1}${who ? ` ${who}` : ''}: ${problems}`
 }
 
 function escapeHtml(text: string): string {

@@ -105,7 +105,8 @@ function errorLine(entry: ReportEntry): string {
   // Messages quote the row's values: data.
   const what = first ? `${first.code}: ${userText(first.message, 160)}` : 'rejected'
   const more = entry.errors.length > 1 ? ` (+${entry.errors.length - 1} more)` : ''
-  return `• index ${entry.index}${who} — ${what}${more}`
+  // Rows as people count them; the report file keeps Auth0's 0-based `index`.
+  return `• row ${entry.index + 1}${who} — ${what}${more}`
 }
 
 export interface PreviewInput {

@@ -1,0 +1,83 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
+import { exitWithin, getHealth, poll, RosterProcesses, readLockFile } from '../support/roster-process.ts'
+
+/**
+ * The server as a person starts it: `npm start` on a port something else holds, and `kill <pid>` of `npm start`.
+ * Real processes; the store's lock file tells whether Roster let go of the store.
+ */
+
+const processes = new RosterProcesses()
+let dir: string
+let storeDir: string
+let blocker: Server | undefined
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'roster-server-process-'))
+  storeDir = join(dir, 'store')
+})
+
+afterEach(async () => {
+  await processes.killAll()
+  await new Promise((done) => (blocker ? blocker.close(done) : done(undefined)))
+  blocker = undefined
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** A port something else listens on (all interfaces, as Roster would). */
+async function takenPort(): Promise<number> {
+  blocker = createServer()
+  const server = blocker
+  await new Promise<void>((done) => server.listen(0, done))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+describe('a port already in use', () => {
+  it('stops Roster with a message naming the port and PORT, exit 1, no stack trace', async () => {
+    const port = await takenPort()
+    const server = processes.spawnServer(storeDir, { PORT: String(port) })
+    const exit = await exitWithin(server, 30_000)
+    expect(exit.code).toBe(1)
+    expect(server.stderr()).toContain(`roster: Port ${port} is in use`)
+    expect(server.stderr()).toContain('set PORT=')
+    expect(server.stderr()).not.toMatch(/^\s+at /m)
+  })
+
+  it('releases the store, so a start on a free port needs no takeover', async () => {
+    const port = await takenPort()
+    await exitWithin(processes.spawnServer(storeDir, { PORT: String(port) }), 30_000)
+    expect(await readLockFile(storeDir)).toBeUndefined()
+  })
+})
+
+describe('kill <pid> of npm start', () => {
+  it('reaches Roster, which shuts down cleanly and releases the store', async () => {
+    const npm = processes.spawnNpm(storeDir, ['start'], { LOG_LEVEL: 'info' })
+    const port = await poll('npm start to serve', async () => {
+      const lock = await readLockFile(storeDir)
+      if (lock?.port === undefined || !npm.stderr().includes('"msg":"Roster is running"')) return undefined
+      return lock.port
+    })
+    const roster = (await readLockFile(storeDir))?.pid
+    expect(roster).not.toBe(npm.pid)
+    // killAll() kills npm only: if the signal did not reach Roster, it must not outlive the test.
+    onTestFinished(() => {
+      try {
+        process.kill(roster as number, 'SIGKILL')
+      } catch {}
+    })
+    expect((await getHealth(port)).ok).toBe(true)
+
+    npm.child.kill('SIGTERM')
+    await exitWithin(npm, 30_000)
+
+    expect(npm.stderr()).toContain('"msg":"shutting down","signal":"SIGTERM"')
+    await poll('the lock file to go', async () => ((await readLockFile(storeDir)) ? undefined : true))
+    expect(() => process.kill(roster as number, 0)).toThrow()
+  })
+})
