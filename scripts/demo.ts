@@ -128,7 +128,7 @@ try {
     String(args.text).startsWith('Import users from'),
   )
 
-  step('@ada presses "Import users from users.json", picks the connection and "Upsert", and submits')
+  step('@ada presses "Import users from this file", picks the connection and "Upsert", and submits')
   await h.driver.click({ actionId: 'import_open', user: slackAdmin, channel })
   await received('the import dialog to open', 'views.open', (_args, call) => call.ok === true)
   const view = h.driver.latestView(slackAdmin)

@@ -556,7 +556,10 @@ describe('auth.test at start', () => {
       const driver = createSlackDriver({ emulator, appUrl: `http://127.0.0.1:${server.port}/slack/events` })
       const jobs = await driver.command('/jobs', { user: slackAdmin })
       expect(jobs.status).toBe(200)
-      expect(jobs.json).toMatchObject({ response_type: 'ephemeral', text: '0 recent jobs' })
+      expect(jobs.json).toMatchObject({
+        response_type: 'ephemeral',
+        text: 'No jobs yet. Try `/import` or `/export`.',
+      })
     } finally {
       await server.close()
       await emulator.close()

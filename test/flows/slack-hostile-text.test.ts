@@ -99,7 +99,7 @@ async function importByDrop(name: string, content: string): Promise<ImportJob> {
 
 /** `/jobs`, one job's detail, and their acks recorded for the audit. */
 async function listJobs(jobId: string) {
-  for (const text of ['', jobId, 'import mine', 'help']) {
+  for (const text of ['', jobId, 'import mine', 'help', 'access', 'access nobody']) {
     const response = await h.driver.command('/jobs', { text, user: slackAdmin, channel })
     expect(response.status).toBe(200)
     acks.push({ method: `/jobs ${text}`, args: response.json as Args })

@@ -99,7 +99,7 @@ describe('commands over the socket', () => {
   opened()
   it('/jobs is acked with its envelope id, and the list is the ack', async () => {
     const ack = await h.socket.command('/jobs', { user: slackAdmin, channel })
-    expect(ack.json).toMatchObject({ response_type: 'ephemeral', text: '1 recent jobs' })
+    expect(ack.json).toMatchObject({ response_type: 'ephemeral', text: 'Jobs 1–1 of 1' })
     const frame = await h.emulator.waitFor('socket_ack', (args) => args.envelope_id === ack.envelope_id)
     expect(frame.args.payload).toEqual(ack.payload)
     const [job] = h.roster.engine.listJobs(10)
@@ -206,7 +206,7 @@ describe('reconnecting', () => {
     await h.emulator.waitFor('socket_close', (args) => args.by === 'dropped')
     await reconnected(before)
     const ack = await h.socket.command('/jobs', { user: viewer, channel })
-    expect(ackText(ack.json)).toBe('1 recent jobs')
+    expect(ackText(ack.json)).toBe('Jobs 1–1 of 1')
   })
 
   it('reconnects when Slack asks it to (a `disconnect` message), closing the old socket cleanly', async () => {
@@ -217,7 +217,7 @@ describe('reconnecting', () => {
     await reconnected(before)
     expect(h.emulator.socketMode.connectionCount).toBe(1)
     const ack = await h.socket.command('/jobs', { user: viewer, channel })
-    expect(ackText(ack.json)).toBe('1 recent jobs')
+    expect(ackText(ack.json)).toBe('Jobs 1–1 of 1')
   })
 })
 

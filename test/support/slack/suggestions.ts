@@ -1,6 +1,7 @@
 import type { DriverResponse, SlackDriver } from './driver.ts'
 import type { SlackEmulator } from './emulator.ts'
 import { payloadContext, personOf } from './interactions.ts'
+import { slackRules } from './limits.ts'
 import { interactiveBase, stateElements } from './payloads.ts'
 import type { Args } from './types.ts'
 
@@ -50,5 +51,24 @@ export async function suggestOptions(
   const response = await driver.interaction(payload)
   const body = (response.json ?? {}) as { options?: Args[]; option_groups?: { options?: Args[] }[] }
   const options = [...(body.options ?? []), ...(body.option_groups ?? []).flatMap((g) => g.options ?? [])]
+  const broken = answerProblems(options)
+  if (broken.length > 0)
+    throw new Error(`Slack would show no options; the answer breaks its rules: ${broken.join('; ')}`)
   return { ...response, options }
+}
+
+/** An options answer is held to the same limits as a static select's options (Slack's select-menu page). */
+function answerProblems(options: Args[]): string[] {
+  const chars = (text: unknown) => [...String(text ?? '')].length
+  const problems: string[] = []
+  if (options.length > slackRules.selectOptions.max)
+    problems.push(`${options.length} options (at most ${slackRules.selectOptions.max})`)
+  for (const option of options) {
+    const text = (option.text as { text?: string } | undefined)?.text
+    if (chars(text) > slackRules.optionText.max)
+      problems.push(`option text "${text}" over ${slackRules.optionText.max}`)
+    if (chars(option.value) > slackRules.optionValue.max)
+      problems.push(`option value "${String(option.value)}" over ${slackRules.optionValue.max}`)
+  }
+  return problems
 }

@@ -7,6 +7,7 @@ import {
   exportModalMetadataSchema,
   readExportModal,
 } from '../blocks/export-modal.ts'
+import { plainText, slackLimits } from '../blocks/slack-text.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import { parseFieldLines } from './export-args.ts'
 import { startExport } from './export-start.ts'
@@ -20,7 +21,7 @@ export function registerExportSubmission(app: App, deps: SlackDeps): void {
   app.view(exportModalCallbackId, async ({ ack, body, view, client }) => {
     const user = body.user.id
     const fail = (block: string, message: string) =>
-      ack({ response_action: 'errors', errors: { [block]: message.slice(0, 2000) } })
+      ack({ response_action: 'errors', errors: { [block]: plainText(message, slackLimits.viewError) } })
     const metadata = exportModalMetadataSchema.safeParse(safeJson(view.private_metadata))
     if (!metadata.success)
       return fail(exportFormIds.connection.block, 'This dialog is out of date: run /export again.')
