@@ -186,6 +186,7 @@ describe('user search: refusals', () => {
     expect(refusal('name:ada AND')).toMatch(/ends where a term was expected/)
     expect(refusal('name:ada)')).toMatch(/unexpected "\)"/)
     expect(refusal(`${'('.repeat(40)}a${')'.repeat(40)}`)).toMatch(/nest deeper than 32/)
+    expect(refusal(`${'NOT '.repeat(500)}a`)).toMatch(/nest deeper than 32/)
   })
 })
 
