@@ -256,7 +256,7 @@ export class Engine {
     return offsetPage(found, page, perPage)
   }
 
-  /** Blocks or unblocks a user, or merges its metadata: what a bulk import may not change. */
+  /** Changes one user as Auth0's PATCH /users/{id} does (see `updateUser`): profile, flags, password, metadata. */
   updateUser(userId: string, patch: UserPatch, requestedBy: Requester): Promise<StoredUser> {
     return updateUser(this.ctx, userId, patch, requestedBy)
   }

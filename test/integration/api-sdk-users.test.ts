@@ -158,6 +158,11 @@ describe('PATCH /users/{id}', () => {
         /'String is too long \(20 chars\), maximum 15' on property username/,
       ],
       [
+        { verify_email: true },
+        /^Roster sends no verification messages: leave verify_email out, or set it to false\.$/,
+      ],
+      [{ email: 'new@example.com' }, /^Roster's PATCH \/users does not change email/],
+      [
         { blocked: true, connection: 'partners' },
         /is in the connection Username-Password-Authentication, not partners/,
       ],

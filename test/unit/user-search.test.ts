@@ -1,3 +1,4 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { matchesSearch } from '../../src/domain/api/user-search/match-search.ts'
 import { parseSearch } from '../../src/domain/api/user-search/parse-search.ts'
@@ -185,5 +186,79 @@ describe('user search: refusals', () => {
     expect(refusal('name:ada AND')).toMatch(/ends where a term was expected/)
     expect(refusal('name:ada)')).toMatch(/unexpected "\)"/)
     expect(refusal(`${'('.repeat(40)}a${')'.repeat(40)}`)).toMatch(/nest deeper than 32/)
+    expect(refusal(`${'NOT '.repeat(500)}a`)).toMatch(/nest deeper than 32/)
+  })
+})
+
+describe('user search: any text', () => {
+  it('is parsed or refused with a message, never thrown, and a parsed query matches without throwing', () => {
+    const pieces = fc.constantFrom(
+      'name:',
+      'email:',
+      'user_metadata.plan:',
+      'app_metadata.',
+      '_exists_:',
+      'AND',
+      'OR',
+      'NOT',
+      '-',
+      '!',
+      '(',
+      ')',
+      '[',
+      ']',
+      '{',
+      '}',
+      ' TO ',
+      '*',
+      '?',
+      '"',
+      '\\',
+      ' ',
+      'ada',
+      'Grace',
+      '2024-01-01',
+      '5',
+      ':',
+      '&&',
+      '||',
+    )
+    const queries = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.array(pieces, { maxLength: 12 }).map((p) => p.join('')),
+    )
+    fc.assert(
+      fc.property(queries, (q) => {
+        const parsed = parseSearch(q)
+        if (!parsed.ok) {
+          expect(parsed.message).toMatch(/^The search query string has an error: /)
+          return
+        }
+        for (const user of people) matchesSearch(user, parsed.query)
+      }),
+      { seed: 12, numRuns: 2000 },
+    )
+  })
+})
+
+describe('user search: wildcard matching', () => {
+  it('agrees with a regular expression on every pattern of *, ? and letters', () => {
+    const letters = (chars: string[], max: number) =>
+      fc.array(fc.constantFrom(...chars), { maxLength: max }).map((p) => p.join(''))
+    fc.assert(
+      fc.property(letters(['a', 'b', '*', '?'], 8), letters(['a', 'b'], 10), (pattern, picture) => {
+        const parsed = parseSearch(`picture:a${pattern}`)
+        if (!parsed.ok) return
+        const regex = new RegExp(`^a${pattern.replaceAll('*', '.*').replaceAll('?', '.')}$`)
+        const user = person('Ada Lovelace', { picture: `a${picture}` })
+        expect(matchesSearch(user, parsed.query)).toBe(regex.test(`a${picture}`))
+      }),
+      { seed: 7, numRuns: 3000 },
+    )
+  })
+
+  it('answers a pattern of many stars against a long value without backtracking forever', () => {
+    const user = person('Ada Lovelace', { picture: 'a'.repeat(5_000) })
+    expect(matchesSearch(user, query(`picture:a${'*a'.repeat(200)}*b`))).toBe(false)
   })
 })

@@ -8,7 +8,10 @@ export const connectionIdPattern = /^con_[A-Za-z0-9]{16}$/
 export const connectionSchema = z.object({
   id: z.string().regex(connectionIdPattern),
   name: z.string().min(1).max(128),
-  /** `auth0` (database), `custom-db`, or a non-database strategy such as `google-oauth2`. */
+  /**
+   * `auth0` (database), `custom-db`, or a non-database strategy such as `google-oauth2`. The API shows `custom-db` as
+   * Auth0 does, `auth0` with `options.enabledDatabaseCustomization` (see `toAuth0Connection`); stores keep this.
+   */
   strategy: z.string().min(1),
   /** Auth0 requires at least one enabled application; Roster models that as a flag. */
   enabled: z.boolean(),

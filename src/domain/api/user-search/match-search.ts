@@ -68,8 +68,9 @@ function matchesTerm(
   const actual = folded ? text.toLowerCase() : text
   const wanted = folded ? term.value.toLowerCase() : term.value
   if (term.glob !== undefined) {
-    const pattern = globPattern(term.glob, folded)
-    return pattern.test(actual) || (kind === 'text' && words(actual).some((word) => pattern.test(word)))
+    const glob = term.glob
+    const matches = (candidate: string) => globMatches(glob, candidate, folded)
+    return matches(actual) || (kind === 'text' && words(actual).some(matches))
   }
   switch (kind) {
     case 'text': {
@@ -136,27 +137,53 @@ function words(text: string): string[] {
   return text.split(/[^\p{L}\p{N}]+/u).filter(Boolean)
 }
 
-/** Compiled once per query, not once per user: a scan tests the same pattern against every user. */
-const compiled = new WeakMap<readonly GlobPiece[], { folded: RegExp; exact: RegExp }>()
-
-function globPattern(glob: readonly GlobPiece[], folded: boolean): RegExp {
-  let patterns = compiled.get(glob)
-  if (patterns === undefined) {
-    patterns = { folded: compileGlob(glob, true), exact: compileGlob(glob, false) }
-    compiled.set(glob, patterns)
+/**
+ * Whether `text` matches the pattern, in one pass with a single backtrack point (the last `*`): at most
+ * text × pattern steps, where a regular expression of many `*` could backtrack exponentially. Characters are
+ * compared as code points.
+ */
+function globMatches(glob: readonly GlobPiece[], text: string, folded: boolean): boolean {
+  const pattern = flatten(glob, folded)
+  const chars = [...text]
+  let p = 0
+  let t = 0
+  let star = -1
+  let resume = 0
+  while (t < chars.length) {
+    const want = pattern[p]
+    if (want !== undefined && want !== ANY && (want === ONE || want === chars[t])) {
+      p++
+      t++
+    } else if (want === ANY) {
+      star = p++
+      resume = t
+    } else if (star >= 0) {
+      p = star + 1
+      t = ++resume
+    } else {
+      return false
+    }
   }
-  return folded ? patterns.folded : patterns.exact
+  while (pattern[p] === ANY) p++
+  return p === pattern.length
 }
 
-function compileGlob(glob: readonly GlobPiece[], folded: boolean): RegExp {
-  const source = glob
-    .map((piece) =>
-      'text' in piece
-        ? (folded ? piece.text.toLowerCase() : piece.text).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-        : 'any' in piece
-          ? '.*'
-          : '.',
-    )
-    .join('')
-  return new RegExp(`^${source}$`, 'su')
+const ANY = Symbol('any')
+const ONE = Symbol('one')
+type PatternChar = string | typeof ANY | typeof ONE
+
+/** Flattened once per query, not once per user: a scan tests the same pattern against every user. */
+const flattened = new WeakMap<readonly GlobPiece[], { folded: PatternChar[]; exact: PatternChar[] }>()
+
+function flatten(glob: readonly GlobPiece[], folded: boolean): PatternChar[] {
+  let both = flattened.get(glob)
+  if (both === undefined) {
+    const build = (fold: boolean) =>
+      glob.flatMap((piece): PatternChar[] =>
+        'text' in piece ? [...(fold ? piece.text.toLowerCase() : piece.text)] : ['any' in piece ? ANY : ONE],
+      )
+    both = { folded: build(true), exact: build(false) }
+    flattened.set(glob, both)
+  }
+  return folded ? both.folded : both.exact
 }

@@ -2,7 +2,7 @@ import { fieldKind, type GlobPiece, type SearchNode, searchFields } from './sear
 
 export type ParsedSearch = { ok: true; query: SearchNode } | { ok: false; message: string }
 
-/** Parentheses deeper than this are refused: no real query nests so, and recursion stays bounded. */
+/** Parentheses (and NOTs) deeper than this are refused: no real query nests so, and recursion stays bounded. */
 const maxDepth = 32
 /** Auth0: a value that starts with `*` needs at least this many literal characters (`name:*usa`, not `name:*sa`). */
 const minSuffixLiteral = 3
@@ -94,7 +94,10 @@ class Parser {
   }
 
   #parseUnary(field: string | undefined, depth: number): SearchNode {
-    if (this.#operator('NOT', '!', '-')) return { kind: 'not', child: this.#parseUnary(field, depth) }
+    if (this.#operator('NOT', '!', '-')) {
+      if (depth >= maxDepth) this.fail(`operators nest deeper than ${maxDepth}`)
+      return { kind: 'not', child: this.#parseUnary(field, depth + 1) }
+    }
     this.#operator('+')
     return this.#parsePrimary(field, depth)
   }
