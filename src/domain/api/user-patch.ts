@@ -1,6 +1,6 @@
 import { z } from 'zod'
-import { limitIssues, renderLimitPath } from '../import/input-limits.ts'
 import { E164, USERNAME } from '../import/import-row.ts'
+import { limitIssues, renderLimitPath } from '../import/input-limits.ts'
 import { isPlainObject } from '../import/merge-patch.ts'
 import { appMetadataSchema, userMetadataSchema } from '../import/metadata-rules.ts'
 import type { StoredUser } from '../users/user.ts'
