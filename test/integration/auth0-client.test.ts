@@ -3,7 +3,12 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Auth0Client, type Auth0Job, createAuth0Client } from '../../src/adapters/auth0/index.ts'
+import {
+  type Auth0Client,
+  type Auth0ClientOptions,
+  type Auth0Job,
+  createAuth0Client,
+} from '../../src/adapters/auth0/index.ts'
 import { AppError } from '../../src/errors.ts'
 import { loopbackAuthClient } from '../support/auth0-sdk.ts'
 import { defaultConnection, poll, RosterProcesses, type ServerProcess } from '../support/roster-process.ts'
@@ -56,14 +61,13 @@ function clientFor(
   tenant: Tenant,
   created: CreatedClient,
   clientSecret = created.client_secret,
+  options: Auth0ClientOptions = {},
 ): Auth0Client {
   const host = `127.0.0.1:${tenant.server.port}`
-  return createAuth0Client({
-    domain: host,
-    baseUrl: `http://${host}`,
-    clientId: created.client_id,
-    clientSecret,
-  })
+  return createAuth0Client(
+    { domain: host, baseUrl: `http://${host}`, clientId: created.client_id, clientSecret },
+    options,
+  )
 }
 
 /** The tenant's audit log: one entry per API call it answered. */
@@ -191,6 +195,34 @@ describe('the Auth0 adapter against a Roster tenant', () => {
     })
     expect(await client.getConnection(main?.id as string)).toEqual(main)
     expect(await client.getConnection('con_0000000000000000')).toBeNull()
+  })
+
+  it('pages through database connections only, custom databases included', async () => {
+    for (const args of [
+      ['legacy', '--strategy', 'custom-db', '--import-mode'],
+      ['retired', '--disabled'],
+      ['google', '--strategy', 'google-oauth2'],
+    ]) {
+      await processes.cliJson(tenant.storeDir, ['connections', 'add', ...args])
+    }
+    const client = clientFor(tenant, full, full.client_secret, { connectionsPageSize: 1 })
+    const connections = await client.listDatabaseConnections()
+    expect(connections.map((c) => c.name).sort()).toEqual([defaultConnection, 'legacy', 'retired'])
+    expect(connections.find((c) => c.name === 'legacy')).toMatchObject({
+      importMode: true,
+      customDatabase: true,
+    })
+    expect(connections.find((c) => c.name === 'retired')).toMatchObject({ enabled: false })
+    // One connection a page: a page per database connection, then the last (the SDK stops without `next`).
+    const before = (await auditOf(tenant)).filter((entry) => entry.where === 'GET /api/v2/connections').length
+    await client.listDatabaseConnections()
+    const pages = await poll('the audit of the pages', async () => {
+      const after = (await auditOf(tenant)).filter(
+        (entry) => entry.where === 'GET /api/v2/connections',
+      ).length
+      return after - before >= 3 ? after - before : undefined
+    })
+    expect(pages).toBeGreaterThanOrEqual(3)
   })
 
   it('runs an import job to completion and reads its errors, then updates and deletes a user', async () => {

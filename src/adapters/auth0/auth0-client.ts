@@ -39,22 +39,26 @@ export interface ExportJobRequest {
 export interface Auth0ClientOptions extends RateLimitOptions {
   /** Lookups in flight at once in `usersByEmail`. Default 8. */
   concurrency?: number
+  /** Connections per page when listing them (Auth0's `take`, at most 100). Default 50, as the SDK's. */
+  connectionsPageSize?: number
 }
 
 /** Roster's one client of an Auth0 tenant: every call through the SDK, every failure an AppError. */
 export class Auth0Client {
   readonly #sdk: ManagementClient
   readonly #concurrency: number
+  readonly #pageSize: number
   readonly #rateLimits: RateLimitOptions
 
   constructor(
     readonly settings: Auth0Settings,
     sdk: ManagementClient,
     readonly tokens: TokenSource,
-    { concurrency = 8, ...rateLimits }: Auth0ClientOptions = {},
+    { concurrency = 8, connectionsPageSize = 50, ...rateLimits }: Auth0ClientOptions = {},
   ) {
     this.#sdk = sdk
     this.#concurrency = concurrency
+    this.#pageSize = connectionsPageSize
     this.#rateLimits = rateLimits
   }
 
@@ -66,7 +70,8 @@ export class Auth0Client {
   /** The tenant's database connections (`strategy=auth0`, custom databases included), every page. */
   listDatabaseConnections(): Promise<Auth0Connection[]> {
     return this.#call("listing the tenant's database connections", async () => {
-      const page = await this.#sdk.connections.list({ strategy: ['auth0'], take: 50 })
+      // Checkpoint paging (`take`, then `from` = the answer's `next`), followed by the SDK's page iterator.
+      const page = await this.#sdk.connections.list({ strategy: ['auth0'], take: this.#pageSize })
       const connections: Auth0Connection[] = []
       for await (const item of page) connections.push(toConnection(connectionAnswer.parse(item)))
       return connections
