@@ -25,6 +25,19 @@ export const errorCodes = [
   'job_quarantined',
   /** A change would give a user what another user of the connection has (PATCH of a username). */
   'user_conflict',
+  // The Auth0 tenant (adapters/auth0): each names the setting or scope to fix.
+  /** AUTH0_DOMAIN / AUTH0_BASE_URL do not lead to an Auth0 tenant: no answer, or not Auth0's. */
+  'auth0_unreachable',
+  /** The tenant refused AUTH0_CLIENT_ID + AUTH0_CLIENT_SECRET, or AUTH0_TOKEN. */
+  'auth0_credentials_refused',
+  /** The credential lacks a Management API scope Roster needs. */
+  'auth0_scope_missing',
+  /** Still answered 429 after waiting as Auth0's rate-limit headers said. */
+  'auth0_rate_limited',
+  /** 5xx or a timeout from the tenant, after the SDK's retries. */
+  'auth0_unavailable',
+  /** Any other refusal by the tenant (a 4xx with Auth0's message). */
+  'auth0_rejected',
   'unexpected',
 ] as const
 export type ErrorCode = (typeof errorCodes)[number]
