@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -52,6 +52,18 @@ describe('a port already in use', () => {
     const port = await takenPort()
     await exitWithin(processes.spawnServer(storeDir, { PORT: String(port) }), 30_000)
     expect(await readLockFile(storeDir)).toBeUndefined()
+  })
+})
+
+describe('a STORE_DIR that cannot be a folder', () => {
+  it('stops Roster naming the folder and STORE_DIR, exit 1, no stack trace', async () => {
+    const file = join(dir, 'a-file')
+    await writeFile(file, 'not a folder')
+    const server = processes.spawnServer(join(file, 'store'))
+    expect((await exitWithin(server, 30_000)).code).toBe(1)
+    expect(server.stderr()).toContain(`Cannot create the store folder ${join(file, 'store')}`)
+    expect(server.stderr()).toContain('Set STORE_DIR')
+    expect(server.stderr()).not.toMatch(/^\s+at /m)
   })
 })
 
