@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib'
 import { parseUsersFile } from '../../domain/import/parse-users-file.ts'
 import { AppError } from '../../errors.ts'
 import type { CliCommand } from './commands.ts'
-import { formatSummary } from './format.ts'
+import { formatSummary, plural } from './format.ts'
 import type { Transport } from './transport.ts'
 import { exitCodes } from './usage.ts'
 
@@ -134,7 +134,7 @@ export async function runSplitImport(
   const parts = planImportParts(rows, importMaxBytes, template.fileName)
   const externalId = template.externalId ?? template.fileName
   io.note(
-    `Importing ${template.fileName}: ${rows.length.toLocaleString('en-US')} users in ${parts.length} parts of at ` +
+    `Importing ${template.fileName}: ${plural(rows.length, 'user')} in ${plural(parts.length, 'part')} of at ` +
       `most ${importMaxBytes.toLocaleString('en-US')} bytes. Duplicates within the file are detected within a ` +
       'part only.',
   )
