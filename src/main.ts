@@ -16,7 +16,12 @@ async function main(): Promise<void> {
   let stopRequested: string | undefined
   let stop: ((signal: string) => void) | undefined
   const onSignal = (signal: string) => {
-    if (stopRequested) return
+    if (stopRequested) {
+      // A second Ctrl-C while jobs reach their checkpoint: the person wants out now. The lock is left behind and
+      // taken over at the next start; an interrupted job resumes from its last durable chunk.
+      process.stderr.write(`roster: ${signal} again: stopping now, without waiting for running jobs\n`)
+      process.exit(130)
+    }
     stopRequested = signal
     stop?.(signal)
   }
@@ -51,12 +56,16 @@ async function main(): Promise<void> {
 
 main().catch((error) => {
   // Configuration and lock problems are for the person starting Roster: say what and how to fix, no stack.
+  // So are system errors (a STORE_DIR that cannot be created or written): their message names the path. Only a
+  // bug shows its stack.
   const message =
     error instanceof AppError
       ? error.message
-      : error instanceof Error
-        ? (error.stack ?? error.message)
-        : String(error)
+      : error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string'
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error)
   process.stderr.write(`roster: ${message}\n`)
   process.exit(1)
 })

@@ -15,6 +15,7 @@ import type { Catalog } from './domain/catalog.ts'
 import { Engine } from './engine/engine.ts'
 import { JobEvents } from './engine/events.ts'
 import type { AuditLog, CatalogStore, Clock, Ids } from './engine/ports.ts'
+import { AppError } from './errors.ts'
 import type { Logger } from './logger.ts'
 
 /** Users per atomic commit: a 500 KB file (~2,000 users) is one commit, one fsync. */
@@ -43,7 +44,18 @@ export interface RosterDeps {
  */
 export async function openRoster(config: Config, deps: RosterDeps): Promise<Roster> {
   const storeDir = resolve(config.storeDir)
-  await mkdir(storeDir, { recursive: true, mode: privateDirMode })
+  await mkdir(storeDir, { recursive: true, mode: privateDirMode }).catch((error: NodeJS.ErrnoException) => {
+    const why =
+      error.code === 'ENOTDIR' || error.code === 'EEXIST'
+        ? 'a part of that path is a file, not a folder'
+        : error.code === 'EACCES' || error.code === 'EPERM'
+          ? 'permission denied'
+          : error.message
+    throw new AppError(
+      'store_unavailable',
+      `Cannot create the store folder ${storeDir}: ${why}. Set STORE_DIR to a folder Roster may write.`,
+    )
+  })
   const lock = await acquireStoreLock(storeDir, {})
   try {
     const loosened = await tightenStorePermissions(storeDir)

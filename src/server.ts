@@ -51,7 +51,6 @@ export async function startServer(
   })
   // `roster job <id> --json` through this server carries the download link GET /api/v2/jobs/{id} would.
   const commandContext: CommandContext = {
-    storeDir: roster.storeDir,
     exportLink: (job) =>
       job.type === 'users_export' && job.result
         ? `${publicUrl}${signer.sign(job.id, downloadName(job.result.fileName), engine.ctx.clock.now().getTime())}`

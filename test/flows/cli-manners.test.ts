@@ -197,3 +197,16 @@ describe('a linked roster run outside the project folder', () => {
     expect(run.stderr()).toContain('run roster in the folder where npm start runs')
   })
 })
+
+describe('.env in the working directory', () => {
+  it('is read at start; a variable set in the environment wins', async () => {
+    await writeFile(
+      join(dir, '.env'),
+      'STORE_DIR=./data\nTENANT_NAME=from-dotenv\nTENANT_OWNERS=dotenv@example.com\nMAIL_FROM="Roster <roster@localhost>"\n',
+    )
+    const run = processes.spawnCliIn(dir, ['tenant', '--json'], { TENANT_OWNERS: 'shell@example.com' })
+    expect((await exitWithin(run, 45_000)).code).toBe(0)
+    expect(JSON.parse(run.stdout())).toMatchObject({ name: 'from-dotenv', owners: ['shell@example.com'] })
+    expect(run.stderr()).toContain(`created at ${join(dir, 'data')}`)
+  })
+})

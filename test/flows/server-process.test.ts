@@ -1,9 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
-import { exitWithin, getHealth, poll, RosterProcesses, readLockFile } from '../support/roster-process.ts'
+import {
+  defaultConnection,
+  exitWithin,
+  getHealth,
+  poll,
+  RosterProcesses,
+  readLockFile,
+} from '../support/roster-process.ts'
 
 /**
  * The server as a person starts it: `npm start` on a port something else holds, and `kill <pid>` of `npm start`.
@@ -55,6 +62,18 @@ describe('a port already in use', () => {
   })
 })
 
+describe('a STORE_DIR that cannot be a folder', () => {
+  it('stops Roster naming the folder and STORE_DIR, exit 1, no stack trace', async () => {
+    const file = join(dir, 'a-file')
+    await writeFile(file, 'not a folder')
+    const server = processes.spawnServer(join(file, 'store'))
+    expect((await exitWithin(server, 30_000)).code).toBe(1)
+    expect(server.stderr()).toContain(`Cannot create the store folder ${join(file, 'store')}`)
+    expect(server.stderr()).toContain('Set STORE_DIR')
+    expect(server.stderr()).not.toMatch(/^\s+at /m)
+  })
+})
+
 describe('kill <pid> of npm start', () => {
   it('reaches Roster, which shuts down cleanly and releases the store', async () => {
     const npm = processes.spawnNpm(storeDir, ['start'], { LOG_LEVEL: 'info' })
@@ -79,5 +98,28 @@ describe('kill <pid> of npm start', () => {
     expect(npm.stderr()).toContain('"msg":"shutting down","signal":"SIGTERM"')
     await poll('the lock file to go', async () => ((await readLockFile(storeDir)) ? undefined : true))
     expect(() => process.kill(roster as number, 0)).toThrow()
+  })
+})
+
+describe('a server started on an existing store', () => {
+  it('applies TENANT_OWNERS set since the first start, and logs the change', async () => {
+    expect((await processes.runCli(storeDir, ['tenant'])).stdout).toContain('owners   (none')
+    const server = await processes.startServer(storeDir, { env: { TENANT_OWNERS: 'ops@example.com' } })
+    expect(server.stderr()).toContain(
+      '"msg":"tenant owners set from TENANT_OWNERS","before":[],"after":["ops@example.com"]',
+    )
+    expect((await processes.cliJson(storeDir, ['tenant'])).owners).toEqual(['ops@example.com'])
+  })
+
+  it('gives job --json through the server the download location GET /jobs/{id} gives', async () => {
+    const server = await processes.startServer(storeDir)
+    const job = await processes.cliJson(storeDir, ['export', '--connection', defaultConnection, '--wait'])
+    const location = String(job.location)
+    expect(location).toMatch(
+      new RegExp(`^http://localhost:${server.port}/downloads/${job.id}/roster\\.json\\?Expires=`),
+    )
+    const download = await fetch(location.replace('localhost', '127.0.0.1'))
+    expect(download.status).toBe(200)
+    expect(await download.json()).toEqual([])
   })
 })

@@ -75,12 +75,17 @@ describe('labels and paths', () => {
     expect(h.engine.findUsers('plan@example.com')[0]?.user_metadata).toEqual({ plan: 'pro', team: 'blue' })
   })
 
-  it('lets a field given by its own name win over the same field given by a label', async () => {
-    const job = await h.importUsers([
-      { email: 'a@example.com', Email: 'b@example.com', Nickname: 'x', nickname: 'y' },
-    ])
-    expect(job.summary).toMatchObject({ inserted: 1, failed: 0 })
-    expect(h.engine.findUsers('a@example.com')[0]?.nickname).toBe('y')
+  it('fails a new user whose field and label disagree, naming both: nobody can tell which one was meant', async () => {
+    const job = await h.importUsers([{ email: 'a@example.com', Nickname: 'x', nickname: 'y' }])
+    expect(job.summary).toMatchObject({ inserted: 0, failed: 1 })
+    const report = (await h.engine.getJobErrors(job.id)) ?? []
+    expect(report[0]?.errors[0]?.message).toContain('"Nickname" is "x" and "nickname" is "y"')
+  })
+
+  it('fails a row whose email and Email disagree: the email finds the user, so it is never guessed', async () => {
+    const job = await h.importUsers([{ email: 'a@example.com', Email: 'b@example.com' }])
+    const report = (await h.engine.getJobErrors(job.id)) ?? []
+    expect(report[0]?.errors[0]).toMatchObject({ code: 'NOT_PASSED', path: 'email' })
   })
 
   it('fails a row that gives one field twice, by two labels, with different values', async () => {

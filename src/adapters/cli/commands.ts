@@ -92,8 +92,6 @@ export const cliCommandSchema = z.discriminatedUnion('name', [
     add: z.array(z.email()).optional(),
     remove: z.array(z.email()).optional(),
   }),
-  /** Where the store is: the CLI warns when it opened a new, empty one (run from another folder?). */
-  z.object({ name: z.literal('store-info') }),
   /** The limits of the Roster that runs the commands (the server's, not the CLI's environment). */
   z.object({ name: z.literal('limits') }),
 ])
@@ -112,8 +110,6 @@ export interface CommandContext {
    * one (no server: the CLI runs the command itself) `location` is the file's `file://` URL.
    */
   exportLink?: (job: Job) => string | undefined
-  /** The store's folder, as the process running the command sees it. */
-  storeDir?: string
 }
 
 /** Runs one command against the engine; returns the Auth0-shaped JSON the CLI prints with `--json`. */
@@ -248,8 +244,6 @@ export async function executeCommand(
       return engine.tenant()
     case 'tenant-owners':
       return engine.changeTenantOwners({ add: command.add ?? [], remove: command.remove ?? [] })
-    case 'store-info':
-      return { dir: context.storeDir, users: engine.countUsers(), jobs: engine.listJobs(1).length }
     case 'limits':
       return { importMaxBytes: engine.ctx.limits.importMaxBytes }
   }

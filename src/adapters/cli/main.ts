@@ -245,6 +245,8 @@ function describeFailure(error: unknown): string {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {
+    // `roster jobs | head -1`: the reader left; nothing more to say, and nothing went wrong.
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') process.exit(exitCodes.ok)
     process.stderr.write(`roster: ${describeFailure(error)}\n`)
     const unavailable =
       error instanceof AppError &&

@@ -3,7 +3,7 @@ import { parseUsersFile } from '../../domain/import/parse-users-file.ts'
 import { decodeUtf8 } from '../../domain/import/utf8.ts'
 import { AppError } from '../../errors.ts'
 import type { CliCommand } from './commands.ts'
-import { formatSummary } from './format.ts'
+import { formatSummary, plural } from './format.ts'
 import type { Transport } from './transport.ts'
 import { exitCodes } from './usage.ts'
 
@@ -133,7 +133,7 @@ export async function runSplitImport(
   const parts = planImportParts(rows, importMaxBytes, template.fileName)
   const externalId = template.externalId ?? template.fileName
   io.note(
-    `Importing ${template.fileName}: ${rows.length.toLocaleString('en-US')} users in ${parts.length} parts of at ` +
+    `Importing ${template.fileName}: ${plural(rows.length, 'user')} in ${plural(parts.length, 'part')} of at ` +
       `most ${importMaxBytes.toLocaleString('en-US')} bytes. Duplicates within the file are detected within a ` +
       'part only.',
   )

@@ -31,7 +31,7 @@ export async function connect(config: Config): Promise<Transport> {
     return {
       mode: 'local',
       ...(existed ? {} : { createdStore: roster.storeDir }),
-      run: (command) => executeCommand(roster.engine, command, { storeDir: roster.storeDir }),
+      run: (command) => executeCommand(roster.engine, command),
       close: () => roster.close(),
     }
   } catch (error) {

@@ -82,7 +82,10 @@ export function createCompletionNotifier(options: CompletionNotifierOptions): Co
     seen.add(job.id)
     const owners = engine.ctx.catalog.read().tenant.owners
     if (owners.length === 0) {
-      logger.warn('completion email skipped: the tenant has no owners (set TENANT_OWNERS)', { jobId: job.id })
+      logger.warn(
+        'completion email skipped: the tenant has no owners (set TENANT_OWNERS, or: roster tenant owners add <email>)',
+        { jobId: job.id },
+      )
       return
     }
     const firstErrors = options.firstErrors ?? 10

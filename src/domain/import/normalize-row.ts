@@ -1,5 +1,6 @@
 import { isImportableField, isReadOnlyPath } from './export-labels.ts'
 import { isReservedKey, limitRowError, reservedKeyMessage } from './input-limits.ts'
+import { givenTwice, type LabelDisagreement } from './label-disagreements.ts'
 import { isPlainObject, jsonEqual } from './merge-patch.ts'
 import type { RowError } from './validate-row.ts'
 
@@ -22,12 +23,6 @@ export interface NormalizedRow {
    * by comparing both with the stored user, and fails the row when it cannot tell. Absent when there are none.
    */
   disagreements?: LabelDisagreement[]
-}
-
-export interface LabelDisagreement {
-  field: string
-  label: string
-  labelValue: unknown
 }
 
 /** Fields that find the user: a label and the field disagreeing on one of them can never be settled by a lookup. */
@@ -106,17 +101,6 @@ export function normalizeRow(
     errors,
     partialMetadata: [...dotted],
     ...(disagreements.length > 0 ? { disagreements } : {}),
-  }
-}
-
-/** A label and its field with different values, when Roster cannot tell which one the person meant. */
-export function givenTwice(field: string, label: string, labelValue: unknown, fieldValue: unknown): RowError {
-  return {
-    code: 'NOT_PASSED',
-    path: field,
-    message:
-      `Error in ${field} property - Given twice with different values: "${label}" is ${JSON.stringify(labelValue)} ` +
-      `and "${field}" is ${JSON.stringify(fieldValue)}. Keep the one you mean and remove the other.`,
   }
 }
 

@@ -3,8 +3,9 @@ import { providerOf } from '../connections/connection.ts'
 import { REDACTED, redactSecrets } from '../users/secrets.ts'
 import type { StoredUser } from '../users/user.ts'
 import type { ImportRow } from './import-row.ts'
+import { settleLabels } from './label-disagreements.ts'
 import { jsonEqual, mergePatch } from './merge-patch.ts'
-import { givenTwice, type MetadataField } from './normalize-row.ts'
+import type { MetadataField } from './normalize-row.ts'
 import type { FieldChange, ReportEntry, UserDiff } from './report.ts'
 import type { RowError } from './validate-row.ts'
 
@@ -142,29 +143,6 @@ export function planChunk(
       plan.diffs.push(diff(index, 'insert', undefined, inserted))
   }
   return plan
-}
-
-/**
- * A field given by name and by label with different values: the one that differs from the stored user is the
- * edit, and is kept. With no stored user, or both differing from it, nobody can tell: the row fails naming both.
- */
-function settleLabels(
-  planned: PlannedRow,
-  stored: StoredUser | undefined,
-): { row: ImportRow; errors: RowError[] } {
-  const { disagreements, labelled } = planned
-  if (!disagreements || !labelled) return { row: planned.row, errors: [] }
-  const row: Record<string, unknown> = { ...planned.row }
-  const errors: RowError[] = []
-  for (const { field, label } of disagreements) {
-    const byName = (planned.row as Record<string, unknown>)[field]
-    const byLabel = (labelled as Record<string, unknown>)[field]
-    const before = stored === undefined ? undefined : (stored as Record<string, unknown>)[field]
-    if (stored !== undefined && jsonEqual(before, byName)) row[field] = byLabel
-    else if (stored !== undefined && jsonEqual(before, byLabel)) row[field] = byName
-    else errors.push(givenTwice(field, label, byLabel, byName))
-  }
-  return { row: row as ImportRow, errors }
 }
 
 function existing(byEmail?: StoredUser, byId?: StoredUser, byUsername?: StoredUser): RowError | null {
