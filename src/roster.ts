@@ -71,6 +71,7 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
         logger: deps.logger,
         events,
         limits: { ...config.limits, chunkRows },
+        faults: config.faults,
       },
       { backups: { store: createBackupFiles(join(storeDir, 'backups')), keep: config.backup.keep } },
     )
