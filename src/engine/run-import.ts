@@ -105,7 +105,11 @@ async function pauseForFaultInjection(
   chunk: number,
   control: RunControl,
 ): Promise<void> {
-  ctx.logger.warn('fault injection: import paused after chunk', { jobId: job.id, chunk, dryRun: job.options.dryRun })
+  ctx.logger.warn('fault injection: import paused after chunk', {
+    jobId: job.id,
+    chunk,
+    dryRun: job.options.dryRun,
+  })
   while (!control.stopping()) await new Promise((resolve) => setTimeout(resolve, 50))
 }
 
