@@ -95,6 +95,11 @@ export const envSchema = z.object({
   SMTP_URL: optionalText.pipe(
     z.url({ error: 'expected a URL such as smtp://user:pass@host:587' }).optional(),
   ),
+  /** For crash tests only: an import holds after this chunk until stopped (see EngineContext.faults). */
+  FAULT_PAUSE_AFTER_CHUNK: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    integer(1, 1_000_000, 'a chunk number from 1, or nothing').optional(),
+  ),
   MAIL_FROM: z
     .string()
     .regex(/^([^\s@<>]+@[^\s@<>]+|[^<>]*<[^\s@<>]+@[^\s@<>]+>)$/, {
@@ -168,6 +173,8 @@ export function loadConfig(env: Record<string, string | undefined>) {
       apiUrl: e.SLACK_API_URL,
     },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+    /** Crash tests only (FAULT_PAUSE_AFTER_CHUNK): where an import holds so that a kill lands there. */
+    faults: { pauseAfterChunk: e.FAULT_PAUSE_AFTER_CHUNK },
     /** Where export download links and emails point. Unset: http://localhost:<the port Roster listens on>. */
     publicUrl: e.PUBLIC_URL,
     /** Requests a second per API token or client on `/api/v2`; undefined: unlimited, no rate-limit headers. */

@@ -7,6 +7,7 @@ import { createBackupFiles } from './adapters/store/backup-files.ts'
 import { openCatalogStore } from './adapters/store/catalog-store.ts'
 import { privateDirMode } from './adapters/store/durable-fs.ts'
 import { openFileUserStore } from './adapters/store/file-user-store.ts'
+import type { OpenAppendHandle } from './adapters/store/journal-writer.ts'
 import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts'
 import { tightenStorePermissions } from './adapters/store/store-permissions.ts'
 import { randomIds, systemClock } from './adapters/system.ts'
@@ -36,6 +37,11 @@ export interface RosterDeps {
   logger: Logger
   clock?: Clock
   ids?: Ids
+  /**
+   * Opens the user journal's files (the port every commit is written and fdatasync'd through). Default: the real
+   * file, 0600. Durability tests pass one that records each write and sync, to check what is on disk at each ack.
+   */
+  openJournal?: OpenAppendHandle
 }
 
 /**
@@ -71,7 +77,9 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
       seedCatalog(config, clock, ids),
     )
     await applyTenantSettings(catalog, config.tenant, deps.logger)
-    const users = await openFileUserStore(join(storeDir, 'users'))
+    const users = await openFileUserStore(join(storeDir, 'users'), {
+      ...(deps.openJournal ? { openJournal: deps.openJournal } : {}),
+    })
     const artifacts = createFileArtifacts(join(storeDir, 'jobs'))
     const events = new JobEvents(deps.logger)
     const engine = new Engine(
@@ -84,6 +92,7 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
         logger: deps.logger,
         events,
         limits: { ...config.limits, chunkRows },
+        faults: config.faults,
       },
       { backups: { store: createBackupFiles(join(storeDir, 'backups')), keep: config.backup.keep } },
     )

@@ -14,6 +14,15 @@ export interface EngineLimits {
   chunkRows: number
 }
 
+/**
+ * Fault injection, for crash tests only (FAULT_PAUSE_AFTER_CHUNK): a kill -9 lands at a point a test chose rather
+ * than wherever a race puts it. Off unless configured; production never sets it.
+ */
+export interface FaultInjection {
+  /** An import (or dry run) stops after its n-th chunk (1-based) is committed (planned) and waits until stopped. */
+  pauseAfterChunk?: number | undefined
+}
+
 /** Everything a use case needs, passed explicitly: no module-level state, so tests build their own. */
 export interface EngineContext {
   users: UserStore
@@ -24,6 +33,7 @@ export interface EngineContext {
   logger: Logger
   events: JobEvents
   limits: EngineLimits
+  faults?: FaultInjection
 }
 
 /** Artifact names within a job's folder. */

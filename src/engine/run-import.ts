@@ -92,9 +92,25 @@ export async function runImport(
     }
     metas.push(meta)
     control.progress(end, rows.length)
+    if (ctx.faults?.pauseAfterChunk === chunk + 1) await pauseForFaultInjection(ctx, job, chunk + 1, control)
   }
 
   await settleImport(ctx, job, metas, { status: 'completed', diffs }, lastCommit)
+}
+
+/** FAULT_PAUSE_AFTER_CHUNK: says so in the log (a test waits for that line, then kills) and holds until stopped. */
+async function pauseForFaultInjection(
+  ctx: EngineContext,
+  job: ImportJob,
+  chunk: number,
+  control: RunControl,
+): Promise<void> {
+  ctx.logger.warn('fault injection: import paused after chunk', {
+    jobId: job.id,
+    chunk,
+    dryRun: job.options.dryRun,
+  })
+  while (!control.stopping()) await new Promise((resolve) => setTimeout(resolve, 50))
 }
 
 async function readRows(ctx: EngineContext, job: ImportJob): Promise<unknown[]> {

@@ -1,4 +1,4 @@
-import { cp, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest'
@@ -196,31 +196,6 @@ function comparablePreview(diffs: readonly Diff[]): Diff[] {
 
 const journalFile = (dir: string) => join(dir, 'users', 'journal-1.jsonl')
 
-/** Resolves once the journal holds `lines` complete records, reading only what was appended since the last look. */
-async function journalReaches(dir: string, lines: number): Promise<void> {
-  const file = await open(journalFile(dir), 'r')
-  try {
-    let offset = 0
-    let seen = 0
-    const buffer = Buffer.alloc(1 << 20)
-    await poll(
-      `${lines} journal records`,
-      async () => {
-        for (;;) {
-          const { bytesRead } = await file.read(buffer, 0, buffer.length, offset)
-          if (bytesRead === 0) break
-          offset += bytesRead
-          for (let i = 0; i < bytesRead; i++) if (buffer[i] === 0x0a) seen += 1
-        }
-        return seen >= lines ? true : undefined
-      },
-      { timeoutMs: 60_000, intervalMs: 2 },
-    )
-  } finally {
-    await file.close()
-  }
-}
-
 /** Job folders that the template did not have: an upload being stored, or a new job's files. */
 async function newJobDirs(dir: string): Promise<string[]> {
   return (await readdir(join(dir, 'jobs'))).filter((id) => !templateJobIds.includes(id))
@@ -231,6 +206,25 @@ async function jobStatusOnDisk(dir: string, jobId: string): Promise<string | und
 }
 
 /** After a restart: the job must end as the reference run ended, and the store must hold the reference users. */
+/** Waits for the server's log line saying its import holds after `chunk` (FAULT_PAUSE_AFTER_CHUNK). */
+function pausedAfter(server: ServerProcess, chunk: number): Promise<true> {
+  return poll(
+    `the import to hold after chunk ${chunk}`,
+    async () =>
+      server
+        .stderr()
+        .split('\n')
+        .some(
+          (line) =>
+            line.includes('"msg":"fault injection: import paused after chunk"') &&
+            line.includes(`"chunk":${chunk},`),
+        )
+        ? true
+        : undefined,
+    { timeoutMs: 90_000, intervalMs: 10 },
+  )
+}
+
 async function expectSameOutcomeAsReference(
   processes: RosterProcesses,
   dir: string,
@@ -292,10 +286,18 @@ describe.concurrent('kill -9 of the server, then a restart', () => {
           const processes = processesOf(context)
           const dir = await copyTemplate(`kill-${committed}`)
           const before = (await journalEntries(dir)).length
-          const server = await processes.startServer(dir)
+          // The job holds after chunk `committed` (or the first) until the kill: it cannot finish first, however
+          // loaded the machine. The restart below runs without the setting.
+          const pauseAt = Math.max(1, committed)
+          const server = await processes.startServer(dir, {
+            env: { FAULT_PAUSE_AFTER_CHUNK: String(pauseAt) },
+          })
           const job = await processes.cliJson<JobJson>(dir, importArgs())
           expect(job.status).toBe('pending')
-          if (committed > 0) await journalReaches(dir, before + committed)
+          if (committed > 0) {
+            await pausedAfter(server, committed)
+            expect((await journalEntries(dir)).length).toBe(before + committed)
+          }
           await server.kill9()
 
           // The kill landed in the middle of the job (or the test proves nothing), and left every file readable.
@@ -368,19 +370,11 @@ describe.concurrent('kill -9 of the server, then a restart', () => {
           const processes = processesOf(context)
           const dir = await copyTemplate('kill-dry-run')
           const journalBefore = await readFile(journalFile(dir))
-          const server = await processes.startServer(dir)
+          // The dry run holds after its first chunk until the kill, so the kill lands while it runs.
+          const server = await processes.startServer(dir, { env: { FAULT_PAUSE_AFTER_CHUNK: '1' } })
           const job = await processes.cliJson<JobJson>(dir, [...importArgs(), '--dry-run'])
-          const seen = await poll(
-            'the dry run to start',
-            async () => {
-              const status = await jobStatusOnDisk(dir, job.id)
-              return status === 'pending' ? undefined : status
-            },
-            { intervalMs: 2 },
-          )
+          await pausedAfter(server, 1)
           await server.kill9()
-          // The kill landed while the dry run was running (or the test proves nothing).
-          expect(seen).toBe('processing')
           expect(await jobStatusOnDisk(dir, job.id)).toBe('processing')
           expect(await storeFileProblems(dir, { tornTail: 'allowed' })).toEqual([])
 

@@ -498,6 +498,25 @@ describe('POST /api/v2/jobs/users-exports', () => {
     await expectError(response, 400, 'Invalid request payload JSON format', 'invalid_body')
   })
 
+  it('refuses a multipart body with 400 instead of reading it as empty (which would export every connection)', async () => {
+    await start()
+    const body = new FormData()
+    body.append('connection_id', connectionId)
+    body.append('format', 'csv')
+    const response = await fetch(`${base}/api/v2/jobs/users-exports`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+      body,
+    })
+    await expectError(
+      response,
+      400,
+      "Payload validation error: 'Unsupported content type multipart/form-data: send the export request as application/json (or application/x-www-form-urlencoded)'.",
+      'invalid_body',
+    )
+    expect(roster.engine.listJobs().filter((job) => job.type === 'users_export')).toEqual([])
+  })
+
   it('refuses a JSON body over the size limit with 413', async () => {
     await start()
     const response = await postJson('/jobs/users-exports', { format: 'json', pad: 'x'.repeat(70_000) })

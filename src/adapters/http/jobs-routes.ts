@@ -90,6 +90,7 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
   router.post(
     '/jobs/users-exports',
     requireScopes(engine, 'export', ['read:users']),
+    refuseOtherBodies,
     express.json({ limit: deps.jsonMaxBytes }),
     express.urlencoded({ extended: true, limit: deps.jsonMaxBytes }),
     async (req, res) => {
@@ -200,6 +201,21 @@ function downloadLocation(deps: JobsRoutesDeps, job: Job): string | undefined {
 
 function requester(res: Response): Requester {
   return { via: 'api', id: callerOf(res).name }
+}
+
+/**
+ * An export request is JSON or a form. Any other body (a multipart upload, text) would be left unparsed and read as
+ * empty, which means "every connection, default fields": refused instead, naming what to send.
+ */
+function refuseOtherBodies(req: express.Request, _res: Response, next: () => void): void {
+  // `is` answers null when there is no body, false when there is one of another type.
+  if (req.is(['json', 'urlencoded']) === false) {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim() || 'unknown'
+    throw badRequest(
+      `Payload validation error: 'Unsupported content type ${type}: send the export request as application/json (or application/x-www-form-urlencoded)'.`,
+    )
+  }
+  next()
 }
 
 function badRequest(message: string): ApiError {

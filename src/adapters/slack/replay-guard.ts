@@ -71,7 +71,7 @@ export function replayGuard(logger: Logger, recent = new RecentKeys()): Middlewa
     if (ack) await ack()
     const retryNum = (args as { context?: { retryNum?: number } }).context?.retryNum
     logger.info('slack request seen already: acked, not run again', {
-      key,
+      request: key,
       ...(retryNum === undefined ? {} : { retryNum }),
     })
   }

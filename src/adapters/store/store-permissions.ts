@@ -1,4 +1,4 @@
-import { chmod, lstat, readdir } from 'node:fs/promises'
+import { chmod, lstat, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isErrno, privateDirMode, privateFileMode } from './durable-fs.ts'
 
@@ -12,7 +12,8 @@ export async function tightenStorePermissions(root: string): Promise<string[]> {
   const changed: string[] = []
   const pending = [root]
   for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
-    const stats = await lstat(path).catch((error: unknown) => {
+    // The root is followed (STORE_DIR may be a link to the real folder); links inside the store are not.
+    const stats = await (path === root ? stat(path) : lstat(path)).catch((error: unknown) => {
       // A file removed while we walk (a retention sweep, a finished temp file) needs nothing.
       if (isErrno(error, 'ENOENT')) return undefined
       throw error
