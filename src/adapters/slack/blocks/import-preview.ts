@@ -1,7 +1,8 @@
 import type { KnownBlock } from '@slack/types'
 import type { ReportEntry, UserDiff } from '../../../domain/import/report.ts'
 import type { ImportJob, ImportOptions } from '../../../domain/jobs/job.ts'
-import { clipMrkdwn, codeText, plainText, slackLimits, userText } from './slack-text.ts'
+import { context, formatCount, section, usersCount } from './basic-blocks.ts'
+import { codeText, plainText, userText } from './slack-text.ts'
 
 /**
  * Pure Block Kit builders for the import flow in a channel: the job's parent message, the dry run's preview
@@ -19,16 +20,8 @@ export const previewActionsBlockId = (dryRunId: string) => `import:${dryRunId}`
 /** Shown in the preview; the full lists are in the error report and the job. */
 export const previewLimits = { diffs: 5, errors: 5 } as const
 
-const n = (value: number) => value.toLocaleString('en-US')
-const users = (count: number) => `${n(count)} user${count === 1 ? '' : 's'}`
-const section = (text: string): KnownBlock => ({
-  type: 'section',
-  text: { type: 'mrkdwn', text: clipMrkdwn(text, slackLimits.sectionText) },
-})
-const context = (text: string): KnownBlock => ({
-  type: 'context',
-  elements: [{ type: 'mrkdwn', text: clipMrkdwn(text, slackLimits.contextText) }],
-})
+const n = formatCount
+const users = usersCount
 /** File and connection names in these messages: enough to recognise them (a file name may have 2,000+). */
 const nameChars = 200
 /** A file name as offered under a drop: what the button's value and the dialog's metadata carry. */

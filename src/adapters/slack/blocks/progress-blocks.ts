@@ -2,8 +2,9 @@ import type { KnownBlock } from '@slack/types'
 import type { Role } from '../../../domain/access/roles.ts'
 import type { JobProgress } from '../../../domain/jobs/auth0-view.ts'
 import type { Job } from '../../../domain/jobs/job.ts'
+import { context, formatCount, section, usersCount } from './basic-blocks.ts'
 import { jobButtons, requesterText, statusEmoji, summaryText } from './job-blocks.ts'
-import { clipMrkdwn, slackLimits, userText } from './slack-text.ts'
+import { userText } from './slack-text.ts'
 
 /**
  * Pure Block Kit builders for a job's status thread: the parent message (updated in place while the job runs),
@@ -16,19 +17,8 @@ export interface MessageContent {
   blocks: KnownBlock[]
 }
 
-// One formatter, made once: `toLocaleString('en-US')` builds one per call (~10× slower, and garbage), and `/jobs`
-// formats a few numbers per job on every command.
-const numberFormat = new Intl.NumberFormat('en-US')
-const n = (value: number) => numberFormat.format(value)
-const users = (count: number) => `${n(count)} user${count === 1 ? '' : 's'}`
-const section = (text: string): KnownBlock => ({
-  type: 'section',
-  text: { type: 'mrkdwn', text: clipMrkdwn(text, slackLimits.sectionText) },
-})
-const context = (text: string): KnownBlock => ({
-  type: 'context',
-  elements: [{ type: 'mrkdwn', text: clipMrkdwn(text, slackLimits.contextText) }],
-})
+const n = formatCount
+const users = usersCount
 /** Names and reasons in thread messages: data, escaped and clipped. */
 const nameChars = 200
 const detailChars = 1000
