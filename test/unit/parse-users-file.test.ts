@@ -51,4 +51,22 @@ describe('a {"users": [...]} wrapper', () => {
     const text = `${JSON.stringify({ email: 'a@example.com', mfa_factors: [{ phone: { value: '+1555' } }] })}\n`
     expect(parseUsersFile(text, 'users.ndjson').rows).toHaveLength(1)
   })
+
+  // The fault can sit inside a password hash: the snippet around it must not quote the hash.
+  const hash = '$2b$10$C5Fo9ITfUYqOFZH3pMNCfeoZ1b3nqLMGIQPQNpLQJ0Cd0c5GvXnNu'
+
+  it('quotes no hash around a JSON fault, and still says where', () => {
+    const text = `[\n {"email":"a@example.com","password_hash":"${hash}" "name":"A"}\n]`
+    const error = (() => {
+      try {
+        parse(text)
+      } catch (caught) {
+        return (caught as Error).message
+      }
+      return ''
+    })()
+    expect(error).toMatch(/line 2, column \d+/)
+    expect(error).toContain('near')
+    expect(error).not.toContain(hash.slice(-16, -2))
+  })
 })

@@ -147,7 +147,7 @@ function parseNdjson(body: string, fileName: string): ParsedUsersFile {
     try {
       rows.push(JSON.parse(line))
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error)
+      const detail = maskOpaqueRuns(error instanceof Error ? error.message : String(error))
       throw new AppError(
         'invalid_users_file',
         `${fileName} is neither a JSON array nor NDJSON: line ${index + 1} is not a JSON value (${detail}). ` +
@@ -158,10 +158,20 @@ function parseNdjson(body: string, fileName: string): ParsedUsersFile {
   return { format: 'ndjson', rows }
 }
 
+/**
+ * A parse error quotes the file around the fault (ours, and V8's own message may too), and the fault may sit in a
+ * password hash or a TOTP secret. Long runs without JSON punctuation or spaces (hashes, salts, keys, tokens) are
+ * masked; the line and column still say where to look, and the punctuation around them shows what is wrong.
+ */
+export function maskOpaqueRuns(text: string): string {
+  return text.replace(/[^\s"'{}[\],:]{12,}/g, '*****')
+}
+
 function notJson(fileName: string, body: string, error: unknown): AppError {
   const offset = jsonErrorOffset(body)
   const where = offset < 0 ? '' : ` at ${lineAndColumn(body, offset)}`
-  const near = offset < 0 ? '' : ` near ${JSON.stringify(body.slice(Math.max(0, offset - 20), offset + 10))}`
+  const snippet = maskOpaqueRuns(body.slice(Math.max(0, offset - 20), offset + 10))
+  const near = offset < 0 ? '' : ` near ${JSON.stringify(snippet)}`
   return new AppError(
     'invalid_users_file',
     `${fileName} is not valid JSON${where}${near}. Look there for a missing or trailing comma, or an unclosed quote.`,
