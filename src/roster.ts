@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { createFileArtifacts } from './adapters/store/artifacts.ts'
@@ -64,9 +65,12 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
   })
   const lock = await acquireStoreLock(storeDir, {})
   try {
+    // A new store (a fresh clone's ./store holds only its README) is made private without a warning: nothing was
+    // ever exposed. An existing one that is looser was left so by an older Roster or by hand: that is worth a word.
+    const isNew = !existsSync(join(storeDir, 'catalog.json'))
     const loosened = await tightenStorePermissions(storeDir)
     if (loosened.length > 0) {
-      deps.logger.warn('store permissions tightened: files 0600, folders 0700', {
+      deps.logger[isNew ? 'debug' : 'warn']('store permissions tightened: files 0600, folders 0700', {
         count: loosened.length,
         paths: loosened.slice(0, 20).map((path) => relative(storeDir, path) || '.'),
       })
