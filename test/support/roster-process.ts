@@ -96,8 +96,27 @@ export async function getHealth(port: number): Promise<Health> {
  * The environment of a child: only what Roster's configuration needs, so a developer's own SLACK_… or SMTP_URL
  * never leaks into a test. PORT=0: the server takes any free port and records it in the lock file.
  */
-function childEnv(storeDir: string, extra: Record<string, string>): NodeJS.ProcessEnv {
+/**
+ * Settings whose empty value means "unset". Roster reads `.env` from its working directory, and children started in
+ * the repository would read a developer's own `.env` there (a real SLACK_BOT_TOKEN, an SMTP server): these are set
+ * empty for them, and the environment wins over the file.
+ */
+const blankedInRepo = [
+  'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'SLACK_APP_TOKEN',
+  'SLACK_ADMINS',
+  'SMTP_URL',
+  'PUBLIC_URL',
+  'TENANT_NAME',
+  'TENANT_OWNERS',
+  'API_RATE_LIMIT',
+  'FAULT_PAUSE_AFTER_CHUNK',
+] as const
+
+function childEnv(storeDir: string, extra: Record<string, string>, cwd: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
+    ...(cwd === repoRoot ? Object.fromEntries(blankedInRepo.map((key) => [key, ''])) : {}),
     // '' leaves STORE_DIR unset: Roster's default, ./store in the child's working directory.
     ...(storeDir === '' ? {} : { STORE_DIR: storeDir }),
     PORT: '0',
@@ -303,7 +322,7 @@ export class RosterProcesses {
     try {
       child = spawn(command, [...args], {
         cwd,
-        env: childEnv(storeDir, env),
+        env: childEnv(storeDir, env, cwd),
         stdio: ['ignore', stdoutFd, 'pipe'],
       })
     } finally {
