@@ -1,5 +1,5 @@
 import { type BenchContext, count, type Scenario } from '../support/context.ts'
-import { importFloorMs } from '../support/floor.ts'
+import { importFloorMs, importFloorWork, schemaShare } from '../support/floor.ts'
 import { importFile } from '../support/generate.ts'
 import { describeProfile, profile } from '../support/profile.ts'
 import type { Row } from '../support/report.ts'
@@ -8,7 +8,8 @@ import { median, summarize } from '../support/stats.ts'
 
 /**
  * P1: one ~500 KB users file imported through the job engine (request → job completed and durable) into tenants
- * of 0, 100k and 1M users, next to the floor of the same file (read + parse + validate + fsync'd append).
+ * of 0, 100k and 1M users, next to the floor of the same file (read + parse + Roster's own validation + fsync'd
+ * append: support/floor.ts).
  * P2 (the ratio of the largest tenant to the empty one) is computed from the same runs.
  */
 
@@ -17,10 +18,14 @@ export interface P1Measure {
   importsMs: number[]
   floorsMs: number[]
   users: number
+  /** Share of the last file's users that went to the zod schema. */
+  schemaShare: number
   notes: string[]
 }
 
 export const p1Key = 'p1'
+/** Issue 15: against a floor that validates the way Roster does, an import may cost half as much again, no more. */
+const targetRatio = 1.5
 
 async function measureTenant(ctx: BenchContext, tenant: number, runs: number): Promise<P1Measure> {
   const store = await ctx.tenant(tenant)
@@ -29,6 +34,7 @@ async function measureTenant(ctx: BenchContext, tenant: number, runs: number): P
   const floorsMs: number[] = []
   const notes: string[] = []
   let users = 0
+  let share = 0
   // Each file holds new users: numbered from 0 upwards, never the tenant's own (generate.ts: tenantBase).
   let next = 0
   /** One run: a new file, its floor, then the import (the part a profile looks at, through `wrap`). */
@@ -36,6 +42,7 @@ async function measureTenant(ctx: BenchContext, tenant: number, runs: number): P
     const file = importFile(next)
     next = file.next
     users = file.users
+    share = schemaShare(file.text)
     const floorMs = await importFloorMs(ctx.dir, file.text)
     const ms = await wrap(async () => {
       const start = performance.now()
@@ -63,7 +70,7 @@ async function measureTenant(ctx: BenchContext, tenant: number, runs: number): P
   } finally {
     await roster.close()
   }
-  return { tenant, importsMs, floorsMs, users, notes }
+  return { tenant, importsMs, floorsMs, users, schemaShare: share, notes }
 }
 
 export async function measureP1(ctx: BenchContext): Promise<P1Measure[]> {
@@ -96,17 +103,23 @@ export const p1: Scenario = {
         value: summarize(m.importsMs),
         floor: summarize(m.floorsMs),
         ratio,
-        target: '≤ 2× floor',
-        met: ratio <= 2,
+        target: `≤ ${targetRatio}× floor`,
+        met: ratio <= targetRatio,
       }
     })
     const notes = [
-      'Floor: read the file, JSON.parse, validate every user with the import schema (zod), one fsync’d append of its bytes.',
+      `Floor: ${importFloorWork}. Here the fast path answers ${fastShare(measures)} of the file’s users; the rest go to zod, in Roster as in the floor. Not in the floor (Roster’s own cost, counted against it): the job’s record, normalizing, in-file duplicates, planning against the tenant, the store’s encoding and journal.`,
       'Each tenant: one warm-up import first (not counted); every run imports new users.',
       ...measures.flatMap((m) => m.notes),
     ]
     return { rows, notes }
   },
+}
+
+/** The share of the generated files' users answered by the fast path, as a percentage (the files differ little). */
+function fastShare(measures: readonly P1Measure[]): string {
+  const share = measures[0]?.schemaShare ?? 0
+  return `${((1 - share) * 100).toFixed(1)}%`
 }
 
 export const p2: Scenario = {
