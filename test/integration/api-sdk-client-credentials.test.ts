@@ -5,6 +5,7 @@ import { silentLogger } from '../../src/logger.ts'
 import { openRoster, type Roster } from '../../src/roster.ts'
 import { type RunningServer, startServer } from '../../src/server.ts'
 import { loopbackAuthClient, loopbackManagementClient } from '../support/auth0-sdk.ts'
+import { importUsers as importInto } from '../support/roster-harness.ts'
 import { RosterProcesses } from '../support/roster-process.ts'
 import { tempDir } from '../support/temp-dir.ts'
 
@@ -69,14 +70,11 @@ async function connectionCalls() {
 }
 
 async function importUsers(emails: string[]): Promise<void> {
-  const job = await roster.engine.requestImport({
-    connection: 'Username-Password-Authentication',
-    fileName: 'users.json',
-    bytes: Buffer.from(JSON.stringify(emails.map((email) => ({ email, email_verified: true })))),
-    options: { upsert: false, merge: false, dryRun: false, sendCompletionEmail: false },
-    requestedBy: { via: 'cli', id: 'test' },
-  })
-  expect(await roster.engine.waitFor(job.id)).toMatchObject({ status: 'completed' })
+  const job = await importInto(
+    roster.engine,
+    emails.map((email) => ({ email, email_verified: true })),
+  )
+  expect(job).toMatchObject({ status: 'completed' })
 }
 
 describe('the auth0 SDK with client credentials against Roster', () => {

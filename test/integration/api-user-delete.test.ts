@@ -5,6 +5,7 @@ import type { ApiScope } from '../../src/domain/api/api-token.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { openRoster, type Roster } from '../../src/roster.ts'
 import { type RunningServer, startServer } from '../../src/server.ts'
+import { importUsers as importInto } from '../support/roster-harness.ts'
 import { tempDir } from '../support/temp-dir.ts'
 
 /** DELETE /api/v2/users/{id} over real HTTP: Auth0's 204, the journal commit that outlives a restart, the audit. */
@@ -37,14 +38,11 @@ async function token(scopes: ApiScope[]): Promise<string> {
 }
 
 async function importUsers(emails: string[]): Promise<string[]> {
-  const job = await roster.engine.requestImport({
-    connection: 'Username-Password-Authentication',
-    fileName: 'users.json',
-    bytes: Buffer.from(JSON.stringify(emails.map((email) => ({ email, email_verified: true })))),
-    options: { upsert: false, merge: false, dryRun: false, sendCompletionEmail: false },
-    requestedBy: { via: 'cli', id: 'test' },
-  })
-  expect(await roster.engine.waitFor(job.id)).toMatchObject({ status: 'completed' })
+  const job = await importInto(
+    roster.engine,
+    emails.map((email) => ({ email, email_verified: true })),
+  )
+  expect(job).toMatchObject({ status: 'completed' })
   return emails.map((email) => roster.engine.findUsers(email)[0]?.user_id as string)
 }
 

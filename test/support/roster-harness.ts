@@ -22,6 +22,24 @@ export interface Harness {
 
 export const defaultConnection = 'Username-Password-Authentication'
 
+/** Imports `users` (a JSON array unless a string is given) through the engine and waits for the job to finish. */
+export async function importUsers(
+  engine: Engine,
+  users: unknown[] | string,
+  options: Partial<ImportOptions> & { connection?: string } = {},
+): Promise<ImportJob> {
+  const { connection = defaultConnection, ...rest } = options
+  const text = typeof users === 'string' ? users : JSON.stringify(users)
+  const job = await engine.requestImport({
+    connection,
+    fileName: 'users.json',
+    bytes: Buffer.from(text),
+    options: { upsert: false, merge: false, dryRun: false, sendCompletionEmail: false, ...rest },
+    requestedBy: { via: 'cli', id: 'tester' },
+  })
+  return (await engine.waitFor(job.id)) as ImportJob
+}
+
 /** A real Roster (file stores on a temp dir, engine, scheduler) with a fixed clock and predictable ids. */
 export async function openHarness(
   env: Record<string, string> = {},
@@ -39,18 +57,7 @@ export async function openHarness(
     engine: roster.engine,
     clock,
     storeDir: dir,
-    async importUsers(users, options = {}) {
-      const { connection = defaultConnection, ...rest } = options
-      const text = typeof users === 'string' ? users : JSON.stringify(users)
-      const job = await roster.engine.requestImport({
-        connection,
-        fileName: 'users.json',
-        bytes: Buffer.from(text),
-        options: { upsert: false, merge: false, dryRun: false, sendCompletionEmail: false, ...rest },
-        requestedBy: { via: 'cli', id: 'tester' },
-      })
-      return (await roster.engine.waitFor(job.id)) as ImportJob
-    },
+    importUsers: (users, options) => importUsers(roster.engine, users, options),
     async reopen() {
       await roster.close()
       return openHarness(env, dir)
