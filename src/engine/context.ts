@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.ts'
 import type { JobEvents } from './events.ts'
 import type { Artifacts, CatalogStore, Clock, Ids, UserStore } from './ports.ts'
+import type { TenantDirectory } from './tenant/tenant-directory.ts'
 
 /** Limits the engine enforces, from configuration. */
 export interface EngineLimits {
@@ -34,6 +35,11 @@ export interface EngineContext {
   events: JobEvents
   limits: EngineLimits
   faults?: FaultInjection
+  /**
+   * The Auth0 tenant that is the directory (AUTH0_DOMAIN set): imports, undos and exports go to it; `users` then
+   * holds no users and its journal is only the durable log of the tenant jobs' parts. Absent: the embedded store.
+   */
+  tenant?: TenantDirectory
 }
 
 /** Artifact names within a job's folder. */
