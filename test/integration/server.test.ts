@@ -36,6 +36,7 @@ describe('HTTP server', () => {
       queue: { pending: 0, processing: 0 },
       slack: { configured: false },
       email: { configured: false },
+      directory: { kind: 'embedded' },
     })
   })
 
