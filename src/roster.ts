@@ -142,6 +142,13 @@ async function connectTenant(ctx: EngineContext): Promise<void> {
     await tenant.verify()
     const connections = await syncTenantConnections(ctx)
     ctx.logger.info('directory: the Auth0 tenant', { domain: tenant.domain, connections: connections.length })
+    // A store that was the directory before AUTH0_DOMAIN was set keeps its users, untouched and unused meanwhile.
+    const embedded = ctx.users.count()
+    if (embedded > 0) {
+      ctx.logger.warn('the embedded store holds users that Roster leaves alone while AUTH0_DOMAIN is set', {
+        users: embedded,
+      })
+    }
   } catch (error) {
     const problem = error instanceof AppError ? error : new AppError('unexpected', String(error))
     throw new AppError(
