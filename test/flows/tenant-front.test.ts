@@ -89,7 +89,7 @@ describe('a Roster in front of an Auth0 tenant', { timeout: 120_000 }, () => {
   it('serves, reports the tenant in /healthz, and refuses connections add and the user commands', async () => {
     const store = await frontStore()
     const env = auth0Env(tenant, client)
-    const front = await processes.startServer(store, { env })
+    const front = await processes.startServer(store, { env, timeoutMs: 90_000 })
     expect(front.stderr()).toContain(`Directory: the Auth0 tenant ${tenant.domain}`)
     expect((await front.health()).directory).toMatchObject({
       kind: 'auth0',
@@ -180,7 +180,7 @@ describe('start-up checks of the tenant settings', { timeout: 120_000 }, () => {
     const env = auth0Env(tenant, partial)
     expectRefusal(await processes.runCli(store, ['connections'], { env }), 'delete:users', 'AUTH0_CLIENT_ID')
     const server = processes.spawnServer(store, env)
-    const exit = await exitWithin(server, 30_000)
+    const exit = await exitWithin(server, 90_000)
     expect(exit.code).toBe(1)
     expect(server.stderr()).toContain('delete:users')
     expect(server.stderr()).not.toMatch(/\n\s+at /)
@@ -198,7 +198,10 @@ describe('start-up checks of the tenant settings', { timeout: 120_000 }, () => {
 
 /** The tenant again on its store (same clients and connections), on a new port. */
 async function restartTenant(old: TenantRoster): Promise<TenantRoster> {
-  const server = await processes.startServer(old.storeDir, { env: { API_RATE_LIMIT: '20' } })
+  const server = await processes.startServer(old.storeDir, {
+    env: { API_RATE_LIMIT: '20' },
+    timeoutMs: 90_000,
+  })
   const domain = `127.0.0.1:${server.port}`
   return { ...old, server, domain, baseUrl: `http://${domain}` }
 }

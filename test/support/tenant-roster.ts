@@ -30,7 +30,8 @@ export async function startTenantRoster(
   env: Record<string, string> = {},
 ): Promise<TenantRoster> {
   const storeDir = await mkdtemp(join(tmpdir(), 'roster-tenant-'))
-  const server = await processes.startServer(storeDir, { env })
+  // A generous start-up time: these tests run beside others on a shared, busy machine.
+  const server = await processes.startServer(storeDir, { env, timeoutMs: 90_000 })
   const domain = `127.0.0.1:${server.port}`
   return {
     storeDir,
