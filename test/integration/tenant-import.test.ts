@@ -310,7 +310,7 @@ describe('an import into the tenant resumed after a stop', () => {
       return records.length === 1 ? records : undefined
     })
     // The crash window: Auth0 accepted the part, Roster died before recording the job id.
-    const part = (record?.meta as TenantChunkMeta).tenant.parts[0]
+    const part = (record?.meta as TenantChunkMeta | undefined)?.tenant.parts[0]
     if (!part) throw new Error('the chunk has no part')
     await seedTenant(directory, connectionId, tenantPartFile(part))
     await stopped(first)
