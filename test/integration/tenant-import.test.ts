@@ -7,6 +7,7 @@ import { tenantPartFile } from '../../src/domain/import/tenant-rows.ts'
 import type { ImportJob, ImportOptions } from '../../src/domain/jobs/job.ts'
 import type { TenantDirectory } from '../../src/engine/tenant/tenant-directory.ts'
 import type { TenantChunkMeta } from '../../src/engine/tenant/tenant-parts.ts'
+import { AppError } from '../../src/errors.ts'
 import { type Harness, importUsers, openHarness } from '../support/roster-harness.ts'
 import { defaultConnection, poll, RosterProcesses } from '../support/roster-process.ts'
 import { comparable, generated, openTenantFront, seedTenant } from '../support/tenant-front.ts'
@@ -340,5 +341,48 @@ describe('an import into the tenant resumed after a stop', () => {
     expect(done.tenantParts).toHaveLength(3)
     expect(await tenantImportJobs()).toBe(before + 3)
     expect(await tenantCopies(emailsOf(users))).toEqual([1, 1, 1, 1, 1])
+  })
+})
+
+describe('an import into the tenant when the tenant misbehaves', () => {
+  it('sends a part again when its submission got no answer, and the tenant holds each user once', async () => {
+    const users = Array.from({ length: 3 }, (_, i) => ({ email: `e-lost${i}@example.com`, given_name: 'L' }))
+    let calls = 0
+    // Auth0 took the part, but the answer was lost (a 5xx or a timeout after it was accepted).
+    const lossy: TenantDirectory = {
+      ...directory,
+      async submitImport(part) {
+        const id = await directory.submitImport(part)
+        calls++
+        if (calls === 1) throw new AppError('auth0_unavailable', 'The tenant answered 503.')
+        return id
+      },
+    }
+    const harness = await openTenantFront(lossy)
+    open.push(harness)
+    const job = await importUsers(harness.engine, users)
+    expect(job.status).toBe('completed')
+    expect(job.summary).toEqual({ inserted: 3, updated: 0, unchanged: 0, failed: 0, total: 3 })
+    expect(calls).toBe(2)
+    const found = await directory.usersByEmail(connectionId, emailsOf(users))
+    expect(found.map((u) => u.email).sort()).toEqual(emailsOf(users).sort())
+  })
+
+  it("fails the job with Auth0's reason when Auth0's job fails, counting nothing as written", async () => {
+    const users = [{ email: 'e-failed@example.com' }]
+    const failing: TenantDirectory = {
+      ...directory,
+      importJob: async () => ({
+        status: 'failed',
+        details: 'Failed to parse users file when importing users',
+      }),
+    }
+    const harness = await openTenantFront(failing)
+    open.push(harness)
+    const job = await importUsers(harness.engine, users)
+    expect(job.status).toBe('failed')
+    expect(job.statusDetails).toMatch(/failed: Failed to parse users file when importing users\.$/)
+    expect(job.summary).toEqual({ inserted: 0, updated: 0, unchanged: 0, failed: 0, total: 1 })
+    expect(job.tenantParts).toEqual([expect.objectContaining({ status: 'failed' })])
   })
 })
