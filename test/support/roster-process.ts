@@ -112,6 +112,7 @@ const blankedInRepo = [
   'TENANT_OWNERS',
   'API_RATE_LIMIT',
   'FAULT_PAUSE_AFTER_CHUNK',
+  'FAULT_PAUSE_AFTER_TENANT_PART',
 ] as const
 
 function childEnv(storeDir: string, extra: Record<string, string>, cwd: string): NodeJS.ProcessEnv {
