@@ -30,7 +30,9 @@ export interface Health {
   store: { dir: string; users: number }
   queue: { pending: number; processing: number }
   /** The directory in use (issue 13): the embedded store, or the Auth0 tenant and whether it answers. */
-  directory?: { kind: 'embedded' } | { kind: 'auth0'; domain: string; reachable: boolean; [key: string]: unknown }
+  directory?:
+    | { kind: 'embedded' }
+    | { kind: 'auth0'; domain: string; reachable: boolean; [key: string]: unknown }
 }
 
 export interface ServerProcess {
