@@ -142,6 +142,16 @@ async function connectTenant(ctx: EngineContext): Promise<void> {
     await tenant.verify()
     const connections = await syncTenantConnections(ctx)
     ctx.logger.info('directory: the Auth0 tenant', { domain: tenant.domain, connections: connections.length })
+    // A store that was the directory before AUTH0_DOMAIN was set keeps its users, untouched and unused meanwhile;
+    // its connections were just replaced by the tenant's, which is worth a word.
+    const embedded = ctx.users.count()
+    if (embedded > 0) {
+      ctx.logger.warn(
+        "the embedded store holds users that Roster leaves alone while AUTH0_DOMAIN is set; the catalog's " +
+          "connections are now the tenant's: give the tenant its own STORE_DIR",
+        { users: embedded },
+      )
+    }
   } catch (error) {
     const problem = error instanceof AppError ? error : new AppError('unexpected', String(error))
     throw new AppError(

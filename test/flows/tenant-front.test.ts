@@ -41,7 +41,7 @@ beforeAll(async () => {
   ])
   await processes.cliJson(tenant.storeDir, ['connections', 'add', 'google', '--strategy', 'google-oauth2'])
   tenantConnections = await processes.cliJson(tenant.storeDir, ['connections'])
-}, 90_000)
+}, 180_000)
 
 afterAll(async () => {
   await processes.killAll()

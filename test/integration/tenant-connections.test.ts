@@ -28,7 +28,7 @@ let client: TenantClient
 beforeAll(async () => {
   tenant = await startTenantRoster(processes)
   client = await createTenantClient(processes, tenant, 'roster')
-}, 60_000)
+}, 180_000)
 
 afterAll(async () => {
   await processes.killAll()

@@ -38,7 +38,7 @@ beforeAll(async () => {
       clientSecret: client.client_secret,
     }),
   )
-}, 60_000)
+}, 180_000)
 
 afterAll(async () => {
   await processes.killAll()
