@@ -7,6 +7,8 @@ import { runExport } from './export.ts'
 import { finishJob } from './finish-job.ts'
 import { runImport } from './run-import.ts'
 import { settleFailedImport } from './settle-import.ts'
+import { runTenantExport } from './tenant/run-tenant-export.ts'
+import { runTenantUndo } from './tenant/run-tenant-undo.ts'
 import { runUndo } from './undo.ts'
 
 /** Dry runs write nothing, so they do not wait for an import slot; this only bounds CPU. */
@@ -142,8 +144,10 @@ export class Scheduler {
         },
       }
       if (job.type === 'users_import') await runImport(ctx, job, control, this.#rows.get(id))
-      else if (job.type === 'users_export') await runExport(ctx, job, control)
-      else await runUndo(ctx, job)
+      else if (job.type === 'users_export') {
+        // In front of an Auth0 tenant (issue 13), exports and undos run against it; imports dispatch in runImport.
+        await (ctx.tenant ? runTenantExport(ctx, ctx.tenant, job, control) : runExport(ctx, job, control))
+      } else await (ctx.tenant ? runTenantUndo(ctx, ctx.tenant, job, control) : runUndo(ctx, job))
       if (this.#stopping) started = this.#stoppedCleanly(id)
       await started
     } catch (error) {
