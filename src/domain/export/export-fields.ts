@@ -36,7 +36,7 @@ const fullProfileRoots = [
 export const fullProfileFields: readonly ExportField[] = fullProfileRoots.map((name) => ({ name }))
 
 /** Profile fields an export may name (Auth0's "export" flag). Secrets are not among them, ever. */
-export const exportableRoots: readonly string[] = [
+const exportableRoots: readonly string[] = [
   ...fullProfileRoots,
   'identities',
   'last_login',

@@ -1,19 +1,6 @@
-import { z } from 'zod'
 import { AppError } from '../../errors.ts'
+import { fromAuth0User } from '../users/from-auth0-user.ts'
 import type { StoredUser } from '../users/user.ts'
-
-/** A user of an Auth0 tenant as Roster holds one: a stored user without Roster's `rev`. */
-type TenantUser = Omit<StoredUser, 'rev'>
-
-/**
- * One line of an Auth0 export file (format `json`: NDJSON). Only `user_id` is relied on; the rest is the profile as
- * Auth0 wrote it, passed whole to the export writers (which pick columns by path), so a field Roster's own store
- * never holds (`last_login`, `logins_count`) still reaches the file.
- */
-const exportedUser = z.looseObject({
-  user_id: z.string().min(1),
-  identities: z.array(z.looseObject({ connection: z.string().optional() })).optional(),
-})
 
 /** Users in an export file: its non-blank lines. */
 export function countExportLines(text: string): number {
@@ -23,15 +10,22 @@ export function countExportLines(text: string): number {
 }
 
 /**
- * The users of an Auth0 export file, one at a time (the file is read once, the users are not all held at once).
- * Auth0 exports carry no `connection_id`: the export's own connection, else the one its first identity names
- * (`connectionIdOf`), else empty — it is Roster bookkeeping the export writers never write.
+ * The users of an Auth0 export file (format `json`: NDJSON), one at a time, in Roster's shape (`fromAuth0User`,
+ * as the tenant directory maps API answers): the text is read once and the users are never all held at once.
+ * `connectionIdOf` gives a connection's id by name; a user of a connection it does not know (a social user in an
+ * export of every connection) keeps an empty `connection_id` — bookkeeping the export writers never write — so
+ * the file still has every user the tenant exported.
  */
 export function* exportedUsers(
   text: string,
-  connectionIdOf: (connectionName: string | undefined) => string | undefined,
-): Generator<TenantUser> {
+  connectionIdOf: (connectionName: string) => string | undefined,
+  fallbackConnection?: { id: string; name: string },
+): Generator<Omit<StoredUser, 'rev'>> {
   let lineNumber = 0
+  const context = {
+    connectionIdOf: (name: string) => connectionIdOf(name) ?? '',
+    ...(fallbackConnection ? { fallbackConnection } : {}),
+  }
   for (const line of lines(text)) {
     lineNumber++
     let value: unknown
@@ -43,17 +37,14 @@ export function* exportedUsers(
         `Line ${lineNumber} of the tenant's export file is not JSON: Auth0's json exports have one user per line.`,
       )
     }
-    const parsed = exportedUser.safeParse(value)
-    if (!parsed.success) {
+    const outcome = fromAuth0User(value, context)
+    if (!outcome.ok) {
       throw new AppError(
         'auth0_rejected',
-        `Line ${lineNumber} of the tenant's export file is not a user (no user_id): Roster asks Auth0 for user_id.`,
+        `Line ${lineNumber} of the tenant's export file is not a user Roster can read (${outcome.reason}).`,
       )
     }
-    const connectionId = connectionIdOf(parsed.data.identities?.[0]?.connection) ?? ''
-    // The line is the profile as Auth0 exported it: required fields a user lacks (a phone user has no email)
-    // stay absent, as the export writers expect of an absent value.
-    yield { ...parsed.data, connection_id: connectionId } as unknown as TenantUser
+    yield outcome.user
   }
 }
 

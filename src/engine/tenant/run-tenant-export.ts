@@ -1,4 +1,4 @@
-import { exportableRoots, resolveColumns } from '../../domain/export/export-fields.ts'
+import { fullProfileFields, resolveColumns } from '../../domain/export/export-fields.ts'
 import type { ExportJob } from '../../domain/jobs/job.ts'
 import { countExportLines, exportedUsers } from '../../domain/tenant/export-lines.ts'
 import { AppError } from '../../errors.ts'
@@ -9,12 +9,13 @@ import { defaultTenantPolling, pollTenantJob } from './poll-tenant-job.ts'
 import type { TenantDirectory } from './tenant-directory.ts'
 
 /**
- * What Roster asks Auth0 to export: every field any of Roster's columns can read, each by its root name (in
- * Auth0's `json` format a root brings the whole object — `user_metadata`, `identities`), so each line is the whole
- * exportable profile and the job's own columns, labels and format are applied by Roster's writers, exactly as in
- * embedded mode. Auth0's CSV would differ (no whole metadata objects, its own headers), so Roster never asks for it.
+ * What Roster asks Auth0 to export: the whole profile Roster holds of a user (`fromAuth0User` reads these), each by
+ * its root name — in Auth0's `json` format a root brings the whole object (`user_metadata`, `identities`) — so the
+ * job's own columns, labels and format are applied by Roster's writers, exactly as in embedded mode. Auth0's CSV
+ * would differ (no whole metadata objects, its own headers), so Roster never asks for it. Login statistics
+ * (`last_login`, `logins_count`, `last_ip`) are not Roster's profile: their columns stay empty, as in embedded mode.
  */
-const tenantExportFields = exportableRoots.map((name) => ({ name }))
+const tenantExportFields = [...fullProfileFields.map(({ name }) => ({ name })), { name: 'identities' }]
 
 /**
  * Runs an export job against the Auth0 tenant (issue 13, decision 5): an Auth0 export job of the connection (or of
@@ -57,12 +58,15 @@ export async function runTenantExport(
   }
   const text = (await download(tenant, auth0JobId, settled.location)).toString('utf8')
   const byName = new Map(ctx.catalog.read().connections.map((c) => [c.name, c.id]))
-  const connectionIdOf = (name: string | undefined) =>
-    job.connectionId ?? (name === undefined ? undefined : byName.get(name))
+  const own =
+    job.connectionId === undefined || job.connectionName === undefined
+      ? undefined
+      : { id: job.connectionId, name: job.connectionName }
+  const connectionIdOf = (name: string) => byName.get(name)
   // Auth0 honours the limit; counting again keeps a tenant that did not from overrunning it.
   const total = Math.min(countExportLines(text), job.limit ?? Number.POSITIVE_INFINITY)
   await writeExportFile(ctx, job, control, total, (onProgress) =>
-    userPieces(exportedUsers(text, connectionIdOf), columns, job, total, onProgress),
+    userPieces(exportedUsers(text, connectionIdOf, own), columns, job, total, onProgress),
   )
 }
 
