@@ -1,7 +1,6 @@
 import type { Logger } from '../logger.ts'
 import type { JobEvents } from './events.ts'
 import type { Artifacts, CatalogStore, Clock, Ids, UserStore } from './ports.ts'
-import type { TenantPolling } from './tenant/poll-tenant-job.ts'
 import type { TenantDirectory } from './tenant/tenant-directory.ts'
 
 /** Limits the engine enforces, from configuration. */
@@ -51,8 +50,6 @@ export interface EngineContext {
    * holds no users and its journal is only the durable log of the tenant jobs' parts. Absent: the embedded store.
    */
   tenant?: TenantDirectory
-  /** How Auth0 jobs are polled (default `defaultTenantPolling`: 500 ms ×1.5 up to 5 s); tests shorten it. */
-  tenantPolling?: TenantPolling
 }
 
 /** Artifact names within a job's folder. */

@@ -40,7 +40,7 @@ export async function openTenantFront(tenant: TenantRoster, client: TenantClient
   )
   const ctx = roster.engine.ctx
   ctx.tenant = directory
-  ctx.tenantPolling = { firstMs: 20, factor: 1.5, maxMs: 200 }
+  ctx.limits.tenantPoll = { firstMs: 20, maxMs: 200 }
   const connections = await directory.listConnections()
   await ctx.catalog.update((draft) => {
     draft.connections = connections

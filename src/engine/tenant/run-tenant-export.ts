@@ -5,8 +5,8 @@ import { AppError } from '../../errors.ts'
 import type { EngineContext } from '../context.ts'
 import { userPieces, writeExportFile } from '../export.ts'
 import type { RunControl } from '../run-control.ts'
-import { defaultTenantPolling, pollTenantJob } from './poll-tenant-job.ts'
 import type { TenantDirectory } from './tenant-directory.ts'
+import { pollTenantJob } from './tenant-slots.ts'
 
 /**
  * What Roster asks Auth0 to export: the whole profile Roster holds of a user (`fromAuth0User` reads these), each by
@@ -39,11 +39,7 @@ export async function runTenantExport(
     ...(job.limit === undefined ? {} : { limit: job.limit }),
   })
   ctx.logger.info('tenant export job submitted', { jobId: job.id, auth0JobId, domain: tenant.domain })
-  const settled = await pollTenantJob(
-    () => tenant.exportJob(auth0JobId),
-    ctx.tenantPolling ?? defaultTenantPolling,
-    control.stopping,
-  )
+  const settled = await pollTenantJob(ctx, () => tenant.exportJob(auth0JobId), control.stopping)
   if (!settled) return
   if (settled.status !== 'completed' || settled.location === undefined) {
     const why = settled.details
