@@ -23,12 +23,24 @@ export interface TenantFront {
   engine: Engine
   directory: TenantDirectory
   storeDir: string
-  close(): Promise<void>
+  /** Stops the engine at its next checkpoint and closes the stores; `keepStore` to reopen it later. */
+  close(options?: { keepStore?: boolean }): Promise<void>
 }
 
-export async function openTenantFront(tenant: TenantRoster, client: TenantClient): Promise<TenantFront> {
+export interface TenantFrontOptions {
+  /** Reopen this store (a restart) instead of a new one. */
+  storeDir?: string
+  /** Auth0 job polling; default 20 ms up to 200 ms. */
+  poll?: { firstMs: number; maxMs: number }
+}
+
+export async function openTenantFront(
+  tenant: TenantRoster,
+  client: TenantClient,
+  options: TenantFrontOptions = {},
+): Promise<TenantFront> {
   // Not support/temp-dir.ts, which empties its folders after each test: a front may serve a whole describe.
-  const storeDir = await mkdtemp(join(tmpdir(), 'roster-front-'))
+  const storeDir = options.storeDir ?? (await mkdtemp(join(tmpdir(), 'roster-front-')))
   const roster = await openRoster(loadConfig({ STORE_DIR: storeDir }), { logger: silentLogger })
   const directory = createTenantDirectory(
     createAuth0Client({
@@ -40,7 +52,7 @@ export async function openTenantFront(tenant: TenantRoster, client: TenantClient
   )
   const ctx = roster.engine.ctx
   ctx.tenant = directory
-  ctx.limits.tenantPoll = { firstMs: 20, maxMs: 200 }
+  ctx.limits.tenantPoll = options.poll ?? { firstMs: 20, maxMs: 200 }
   const connections = await directory.listConnections()
   await ctx.catalog.update((draft) => {
     draft.connections = connections
@@ -51,9 +63,9 @@ export async function openTenantFront(tenant: TenantRoster, client: TenantClient
     engine: roster.engine,
     directory,
     storeDir,
-    async close() {
+    async close({ keepStore = false }: { keepStore?: boolean } = {}) {
       await roster.close()
-      await rm(storeDir, { recursive: true, force: true })
+      if (!keepStore) await rm(storeDir, { recursive: true, force: true })
     },
   }
 }
