@@ -231,6 +231,19 @@ describe('an export from the tenant', () => {
     })
     const after = await Promise.all(mainUsers.map((user) => front.directory.getUser(`auth0|${user.user_id}`)))
     expect(after).toEqual(before)
+    // Through Roster in front of the tenant (its tenant import plans against the tenant's users): nothing to change.
+    const through = await front.engine.requestImport({
+      connection: defaultConnection,
+      fileName: 'roster.json',
+      bytes,
+      options: { upsert: true, merge: false, dryRun: false, sendCompletionEmail: false },
+      requestedBy: { via: 'cli', id: 'tester' },
+    })
+    const planned = (await front.engine.waitFor(through.id)) as ImportJob
+    expect(planned.summary).toMatchObject({ unchanged: mainUsers.length, inserted: 0, failed: 0 })
+    expect(
+      await Promise.all(mainUsers.map((user) => front.directory.getUser(`auth0|${user.user_id}`))),
+    ).toEqual(before)
     // The same file is one an embedded Roster takes with every row unchanged too.
     const reimport = await embedded.engine.requestImport({
       connection: defaultConnection,
