@@ -20,6 +20,14 @@ describe("an Auth0 export file's users", () => {
     expect(users[1]).toMatchObject({ user_id: 'google-oauth2|9', connection_id: '' })
   })
 
+  it('takes a null field as an absent one', () => {
+    const line =
+      '{"user_id":"auth0|n","email":"n@example.com","given_name":null,"identities":[{"connection":"Username-Password-Authentication"}]}'
+    const [user] = [...exportedUsers(line, byName)]
+    expect(user).toMatchObject({ user_id: 'auth0|n' })
+    expect(user).not.toHaveProperty('given_name')
+  })
+
   it('names the line that is not JSON', () => {
     const first = file.split('\n')[0]
     expect(() => [...exportedUsers(`${first}\n{oops\n`, byName)]).toThrow(/Line 2 .* not JSON/)

@@ -37,7 +37,7 @@ export function* exportedUsers(
         `Line ${lineNumber} of the tenant's export file is not JSON: Auth0's json exports have one user per line.`,
       )
     }
-    const outcome = fromAuth0User(value, context)
+    const outcome = fromAuth0User(withoutNulls(value), context)
     if (!outcome.ok) {
       throw new AppError(
         'auth0_rejected',
@@ -46,6 +46,15 @@ export function* exportedUsers(
     }
     yield outcome.user
   }
+}
+
+/**
+ * A field a user lacks may come as `null` (what Auth0 writes for a requested field a user has not is not
+ * documented): it is dropped, as an absent value, rather than failing the whole export.
+ */
+function withoutNulls(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== null))
 }
 
 function* lines(text: string): Generator<string> {
