@@ -29,6 +29,8 @@ export interface Health {
   ok: boolean
   store: { dir: string; users: number }
   queue: { pending: number; processing: number }
+  /** The directory in use (issue 13): the embedded store, or the Auth0 tenant and whether it answers. */
+  directory?: { kind: 'embedded' } | { kind: 'auth0'; domain: string; reachable: boolean; [key: string]: unknown }
 }
 
 export interface ServerProcess {
@@ -112,6 +114,11 @@ const blankedInRepo = [
   'TENANT_OWNERS',
   'API_RATE_LIMIT',
   'FAULT_PAUSE_AFTER_CHUNK',
+  'AUTH0_DOMAIN',
+  'AUTH0_BASE_URL',
+  'AUTH0_CLIENT_ID',
+  'AUTH0_CLIENT_SECRET',
+  'AUTH0_TOKEN',
 ] as const
 
 function childEnv(storeDir: string, extra: Record<string, string>, cwd: string): NodeJS.ProcessEnv {
