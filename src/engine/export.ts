@@ -18,6 +18,7 @@ import { type EngineContext, yieldToEventLoop } from './context.ts'
 import { finishJob } from './finish-job.ts'
 import type { UserJson } from './ports.ts'
 import type { RunControl } from './run-control.ts'
+import { syncTenantConnections } from './tenant/connections.ts'
 
 export interface ExportRequest {
   /** Connection id or name; absent: every connection. */
@@ -56,7 +57,9 @@ export async function requestExport(ctx: EngineContext, request: ExportRequest):
   const connection =
     request.connection === undefined
       ? undefined
-      : findConnection(ctx.catalog.read().connections, request.connection)
+      : (findConnection(ctx.catalog.read().connections, request.connection) ??
+        // In front of an Auth0 tenant, a connection made in its Dashboard since the last copy: list them again.
+        (ctx.tenant ? findConnection(await syncTenantConnections(ctx), request.connection) : undefined))
   if (request.connection !== undefined && !connection) {
     throw new AppError('connection_not_found', 'The connection does not exist.')
   }

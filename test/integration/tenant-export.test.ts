@@ -259,10 +259,13 @@ describe('an export from the tenant', () => {
 
 describe('a backup of the tenant', () => {
   it("takes one export per database connection of the tenant, each file the connection's users", async () => {
+    // Made in the tenant (its Dashboard) after this Roster copied the tenant's connections: in the backup too.
+    await processes.cliJson(tenant.storeDir, ['connections', 'add', 'latecomers'])
     const set = await front.engine.runBackup({ via: 'cli', id: 'tester' })
     expect(set.manifest?.connections).toMatchObject([
       { connectionName: defaultConnection, users: mainUsers.length },
       { connectionName: 'partners', users: partnerUsers.length },
+      { connectionName: 'latecomers', users: 0 },
     ])
     const tenantIds = (await front.directory.listConnections()).map((c) => c.id).sort()
     expect(set.manifest?.connections.map((c) => c.connectionId).sort()).toEqual(tenantIds)

@@ -1,7 +1,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createAuth0Client, createTenantDirectory } from '../../src/adapters/auth0/index.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { ExportField } from '../../src/domain/export/export-fields.ts'
 import type { ExportFormat } from '../../src/domain/export/format.ts'
@@ -10,12 +9,12 @@ import type { Engine } from '../../src/engine/engine.ts'
 import type { TenantDirectory } from '../../src/engine/tenant/tenant-directory.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { openRoster, type Roster } from '../../src/roster.ts'
-import type { TenantClient, TenantRoster } from './tenant-roster.ts'
+import { auth0Env, type TenantClient, type TenantRoster } from './tenant-roster.ts'
 
 /**
- * An in-process Roster in front of a tenant Roster process (issue 13): the real engine and stores, with
- * `ctx.tenant` the real adapter over Auth0Client, and the catalog's connections copied from the tenant (what the
- * connection sync does in tenant mode). Real clock: undo compares the tenant's `updated_at` with job times.
+ * An in-process Roster in front of a tenant Roster process (issue 13), opened from AUTH0_* settings: the real
+ * engine and stores, `ctx.tenant` the real adapter over Auth0Client, the catalog's connections the tenant's. Real
+ * clock: undo compares the tenant's `updated_at` with job times.
  * Polling is shortened so tests do not wait out Auth0-sized intervals.
  */
 export interface TenantFront {
@@ -41,22 +40,14 @@ export async function openTenantFront(
 ): Promise<TenantFront> {
   // Not support/temp-dir.ts, which empties its folders after each test: a front may serve a whole describe.
   const storeDir = options.storeDir ?? (await mkdtemp(join(tmpdir(), 'roster-front-')))
-  const roster = await openRoster(loadConfig({ STORE_DIR: storeDir }), { logger: silentLogger })
-  const directory = createTenantDirectory(
-    createAuth0Client({
-      domain: tenant.domain,
-      baseUrl: tenant.baseUrl,
-      clientId: client.client_id,
-      clientSecret: client.client_secret,
-    }),
-  )
+  // Configured as a person would (AUTH0_* settings): openRoster builds the adapter, verifies the tenant and copies
+  // its connections into the catalog.
+  const config = loadConfig({ STORE_DIR: storeDir, ...auth0Env(tenant, client) })
+  const roster = await openRoster(config, { logger: silentLogger })
   const ctx = roster.engine.ctx
-  ctx.tenant = directory
+  const directory = ctx.tenant
+  if (!directory) throw new Error('AUTH0_DOMAIN is set, yet the engine has no tenant')
   ctx.limits.tenantPoll = options.poll ?? { firstMs: 20, maxMs: 200 }
-  const connections = await directory.listConnections()
-  await ctx.catalog.update((draft) => {
-    draft.connections = connections
-  })
   roster.engine.start()
   return {
     roster,
