@@ -107,6 +107,11 @@ export const envSchema = z.object({
     (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
     integer(1, 1_000_000, 'a chunk number from 1, or nothing').optional(),
   ),
+  /** For crash tests only: an import into a tenant holds once its n-th part's Auth0 job id is recorded. */
+  FAULT_PAUSE_AFTER_TENANT_PART: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    integer(1, 1_000_000, 'a part number from 1, or nothing').optional(),
+  ),
   MAIL_FROM: z
     .string()
     .regex(/^([^\s@<>]+@[^\s@<>]+|[^<>]*<[^\s@<>]+@[^\s@<>]+>)$/, {
@@ -182,7 +187,10 @@ export function loadConfig(env: Record<string, string | undefined>) {
     },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     /** Crash tests only (FAULT_PAUSE_AFTER_CHUNK): where an import holds so that a kill lands there. */
-    faults: { pauseAfterChunk: e.FAULT_PAUSE_AFTER_CHUNK },
+    faults: {
+      pauseAfterChunk: e.FAULT_PAUSE_AFTER_CHUNK,
+      pauseAfterTenantPart: e.FAULT_PAUSE_AFTER_TENANT_PART,
+    },
     /** Where export download links and emails point. Unset: http://localhost:<the port Roster listens on>. */
     publicUrl: e.PUBLIC_URL,
     /** Requests a second per API token or client on `/api/v2`; undefined: unlimited, no rate-limit headers. */

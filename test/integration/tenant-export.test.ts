@@ -9,7 +9,7 @@ import type { ExportFormat } from '../../src/domain/export/format.ts'
 import type { ImportJob } from '../../src/domain/jobs/job.ts'
 import { type Harness, openHarness } from '../support/roster-harness.ts'
 import { defaultConnection, poll, RosterProcesses } from '../support/roster-process.ts'
-import { exportThrough, openTenantFront, type TenantFront } from '../support/tenant-front.ts'
+import { exportThrough, openAuth0Front, type Auth0Front } from '../support/auth0-front.ts'
 import {
   createTenantClient,
   startTenantRoster,
@@ -27,7 +27,7 @@ const processes = new RosterProcesses()
 let tenant: TenantRoster
 let client: TenantClient
 let auth0: Auth0Client
-let front: TenantFront
+let front: Auth0Front
 let embedded: Harness
 let embeddedDir: string
 
@@ -112,7 +112,7 @@ beforeAll(async () => {
   })
   expect(await importIntoTenant(mainUsers, defaultConnection)).toMatchObject({ status: 'completed' })
   expect(await importIntoTenant(partnerUsers, 'partners')).toMatchObject({ status: 'completed' })
-  front = await openTenantFront(tenant, client)
+  front = await openAuth0Front(tenant, client)
 
   embeddedDir = await mkdtemp(join(tmpdir(), 'roster-embedded-'))
   embedded = await openHarness({}, embeddedDir)

@@ -5,7 +5,7 @@ import { type Auth0Client, createAuth0Client } from '../../src/adapters/auth0/in
 import type { ImportJob, UndoJob } from '../../src/domain/jobs/job.ts'
 import { importUsers } from '../support/roster-harness.ts'
 import { defaultConnection, poll, RosterProcesses } from '../support/roster-process.ts'
-import { openTenantFront, type TenantFront } from '../support/tenant-front.ts'
+import { openAuth0Front, type Auth0Front } from '../support/auth0-front.ts'
 import {
   createTenantClient,
   startTenantRoster,
@@ -58,7 +58,7 @@ async function seedTenant(users: unknown[]): Promise<void> {
   expect(settled).toMatchObject({ status: 'completed', summary: { inserted: users.length } })
 }
 
-async function undo(front: TenantFront, jobId: string): Promise<UndoJob> {
+async function undo(front: Auth0Front, jobId: string): Promise<UndoJob> {
   const created = await front.engine.requestUndo(jobId, requestedBy)
   return (await front.engine.waitFor(created.id)) as UndoJob
 }
@@ -74,7 +74,7 @@ async function importSubmissions(): Promise<number> {
 }
 
 describe('undo of an import into the tenant', () => {
-  let front: TenantFront
+  let front: Auth0Front
   let imported: ImportJob
   let settled: UndoJob
 
@@ -90,7 +90,7 @@ describe('undo of an import into the tenant', () => {
       { user_id: 'bob2', email: 'bob@example.com', email_verified: true, given_name: 'Bob' },
       { user_id: 'cy3', email: 'cy@example.com', email_verified: false, given_name: 'Cy' },
     ])
-    front = await openTenantFront(tenant, client)
+    front = await openAuth0Front(tenant, client)
     imported = await importUsers(
       front.engine,
       [
@@ -165,7 +165,7 @@ describe('undo of an import into the tenant', () => {
 describe('an undo stopped after its restore part was sent', () => {
   it('resumes polling the recorded Auth0 job after a restart, never sending the part again', async () => {
     await seedTenant([{ user_id: 'fay6', email: 'fay@example.com', email_verified: true, given_name: 'Fay' }])
-    const first = await openTenantFront(tenant, client)
+    const first = await openAuth0Front(tenant, client)
     const imported = await importUsers(
       first.engine,
       [
@@ -178,7 +178,7 @@ describe('an undo stopped after its restore part was sent', () => {
     await first.close({ keepStore: true })
 
     // Polls only after a minute: the run is stopped with the part's Auth0 job id recorded and never read.
-    const second = await openTenantFront(tenant, client, {
+    const second = await openAuth0Front(tenant, client, {
       storeDir: first.storeDir,
       poll: { firstMs: 60_000, maxMs: 60_000 },
     })
@@ -192,7 +192,7 @@ describe('an undo stopped after its restore part was sent', () => {
     await second.close({ keepStore: true })
     expect(second.engine.getJob(created.id)?.job.status).toBe('processing')
 
-    const third = await openTenantFront(tenant, client, { storeDir: first.storeDir })
+    const third = await openAuth0Front(tenant, client, { storeDir: first.storeDir })
     try {
       const settled = (await third.engine.waitFor(created.id)) as UndoJob
       expect(settled).toMatchObject({

@@ -30,7 +30,9 @@ export interface Health {
   store: { dir: string; users: number }
   queue: { pending: number; processing: number }
   /** The directory in use (issue 13): the embedded store, or the Auth0 tenant and whether it answers. */
-  directory?: { kind: 'embedded' } | { kind: 'auth0'; domain: string; reachable: boolean; [key: string]: unknown }
+  directory?:
+    | { kind: 'embedded' }
+    | { kind: 'auth0'; domain: string; reachable: boolean; [key: string]: unknown }
 }
 
 export interface ServerProcess {
@@ -114,6 +116,7 @@ const blankedInRepo = [
   'TENANT_OWNERS',
   'API_RATE_LIMIT',
   'FAULT_PAUSE_AFTER_CHUNK',
+  'FAULT_PAUSE_AFTER_TENANT_PART',
   'AUTH0_DOMAIN',
   'AUTH0_BASE_URL',
   'AUTH0_CLIENT_ID',

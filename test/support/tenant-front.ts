@@ -1,83 +1,74 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { loadConfig } from '../../src/config.ts'
-import type { ExportField } from '../../src/domain/export/export-fields.ts'
-import type { ExportFormat } from '../../src/domain/export/format.ts'
-import type { ExportJob } from '../../src/domain/jobs/job.ts'
-import type { Engine } from '../../src/engine/engine.ts'
-import type { TenantDirectory } from '../../src/engine/tenant/tenant-directory.ts'
-import { silentLogger } from '../../src/logger.ts'
-import { openRoster, type Roster } from '../../src/roster.ts'
-import { auth0Env, type TenantClient, type TenantRoster } from './tenant-roster.ts'
+import type { StoredUser } from '../../src/domain/users/user.ts'
+import type { FaultInjection } from '../../src/engine/context.ts'
+import type { TenantDirectory, TenantUser } from '../../src/engine/tenant/tenant-directory.ts'
+import { type Harness, openHarness } from './roster-harness.ts'
+import { poll } from './roster-process.ts'
 
 /**
- * An in-process Roster in front of a tenant Roster process (issue 13), opened from AUTH0_* settings: the real
- * engine and stores, `ctx.tenant` the real adapter over Auth0Client, the catalog's connections the tenant's. Real
- * clock: undo compares the tenant's `updated_at` with job times.
- * Polling is shortened so tests do not wait out Auth0-sized intervals.
+ * An in-process Roster in front of a tenant (issue 13) for engine-level tests: the real harness (file stores,
+ * engine, scheduler) with `ctx.tenant` set to a real TenantDirectory (the adapter over Auth0Client against a tenant
+ * Roster process), the tenant's connections in its catalog, fast polling. The flow tests start a real `AUTH0_*`
+ * process instead; this one lets a test stop the engine at a chosen point (ctx.faults) and reopen the same store.
  */
-export interface TenantFront {
-  roster: Roster
-  engine: Engine
-  directory: TenantDirectory
-  storeDir: string
-  /** Stops the engine at its next checkpoint and closes the stores; `keepStore` to reopen it later. */
-  close(options?: { keepStore?: boolean }): Promise<void>
-}
-
-export interface TenantFrontOptions {
-  /** Reopen this store (a restart) instead of a new one. */
-  storeDir?: string
-  /** Auth0 job polling; default 20 ms up to 200 ms. */
-  poll?: { firstMs: number; maxMs: number }
-}
-
 export async function openTenantFront(
-  tenant: TenantRoster,
-  client: TenantClient,
-  options: TenantFrontOptions = {},
-): Promise<TenantFront> {
-  // Not support/temp-dir.ts, which empties its folders after each test: a front may serve a whole describe.
-  const storeDir = options.storeDir ?? (await mkdtemp(join(tmpdir(), 'roster-front-')))
-  // Configured as a person would (AUTH0_* settings): openRoster builds the adapter, verifies the tenant and copies
-  // its connections into the catalog.
-  const config = loadConfig({ STORE_DIR: storeDir, ...auth0Env(tenant, client) })
-  const roster = await openRoster(config, { logger: silentLogger })
-  const ctx = roster.engine.ctx
-  const directory = ctx.tenant
-  if (!directory) throw new Error('AUTH0_DOMAIN is set, yet the engine has no tenant')
-  ctx.limits.tenantPoll = options.poll ?? { firstMs: 20, maxMs: 200 }
-  roster.engine.start()
-  return {
-    roster,
-    engine: roster.engine,
-    directory,
-    storeDir,
-    async close({ keepStore = false }: { keepStore?: boolean } = {}) {
-      await roster.close()
-      if (!keepStore) await rm(storeDir, { recursive: true, force: true })
-    },
-  }
+  directory: TenantDirectory,
+  options: { storeDir?: string; faults?: FaultInjection; chunkRows?: number } = {},
+): Promise<Harness> {
+  const harness = await openHarness({}, options.storeDir, { start: false })
+  const ctx = harness.engine.ctx
+  ctx.tenant = directory
+  ctx.limits.tenantPoll = { firstMs: 10, maxMs: 100 }
+  if (options.chunkRows !== undefined) ctx.limits.chunkRows = options.chunkRows
+  ctx.faults = options.faults ?? {}
+  const connections = await directory.listConnections()
+  await ctx.catalog.update((draft) => {
+    draft.connections = connections
+  })
+  harness.engine.start()
+  return harness
 }
 
-const requestedBy = { via: 'cli', id: 'tester' } as const
+/** Submits users straight to the tenant (not through Roster's engine) and waits for Auth0's job to finish. */
+export async function seedTenant(
+  directory: TenantDirectory,
+  connectionId: string,
+  users: readonly unknown[] | Uint8Array,
+  upsert = false,
+): Promise<string> {
+  const id = await directory.submitImport({
+    connectionId,
+    users: users instanceof Uint8Array ? users : Buffer.from(JSON.stringify(users)),
+    upsert,
+    sendCompletionEmail: false,
+    externalId: 'seed',
+  })
+  await poll(`tenant job ${id} to finish`, async () => {
+    const state = await directory.importJob(id)
+    return state.status === 'pending' || state.status === 'processing' ? undefined : state
+  })
+  return id
+}
 
-/** Runs an export through the engine and returns its file's bytes (as stored: gzip if asked). */
-export async function exportThrough(
-  engine: Engine,
-  request: {
-    connection?: string
-    format: ExportFormat
-    fields?: ExportField[]
-    gzip?: boolean
-    sample?: boolean
-  },
-): Promise<{ job: ExportJob; bytes: Buffer }> {
-  const created = await engine.requestExport({ ...request, gzip: request.gzip ?? false, requestedBy })
-  const job = (await engine.waitFor(created.id)) as ExportJob
-  if (job.status !== 'completed') throw new Error(`export ${job.id} ${job.status}: ${job.statusDetails}`)
-  const file = await engine.exportFile(job.id)
-  if (!file) throw new Error(`export ${job.id} has no file`)
-  return { job, bytes: await readFile(file.path) }
+/**
+ * A user as both directories can be compared: no bookkeeping (rev, timestamps, identities, connection id), no
+ * secrets (a tenant never returns them), and ids Roster generated (24 digits here, from sequential test ids, which
+ * differ between two harnesses) shown as "generated".
+ */
+export function comparable(user: TenantUser | StoredUser): Record<string, unknown> {
+  const {
+    rev: _rev,
+    created_at: _created,
+    updated_at: _updated,
+    identities: _identities,
+    connection_id: _connection,
+    password_hash: _hash,
+    custom_password_hash: _custom,
+    mfa_factors: _mfa,
+    ...rest
+  } = user as StoredUser
+  return { ...rest, user_id: generated(rest.user_id) }
+}
+
+export function generated(userId: string): string {
+  return /^auth0\|\d{24}$/.test(userId) ? 'generated' : userId
 }

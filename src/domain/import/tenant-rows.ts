@@ -1,5 +1,5 @@
 import type { StoredUser } from '../users/user.ts'
-import { jsonEqual } from './merge-patch.ts'
+import { isPlainObject, jsonEqual } from './merge-patch.ts'
 import type { ImportErrorCode, RowError } from './validate-row.ts'
 
 /**
@@ -179,7 +179,16 @@ export function isSameUser(tenantUser: Omit<StoredUser, 'rev'>, row: TenantImpor
   const tenant = tenantUser as Record<string, unknown>
   for (const [field, value] of Object.entries(row)) {
     if (field === 'user_id' || secretFields.has(field)) continue
-    if (!jsonEqual(tenant[field], value)) return false
+    if (!sameValue(tenant[field], value)) return false
   }
   return true
+}
+
+/** Equal, or a default on one side that the other leaves out (`blocked: false`, empty metadata). */
+function sameValue(a: unknown, b: unknown): boolean {
+  return jsonEqual(a, b) || (a === undefined && isDefault(b)) || (b === undefined && isDefault(a))
+}
+
+function isDefault(value: unknown): boolean {
+  return value === false || (isPlainObject(value) && Object.keys(value).length === 0)
 }

@@ -15,6 +15,7 @@ import type { EngineContext } from '../context.ts'
 import type { RunControl } from '../run-control.ts'
 import { pauseForFaultInjection, previewDiffs, readRows } from '../run-import.ts'
 import { settleImport } from '../settle-import.ts'
+import { prefetchTenantUsers } from './prefetch-users.ts'
 import type { TenantDirectory } from './tenant-directory.ts'
 import { settleTenantImport } from './tenant-outcome.ts'
 import { runTenantPart, type TenantChunkMeta } from './tenant-parts.ts'
@@ -68,14 +69,16 @@ export async function runTenantImport(
   }
 
   let failure: unknown
-  const stopped = () => control.stopping() || failure !== undefined
+  // FAULT_PAUSE_AFTER_TENANT_PART holds the whole run (no more planning, sending or polling) until stopped.
+  const hold = { held: false }
+  const stopped = () => control.stopping() || failure !== undefined || hold.held
   const tasks: Promise<void>[] = []
   let plannedRows = Math.min(rows.length, done.length * chunkRows)
   let outstanding = 0
   const progress = () => control.progress(plannedRows - outstanding, rows.length)
   const startPart = (chunk: number, part: number, plan: TenantPartPlan, maybeSent: boolean) => {
     outstanding += plan.rows.length
-    const run = { ctx, tenant, job, connection, chunk, part, plan, rows, maybeSent, stopped }
+    const run = { ctx, tenant, job, connection, chunk, part, plan, rows, maybeSent, stopped, control, hold }
     tasks.push(
       runTenantPart(run).then(
         (result) => {
@@ -101,11 +104,7 @@ export async function runTenantImport(
       const checked = checks[chunk]
       if (!checked) throw new AppError('unexpected', `Chunk ${chunk} of ${job.id} was never checked.`)
       const { valid, errors, ignored } = await checked
-      const emails = valid.map((v) => v.row.email.toLowerCase())
-      const current = await tenant.usersByEmail(connection.id, emails)
-      const fetched = new MapLookup(
-        current.map((user) => ({ ...user, connection_id: connection.id, rev: 0 })),
-      )
+      const fetched = await prefetchTenantUsers(tenant, connection, valid)
       const options: PlanOptions = {
         upsert: job.options.upsert,
         merge: job.options.merge,
