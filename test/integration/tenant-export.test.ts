@@ -7,9 +7,9 @@ import { type Auth0Client, createAuth0Client } from '../../src/adapters/auth0/in
 import { defaultFields, type ExportField } from '../../src/domain/export/export-fields.ts'
 import type { ExportFormat } from '../../src/domain/export/format.ts'
 import type { ImportJob } from '../../src/domain/jobs/job.ts'
+import { type Auth0Front, exportThrough, openAuth0Front } from '../support/auth0-front.ts'
 import { type Harness, openHarness } from '../support/roster-harness.ts'
 import { defaultConnection, poll, RosterProcesses } from '../support/roster-process.ts'
-import { exportThrough, openAuth0Front, type Auth0Front } from '../support/auth0-front.ts'
 import {
   createTenantClient,
   startTenantRoster,

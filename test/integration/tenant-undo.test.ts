@@ -3,9 +3,9 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Auth0Client, createAuth0Client } from '../../src/adapters/auth0/index.ts'
 import type { ImportJob, UndoJob } from '../../src/domain/jobs/job.ts'
+import { type Auth0Front, openAuth0Front } from '../support/auth0-front.ts'
 import { importUsers } from '../support/roster-harness.ts'
 import { defaultConnection, poll, RosterProcesses } from '../support/roster-process.ts'
-import { openAuth0Front, type Auth0Front } from '../support/auth0-front.ts'
 import {
   createTenantClient,
   startTenantRoster,
