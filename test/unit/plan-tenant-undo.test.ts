@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { cutTenantParts, tenantPartFile, tenantPayloadMaxBytes } from '../../src/domain/import/tenant-rows.ts'
 import { planTenantUndo } from '../../src/domain/tenant/plan-tenant-undo.ts'
 import type { StoredUser } from '../../src/domain/users/user.ts'
 
@@ -92,5 +93,20 @@ describe('planning an undo against the tenant', () => {
     expect(result.conflicts).toEqual([
       expect.objectContaining({ index: 1, user: { user_id: 'auth0|h', email: 'h@example.com' } }),
     ])
+  })
+
+  it("restores many users in parts each under Auth0's 512,000 bytes, every user once, in order", () => {
+    const preImages = Array.from({ length: 900 }, (_, i) => ({
+      user_id: `auth0|u${i}`,
+      before: user(`u${i}`, { user_metadata: { notes: 'x'.repeat(1000) } }),
+    }))
+    const result = plan(
+      preImages,
+      preImages.map((p) => user(p.user_id.slice(6))),
+    )
+    const parts = cutTenantParts(result.restores)
+    expect(parts.length).toBeGreaterThan(1)
+    for (const part of parts) expect(tenantPartFile(part).byteLength).toBeLessThan(tenantPayloadMaxBytes)
+    expect(parts.flatMap((part) => part.rows)).toEqual(preImages.map((_, i) => i))
   })
 })
