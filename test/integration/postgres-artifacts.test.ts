@@ -1,11 +1,12 @@
-import { readFile, stat } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createPgArtifacts, type PgArtifacts } from '../../src/adapters/postgres/artifacts.ts'
 import { migrate } from '../../src/adapters/postgres/migrate.ts'
 import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
 import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
+import { tempDir } from '../support/temp-dir.ts'
 
 // What every Artifacts adapter does is in test/contract/artifacts.contract.ts; these are about PostgreSQL.
 
@@ -106,6 +107,26 @@ describe.skipIf(!hasPostgres)('createPgArtifacts', () => {
     expect(await reader.locate(jobA, 'export.csv')).toBeUndefined()
     expect(await reader.jobIds()).toEqual([])
     await expect(stat(copy)).rejects.toThrow(/ENOENT/)
+  })
+
+  it('clears cache folders left by processes that are gone, and leaves live ones', async () => {
+    const parent = await tempDir('roster-cache-parent-')
+    for (const [name, pid] of [
+      ['roster-files-dead', 999_999_999],
+      ['roster-files-live', process.pid],
+    ] as const) {
+      await mkdir(join(parent, name))
+      await writeFile(join(parent, name, 'owner.pid'), String(pid))
+    }
+    const artifacts = createPgArtifacts(pool, databaseUrl(), { cacheParent: parent })
+    opened.push(artifacts)
+    await artifacts.put(jobA, 'export.csv', 'a,b\n')
+
+    await artifacts.locate(jobA, 'export.csv')
+
+    const left = await readdir(parent)
+    expect(left).toContain('roster-files-live')
+    expect(left).not.toContain('roster-files-dead')
   })
 
   it('reports a database it cannot reach as store_unavailable, naming DATABASE_URL', async () => {

@@ -1,14 +1,11 @@
-import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
-import { mkdir, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { createGzip } from 'node:zlib'
-import { checkJobFileName, checkJobId, isJobId } from '../../domain/jobs/job-files.ts'
+import { checkJobFileName, checkJobId } from '../../domain/jobs/job-files.ts'
 import type { Artifacts } from '../../engine/ports.ts'
 import type { AppError } from '../../errors.ts'
+import { JobFileCache } from './job-file-cache.ts'
+import { cutIntoParts, fromPieces, gzipped, PiecesFailed } from './job-file-parts.ts'
 import { databaseUnavailable, type Pool, type PoolClient, transaction } from './pool.ts'
 
 /**
@@ -17,10 +14,9 @@ import { databaseUnavailable, type Pool, type PoolClient, transaction } from './
  * holds more than one part), read a part at a time. Each write is one transaction: a file that exists is whole,
  * and a write that fails leaves the earlier version, if any, as it was.
  *
- * `locate` copies a file into a private cache folder under the OS temp dir (0700, files 0600) and gives that path:
- * downloads and `--out` stream from disk. Cached copies are named by the file's version id, so a file written
- * again is copied again; they are removed with their job (`remove`, or the next `jobIds` on another replica) and
- * all at `close`.
+ * `locate` copies a file into this process's private cache (job-file-cache.ts) and gives that path: downloads and
+ * `--out` stream from disk. Copies go with their job (`remove`, or the next `jobIds` on another replica) and all
+ * at `close`.
  */
 export interface PgArtifacts extends Artifacts {
   /** Removes the cache folder. The pool is the caller's. */
@@ -42,19 +38,11 @@ export function createPgArtifacts(
   options: PgArtifactsOptions = {},
 ): PgArtifacts {
   const partBytes = options.partBytes ?? defaultPartBytes
-  let cacheDir: Promise<string> | undefined
-  /** Copies being made, by cache path: two downloads of one file at once share one copy. */
-  const materializing = new Map<string, Promise<string | undefined>>()
+  const cache = new JobFileCache(options.cacheParent)
 
   function check(jobId: string, name: string): void {
     checkJobId(jobId)
     checkJobFileName(name)
-  }
-
-  function cache(): Promise<string> {
-    // mkdtemp makes the folder 0700: other users of the machine cannot list or read the copies.
-    cacheDir ??= mkdtemp(join(options.cacheParent ?? tmpdir(), 'roster-files-'))
-    return cacheDir
   }
 
   function unavailable(action: string, jobId: string, name: string | undefined, error: unknown): AppError {
@@ -106,62 +94,29 @@ export function createPgArtifacts(
   }
 
   async function materialize(jobId: string, name: string): Promise<string | undefined> {
-    const folder = join(await cache(), jobId)
-    // A snapshot: the file read is one version, even if it is written again or removed meanwhile.
-    const client = await pool.connect()
+    let client: PoolClient | undefined
     let broken: Error | undefined
     try {
+      client = await pool.connect()
+      // A snapshot: the file copied is one version, even if it is written again or removed meanwhile.
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
       const version = await versionOf(client, jobId, name)
       if (version === undefined) return undefined
-      const path = join(folder, `${version.id}-${name}`)
-      const cached = await stat(path).catch(() => undefined)
-      if (cached?.size === version.size) return path
-      const running = materializing.get(path)
-      if (running) return await running
-      const copy = copyOut(client, folder, path, version, name)
-      materializing.set(path, copy)
-      try {
-        return await copy
-      } finally {
-        materializing.delete(path)
-      }
+      const reader = client
+      return await cache.copy(jobId, name, version, (tmpFile) =>
+        pipeline(
+          Readable.from(readParts(reader, version.id, version.parts)),
+          createWriteStream(tmpFile, { mode: 0o600 }),
+        ),
+      )
     } catch (error) {
-      throw unavailable('read', jobId, name, error)
+      throw unavailable('copy out', jobId, name, error)
     } finally {
-      await client.query('COMMIT').catch((error: Error) => {
+      await client?.query('COMMIT').catch((error: Error) => {
         broken = error
       })
-      client.release(broken)
+      client?.release(broken)
     }
-  }
-
-  /** Writes the version's parts to a tmp file, then renames it to `path` and drops older versions' copies. */
-  async function copyOut(
-    client: PoolClient,
-    folder: string,
-    path: string,
-    version: { id: string; size: number; parts: number },
-    name: string,
-  ): Promise<string> {
-    await mkdir(folder, { recursive: true, mode: 0o700 })
-    const tmpFile = join(folder, `.${randomBytes(6).toString('hex')}.tmp`)
-    try {
-      await pipeline(
-        Readable.from(readParts(client, version.id, version.parts)),
-        createWriteStream(tmpFile, { mode: 0o600 }),
-      )
-      await rename(tmpFile, path)
-    } catch (error) {
-      await rm(tmpFile, { force: true })
-      throw error
-    }
-    const stale = (await readdir(folder)).filter(
-      (entry) => entry.endsWith(`-${name}`) && entry !== `${version.id}-${name}`,
-    )
-    // A download still streaming an older copy keeps its open file; the name goes now.
-    await Promise.all(stale.map((entry) => rm(join(folder, entry), { force: true })))
-    return path
   }
 
   return {
@@ -218,7 +173,7 @@ export function createPgArtifacts(
       } catch (error) {
         throw unavailable('remove', jobId, undefined, error)
       }
-      if (cacheDir) await rm(join(await cacheDir, jobId), { recursive: true, force: true })
+      await cache.drop(jobId)
     },
 
     async jobIds() {
@@ -230,23 +185,11 @@ export function createPgArtifacts(
         throw databaseUnavailable(databaseUrl, 'list the jobs that have files', error)
       }
       // Retention calls this: copies of jobs another replica removed go now.
-      if (cacheDir) {
-        const kept = new Set(ids)
-        const folder = await cacheDir
-        const cached = await readdir(folder).catch(() => [] as string[])
-        await Promise.all(
-          cached
-            .filter((entry) => isJobId(entry) && !kept.has(entry))
-            .map((entry) => rm(join(folder, entry), { recursive: true, force: true })),
-        )
-      }
+      await cache.keepOnly(new Set(ids))
       return ids
     },
 
-    async close() {
-      if (cacheDir) await rm(await cacheDir, { recursive: true, force: true })
-      cacheDir = undefined
-    },
+    close: () => cache.close(),
   }
 }
 
@@ -268,62 +211,5 @@ async function* readParts(client: PoolClient, fileId: string, parts: number): As
     const row = rows[0]
     if (!row) throw new Error(`part ${part} of ${parts} is missing`)
     yield row.bytes
-  }
-}
-
-/** Pieces regrouped into parts of `size` bytes (the last one shorter); none for an empty stream. */
-async function* cutIntoParts(
-  pieces: AsyncIterable<Buffer> | Iterable<Buffer>,
-  size: number,
-): AsyncIterable<Buffer> {
-  let held: Buffer[] = []
-  let heldBytes = 0
-  for await (const piece of pieces) {
-    let rest = piece
-    while (heldBytes + rest.length >= size) {
-      const take = size - heldBytes
-      held.push(rest.subarray(0, take))
-      yield Buffer.concat(held)
-      rest = rest.subarray(take)
-      held = []
-      heldBytes = 0
-    }
-    if (rest.length > 0) {
-      held.push(rest)
-      heldBytes += rest.length
-    }
-  }
-  if (heldBytes > 0) yield Buffer.concat(held)
-}
-
-/** Marks a failure of the pieces being written, apart from the database's. */
-class PiecesFailed extends Error {}
-
-async function* fromPieces(pieces: AsyncIterable<string | Uint8Array>): AsyncIterable<Buffer> {
-  try {
-    for await (const piece of pieces) {
-      yield typeof piece === 'string'
-        ? Buffer.from(piece, 'utf8')
-        : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)
-    }
-  } catch (error) {
-    throw new PiecesFailed('the pieces failed', { cause: error })
-  }
-}
-
-/**
- * The pieces gzipped (level 1, as the file store: exports are judged in users per second). Started by the first
- * read, so the streams exist only while someone reads them and their errors reach that reader.
- */
-async function* gzipped(pieces: AsyncIterable<string | Uint8Array>): AsyncIterable<Buffer> {
-  const raw = Readable.from(pieces)
-  const gzip = createGzip({ level: 1 })
-  // pipe() does not pass errors on: the pieces' failure must end the gzip stream, or reading it would never end.
-  raw.on('error', (error) => gzip.destroy(error))
-  raw.pipe(gzip)
-  try {
-    yield* gzip
-  } finally {
-    raw.destroy()
   }
 }
