@@ -19,6 +19,11 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** `postgres://postgres@127.0.0.1:<port>` (no database), or undefined when PostgreSQL is not installed. */
     postgresUrl: string | undefined
+    /**
+     * Why there is a cluster or not: `started`; `missing`, no PostgreSQL installed (the tests skip); `unneeded`,
+     * no test file of the run mentions PostgreSQL (one that uses it anyway, through another module, must fail).
+     */
+    postgresStatus: 'started' | 'missing' | 'unneeded'
   }
 }
 
@@ -33,17 +38,20 @@ const ownerFile = 'owner.pid'
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   if (!(await someFileMentionsPostgres(project))) {
     project.provide('postgresUrl', undefined)
+    project.provide('postgresStatus', 'unneeded')
     return undefined
   }
   const bin = findBinaries()
   if (bin === undefined) {
     process.stdout.write(`\n${skipMessage}\n\n`)
     project.provide('postgresUrl', undefined)
+    project.provide('postgresStatus', 'missing')
     return undefined
   }
   await stopAbandonedClusters(bin)
   const cluster = await startCluster(bin)
   project.provide('postgresUrl', cluster.url)
+  project.provide('postgresStatus', 'started')
   return cluster.stop
 }
 

@@ -10,6 +10,15 @@ import { afterAll, beforeAll, inject } from 'vitest'
 export const postgresBaseUrl: string | undefined = inject('postgresUrl')
 export const hasPostgres = postgresBaseUrl !== undefined
 
+// The global setup starts the cluster only when a test file of the run mentions PostgreSQL. A file that reaches
+// this module through another one, without the word, would skip its PostgreSQL tests silently: fail instead.
+if (inject('postgresStatus') === 'unneeded') {
+  throw new Error(
+    'This test file uses test/support/postgres.ts, but its text does not mention PostgreSQL, so no cluster was ' +
+      'started for it (test/support/postgres-global.ts): name it in the file, e.g. in a describe title.',
+  )
+}
+
 function baseUrl(): string {
   if (postgresBaseUrl === undefined)
     throw new Error('no PostgreSQL cluster: guard with describe.skipIf(!hasPostgres)')
