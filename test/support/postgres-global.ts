@@ -21,7 +21,7 @@ declare module 'vitest' {
     postgresUrl: string | undefined
     /**
      * Why there is a cluster or not: `started`; `missing`, no PostgreSQL installed (the tests skip); `unneeded`,
-     * no test file of the run mentions PostgreSQL (one that uses it anyway, through another module, must fail).
+     * no test file of the run imports test/support/postgres.ts (one that reaches it through another module fails).
      */
     postgresStatus: 'started' | 'missing' | 'unneeded'
   }
@@ -36,7 +36,7 @@ const dirPrefix = 'roster-pg-'
 const ownerFile = 'owner.pid'
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  if (!(await someFileMentionsPostgres(project))) {
+  if (!(await someFileImportsPostgresSupport(project))) {
     project.provide('postgresUrl', undefined)
     project.provide('postgresStatus', 'unneeded')
     return undefined
@@ -56,16 +56,16 @@ export default async function setup(project: TestProject): Promise<(() => Promis
 }
 
 /**
- * Whether any test file of this run mentions PostgreSQL (imports test/support/postgres.ts, a contract suite run on
- * both stores…): `vitest run test/unit/x.test.ts` then starts no cluster and says nothing about one. The files
- * are the ones vitest selected (its filters, else every file); if that cannot be told, the cluster starts.
+ * Whether any test file of this run imports test/support/postgres.ts (its text holds `support/postgres`): runs of
+ * other files (`vitest run test/unit`) start no cluster and say nothing about one. The files are the ones vitest
+ * selected (its filters, else every file); if that cannot be told, the cluster starts.
  */
-async function someFileMentionsPostgres(project: TestProject): Promise<boolean> {
+async function someFileImportsPostgresSupport(project: TestProject): Promise<boolean> {
   try {
     const vitest = project.vitest as TestProject['vitest'] & { filenamePattern?: string[] }
     const specifications = await vitest.getRelevantTestSpecifications(vitest.filenamePattern)
     for (const specification of specifications) {
-      if (/postgres/i.test(await readFile(specification.moduleId, 'utf8'))) return true
+      if ((await readFile(specification.moduleId, 'utf8')).includes('support/postgres')) return true
     }
     return false
   } catch {
