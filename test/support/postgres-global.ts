@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { delimiter, dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import type { TestProject } from 'vitest/node'
 
@@ -112,7 +112,7 @@ interface Cluster {
 async function startCluster(bin: string): Promise<Cluster> {
   const asRoot = userInfo().uid === 0
   const owner = asRoot ? await postgresUser() : undefined
-  const dir = await mkdtemp(join(tmpdir(), dirPrefix))
+  const dir = await mkdtemp(join(clusterParent(asRoot), dirPrefix))
   await writeFile(join(dir, ownerFile), String(process.pid))
   if (owner) await chown(dir, owner.uid, owner.gid)
   const as = (command: string, args: string[]) =>
@@ -167,6 +167,27 @@ async function startCluster(bin: string): Promise<Cluster> {
   }
 }
 
+/**
+ * Where cluster folders go: the OS temp dir, unless the `postgres` user could not reach it (root's TMPDIR under
+ * /root, mode 0700): then /tmp.
+ */
+function clusterParent(asRoot: boolean): string {
+  const base = tmpdir()
+  if (!asRoot) return base
+  let dir = resolve(base)
+  for (;;) {
+    try {
+      // Others need search (x) permission on every folder on the way for postgres to reach its own.
+      if ((statSync(dir).mode & 0o001) === 0) return '/tmp'
+    } catch {
+      return '/tmp'
+    }
+    const parent = dirname(dir)
+    if (parent === dir) return base
+    dir = parent
+  }
+}
+
 async function postgresUser(): Promise<{ uid: number; gid: number }> {
   try {
     const [{ stdout: uid }, { stdout: gid }] = await Promise.all([
@@ -198,7 +219,7 @@ function freePort(): Promise<number> {
  * `vitest run` on the same machine) are left alone.
  */
 async function stopAbandonedClusters(bin: string): Promise<void> {
-  const base = tmpdir()
+  const base = clusterParent(userInfo().uid === 0)
   const names = await readdir(base).catch(() => [] as string[])
   for (const name of names.filter((entry) => entry.startsWith(dirPrefix))) {
     const dir = join(base, name)
