@@ -151,17 +151,19 @@ async function startCluster(bin: string): Promise<Cluster> {
       '-c full_page_writes=off',
       '-c max_connections=200',
     ].join(' ')
+    const stop = async () => {
+      await as('pg_ctl', ['stop', '-m', 'immediate', '-D', data]).catch(() => undefined)
+      await rm(dir, { recursive: true, force: true })
+    }
+    await rm(log, { force: true })
     try {
       await as('pg_ctl', ['start', '-w', '-t', '30', '-D', data, '-l', log, '-o', options])
-      const stop = async () => {
-        await as('pg_ctl', ['stop', '-m', 'immediate', '-D', data]).catch(() => undefined)
-        await rm(dir, { recursive: true, force: true })
-      }
       return { url: `postgres://postgres@127.0.0.1:${port}`, stop }
     } catch (error) {
       const text = await readFile(log, 'utf8').catch(() => '')
       if (attempt < 4 && /could not bind|address already in use/i.test(text)) continue
-      await rm(dir, { recursive: true, force: true })
+      // pg_ctl may have given up waiting on a server that still starts: stop it before removing its folder.
+      await stop()
       throw new Error(`PostgreSQL (${bin}) did not start: ${output(error)}\n${text.slice(-2000)}`)
     }
   }
