@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir, userInfo } from 'node:os'
-import { delimiter, join } from 'node:path'
+import { delimiter, dirname, join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import type { TestProject } from 'vitest/node'
 
@@ -19,6 +19,11 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** `postgres://postgres@127.0.0.1:<port>` (no database), or undefined when PostgreSQL is not installed. */
     postgresUrl: string | undefined
+    /**
+     * Why there is a cluster or not: `started`; `missing`, no PostgreSQL installed (the tests skip); `unneeded`,
+     * no test file of the run imports test/support/postgres.ts (one that reaches it through another module fails).
+     */
+    postgresStatus: 'started' | 'missing' | 'unneeded'
   }
 }
 
@@ -31,33 +36,36 @@ const dirPrefix = 'roster-pg-'
 const ownerFile = 'owner.pid'
 
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
-  if (!(await someFileMentionsPostgres(project))) {
+  if (!(await someFileImportsPostgresSupport(project))) {
     project.provide('postgresUrl', undefined)
+    project.provide('postgresStatus', 'unneeded')
     return undefined
   }
   const bin = findBinaries()
   if (bin === undefined) {
     process.stdout.write(`\n${skipMessage}\n\n`)
     project.provide('postgresUrl', undefined)
+    project.provide('postgresStatus', 'missing')
     return undefined
   }
   await stopAbandonedClusters(bin)
   const cluster = await startCluster(bin)
   project.provide('postgresUrl', cluster.url)
+  project.provide('postgresStatus', 'started')
   return cluster.stop
 }
 
 /**
- * Whether any test file of this run mentions PostgreSQL (imports test/support/postgres.ts, a contract suite run on
- * both stores…): `vitest run test/unit/x.test.ts` then starts no cluster and says nothing about one. The files
- * are the ones vitest selected (its filters, else every file); if that cannot be told, the cluster starts.
+ * Whether any test file of this run imports test/support/postgres.ts (its text holds `support/postgres`): runs of
+ * other files (`vitest run test/unit`) start no cluster and say nothing about one. The files are the ones vitest
+ * selected (its filters, else every file); if that cannot be told, the cluster starts.
  */
-async function someFileMentionsPostgres(project: TestProject): Promise<boolean> {
+async function someFileImportsPostgresSupport(project: TestProject): Promise<boolean> {
   try {
     const vitest = project.vitest as TestProject['vitest'] & { filenamePattern?: string[] }
     const specifications = await vitest.getRelevantTestSpecifications(vitest.filenamePattern)
     for (const specification of specifications) {
-      if (/postgres/i.test(await readFile(specification.moduleId, 'utf8'))) return true
+      if ((await readFile(specification.moduleId, 'utf8')).includes('support/postgres')) return true
     }
     return false
   } catch {
@@ -104,7 +112,7 @@ interface Cluster {
 async function startCluster(bin: string): Promise<Cluster> {
   const asRoot = userInfo().uid === 0
   const owner = asRoot ? await postgresUser() : undefined
-  const dir = await mkdtemp(join(tmpdir(), dirPrefix))
+  const dir = await mkdtemp(join(clusterParent(asRoot), dirPrefix))
   await writeFile(join(dir, ownerFile), String(process.pid))
   if (owner) await chown(dir, owner.uid, owner.gid)
   const as = (command: string, args: string[]) =>
@@ -143,19 +151,42 @@ async function startCluster(bin: string): Promise<Cluster> {
       '-c full_page_writes=off',
       '-c max_connections=200',
     ].join(' ')
+    const stop = async () => {
+      await as('pg_ctl', ['stop', '-m', 'immediate', '-D', data]).catch(() => undefined)
+      await rm(dir, { recursive: true, force: true })
+    }
+    await rm(log, { force: true })
     try {
       await as('pg_ctl', ['start', '-w', '-t', '30', '-D', data, '-l', log, '-o', options])
-      const stop = async () => {
-        await as('pg_ctl', ['stop', '-m', 'immediate', '-D', data]).catch(() => undefined)
-        await rm(dir, { recursive: true, force: true })
-      }
       return { url: `postgres://postgres@127.0.0.1:${port}`, stop }
     } catch (error) {
       const text = await readFile(log, 'utf8').catch(() => '')
       if (attempt < 4 && /could not bind|address already in use/i.test(text)) continue
-      await rm(dir, { recursive: true, force: true })
+      // pg_ctl may have given up waiting on a server that still starts: stop it before removing its folder.
+      await stop()
       throw new Error(`PostgreSQL (${bin}) did not start: ${output(error)}\n${text.slice(-2000)}`)
     }
+  }
+}
+
+/**
+ * Where cluster folders go: the OS temp dir, unless the `postgres` user could not reach it (root's TMPDIR under
+ * /root, mode 0700): then /tmp.
+ */
+function clusterParent(asRoot: boolean): string {
+  const base = tmpdir()
+  if (!asRoot) return base
+  let dir = resolve(base)
+  for (;;) {
+    try {
+      // Others need search (x) permission on every folder on the way for postgres to reach its own.
+      if ((statSync(dir).mode & 0o001) === 0) return '/tmp'
+    } catch {
+      return '/tmp'
+    }
+    const parent = dirname(dir)
+    if (parent === dir) return base
+    dir = parent
   }
 }
 
@@ -190,7 +221,7 @@ function freePort(): Promise<number> {
  * `vitest run` on the same machine) are left alone.
  */
 async function stopAbandonedClusters(bin: string): Promise<void> {
-  const base = tmpdir()
+  const base = clusterParent(userInfo().uid === 0)
   const names = await readdir(base).catch(() => [] as string[])
   for (const name of names.filter((entry) => entry.startsWith(dirPrefix))) {
     const dir = join(base, name)

@@ -10,6 +10,15 @@ import { afterAll, beforeAll, inject } from 'vitest'
 export const postgresBaseUrl: string | undefined = inject('postgresUrl')
 export const hasPostgres = postgresBaseUrl !== undefined
 
+// The global setup starts the cluster only when a test file of the run imports this module itself. A file that
+// reaches it through another module would skip its PostgreSQL tests silently: it fails instead, saying what to do.
+if (inject('postgresStatus') === 'unneeded') {
+  throw new Error(
+    'This test file reaches test/support/postgres.ts through another module, so no PostgreSQL cluster was started ' +
+      "for it (test/support/postgres-global.ts starts one for files that import it): add import '../support/postgres.ts' to the file.",
+  )
+}
+
 function baseUrl(): string {
   if (postgresBaseUrl === undefined)
     throw new Error('no PostgreSQL cluster: guard with describe.skipIf(!hasPostgres)')
