@@ -81,10 +81,10 @@ export function createPgArtifacts(
 
   /** The file's current version, or undefined. */
   async function versionOf(
-    client: Pool | PoolClient,
+    client: PoolClient,
     jobId: string,
     name: string,
-  ): Promise<{ id: string; size: number; parts: number } | undefined> {
+  ): Promise<FileVersion | undefined> {
     const { rows } = await client.query<{ id: string; size: string; parts: number }>(
       'SELECT id, size, parts FROM job_files WHERE job_id = $1 AND name = $2',
       [jobId, name],
@@ -93,24 +93,25 @@ export function createPgArtifacts(
     return row && { id: row.id, size: Number(row.size), parts: row.parts }
   }
 
-  async function materialize(jobId: string, name: string): Promise<string | undefined> {
+  /**
+   * Runs `use` on the file's current version in a snapshot (one version throughout, even if the file is written
+   * again or removed meanwhile); undefined when there is no such file.
+   */
+  async function withVersion<T>(
+    jobId: string,
+    name: string,
+    action: string,
+    use: (client: PoolClient, version: FileVersion) => Promise<T>,
+  ): Promise<T | undefined> {
     let client: PoolClient | undefined
     let broken: Error | undefined
     try {
       client = await pool.connect()
-      // A snapshot: the file copied is one version, even if it is written again or removed meanwhile.
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY')
       const version = await versionOf(client, jobId, name)
-      if (version === undefined) return undefined
-      const reader = client
-      return await cache.copy(jobId, name, version, (tmpFile) =>
-        pipeline(
-          Readable.from(readParts(reader, version.id, version.parts)),
-          createWriteStream(tmpFile, { mode: 0o600 }),
-        ),
-      )
+      return version === undefined ? undefined : await use(client, version)
     } catch (error) {
-      throw unavailable('copy out', jobId, name, error)
+      throw unavailable(action, jobId, name, error)
     } finally {
       await client?.query('COMMIT').catch((error: Error) => {
         broken = error
@@ -147,23 +148,21 @@ export function createPgArtifacts(
 
     async get(jobId, name) {
       check(jobId, name)
-      try {
-        const { rows } = await pool.query<{ bytes: Buffer }>(
-          'SELECT p.bytes FROM job_files f JOIN job_file_parts p ON p.file_id = f.id ' +
-            'WHERE f.job_id = $1 AND f.name = $2 ORDER BY p.part',
-          [jobId, name],
-        )
-        if (rows.length > 0) return Buffer.concat(rows.map((row) => row.bytes))
-        // No parts: an empty file, or none at all.
-        return (await versionOf(pool, jobId, name)) ? Buffer.alloc(0) : undefined
-      } catch (error) {
-        throw unavailable('read', jobId, name, error)
-      }
+      // A part at a time: the file and one part in memory, not the whole of it again as the query's hex text.
+      return withVersion(jobId, name, 'read', async (client, version) => {
+        const parts: Buffer[] = []
+        for await (const part of readParts(client, version)) parts.push(part)
+        return Buffer.concat(parts, version.size)
+      })
     },
 
     async locate(jobId, name) {
       check(jobId, name)
-      return materialize(jobId, name)
+      return withVersion(jobId, name, 'copy out', (client, version) =>
+        cache.copy(jobId, name, version, (tmpFile) =>
+          pipeline(Readable.from(readParts(client, version)), createWriteStream(tmpFile, { mode: 0o600 })),
+        ),
+      )
     },
 
     async remove(jobId) {
@@ -201,8 +200,15 @@ async function insertPart(client: PoolClient, fileId: string, part: number, byte
   ])
 }
 
+/** One version of a file: a row of job_files. */
+interface FileVersion {
+  id: string
+  size: number
+  parts: number
+}
+
 /** The parts of one version, in order, one query each: one part in memory at a time. */
-async function* readParts(client: PoolClient, fileId: string, parts: number): AsyncIterable<Buffer> {
+async function* readParts(client: PoolClient, { id: fileId, parts }: FileVersion): AsyncIterable<Buffer> {
   for (let part = 0; part < parts; part++) {
     const { rows } = await client.query<{ bytes: Buffer }>(
       'SELECT bytes FROM job_file_parts WHERE file_id = $1 AND part = $2',
