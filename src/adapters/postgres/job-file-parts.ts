@@ -60,3 +60,54 @@ export async function* gzipped(pieces: AsyncIterable<string | Uint8Array>): Asyn
     raw.destroy()
   }
 }
+
+const copySignature = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1')
+
+/**
+ * The bytes of the one column of a `COPY … TO STDOUT (FORMAT binary)`, every row's value one after another, as the
+ * stream's chunks bring them (a value is passed on in slices, never gathered whole). The binary format: a header
+ * (signature, flags, extension), then per row a field count and per field its length and bytes; a count of -1
+ * ends it. PostgreSQL sends bytea this way as it is, where a query's text results send it as hex, twice the size
+ * and decoded again here (about 7× slower).
+ */
+export async function* bytesOfBinaryCopy(chunks: AsyncIterable<Buffer>): AsyncIterable<Buffer> {
+  let pending: Buffer = Buffer.alloc(0)
+  /** Bytes of the current value still to pass on; -1 while reading a row's framing. */
+  let valueLeft = -1
+  let headerDone = false
+  let ended = false
+  for await (const chunk of chunks) {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+    for (;;) {
+      if (ended) break
+      if (!headerDone) {
+        if (pending.length < 19) break
+        if (!pending.subarray(0, 11).equals(copySignature)) throw new Error('not a binary COPY stream')
+        const extension = pending.readUInt32BE(15)
+        if (pending.length < 19 + extension) break
+        pending = pending.subarray(19 + extension)
+        headerDone = true
+      } else if (valueLeft > 0) {
+        if (pending.length === 0) break
+        const slice = pending.subarray(0, valueLeft)
+        pending = pending.subarray(slice.length)
+        valueLeft -= slice.length
+        yield slice
+      } else {
+        if (pending.length < 2) break
+        const fields = pending.readInt16BE(0)
+        if (fields === -1) {
+          ended = true
+          break
+        }
+        if (fields !== 1) throw new Error(`a binary COPY row of ${fields} fields, not 1`)
+        if (pending.length < 6) break
+        const length = pending.readInt32BE(2)
+        if (length < 0) throw new Error('a NULL value in a binary COPY of file parts')
+        pending = pending.subarray(6)
+        valueLeft = length
+      }
+    }
+  }
+  if (!ended) throw new Error('the binary COPY stream ended early')
+}
