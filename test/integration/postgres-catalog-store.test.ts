@@ -135,6 +135,22 @@ describe.skipIf(!hasPostgres)('openPgCatalogStore', () => {
     })
   })
 
+  it('refuses a change that would leave the catalog invalid, saving nothing', async () => {
+    const a = await open()
+
+    const error = await a
+      .update((draft) => {
+        draft.tenant.owners.push('not an email')
+      })
+      .catch((e: unknown) => e)
+
+    expect((error as AppError).code).toBe('unexpected')
+    expect((error as AppError).message).toContain('tenant.owners')
+    expect(a.read().tenant.owners).toEqual(['owner@example.com'])
+    const { rows } = await pool.query<{ doc: Catalog }>('SELECT doc FROM catalog')
+    expect(rows[0]?.doc.tenant.owners).toEqual(['owner@example.com'])
+  })
+
   it('refuses a document of the wrong shape with store_invalid, naming the table and the field', async () => {
     await open()
     await pool.query(`UPDATE catalog SET doc = jsonb_set(doc, '{version}', '2')`)

@@ -108,10 +108,11 @@ export async function openPgCatalogStore(
           throw new ChangeFailed('the change failed', { cause: error })
         }
         const version = current.version + 1
-        await client.query('UPDATE catalog SET doc = $1, version = $2, updated_at = now()', [
-          JSON.stringify(applied.draft),
-          version,
-        ])
+        const text = JSON.stringify(applied.draft)
+        // Every replica parses what is written here (the file store only at its next start): a document that
+        // would not parse is refused now, by the replica that made it, instead of stopping all the others.
+        refuseInvalid(text)
+        await client.query('UPDATE catalog SET doc = $1, version = $2, updated_at = now()', [text, version])
         // Delivered at commit, to every replica listening (this one included: it then finds nothing newer).
         await client.query('SELECT pg_notify($1, $2)', [catalogChannel, String(version)])
         return { written: { doc: applied.draft, version }, result: applied.result }
@@ -218,6 +219,16 @@ async function lockRow(client: PoolClient, held: Held, databaseUrl: string): Pro
   const fresh = await readRow(client, 0)
   if (!fresh) throw new Error('the catalog row is missing')
   return { doc: parseDocument(fresh.doc, databaseUrl), version: fresh.version }
+}
+
+function refuseInvalid(text: string): void {
+  const checked = catalogSchema.safeParse(JSON.parse(text))
+  if (checked.success) return
+  throw new AppError(
+    'unexpected',
+    `A change would leave the catalog invalid, so it was not saved:\n${z.prettifyError(checked.error)}`,
+    checked.error.issues,
+  )
 }
 
 function parseDocument(doc: unknown, databaseUrl: string): Catalog {
