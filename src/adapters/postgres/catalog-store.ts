@@ -44,6 +44,7 @@ export async function openPgCatalogStore(
   options: PgCatalogOptions = {},
 ): Promise<PgCatalogStore> {
   let held: Held
+  let loaded = false
   let closed = false
   let queue: Promise<unknown> = Promise.resolve()
   const listener = new CatalogListener(databaseUrl, () => refresh(), options)
@@ -51,6 +52,7 @@ export async function openPgCatalogStore(
   await listener.start()
   try {
     held = await load(pool, databaseUrl, seed)
+    loaded = true
   } catch (error) {
     await listener.stop()
     throw error
@@ -66,7 +68,8 @@ export async function openPgCatalogStore(
   let again = false
   /** Fetches the document if it changed; one fetch at a time, and one more if notified meanwhile. */
   function refresh(): void {
-    if (closed) return
+    // A notification before the first read is of a change that read sees.
+    if (closed || !loaded) return
     if (refreshing) {
       again = true
       return
