@@ -67,7 +67,7 @@ export async function transaction<T>(pool: Pool, work: (client: PoolClient) => P
 
 /**
  * The AppError for a database Roster cannot use: `store_unavailable`, naming the database (password hidden), what
- * Roster was doing and PostgreSQL's own reason. An AppError passes through unchanged.
+ * Roster was doing (`action`: "write the audit log") and PostgreSQL's own reason. An AppError passes through.
  */
 export function databaseUnavailable(databaseUrl: string, action: string, error: unknown): AppError {
   if (error instanceof AppError) return error
@@ -75,7 +75,7 @@ export function databaseUnavailable(databaseUrl: string, action: string, error: 
     error instanceof Error ? error.message || String((error as { code?: unknown }).code) : String(error)
   return new AppError(
     'store_unavailable',
-    `Cannot ${action} in the PostgreSQL database ${redactUrl(databaseUrl)} (DATABASE_URL): ${reason}.`,
+    `PostgreSQL (DATABASE_URL=${redactUrl(databaseUrl)}): cannot ${action}: ${reason}.`,
     undefined,
     { cause: error },
   )
