@@ -33,6 +33,8 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): Pool
 export function redactUrl(databaseUrl: string): string {
   try {
     const url = new URL(databaseUrl)
+    // `user:secret@host` without a scheme parses as scheme `user:`, the secret in its path: show none of it.
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') return 'DATABASE_URL (not a URL)'
     if (url.password !== '') url.password = '***'
     for (const key of [...url.searchParams.keys()]) {
       if (/pass|secret|key/i.test(key)) url.searchParams.set(key, '***')
