@@ -17,7 +17,7 @@ export async function migrateDatabase(
   if (url === undefined) {
     throw new AppError(
       'config_invalid',
-      'roster db migrate applies Roster’s schema to a PostgreSQL database: set DATABASE_URL (postgres://user:password@host:5432/database). The embedded store (STORE_DIR) needs no migration.',
+      "roster db migrate applies Roster's schema to a PostgreSQL database: set DATABASE_URL (postgres://user:password@host:5432/database). The embedded store (STORE_DIR) needs no migration.",
     )
   }
   const pool = createPool(url, { max: 1 })

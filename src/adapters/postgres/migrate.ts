@@ -59,7 +59,7 @@ export async function migrate(
   try {
     client = await pool.connect()
   } catch (error) {
-    throw databaseUnavailable(databaseUrl, 'connect to apply the schema', error)
+    throw databaseUnavailable(databaseUrl, 'connect', error)
   }
   let broken: Error | undefined
   try {

@@ -33,6 +33,8 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): Pool
 export function redactUrl(databaseUrl: string): string {
   try {
     const url = new URL(databaseUrl)
+    // `user:secret@host` without a scheme parses as scheme `user:`, the secret in its path: show none of it.
+    if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') return 'DATABASE_URL (not a URL)'
     if (url.password !== '') url.password = '***'
     for (const key of [...url.searchParams.keys()]) {
       if (/pass|secret|key/i.test(key)) url.searchParams.set(key, '***')
@@ -67,7 +69,7 @@ export async function transaction<T>(pool: Pool, work: (client: PoolClient) => P
 
 /**
  * The AppError for a database Roster cannot use: `store_unavailable`, naming the database (password hidden), what
- * Roster was doing and PostgreSQL's own reason. An AppError passes through unchanged.
+ * Roster was doing (`action`: "write the audit log") and PostgreSQL's own reason. An AppError passes through.
  */
 export function databaseUnavailable(databaseUrl: string, action: string, error: unknown): AppError {
   if (error instanceof AppError) return error
@@ -75,7 +77,7 @@ export function databaseUnavailable(databaseUrl: string, action: string, error: 
     error instanceof Error ? error.message || String((error as { code?: unknown }).code) : String(error)
   return new AppError(
     'store_unavailable',
-    `Cannot ${action} in the PostgreSQL database ${redactUrl(databaseUrl)} (DATABASE_URL): ${reason}.`,
+    `PostgreSQL (DATABASE_URL=${redactUrl(databaseUrl)}): cannot ${action}: ${reason}.`,
     undefined,
     { cause: error },
   )
