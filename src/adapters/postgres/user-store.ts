@@ -11,7 +11,6 @@ import {
   PrefetchedUsers,
   type ScanOptions,
   storeConflict,
-  type UserKeys,
 } from '../../engine/user-directory.ts'
 import { AppError } from '../../errors.ts'
 import { databaseUnavailable, type Pool, type PoolClient, transaction } from './pool.ts'
