@@ -14,15 +14,16 @@ import {
 } from '../../engine/user-directory.ts'
 import { AppError } from '../../errors.ts'
 import { databaseUnavailable, type Pool, type PoolClient, transaction } from './pool.ts'
+import { upsertByCopy } from './user-store-bulk.ts'
 import { commitFailure } from './user-store-errors.ts'
 
 /**
  * The users on PostgreSQL (table `users`, migration 001), read on demand: a replica holds none of them in memory,
  * so its memory does not grow with the tenant. Every replica may commit; they agree through the database alone:
  *
- * - a commit is one transaction: the chunk's row in `commits` (its `seq` is the users' `rev`), the puts as one
- *   INSERT … SELECT FROM unnest(…) ON CONFLICT (user_id) DO UPDATE, the deletes as one DELETE. (Measured against
- *   COPY into a temp table + INSERT … SELECT for a 2,000-user chunk: see bench/pg-user-commit.ts.)
+ * - a commit is one transaction: the chunk's row in `commits` (its `seq` is the users' `rev`), the puts COPYed into
+ *   a temp table and moved by one INSERT … SELECT … ON CONFLICT (user_id) DO UPDATE (faster than a multi-row INSERT
+ *   from unnest: see user-store-bulk.ts), the deletes as one DELETE.
  * - `expected` revs are checked under SELECT … FOR UPDATE of those users, so two replicas committing the same users
  *   take turns and the second sees the first's revs. A user expected absent is not locked: a concurrent insert of
  *   it meets the primary key instead. Both end in `store_conflict`, as do the unique indexes on email and username
@@ -160,7 +161,7 @@ async function commitBatch(
       )
       const row = inserted.rows[0]
       if (row === undefined) throw chunkCommitted(batch.jobId, batch.chunk)
-      if (puts.length > 0) await upsertUsers(client, puts, docs, row.seq)
+      if (puts.length > 0) await upsertByCopy(client, puts, docs, row.seq)
       if (batch.deletes.length > 0) {
         await client.query('DELETE FROM users WHERE user_id = ANY($1::text[])', [batch.deletes])
       }
@@ -190,30 +191,4 @@ async function checkExpected(client: PoolClient, batch: CommitBatch, expected: E
   for (const [userId, rev] of expected) {
     if ((now.get(userId) ?? null) !== rev) throw storeConflict(batch.jobId, batch.chunk, userId, 'changed')
   }
-}
-
-/** All the puts in one statement; a replaced user keeps its `ord` (its place in scans). */
-async function upsertUsers(
-  client: PoolClient,
-  puts: readonly Omit<StoredUser, 'rev'>[],
-  docs: readonly string[],
-  seq: string,
-): Promise<void> {
-  await client.query(
-    `INSERT INTO users (user_id, connection_id, email, username, doc, rev)
-     SELECT u.user_id, u.connection_id, u.email, u.username, u.doc, $6
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
-       WITH ORDINALITY AS u(user_id, connection_id, email, username, doc, n)
-     ORDER BY u.n
-     ON CONFLICT (user_id) DO UPDATE SET connection_id = EXCLUDED.connection_id, email = EXCLUDED.email,
-       username = EXCLUDED.username, doc = EXCLUDED.doc, rev = EXCLUDED.rev`,
-    [
-      puts.map((user) => user.user_id),
-      puts.map((user) => user.connection_id),
-      puts.map((user) => user.email),
-      puts.map((user) => user.username ?? null),
-      docs,
-      seq,
-    ],
-  )
 }
