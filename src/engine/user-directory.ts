@@ -56,6 +56,8 @@ export interface UserKeys {
 export interface ScanOptions {
   /** Users per page read from the store. Default 1,000. */
   pageSize?: number
+  /** Users to pass over first, in scan order: where a page of GET /users starts. Default 0. */
+  skip?: number
 }
 
 /** user_id → the rev the plan read, or `null` when the plan read that the user did not exist. */

@@ -182,6 +182,16 @@ export function userStoreContract(open: () => Promise<UserStoreLocation>): void 
       expect(await all(store, { connectionId: conB }, 2)).toHaveLength(1)
       expect(await all(store, { connectionId: 'con_NONE' })).toEqual([])
       expect(await store.count({ connectionId: conA })).toBe(11)
+      // A page of GET /users: skip, then as many as wanted.
+      const page = async (query: { connectionId?: string }, skip: number) => {
+        const ids: string[] = []
+        for await (const each of store.scan(query, { skip, pageSize: 2 })) ids.push(each.user_id)
+        return ids
+      }
+      expect(await page({}, 7)).toEqual(expectedIds.slice(7))
+      expect(await page({ connectionId: conA }, 7)).toEqual(inA.slice(7).map((each) => each.user_id))
+      expect(await page({}, 12)).toEqual([])
+      expect(await page({}, 0)).toEqual(expectedIds)
       expect(await store.count({ connectionId: 'con_NONE' })).toBe(0)
     })
   })

@@ -6,9 +6,9 @@ import type { PoolClient } from './pool.ts'
 /**
  * Two ways to write a chunk's users in one statement's worth of work; a replaced user keeps its `ord` (its place in
  * scans) and new users take theirs in the chunk's order. The store uses `upsertByCopy`: measured by
- * bench/pg-user-commit.ts on a 100k-user tenant, a 2,000-user chunk took ~350 ms by COPY against ~530 ms by unnest
- * to insert (a bare COPY into `users`, the floor: ~315 ms) and ~420 against ~730 ms to replace. `upsertByUnnest`
- * stays for that comparison.
+ * bench/pg-user-commit.ts on a 100k-user tenant (two runs on a shared 2-core machine, medians of 7), a 2,000-user
+ * chunk took 340–350 ms by COPY against 530–940 ms by unnest to insert (a bare COPY into `users`, the floor:
+ * 315–435 ms), and 420–530 ms against 730–770 ms to replace. `upsertByUnnest` stays for that comparison.
  */
 
 const upsert = `ON CONFLICT (user_id) DO UPDATE SET connection_id = EXCLUDED.connection_id, email = EXCLUDED.email,

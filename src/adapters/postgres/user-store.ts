@@ -118,6 +118,23 @@ async function* scanPages(
     ? 'SELECT doc, rev, ord FROM users WHERE connection_id = $1 AND ord > $2 ORDER BY connection_id, ord LIMIT $3'
     : 'SELECT doc, rev, ord FROM users WHERE ord > $1 ORDER BY ord LIMIT $2'
   let after = '0'
+  const skip = options.skip ?? 0
+  if (skip > 0) {
+    // The page's start by OFFSET once (the index walks past the skipped users); keyset pages from there on.
+    const start = byConnection
+      ? 'SELECT ord FROM users WHERE connection_id = $1 ORDER BY connection_id, ord OFFSET $2 LIMIT 1'
+      : 'SELECT ord FROM users ORDER BY ord OFFSET $1 LIMIT 1'
+    let rows: { ord: string }[]
+    try {
+      rows = (
+        await pool.query<{ ord: string }>(start, byConnection ? [query.connectionId, skip - 1] : [skip - 1])
+      ).rows
+    } catch (error) {
+      throw databaseUnavailable(databaseUrl, 'read the users', error)
+    }
+    if (rows[0] === undefined) return
+    after = rows[0].ord
+  }
   for (;;) {
     let rows: (UserRow & { ord: string })[]
     try {

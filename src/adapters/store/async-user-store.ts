@@ -55,8 +55,13 @@ async function* scanInTurns(
   options: ScanOptions = {},
 ): AsyncGenerator<StoredUser> {
   const pageSize = options.pageSize ?? defaultScanPageSize
+  let skip = options.skip ?? 0
   let inPage = 0
   for (const user of store.scan(query)) {
+    if (skip > 0) {
+      skip -= 1
+      continue
+    }
     yield user
     if (++inPage === pageSize) {
       inPage = 0
