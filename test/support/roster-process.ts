@@ -111,7 +111,15 @@ const blankedInRepo = [
   'TENANT_NAME',
   'TENANT_OWNERS',
   'API_RATE_LIMIT',
+  'API_TENANT_RATE_LIMIT',
+  'API_FAULTS',
   'FAULT_PAUSE_AFTER_CHUNK',
+  // A developer's .env may point at a real tenant: a test child reaches one only when the test passes AUTH0_*.
+  'AUTH0_DOMAIN',
+  'AUTH0_BASE_URL',
+  'AUTH0_CLIENT_ID',
+  'AUTH0_CLIENT_SECRET',
+  'AUTH0_TOKEN',
 ] as const
 
 function childEnv(storeDir: string, extra: Record<string, string>, cwd: string): NodeJS.ProcessEnv {
