@@ -120,8 +120,9 @@ export class Auth0Client {
   }
 
   /**
-   * Submits an import job. The SDK's own retries are off for this one call: a 5xx or a timeout may come after
-   * Auth0 accepted the part, and re-sending it blindly would import it twice. A 429 (rate limit or the tenant's
+   * Submits an import job. The SDK's own retries are off for this one call, and Roster's retry only 429s and
+   * token failures: a 5xx or a timeout may come after Auth0 accepted the part, and re-sending it blindly would
+   * import it twice (the caller gets `auth0_unavailable` and decides). A 429 (rate limit or the tenant's
    * active-import limit) means it was not accepted, so that alone is waited out and tried again.
    */
   createImportJob(request: ImportJobRequest): Promise<Auth0Job> {
@@ -141,7 +142,7 @@ export class Auth0Client {
         { maxRetries: 0 },
       )
       return jobAnswer.parse(data)
-    })
+    }, { idempotent: false })
   }
 
   getJob(jobId: string): Promise<Auth0Job> {
@@ -196,9 +197,9 @@ export class Auth0Client {
     return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes
   }
 
-  async #call<T>(doing: string, call: () => Promise<T>): Promise<T> {
+  async #call<T>(doing: string, call: () => Promise<T>, { idempotent = true } = {}): Promise<T> {
     try {
-      return await withRateLimitRetry(call, this.#rateLimits)
+      return await withRateLimitRetry(call, { ...this.#rateLimits, idempotent })
     } catch (error) {
       throw toAppError(error, { settings: this.settings, doing })
     }
