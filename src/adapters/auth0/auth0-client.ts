@@ -105,6 +105,21 @@ export class Auth0Client {
     return new Map(unique.map((email, index) => [email, found[index] ?? []]))
   }
 
+  /** One user by id (with its provider prefix), or null when the tenant has none (404 `inexistent_user`). */
+  async getUser(userId: string): Promise<Auth0User | null> {
+    try {
+      return await this.#call(`reading user ${userId}`, async () =>
+        userAnswer.parse(await this.#sdk.users.get(userId)),
+      )
+    } catch (error) {
+      if (error instanceof AppError && (error.code === 'not_found' || error.code === 'auth0_rejected')) {
+        const status = (error.details as { status?: number } | undefined)?.status
+        if (status === 404) return null
+      }
+      throw error
+    }
+  }
+
   /** Deletes a user; Auth0 answers 204 for an unknown id too (reference: management API §3.1). */
   deleteUser(userId: string): Promise<void> {
     return this.#call(`deleting user ${userId}`, async () => {

@@ -51,3 +51,4 @@ export function createAuth0Client(
   const { management, tokens } = createSdkClients(parsed, sdkOptions)
   return new Auth0Client(parsed, management, tokens, clientOptions)
 }
+export { createTenantDirectory, type TenantDirectoryOptions, toRosterConnection } from './tenant-directory.ts'

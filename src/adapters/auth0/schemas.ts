@@ -18,6 +18,8 @@ export interface Auth0Connection {
    * tenant lists them, else Roster's stand-in's `enabled`; undefined when the answer says neither.
    */
   enabled: boolean | undefined
+  /** `options.validation.username`: the connection's username length rule, when it sets one. */
+  usernameLimits?: { min: number; max: number }
 }
 
 export const connectionAnswer = z.looseObject({
@@ -28,6 +30,11 @@ export const connectionAnswer = z.looseObject({
     .looseObject({
       import_mode: z.boolean().optional(),
       enabledDatabaseCustomization: z.boolean().optional(),
+      validation: z
+        .looseObject({
+          username: z.looseObject({ min: z.number().int(), max: z.number().int() }).optional(),
+        })
+        .nullish(),
     })
     .optional(),
   enabled_clients: z.array(z.string()).optional(),
@@ -35,12 +42,14 @@ export const connectionAnswer = z.looseObject({
 })
 
 export function toConnection(answer: z.infer<typeof connectionAnswer>): Auth0Connection {
+  const username = answer.options?.validation?.username
   return {
     id: answer.id,
     name: answer.name,
     importMode: answer.options?.import_mode ?? false,
     customDatabase: answer.options?.enabledDatabaseCustomization ?? false,
     enabled: answer.enabled_clients !== undefined ? answer.enabled_clients.length > 0 : answer.enabled,
+    ...(username === undefined ? {} : { usernameLimits: { min: username.min, max: username.max } }),
   }
 }
 
