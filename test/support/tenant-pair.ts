@@ -32,6 +32,8 @@ export interface TenantPair {
   processes: RosterProcesses
   tenant: TenantSide
   frontStoreDir: string
+  /** A scratch folder for the test's files, removed with the pair. */
+  workDir: string
   /** AUTH0_DOMAIN, AUTH0_BASE_URL, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET, and `frontEnv`. */
   frontEnv: Record<string, string>
   /** Starts (or, after a kill, restarts) the front server; `env` adds to `frontEnv`. */
@@ -58,7 +60,8 @@ export async function startTenantPair(options: TenantPairOptions = {}): Promise<
   try {
     const tenantStore = await mkdtemp(join(tmpdir(), 'roster-tenant-'))
     const frontStoreDir = await mkdtemp(join(tmpdir(), 'roster-front-'))
-    dirs.push(tenantStore, frontStoreDir)
+    const workDir = await mkdtemp(join(tmpdir(), 'roster-pair-files-'))
+    dirs.push(tenantStore, frontStoreDir, workDir)
     const server = await processes.startServer(tenantStore, {
       env: { API_RATE_LIMIT: '5', TENANT_NAME: 'acme', BACKUP_CRON: 'off', ...options.tenantEnv },
     })
@@ -92,6 +95,7 @@ export async function startTenantPair(options: TenantPairOptions = {}): Promise<
       processes,
       tenant,
       frontStoreDir,
+      workDir,
       frontEnv,
       startFront: (env = {}) => processes.startServer(frontStoreDir, { env: { ...frontEnv, ...env } }),
       frontCli: (args, { timeoutMs = 90_000 } = {}) =>
