@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import util from 'node:util'
 import cron from 'node-cron'
 import { z } from 'zod'
+import { type Auth0Settings, auth0SettingNames, auth0SettingsSchema } from './adapters/auth0/settings.ts'
 import { type FaultRule, parseFaultRules } from './domain/api/fault-rules.ts'
 import { AppError } from './errors.ts'
 import { logLevels } from './logger.ts'
@@ -96,6 +97,12 @@ export const envSchema = z.object({
   SMTP_URL: optionalText.pipe(
     z.url({ error: 'expected a URL such as smtp://user:pass@host:587' }).optional(),
   ),
+  // The Auth0 tenant that is the directory (issue 13); checked together by auth0SettingsSchema in loadConfig.
+  AUTH0_DOMAIN: optionalText,
+  AUTH0_BASE_URL: optionalText,
+  AUTH0_CLIENT_ID: optionalText,
+  AUTH0_CLIENT_SECRET: optionalText,
+  AUTH0_TOKEN: optionalText,
   /** For crash tests only: an import holds after this chunk until stopped (see EngineContext.faults). */
   FAULT_PAUSE_AFTER_CHUNK: z.preprocess(
     (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
@@ -164,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined>) {
     throw new AppError('config_invalid', `Invalid configuration:\n${lines.join('\n')}`)
   }
   const e = parsed.data
+  const auth0 = auth0Settings(e, env)
   return {
     port: e.PORT,
     storeDir: e.STORE_DIR,
@@ -199,7 +207,46 @@ export function loadConfig(env: Record<string, string | undefined>) {
     apiRateLimit: e.API_RATE_LIMIT,
     /** Requests a second across all callers (API_TENANT_RATE_LIMIT); undefined: no tenant-wide limit. */
     apiTenantRateLimit: e.API_TENANT_RATE_LIMIT,
+    /** The Auth0 tenant that is the directory (AUTH0_DOMAIN set); undefined: the embedded store. */
+    auth0,
   }
+}
+
+type ParsedEnv = z.output<typeof envSchema>
+
+/**
+ * AUTH0_DOMAIN decides the directory. Its companions alone (a client id, a token) are a half-done setup that would
+ * otherwise silently leave Roster on its embedded store: refused, naming AUTH0_DOMAIN.
+ */
+function auth0Settings(e: ParsedEnv, env: Record<string, string | undefined>): Auth0Settings | undefined {
+  const input = {
+    domain: e.AUTH0_DOMAIN,
+    baseUrl: e.AUTH0_BASE_URL,
+    clientId: e.AUTH0_CLIENT_ID,
+    clientSecret: e.AUTH0_CLIENT_SECRET,
+    token: e.AUTH0_TOKEN,
+  }
+  const given = (Object.keys(input) as (keyof typeof input)[]).filter((key) => input[key] !== undefined)
+  if (input.domain === undefined) {
+    if (given.length === 0) return undefined
+    const names = given.map((key) => auth0SettingNames[key]).join(', ')
+    throw new AppError(
+      'config_invalid',
+      `Invalid configuration:\n  AUTH0_DOMAIN is not set, but ${names} ${given.length === 1 ? 'is' : 'are'}: ` +
+        'set AUTH0_DOMAIN to your tenant (like acme.eu.auth0.com) to use it as the directory, or unset them.',
+    )
+  }
+  const parsed = auth0SettingsSchema.safeParse(input)
+  if (parsed.success) return parsed.data
+  const lines = parsed.error.issues.map((issue) => {
+    const key = issue.path[0] as keyof typeof input | undefined
+    const name = key === undefined ? 'AUTH0_CLIENT_ID' : auth0SettingNames[key]
+    // Secrets are never echoed, whatever is wrong with them.
+    const shown =
+      name === 'AUTH0_CLIENT_SECRET' || name === 'AUTH0_TOKEN' ? '' : `=${JSON.stringify(env[name] ?? '')}`
+    return `  ${name}${shown}: ${issue.message}`
+  })
+  throw new AppError('config_invalid', `Invalid configuration:\n${lines.join('\n')}`)
 }
 
 export type Config = ReturnType<typeof loadConfig>

@@ -48,7 +48,9 @@ async function main(): Promise<void> {
   logger.info('Roster is running', {
     url: `http://localhost:${server.port}`,
     store: roster.storeDir,
-    users: roster.engine.countUsers(),
+    ...(roster.engine.ctx.tenant
+      ? { directory: roster.engine.ctx.tenant.domain }
+      : { users: roster.engine.countUsers() }),
     connections: roster.engine.listConnections().length,
   })
   for (const line of describeSetup(config)) logger.info(line)

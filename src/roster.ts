@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
+import { createAuth0Client, createTenantDirectory } from './adapters/auth0/index.ts'
 import { createFileArtifacts } from './adapters/store/artifacts.ts'
 import { createFileAuditLog } from './adapters/store/audit-file.ts'
 import { createBackupFiles } from './adapters/store/backup-files.ts'
@@ -14,9 +15,12 @@ import { tightenStorePermissions } from './adapters/store/store-permissions.ts'
 import { randomIds, systemClock } from './adapters/system.ts'
 import type { Config } from './config.ts'
 import type { Catalog } from './domain/catalog.ts'
+import type { EngineContext } from './engine/context.ts'
 import { Engine } from './engine/engine.ts'
 import { JobEvents } from './engine/events.ts'
 import type { AuditLog, CatalogStore, Clock, Ids } from './engine/ports.ts'
+import { syncTenantConnections } from './engine/tenant/connections.ts'
+import type { TenantDirectory } from './engine/tenant/tenant-directory.ts'
 import { AppError } from './errors.ts'
 import type { Logger } from './logger.ts'
 
@@ -43,6 +47,11 @@ export interface RosterDeps {
    * file, 0600. Durability tests pass one that records each write and sync, to check what is on disk at each ack.
    */
   openJournal?: OpenAppendHandle
+  /**
+   * The Auth0 tenant, when AUTH0_DOMAIN is set. Default: the SDK client built from `config.auth0`. In-process tests
+   * pass their own (a directory over a client with short timeouts).
+   */
+  tenant?: TenantDirectory
 }
 
 /**
@@ -86,6 +95,8 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
     })
     const artifacts = createFileArtifacts(join(storeDir, 'jobs'))
     const events = new JobEvents(deps.logger)
+    const tenant =
+      deps.tenant ?? (config.auth0 ? createTenantDirectory(createAuth0Client(config.auth0)) : undefined)
     const engine = new Engine(
       {
         users,
@@ -97,9 +108,12 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
         events,
         limits: { ...config.limits, chunkRows },
         faults: config.faults,
+        ...(tenant ? { tenant } : {}),
       },
       { backups: { store: createBackupFiles(join(storeDir, 'backups')), keep: config.backup.keep } },
     )
+    // Before anything serves or runs: a tenant Roster cannot use stops the server and the CLI, naming the setting.
+    if (engine.ctx.tenant) await connectTenant(engine.ctx)
     return {
       engine,
       audit: createFileAuditLog(join(storeDir, 'audit.jsonl')),
@@ -115,6 +129,26 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
   } catch (error) {
     await lock.release()
     throw error
+  }
+}
+
+/**
+ * Start-up check of the Auth0 tenant: the domain answers, the credential is accepted, every scope is granted (the
+ * error's message names the setting and the scope), then its connections become the catalog's (decision 1).
+ */
+async function connectTenant(ctx: EngineContext): Promise<void> {
+  const tenant = ctx.tenant as TenantDirectory
+  try {
+    await tenant.verify()
+    const connections = await syncTenantConnections(ctx)
+    ctx.logger.info('directory: the Auth0 tenant', { domain: tenant.domain, connections: connections.length })
+  } catch (error) {
+    const problem = error instanceof AppError ? error : new AppError('unexpected', String(error))
+    throw new AppError(
+      problem.code,
+      `Roster cannot use the Auth0 tenant ${tenant.domain} (AUTH0_DOMAIN): ${problem.message}`,
+      problem.details,
+    )
   }
 }
 

@@ -13,6 +13,7 @@ import { createMailer } from './adapters/mail/mailer.ts'
 import { type SlackTuning, startSlack } from './adapters/slack/start-slack.ts'
 import type { Config } from './config.ts'
 import { downloadName } from './domain/api/export-format.ts'
+import { type DirectoryHealth, directoryHealth } from './engine/tenant/directory-health.ts'
 import { AppError } from './errors.ts'
 import type { Logger } from './logger.ts'
 import type { Roster } from './roster.ts'
@@ -70,10 +71,11 @@ export async function startServer(
     publicUrl: () => publicUrl,
     retentionHours: config.limits.retentionHours,
   })
+  const directory = directoryHealth(engine.ctx)
   const app = createHttpApp({
     logger,
     routers: [...(slack?.router ? [slack.router] : []), api],
-    health: () => health(roster, config, notifier),
+    health: () => health(roster, config, notifier, directory),
     control: {
       token: roster.controlToken,
       execute: (body) => executeCommand(engine, parseCommand(body), commandContext),
@@ -169,12 +171,21 @@ function startSlackIfConfigured(roster: Roster, config: Config, logger: Logger, 
   })
 }
 
-async function health(roster: Roster, config: Config, notifier: CompletionNotifier): Promise<HealthReport> {
+async function health(
+  roster: Roster,
+  config: Config,
+  notifier: CompletionNotifier,
+  directory: () => Promise<DirectoryHealth>,
+): Promise<HealthReport> {
   const jobs = roster.engine.listJobs(Number.MAX_SAFE_INTEGER)
-  const writable = await storeWritable(roster.storeDir)
+  const [writable, directoryReport] = await Promise.all([storeWritable(roster.storeDir), directory()])
   return {
+    // Roster's own health: a tenant that does not answer shows in `directory`, without failing the probe (a
+    // restart of Roster would not bring the tenant back).
     ok: writable,
-    store: { dir: roster.storeDir, writable, users: roster.engine.countUsers() },
+    // The embedded store's users: none in front of an Auth0 tenant (the tenant holds them).
+    store: { dir: roster.storeDir, writable, users: roster.engine.ctx.users.count() },
+    directory: directoryReport,
     queue: {
       pending: jobs.filter((job) => job.status === 'pending').length,
       processing: jobs.filter((job) => job.status === 'processing').length,
@@ -214,5 +225,14 @@ export function describeSetup(config: Config): string[] {
     lines.push(`Slack: off — ${missing.join(' and ')} not set. Roster runs without it (CLI and HTTP).`)
   }
   lines.push(config.mail.smtpUrl ? 'Email: SMTP_URL set.' : 'Email: off — SMTP_URL not set.')
+  const { auth0 } = config
+  if (auth0) {
+    const via =
+      auth0.credentials.kind === 'token' ? 'AUTH0_TOKEN' : `application ${auth0.credentials.clientId}`
+    const where = auth0.baseUrlIsDefault ? '' : ` at ${auth0.baseUrl}`
+    lines.push(`Directory: the Auth0 tenant ${auth0.domain}${where} (${via}).`)
+  } else {
+    lines.push('Directory: the embedded store (AUTH0_DOMAIN not set).')
+  }
   return lines
 }

@@ -36,6 +36,8 @@ import { type ExportRequest, requestExport } from './export.ts'
 import { type ImportRequest, requestImport } from './request-import.ts'
 import { sweepRetention } from './retention.ts'
 import { Scheduler } from './scheduler.ts'
+import { freshTenantConnections, refreshTenantConnectionsSoon } from './tenant/connections.ts'
+import { refuseConnectionAddInTenantMode, refuseSingleUsersInTenantMode } from './tenant/refusals.ts'
 import { changeTenantOwners } from './tenant.ts'
 import { requestUndo } from './undo.ts'
 import { updateUser } from './update-user.ts'
@@ -79,6 +81,7 @@ export class Engine {
   }
 
   async requestImport(request: ImportRequest): Promise<ImportJob> {
+    await this.connections()
     const { job, rows, checks } = await requestImport(this.ctx, request, this.#creating)
     // A job accepted with an unparsable file has no rows: its run reads the file and fails with the parse error.
     if (rows.length > 0) this.#scheduler.remember(job.id, { rows, checks })
@@ -87,6 +90,7 @@ export class Engine {
   }
 
   async requestExport(request: ExportRequest): Promise<ExportJob> {
+    await this.connections()
     const job = await requestExport(this.ctx, request)
     this.#scheduler.pump()
     return job
@@ -183,21 +187,47 @@ export class Engine {
     return sweepRetention(this.ctx, this.#creating)
   }
 
+  /**
+   * The connections as they are now. In front of an Auth0 tenant, the catalog's copy of the tenant's connections,
+   * listed again in the background when older than a minute (readers such as Slack's options cannot wait); a
+   * request that can wait calls `connections()` instead.
+   */
   listConnections(): Connection[] {
+    refreshTenantConnectionsSoon(this.ctx)
+    return this.ctx.catalog.read().connections
+  }
+
+  /**
+   * The connections, the tenant's copy first listed again if older than a minute. A tenant that does not answer
+   * leaves the last copy (logged; /healthz says it): the job that then calls the tenant reports the problem.
+   */
+  async connections(): Promise<Connection[]> {
+    if (this.ctx.tenant) {
+      await freshTenantConnections(this.ctx).catch((error: unknown) => {
+        this.ctx.logger.warn("could not list the Auth0 tenant's connections; using the last copy", {
+          domain: this.ctx.tenant?.domain,
+          error,
+        })
+      })
+    }
     return this.ctx.catalog.read().connections
   }
 
   addConnection(input: NewConnection): Promise<Connection> {
+    refuseConnectionAddInTenantMode(this.ctx)
     return addConnection(this.ctx, input)
   }
 
+  /** Users in the embedded store; refused in front of an Auth0 tenant (see `refuseSingleUsersInTenantMode`). */
   countUsers(connection?: string): number {
+    refuseSingleUsersInTenantMode(this.ctx)
     if (connection === undefined) return this.ctx.users.count()
     return this.ctx.users.count({ connectionId: this.#connection(connection).id })
   }
 
   /** By user_id, or by email (in one connection, or in all: an email may exist in several). */
   findUsers(key: string, connection?: string): StoredUser[] {
+    refuseSingleUsersInTenantMode(this.ctx)
     const byId = this.ctx.users.getById(key)
     if (byId) return [byId]
     const email = normalizeEmail(key)
@@ -205,8 +235,15 @@ export class Engine {
     return connections.flatMap((c) => this.ctx.users.findByEmail(c.id, email) ?? [])
   }
 
+  /** One user by user_id, or undefined. */
+  getUser(userId: string): StoredUser | undefined {
+    refuseSingleUsersInTenantMode(this.ctx)
+    return this.ctx.users.getById(userId)
+  }
+
   /** Users in insertion order, of one connection (id or name) or of all. */
   listUsers(connection?: string): Iterable<StoredUser> {
+    refuseSingleUsersInTenantMode(this.ctx)
     if (connection === undefined) return this.ctx.users.scan()
     return this.ctx.users.scan({ connectionId: this.#connection(connection).id })
   }
@@ -224,6 +261,7 @@ export class Engine {
     page: number,
     perPage: number,
   ): OffsetPage<StoredUser> | undefined {
+    refuseSingleUsersInTenantMode(this.ctx)
     const total = this.countUsers(connection)
     const connectionId = connection === undefined ? undefined : this.#connection(connection).id
     const start = page * perPage
@@ -258,6 +296,7 @@ export class Engine {
 
   /** Changes one user as Auth0's PATCH /users/{id} does (see `updateUser`): profile, flags, password, metadata. */
   updateUser(userId: string, patch: UserPatch, requestedBy: Requester): Promise<StoredUser> {
+    refuseSingleUsersInTenantMode(this.ctx)
     return updateUser(this.ctx, userId, patch, requestedBy)
   }
 
@@ -275,6 +314,7 @@ export class Engine {
 
   /** Deletes a user; false when there was none (Auth0 answers 204 either way). */
   deleteUser(userId: string, requestedBy: Requester): Promise<boolean> {
+    refuseSingleUsersInTenantMode(this.ctx)
     return deleteUser(this.ctx, userId, requestedBy)
   }
 

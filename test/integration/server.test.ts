@@ -36,6 +36,7 @@ describe('HTTP server', () => {
       queue: { pending: 0, processing: 0 },
       slack: { configured: false },
       email: { configured: false },
+      directory: { kind: 'embedded' },
     })
   })
 
@@ -71,6 +72,19 @@ describe('describeSetup', () => {
     expect(describeSetup(loadConfig({}))).toEqual([
       'Slack: off — SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET not set. Roster runs without it (CLI and HTTP).',
       'Email: off — SMTP_URL not set.',
+      'Directory: the embedded store (AUTH0_DOMAIN not set).',
     ])
+  })
+
+  it('names the Auth0 tenant and the credential it uses, never the secret', () => {
+    const lines = describeSetup(
+      loadConfig({
+        AUTH0_DOMAIN: 'acme.eu.auth0.com',
+        AUTH0_CLIENT_ID: 'abc123',
+        AUTH0_CLIENT_SECRET: 'very-secret',
+      }),
+    )
+    expect(lines).toContain('Directory: the Auth0 tenant acme.eu.auth0.com (application abc123).')
+    expect(lines.join('\n')).not.toContain('very-secret')
   })
 })

@@ -29,6 +29,10 @@ export interface Health {
   ok: boolean
   store: { dir: string; users: number }
   queue: { pending: number; processing: number }
+  /** The directory in use (issue 13): the embedded store, or the Auth0 tenant and whether it answers. */
+  directory?:
+    | { kind: 'embedded' }
+    | { kind: 'auth0'; domain: string; reachable: boolean; [key: string]: unknown }
 }
 
 export interface ServerProcess {

@@ -135,7 +135,8 @@ async function readTenantUsers(base: string, token: string): Promise<Record<stri
       await new Promise((resolve) => setTimeout(resolve, Math.max(50, Math.min(reset - Date.now(), 2_000))))
       continue
     }
-    if (!response.ok) throw new Error(`GET /api/v2/users answered ${response.status}: ${await response.text()}`)
+    if (!response.ok)
+      throw new Error(`GET /api/v2/users answered ${response.status}: ${await response.text()}`)
     const batch = (await response.json()) as Record<string, unknown>[]
     users.push(...batch)
     if (batch.length < 100) return users

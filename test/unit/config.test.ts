@@ -97,3 +97,42 @@ describe('readEnvironment', () => {
     }
   })
 })
+
+describe('the Auth0 settings', () => {
+  it('are off without AUTH0_DOMAIN, and parsed with their default base URL when it is set', () => {
+    expect(loadConfig({}).auth0).toBeUndefined()
+    expect(loadConfig({ AUTH0_DOMAIN: '', AUTH0_TOKEN: ' ' }).auth0).toBeUndefined()
+    expect(
+      loadConfig({ AUTH0_DOMAIN: 'acme.eu.auth0.com', AUTH0_CLIENT_ID: 'id', AUTH0_CLIENT_SECRET: 's3cret' })
+        .auth0,
+    ).toEqual({
+      domain: 'acme.eu.auth0.com',
+      baseUrl: 'https://acme.eu.auth0.com',
+      baseUrlIsDefault: true,
+      credentials: { kind: 'client', clientId: 'id', clientSecret: 's3cret' },
+    })
+  })
+
+  it('refuses companions without AUTH0_DOMAIN, naming it', () => {
+    expect(() => loadConfig({ AUTH0_CLIENT_ID: 'id', AUTH0_CLIENT_SECRET: 's3cret' })).toThrow(
+      /AUTH0_DOMAIN is not set, but AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET are/,
+    )
+  })
+
+  it('names the setting that is wrong and never echoes a secret', () => {
+    const attempt = () =>
+      loadConfig({
+        AUTH0_DOMAIN: 'https://acme.eu.auth0.com/',
+        AUTH0_TOKEN: 'tok-secret',
+        AUTH0_CLIENT_ID: 'id',
+      })
+    expect(attempt).toThrow(
+      /AUTH0_DOMAIN="https:\/\/acme.eu.auth0.com\/": AUTH0_DOMAIN must be the tenant host/,
+    )
+    expect(attempt).toThrow(/AUTH0_TOKEN: Set either AUTH0_TOKEN or AUTH0_CLIENT_ID/)
+    expect(attempt).not.toThrow(/tok-secret/)
+    expect(() => loadConfig({ AUTH0_DOMAIN: 'acme.eu.auth0.com', AUTH0_CLIENT_ID: 'id' })).toThrow(
+      /AUTH0_CLIENT_SECRET: AUTH0_CLIENT_ID is set without AUTH0_CLIENT_SECRET/,
+    )
+  })
+})

@@ -141,23 +141,27 @@ export class Auth0Client {
    * active-import limit) means it was not accepted, so that alone is waited out and tried again.
    */
   createImportJob(request: ImportJobRequest): Promise<Auth0Job> {
-    return this.#call(`submitting an import job to connection ${request.connectionId}`, async () => {
-      const data = await this.#sdk.jobs.usersImports.create(
-        {
-          users: {
-            data: Buffer.from(request.users),
-            filename: request.fileName ?? 'users.json',
-            contentType: 'application/json',
+    return this.#call(
+      `submitting an import job to connection ${request.connectionId}`,
+      async () => {
+        const data = await this.#sdk.jobs.usersImports.create(
+          {
+            users: {
+              data: Buffer.from(request.users),
+              filename: request.fileName ?? 'users.json',
+              contentType: 'application/json',
+            },
+            connection_id: request.connectionId,
+            upsert: request.upsert,
+            send_completion_email: request.sendCompletionEmail,
+            ...(request.externalId === undefined ? {} : { external_id: request.externalId }),
           },
-          connection_id: request.connectionId,
-          upsert: request.upsert,
-          send_completion_email: request.sendCompletionEmail,
-          ...(request.externalId === undefined ? {} : { external_id: request.externalId }),
-        },
-        { maxRetries: 0 },
-      )
-      return jobAnswer.parse(data)
-    }, { idempotent: false })
+          { maxRetries: 0 },
+        )
+        return jobAnswer.parse(data)
+      },
+      { idempotent: false },
+    )
   }
 
   getJob(jobId: string): Promise<Auth0Job> {

@@ -168,7 +168,7 @@ export async function executeCommand(
     case 'undo':
       return toAuth0Job(await engine.requestUndo(command.id, { via: 'cli', id: command.requestedBy }))
     case 'connections':
-      return engine.listConnections()
+      return engine.connections()
     case 'connections-add':
       return engine.addConnection({
         name: command.connectionName,

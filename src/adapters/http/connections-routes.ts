@@ -17,11 +17,11 @@ export function connectionsRoutes(engine: Engine): Router {
   const router = Router()
   const readers = requireScopes(engine, 'connections.read', ['read:connections'])
 
-  router.get('/connections', readers, (req, res) => {
+  router.get('/connections', readers, async (req, res) => {
     const query = parseQuery(connectionsQuery, req)
     const strategies = query.strategy === undefined ? undefined : [query.strategy].flat()
-    const all = engine
-      .listConnections()
+    // In front of an Auth0 tenant: its connections, listed again when the copy is older than a minute.
+    const all = (await engine.connections())
       .filter((c) => strategies === undefined || strategies.includes(auth0Strategy(c)))
       .filter((c) => query.name === undefined || c.name === query.name)
     const view = (c: Connection) =>
@@ -41,13 +41,13 @@ export function connectionsRoutes(engine: Engine): Router {
     }
   })
 
-  router.get('/connections/:id', readers, (req, res) => {
+  router.get('/connections/:id', readers, async (req, res) => {
     const query = parseQuery(z.object(projection).strict(), req)
     const id = String(req.params.id)
     auditTarget(res, id)
     // By id only, as Auth0 looks it up. Auth0's answer to a malformed id is not recorded; a 404 is what a client
     // handles for any id it cannot use.
-    const connection = engine.listConnections().find((c) => c.id === id)
+    const connection = (await engine.connections()).find((c) => c.id === id)
     if (!connection) {
       throw new ApiError(404, 'The connection does not exist', 'inexistent_connection')
     }

@@ -68,7 +68,7 @@ export function usersRoutes(engine: Engine, jsonMaxBytes: number): Router {
     const id = String(req.params.id)
     auditTarget(res, id)
     const query = parseQuery(userQuery, req)
-    const user = engine.ctx.users.getById(id)
+    const user = engine.getUser(id)
     if (!user) throw userNotFound()
     res.json(projectFields(toAuth0User(user), query.fields, query.include_fields ?? true))
   })
@@ -80,7 +80,7 @@ export function usersRoutes(engine: Engine, jsonMaxBytes: number): Router {
     async (req, res) => {
       const id = String(req.params.id)
       auditTarget(res, id)
-      if (!engine.ctx.users.getById(id)) throw userNotFound()
+      if (!engine.getUser(id)) throw userNotFound()
       const parsed = parseUserPatch(req.body ?? {})
       if (!parsed.ok) throw new ApiError(400, parsed.message, 'invalid_body')
       const user = await engine.updateUser(id, parsed.patch, { via: 'api', id: callerOf(res).name })
