@@ -13,6 +13,11 @@ export interface EngineLimits {
   retentionHours: number
   /** Users per atomic commit. A 500 KB file (~2,000 users) is one commit: one fsync. */
   chunkRows: number
+  /**
+   * How often an Auth0 job is polled (tenant mode): first after `firstMs`, then 1.5× longer each time, at most
+   * `maxMs`. Default 500 ms to 5 s; tests shorten it.
+   */
+  tenantPoll?: { firstMs: number; maxMs: number }
 }
 
 /**
@@ -22,6 +27,11 @@ export interface EngineLimits {
 export interface FaultInjection {
   /** An import (or dry run) stops after its n-th chunk (1-based) is committed (planned) and waits until stopped. */
   pauseAfterChunk?: number | undefined
+  /**
+   * An import into an Auth0 tenant stops right after the Auth0 job id of its n-th part (1-based, in the order the
+   * ids are recorded) is durable, and waits until stopped: a crash then finds the id recorded, the job not polled.
+   */
+  pauseAfterTenantPart?: number | undefined
 }
 
 /** Everything a use case needs, passed explicitly: no module-level state, so tests build their own. */

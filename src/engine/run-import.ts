@@ -9,6 +9,7 @@ import { planInSlices } from './plan-in-slices.ts'
 import { decodeUpload } from './request-import.ts'
 import type { RunControl } from './run-control.ts'
 import { settleImport } from './settle-import.ts'
+import { runTenantImport } from './tenant/run-tenant-import.ts'
 
 /** What each committed chunk carries in the journal, so a restarted job resumes without redoing it. */
 export interface ImportChunkMeta {
@@ -19,7 +20,7 @@ export interface ImportChunkMeta {
 }
 
 /** Dry runs preview this many field-level changes. */
-const previewDiffs = 10
+export const previewDiffs = 10
 
 /**
  * Runs (or resumes) an import. Each chunk is planned against the users as they are at that moment and written
@@ -33,6 +34,7 @@ export async function runImport(
   /** The rows its request parsed, and their checks if the request started them (see `checkRows`). */
   cached?: { rows: unknown[]; checks?: RowChecks },
 ): Promise<void> {
+  if (ctx.tenant) return runTenantImport(ctx, ctx.tenant, job, control, cached)
   const connection = ctx.catalog.read().connections.find((c) => c.id === job.connectionId)
   if (!connection) throw new AppError('connection_not_found', 'The connection does not exist.')
   const rows = cached?.rows ?? (await readRows(ctx, job))
@@ -99,7 +101,7 @@ export async function runImport(
 }
 
 /** FAULT_PAUSE_AFTER_CHUNK: says so in the log (a test waits for that line, then kills) and holds until stopped. */
-async function pauseForFaultInjection(
+export async function pauseForFaultInjection(
   ctx: EngineContext,
   job: ImportJob,
   chunk: number,
@@ -113,7 +115,7 @@ async function pauseForFaultInjection(
   while (!control.stopping()) await new Promise((resolve) => setTimeout(resolve, 50))
 }
 
-async function readRows(ctx: EngineContext, job: ImportJob): Promise<unknown[]> {
+export async function readRows(ctx: EngineContext, job: ImportJob): Promise<unknown[]> {
   const bytes = await ctx.artifacts.get(job.id, artifactNames.upload)
   if (!bytes) throw new AppError('store_invalid', `The uploaded file of ${job.id} is missing from the store.`)
   const text = decodeUpload(bytes, job.upload.fileName, ctx.limits.importMaxBytes)

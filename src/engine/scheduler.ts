@@ -109,7 +109,11 @@ export class Scheduler {
     let started: Promise<void> = Promise.resolve()
     try {
       // Commits made so far: a run that adds one made progress, so a crash after it is not held against the job.
-      const chunks = writesUsers(entry.job) ? ctx.users.commitsOf(id).length : 0
+      // Into a tenant, so does a part's Auth0 job recorded or completed (a run may only poll).
+      const parts = entry.job.type === 'users_import' ? (entry.job.tenantParts ?? []) : []
+      const chunks = writesUsers(entry.job)
+        ? ctx.users.commitsOf(id).length + parts.length + parts.filter((p) => p.status === 'completed').length
+        : 0
       const { result, durable } = await ctx.catalog.updateEarly((draft) => {
         const found = draft.jobs.find((j) => j.id === id) as Job
         if (found.status === 'pending') {

@@ -1,9 +1,11 @@
 import type { ChunkTally } from '../domain/import/plan-chunk.ts'
+import type { UndoChunk } from '../domain/import/plan-undo.ts'
 import type { UserDiff } from '../domain/import/report.ts'
 import type { ImportJob } from '../domain/jobs/job.ts'
 import { artifactNames, type EngineContext } from './context.ts'
 import { finishJob } from './finish-job.ts'
 import type { ImportChunkMeta } from './run-import.ts'
+import { settleTenantImport } from './tenant/tenant-outcome.ts'
 
 export type ImportOutcome = { status: 'completed'; diffs: UserDiff[] } | { status: 'failed'; details: string }
 
@@ -25,6 +27,11 @@ export async function settleImport(
   outcome: ImportOutcome,
   /** The job's last commit, if its fsync may still be running: awaited alongside the files. */
   lastCommit?: Promise<unknown>,
+  /**
+   * The undo data, when not every pre-image of the job's commits stands for a write (an import into an Auth0 tenant:
+   * users the tenant refused were never written). Default: every commit's pre-images.
+   */
+  undo?: readonly UndoChunk[],
 ): Promise<void> {
   // Observed below with the files' writes; a step before that which throws (a report that is not JSON) must not
   // leave its rejection unhandled, which would take the process down instead of failing the job.
@@ -38,11 +45,13 @@ export async function settleImport(
       writes.push(ctx.artifacts.put(job.id, artifactNames.preview, JSON.stringify({ diffs: outcome.diffs })))
     }
   } else {
-    const undo = ctx.users.commitsOf(job.id).map((record) => ({
-      seq: record.seq,
-      preImages: (record.meta as ImportChunkMeta).preImages,
-    }))
-    writes.push(ctx.artifacts.put(job.id, artifactNames.undo, JSON.stringify(undo)))
+    const chunks =
+      undo ??
+      ctx.users.commitsOf(job.id).map((record) => ({
+        seq: record.seq,
+        preImages: (record.meta as ImportChunkMeta).preImages,
+      }))
+    writes.push(ctx.artifacts.put(job.id, artifactNames.undo, JSON.stringify(chunks)))
   }
   // All at once, so their fsyncs overlap; the first failure (the commit's, if it failed) is the job's.
   const failure = (await Promise.allSettled(writes)).find((result) => result.status === 'rejected')
@@ -75,6 +84,8 @@ export async function settleImport(
 
 /** Settles an import that failed as a whole, keeping the record of what its committed chunks wrote. */
 export function settleFailedImport(ctx: EngineContext, job: ImportJob, details: string): Promise<void> {
+  // Into a tenant, a commit holds a plan; what was written is what the tenant's jobs say.
+  if (ctx.tenant && !job.options.dryRun) return settleTenantImport(ctx, job, { status: 'failed', details })
   const metas = job.options.dryRun ? [] : ctx.users.commitsOf(job.id).map((r) => r.meta as ImportChunkMeta)
   return settleImport(ctx, job, metas, { status: 'failed', details })
 }

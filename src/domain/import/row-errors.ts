@@ -32,6 +32,11 @@ export const importErrorCodes = [
   'CONFLICT_USERNAME',
   'MFA_FACTORS_FAILED',
   'PROFILE_SIZE_EXCEEDED',
+  // Auth0's documented spellings Roster never raises itself but passes on from a tenant's job errors (issue 13).
+  'ANY_OF_MISSING',
+  'OBJECT_REQUIRED',
+  'FORMAT',
+  'CONNECTION_NOT_FOUND',
 ] as const
 export type ImportErrorCode = (typeof importErrorCodes)[number]
 

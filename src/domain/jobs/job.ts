@@ -64,6 +64,28 @@ export type ImportOptions = z.infer<typeof importOptionsSchema>
 
 export const uploadFormats = ['json', 'ndjson', 'csv'] as const
 
+/**
+ * One part of an import into an Auth0 tenant (issue 13): the Auth0 import job Roster submitted for part `part` of
+ * chunk `chunk` (the parts are listed in that chunk's journal commit). Written durably as soon as Auth0 returns the
+ * id, so a restarted Roster polls that job instead of submitting the part again; `status` follows Auth0's job.
+ */
+export const tenantPartSchema = z.object({
+  chunk: z.number().int().min(0),
+  part: z.number().int().min(0),
+  auth0JobId: z.string(),
+  status: z.enum(jobStatuses),
+  /** Auth0's own counts for the part, once its job completed. */
+  summary: z
+    .object({
+      inserted: z.number().int(),
+      updated: z.number().int(),
+      failed: z.number().int(),
+      total: z.number().int(),
+    })
+    .optional(),
+})
+export type TenantPart = z.infer<typeof tenantPartSchema>
+
 export const importJobSchema = z.object({
   ...jobBase,
   type: z.literal('users_import'),
@@ -82,6 +104,8 @@ export const importJobSchema = z.object({
   ignoredFields: z.array(z.string()).optional(),
   /** Set when an undo job reverted this one. */
   undoneBy: z.string().optional(),
+  /** Into an Auth0 tenant: the Auth0 import jobs of its parts, in the order they were submitted. */
+  tenantParts: z.array(tenantPartSchema).optional(),
 })
 export type ImportJob = z.infer<typeof importJobSchema>
 
