@@ -10,6 +10,9 @@ import { type CliResult, RosterProcesses, type ServerProcess } from './roster-pr
  * (`startFront`), or not at all: its CLI then opens the front store itself.
  */
 
+/** The machine is shared and slow at times: a Roster process may take this long to come up. */
+const startTimeoutMs = 120_000
+
 export const frontScopes = 'read:connections,read:users,create:users,update:users,delete:users'
 
 export interface TenantPairOptions {
@@ -44,7 +47,7 @@ export interface TenantPair {
   frontJson<T = Record<string, unknown>>(args: readonly string[], exitCodes?: readonly number[]): Promise<T>
   /** `roster <args> --json` on the tenant store (through the tenant server). */
   tenantJson<T = Record<string, unknown>>(args: readonly string[]): Promise<T>
-  /** Every user of the tenant as its API shows them (`GET /api/v2/users`, every page), by an inspector client. */
+  /** Every user of the tenant as its API shows them (`GET /api/v2/users`, every page), read with the front's client. */
   tenantUsers(): Promise<Record<string, unknown>[]>
   /** Kills every process of the pair and removes both stores. */
   close(): Promise<void>
@@ -64,6 +67,7 @@ export async function startTenantPair(options: TenantPairOptions = {}): Promise<
     dirs.push(tenantStore, frontStoreDir, workDir)
     const server = await processes.startServer(tenantStore, {
       env: { API_RATE_LIMIT: '5', TENANT_NAME: 'acme', BACKUP_CRON: 'off', ...options.tenantEnv },
+      timeoutMs: startTimeoutMs,
     })
     const host = `127.0.0.1:${server.port}`
     const client = await processes.cliJson<{ client_id: string; client_secret: string }>(tenantStore, [
@@ -73,14 +77,6 @@ export async function startTenantPair(options: TenantPairOptions = {}): Promise<
       'roster-front',
       '--scopes',
       frontScopes,
-    ])
-    const inspector = await processes.cliJson<{ token: string }>(tenantStore, [
-      'tokens',
-      'create',
-      '--name',
-      'test-inspector',
-      '--scopes',
-      'read:users',
     ])
     const frontEnv = {
       BACKUP_CRON: 'off',
@@ -97,7 +93,8 @@ export async function startTenantPair(options: TenantPairOptions = {}): Promise<
       frontStoreDir,
       workDir,
       frontEnv,
-      startFront: (env = {}) => processes.startServer(frontStoreDir, { env: { ...frontEnv, ...env } }),
+      startFront: (env = {}) =>
+        processes.startServer(frontStoreDir, { env: { ...frontEnv, ...env }, timeoutMs: startTimeoutMs }),
       frontCli: (args, { timeoutMs = 90_000 } = {}) =>
         processes.runCli(frontStoreDir, args, { env: frontEnv, timeoutMs }),
       async frontJson<T>(args: readonly string[], exitCodes: readonly number[] = [0]): Promise<T> {
@@ -114,12 +111,41 @@ export async function startTenantPair(options: TenantPairOptions = {}): Promise<
         return JSON.parse(result.stdout) as T
       },
       tenantJson: <T>(args: readonly string[]) => processes.cliJson<T>(tenantStore, args),
-      tenantUsers: () => readTenantUsers(`http://${host}`, inspector.token),
+      tenantUsers: async () => readTenantUsers(`http://${host}`, await clientToken(host, client)),
       close,
     }
   } catch (error) {
     await close()
     throw error
+  }
+}
+
+/**
+ * A token of the front's own client, by the client-credentials grant (one CLI process fewer than a token of its
+ * own: starting processes is what these tests spend their time on).
+ */
+async function clientToken(
+  host: string,
+  client: { client_id: string; client_secret: string },
+): Promise<string> {
+  for (;;) {
+    const response = await fetch(`http://${host}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        grant_type: 'client_credentials',
+        client_id: client.client_id,
+        client_secret: client.client_secret,
+        audience: `https://${host}/api/v2/`,
+      }),
+    })
+    if (response.status === 429) {
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      continue
+    }
+    if (!response.ok)
+      throw new Error(`POST /oauth/token answered ${response.status}: ${await response.text()}`)
+    return ((await response.json()) as { access_token: string }).access_token
   }
 }
 
