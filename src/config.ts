@@ -123,6 +123,11 @@ export const envSchema = z.object({
     (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
     integer(1, 100_000, 'a whole number of requests per second from 1 to 100000, or nothing').optional(),
   ),
+  /** For crash tests only: an import into a tenant holds once its n-th part's Auth0 job id is recorded. */
+  FAULT_PAUSE_AFTER_TENANT_PART: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    integer(1, 1_000_000, 'a part number from 1, or nothing').optional(),
+  ),
   MAIL_FROM: z
     .string()
     .regex(/^([^\s@<>]+@[^\s@<>]+|[^<>]*<[^\s@<>]+@[^\s@<>]+>)$/, {
@@ -198,7 +203,10 @@ export function loadConfig(env: Record<string, string | undefined>) {
     },
     mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
     /** Crash tests only (FAULT_PAUSE_AFTER_CHUNK): where an import holds so that a kill lands there. */
-    faults: { pauseAfterChunk: e.FAULT_PAUSE_AFTER_CHUNK },
+    faults: {
+      pauseAfterChunk: e.FAULT_PAUSE_AFTER_CHUNK,
+      pauseAfterTenantPart: e.FAULT_PAUSE_AFTER_TENANT_PART,
+    },
     /** Tests only (API_FAULTS): API requests answered 5xx or left hanging, by rule. */
     apiFaults: e.API_FAULTS,
     /** Where export download links and emails point. Unset: http://localhost:<the port Roster listens on>. */

@@ -213,7 +213,7 @@ export class Engine {
     return this.ctx.catalog.read().connections
   }
 
-  addConnection(input: NewConnection): Promise<Connection> {
+  async addConnection(input: NewConnection): Promise<Connection> {
     refuseConnectionAddInTenantMode(this.ctx)
     return addConnection(this.ctx, input)
   }
@@ -295,7 +295,7 @@ export class Engine {
   }
 
   /** Changes one user as Auth0's PATCH /users/{id} does (see `updateUser`): profile, flags, password, metadata. */
-  updateUser(userId: string, patch: UserPatch, requestedBy: Requester): Promise<StoredUser> {
+  async updateUser(userId: string, patch: UserPatch, requestedBy: Requester): Promise<StoredUser> {
     refuseSingleUsersInTenantMode(this.ctx)
     return updateUser(this.ctx, userId, patch, requestedBy)
   }
@@ -313,7 +313,7 @@ export class Engine {
   }
 
   /** Deletes a user; false when there was none (Auth0 answers 204 either way). */
-  deleteUser(userId: string, requestedBy: Requester): Promise<boolean> {
+  async deleteUser(userId: string, requestedBy: Requester): Promise<boolean> {
     refuseSingleUsersInTenantMode(this.ctx)
     return deleteUser(this.ctx, userId, requestedBy)
   }

@@ -386,3 +386,35 @@ describe('an import into the tenant when the tenant misbehaves', () => {
     expect(job.tenantParts).toEqual([expect.objectContaining({ status: 'failed' })])
   })
 })
+
+describe('parts in flight', () => {
+  it("never has more of Roster's Auth0 jobs in flight than MAX_ACTIVE_IMPORTS", async () => {
+    const users = Array.from({ length: 6 }, (_, i) => ({ email: `e-flight${i}@example.com` }))
+    const live = new Set<string>()
+    let most = 0
+    let submitting = 0
+    const counting: TenantDirectory = {
+      ...directory,
+      async submitImport(part) {
+        submitting++
+        most = Math.max(most, live.size + submitting)
+        const id = await directory.submitImport(part)
+        submitting--
+        live.add(id)
+        return id
+      },
+      async importJob(id) {
+        const state = await directory.importJob(id)
+        if (state.status !== 'pending' && state.status !== 'processing') live.delete(id)
+        return state
+      },
+    }
+    const harness = await openTenantFront(counting, { chunkRows: 1 })
+    open.push(harness)
+    const job = await importUsers(harness.engine, users)
+    expect(job.summary).toMatchObject({ inserted: 6, failed: 0 })
+    expect(job.tenantParts).toHaveLength(6)
+    expect(most).toBeGreaterThan(0)
+    expect(most).toBeLessThanOrEqual(harness.engine.ctx.limits.maxActiveImports)
+  })
+})

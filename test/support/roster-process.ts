@@ -118,6 +118,7 @@ const blankedInRepo = [
   'API_TENANT_RATE_LIMIT',
   'API_FAULTS',
   'FAULT_PAUSE_AFTER_CHUNK',
+  'FAULT_PAUSE_AFTER_TENANT_PART',
   // A developer's .env may point at a real tenant: a test child reaches one only when the test passes AUTH0_*.
   'AUTH0_DOMAIN',
   'AUTH0_BASE_URL',

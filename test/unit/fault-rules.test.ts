@@ -12,7 +12,7 @@ function rules(setting: string) {
 function faulted(setting: string, method: string, path: string, n: number): number[] {
   const parsed = rules(setting)
   const counts: number[] = []
-  return Array.from({ length: n }, (_, i) => i + 1).filter((i) => faultFor(parsed, counts, method, path))
+  return Array.from({ length: n }, (_, i) => i + 1).filter(() => faultFor(parsed, counts, method, path))
 }
 
 describe('API_FAULTS rules', () => {

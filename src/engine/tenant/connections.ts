@@ -50,7 +50,7 @@ export function syncTenantConnections(
     try {
       const listed = usable(ctx, await tenant.listConnections())
       const written = await ctx.catalog.update((draft) => {
-        draft.connections = mergeConnections(draft.connections, listed)
+        draft.connections = mergeConnections(draft.connections, listed, ctx.clock.now().toISOString())
         return draft.connections
       })
       state.syncedAtMs = ctx.clock.now().getTime()
@@ -101,15 +101,17 @@ function usable(ctx: EngineContext, listed: readonly Connection[]): Connection[]
 
 /**
  * The tenant's list as it is now, in its order. A connection already in the catalog keeps its `created_at` (the
- * first time Roster saw it): Auth0 keeps none, and a date that changed at every listing would say nothing.
+ * first time Roster saw it), a new one gets `nowIso`: Auth0 keeps no such date, and one that changed at every
+ * listing would say nothing.
  */
 export function mergeConnections(
   current: readonly Connection[],
   listed: readonly Connection[],
+  nowIso: string,
 ): Connection[] {
   const before = new Map(current.map((connection) => [connection.id, connection]))
-  return listed.map((connection) => {
-    const known = before.get(connection.id)
-    return known ? { ...connection, created_at: known.created_at } : { ...connection }
-  })
+  return listed.map((connection) => ({
+    ...connection,
+    created_at: before.get(connection.id)?.created_at ?? nowIso,
+  }))
 }

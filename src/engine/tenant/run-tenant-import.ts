@@ -69,14 +69,16 @@ export async function runTenantImport(
   }
 
   let failure: unknown
-  const stopped = () => control.stopping() || failure !== undefined
+  // FAULT_PAUSE_AFTER_TENANT_PART holds the whole run (no more planning, sending or polling) until stopped.
+  const hold = { held: false }
+  const stopped = () => control.stopping() || failure !== undefined || hold.held
   const tasks: Promise<void>[] = []
   let plannedRows = Math.min(rows.length, done.length * chunkRows)
   let outstanding = 0
   const progress = () => control.progress(plannedRows - outstanding, rows.length)
   const startPart = (chunk: number, part: number, plan: TenantPartPlan, maybeSent: boolean) => {
     outstanding += plan.rows.length
-    const run = { ctx, tenant, job, connection, chunk, part, plan, rows, maybeSent, stopped }
+    const run = { ctx, tenant, job, connection, chunk, part, plan, rows, maybeSent, stopped, control, hold }
     tasks.push(
       runTenantPart(run).then(
         (result) => {

@@ -10,6 +10,7 @@ import type { RowError } from '../../domain/import/validate-row.ts'
 import type { ImportJob, TenantPart } from '../../domain/jobs/job.ts'
 import { AppError } from '../../errors.ts'
 import type { EngineContext } from '../context.ts'
+import type { RunControl } from '../run-control.ts'
 import type { ImportChunkMeta } from '../run-import.ts'
 import type { TenantDirectory, TenantJobState } from './tenant-directory.ts'
 import { pollTenantJob, tenantSlots } from './tenant-slots.ts'
@@ -74,6 +75,9 @@ export interface PartRun {
    */
   maybeSent: boolean
   stopped: () => boolean
+  control: RunControl
+  /** Set by fault injection: every part of the run holds too. */
+  hold: { held: boolean }
 }
 
 /** Submissions tried before the job fails, when the tenant gives no answer (5xx, timeout, connection refused). */
@@ -131,14 +135,15 @@ export async function runTenantPart(run: PartRun): Promise<PartResult | undefine
 }
 
 /** FAULT injection (tests): holds the run after the n-th recorded part's id is durable, until stopped. */
-async function pausedForFaultInjection({ ctx, job, chunk, part, stopped }: PartRun): Promise<boolean> {
+async function pausedForFaultInjection({ ctx, job, chunk, part, control, hold }: PartRun): Promise<boolean> {
   const at = ctx.faults?.pauseAfterTenantPart
   if (at === undefined) return false
   const record = ctx.catalog.read().jobs.find((j) => j.id === job.id)
   const recorded = record?.type === 'users_import' ? (record.tenantParts?.length ?? 0) : 0
   if (recorded !== at) return false
   ctx.logger.warn('fault injection: import paused after tenant part recorded', { jobId: job.id, chunk, part })
-  while (!stopped()) await new Promise((resolve) => setTimeout(resolve, 50))
+  hold.held = true
+  while (!control.stopping()) await new Promise((resolve) => setTimeout(resolve, 50))
   return true
 }
 
