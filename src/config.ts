@@ -4,6 +4,7 @@ import util from 'node:util'
 import cron from 'node-cron'
 import { z } from 'zod'
 import { type Auth0Settings, auth0SettingNames, auth0SettingsSchema } from './adapters/auth0/settings.ts'
+import { type FaultRule, parseFaultRules } from './domain/api/fault-rules.ts'
 import { AppError } from './errors.ts'
 import { logLevels } from './logger.ts'
 
@@ -117,6 +118,21 @@ export const envSchema = z.object({
     (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
     integer(1, 1_000_000, 'a chunk number from 1, or nothing').optional(),
   ),
+  /** For tests only: API answers that fail on purpose (503s, hangs) on chosen requests; see domain/api/fault-rules. */
+  API_FAULTS: z
+    .string()
+    .default('')
+    .transform((value, ctx): FaultRule[] => {
+      const parsed = parseFaultRules(value)
+      if (parsed.ok) return parsed.rules
+      ctx.addIssue({ code: 'custom', message: parsed.message })
+      return z.NEVER
+    }),
+  /** Requests a second the whole API takes, all callers together (Auth0's tenant-wide limit). */
+  API_TENANT_RATE_LIMIT: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    integer(1, 100_000, 'a whole number of requests per second from 1 to 100000, or nothing').optional(),
+  ),
   /** For crash tests only: an import into a tenant holds once its n-th part's Auth0 job id is recorded. */
   FAULT_PAUSE_AFTER_TENANT_PART: z.preprocess(
     (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
@@ -221,10 +237,14 @@ export function loadConfig(env: Record<string, string | undefined>) {
       pauseAfterChunk: e.FAULT_PAUSE_AFTER_CHUNK,
       pauseAfterTenantPart: e.FAULT_PAUSE_AFTER_TENANT_PART,
     },
+    /** Tests only (API_FAULTS): API requests answered 5xx or left hanging, by rule. */
+    apiFaults: e.API_FAULTS,
     /** Where export download links and emails point. Unset: http://localhost:<the port Roster listens on>. */
     publicUrl: e.PUBLIC_URL,
     /** Requests a second per API token or client on `/api/v2`; undefined: unlimited, no rate-limit headers. */
     apiRateLimit: e.API_RATE_LIMIT,
+    /** Requests a second across all callers (API_TENANT_RATE_LIMIT); undefined: no tenant-wide limit. */
+    apiTenantRateLimit: e.API_TENANT_RATE_LIMIT,
     /** The Auth0 tenant that is the directory (AUTH0_DOMAIN set); undefined: the embedded store. */
     auth0,
   }

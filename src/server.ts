@@ -48,7 +48,12 @@ export async function startServer(
     limits: config.limits,
     signer,
     publicUrl: () => publicUrl,
+    publicUrlSet: config.publicUrl !== undefined,
     ...(config.apiRateLimit === undefined ? {} : { rateLimitPerSecond: config.apiRateLimit }),
+    ...(config.apiTenantRateLimit === undefined
+      ? {}
+      : { tenantRateLimitPerSecond: config.apiTenantRateLimit }),
+    faults: config.apiFaults,
   })
   // `roster job <id> --json` through this server carries the download link GET /api/v2/jobs/{id} would.
   const commandContext: CommandContext = {

@@ -116,8 +116,11 @@ const blankedInRepo = [
   'TENANT_NAME',
   'TENANT_OWNERS',
   'API_RATE_LIMIT',
+  'API_TENANT_RATE_LIMIT',
+  'API_FAULTS',
   'FAULT_PAUSE_AFTER_CHUNK',
   'FAULT_PAUSE_AFTER_TENANT_PART',
+  // A developer's .env may point at a real tenant: a test child reaches one only when the test passes AUTH0_*.
   'AUTH0_DOMAIN',
   'AUTH0_BASE_URL',
   'AUTH0_CLIENT_ID',

@@ -1,4 +1,4 @@
-import { ManagementError } from 'auth0'
+import { AuthApiError, ManagementError } from 'auth0'
 import { describe, expect, it } from 'vitest'
 import { mapBounded, rateLimitWaitMs, withRateLimitRetry } from '../../src/adapters/auth0/rate-limits.ts'
 
@@ -67,6 +67,59 @@ describe('withRateLimitRetry', () => {
       },
     })
     await expect(call).rejects.toMatchObject({ statusCode: 429 })
+  })
+  it('retries a 5xx of a call safe to repeat with a growing wait, but never one that is not', async () => {
+    const unavailable = () => new ManagementError({ statusCode: 503, body: { message: 'down' } })
+    const waits: number[] = []
+    let attempts = 0
+    const sleep = async (ms: number) => {
+      waits.push(ms)
+    }
+    const result = await withRateLimitRetry(
+      async () => {
+        attempts++
+        if (attempts < 4) throw unavailable()
+        return 'ok'
+      },
+      { sleep },
+    )
+    expect(result).toBe('ok')
+    expect(waits).toEqual([500, 1000, 2000])
+    attempts = 0
+    const submission = withRateLimitRetry(
+      async () => {
+        attempts++
+        throw unavailable()
+      },
+      { sleep, idempotent: false },
+    )
+    await expect(submission).rejects.toMatchObject({ statusCode: 503 })
+    expect(attempts).toBe(1)
+  })
+  it('retries a failed token request even for a call that is not safe to repeat: the call was never sent', async () => {
+    let attempts = 0
+    const result = await withRateLimitRetry(
+      async () => {
+        attempts++
+        if (attempts === 1)
+          throw new AuthApiError('temporarily_unavailable', 'down', 503, '{}', new Headers())
+        return 'sent'
+      },
+      { sleep: async () => undefined, idempotent: false },
+    )
+    expect(result).toBe('sent')
+  })
+  it('gives up a repeatable call after transientRetries', async () => {
+    let attempts = 0
+    const call = withRateLimitRetry(
+      async () => {
+        attempts++
+        throw new ManagementError({ message: 'socket hang up' })
+      },
+      { sleep: async () => undefined, transientRetries: 2 },
+    )
+    await expect(call).rejects.toThrow('socket hang up')
+    expect(attempts).toBe(3)
   })
   it('lets any other error through at once', async () => {
     await expect(withRateLimitRetry(async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom')

@@ -135,28 +135,33 @@ export class Auth0Client {
   }
 
   /**
-   * Submits an import job. The SDK's own retries are off for this one call: a 5xx or a timeout may come after
-   * Auth0 accepted the part, and re-sending it blindly would import it twice. A 429 (rate limit or the tenant's
+   * Submits an import job. The SDK's own retries are off for this one call, and Roster's retry only 429s and
+   * token failures: a 5xx or a timeout may come after Auth0 accepted the part, and re-sending it blindly would
+   * import it twice (the caller gets `auth0_unavailable` and decides). A 429 (rate limit or the tenant's
    * active-import limit) means it was not accepted, so that alone is waited out and tried again.
    */
   createImportJob(request: ImportJobRequest): Promise<Auth0Job> {
-    return this.#call(`submitting an import job to connection ${request.connectionId}`, async () => {
-      const data = await this.#sdk.jobs.usersImports.create(
-        {
-          users: {
-            data: Buffer.from(request.users),
-            filename: request.fileName ?? 'users.json',
-            contentType: 'application/json',
+    return this.#call(
+      `submitting an import job to connection ${request.connectionId}`,
+      async () => {
+        const data = await this.#sdk.jobs.usersImports.create(
+          {
+            users: {
+              data: Buffer.from(request.users),
+              filename: request.fileName ?? 'users.json',
+              contentType: 'application/json',
+            },
+            connection_id: request.connectionId,
+            upsert: request.upsert,
+            send_completion_email: request.sendCompletionEmail,
+            ...(request.externalId === undefined ? {} : { external_id: request.externalId }),
           },
-          connection_id: request.connectionId,
-          upsert: request.upsert,
-          send_completion_email: request.sendCompletionEmail,
-          ...(request.externalId === undefined ? {} : { external_id: request.externalId }),
-        },
-        { maxRetries: 0 },
-      )
-      return jobAnswer.parse(data)
-    })
+          { maxRetries: 0 },
+        )
+        return jobAnswer.parse(data)
+      },
+      { idempotent: false },
+    )
   }
 
   getJob(jobId: string): Promise<Auth0Job> {
@@ -211,9 +216,9 @@ export class Auth0Client {
     return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes
   }
 
-  async #call<T>(doing: string, call: () => Promise<T>): Promise<T> {
+  async #call<T>(doing: string, call: () => Promise<T>, { idempotent = true } = {}): Promise<T> {
     try {
-      return await withRateLimitRetry(call, this.#rateLimits)
+      return await withRateLimitRetry(call, { ...this.#rateLimits, idempotent })
     } catch (error) {
       throw toAppError(error, { settings: this.settings, doing })
     }

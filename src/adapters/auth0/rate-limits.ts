@@ -1,36 +1,92 @@
-import { ManagementError } from 'auth0'
+import { AuthApiError, FetchError, ManagementError, ManagementTimeoutError, TimeoutError } from 'auth0'
 
 /**
- * Living within Auth0's rate limits. The SDK already retries a 429 (`maxRetries`, default 2), waiting as
- * `Retry-After` or `x-ratelimit-reset` (epoch seconds) say; but with many calls in flight against a small bucket
- * (the Free plan's 2 a second) three attempts are not always enough. A call still refused after the SDK's retries
- * is tried again here, after the wait the headers of that last 429 give, until `giveUpAfterMs` has passed.
+ * Living within Auth0's rate limits, and through its bad moments. The SDK already retries a 429 and a 5xx
+ * (`maxRetries`, default 2), waiting as `Retry-After` or `x-ratelimit-reset` (epoch seconds) say; but with many
+ * calls in flight against a small bucket (the Free plan's 2 a second) three attempts are not always enough, and the
+ * SDK never retries a timeout, a dropped connection or a token request. So a call that still fails is tried again:
+ * - a 429 (not accepted, whatever the call) after the wait its headers give, until `giveUpAfterMs` has passed;
+ * - a failure of the token request (429, 5xx, timeout, no connection): the call itself was never sent;
+ * - a 5xx, 408, timeout or dropped connection of the call itself only when it is `idempotent` (reads, deletes,
+ *   PATCHes of fixed values): an import submission may have been accepted before the answer was lost, and sending
+ *   it again blindly could import it twice (the import engine decides instead). These wait 0.5 s, 1 s, 2 s… (at
+ *   most 8 s), `transientRetries` times.
  */
 export interface RateLimitOptions {
-  /** How long, in all, to keep waiting on 429s before the call fails. Default 120 s. */
+  /** How long, in all, to keep waiting on 429s and failures before the call fails. Default 120 s. */
   giveUpAfterMs?: number
+  /** Retries after a 5xx, timeout or dropped connection (beyond the SDK's own). Default 4. */
+  transientRetries?: number
   nowMs?: () => number
   sleep?: (ms: number) => Promise<void>
 }
 
+export interface CallRetryOptions extends RateLimitOptions {
+  /** Safe to send again after a 5xx or a timeout whose outcome is unknown. Default true. */
+  idempotent?: boolean
+}
+
 const maxWaitMs = 60_000
 const fallbackWaitMs = 1_000
+const transientFirstWaitMs = 500
+const transientMaxWaitMs = 8_000
 
 export async function withRateLimitRetry<T>(
   call: () => Promise<T>,
-  { giveUpAfterMs = 120_000, nowMs = Date.now, sleep = defaultSleep }: RateLimitOptions = {},
+  {
+    giveUpAfterMs = 120_000,
+    transientRetries = 4,
+    idempotent = true,
+    nowMs = Date.now,
+    sleep = defaultSleep,
+  }: CallRetryOptions = {},
 ): Promise<T> {
   const deadline = nowMs() + giveUpAfterMs
+  let failures = 0
   for (;;) {
     try {
       return await call()
     } catch (error) {
-      if (!(error instanceof ManagementError) || error.statusCode !== 429) throw error
-      const waitMs = rateLimitWaitMs(error.rawResponse?.headers, nowMs())
+      const kind = failureKind(error)
+      let waitMs: number
+      if (kind === 'rate_limited') {
+        waitMs = rateLimitWaitMs(headersOf(error), nowMs())
+      } else if (kind === 'token' || (kind === 'transient' && idempotent)) {
+        if (failures >= transientRetries) throw error
+        waitMs = Math.min(transientFirstWaitMs * 2 ** failures, transientMaxWaitMs)
+        failures++
+      } else {
+        throw error
+      }
       if (nowMs() + waitMs > deadline) throw error
       await sleep(waitMs)
     }
   }
+}
+
+/**
+ * What a failure says about trying again: `rate_limited` (a 429: not carried out), `token` (the token request
+ * failed for a reason that may pass: the call was never sent), `transient` (a 5xx, 408, timeout or lost connection
+ * of the call: it may or may not have been carried out), `final` (anything else: a refusal to fix, not to retry).
+ * A timeout comes as a ManagementError without a status as often as a ManagementTimeoutError.
+ */
+export function failureKind(error: unknown): 'rate_limited' | 'token' | 'transient' | 'final' {
+  if (error instanceof AuthApiError) {
+    const status = error.statusCode
+    return status === 429 || status === 408 || status >= 500 ? 'token' : 'final'
+  }
+  if (error instanceof FetchError || error instanceof TimeoutError) return 'token'
+  if (error instanceof ManagementTimeoutError) return 'transient'
+  if (error instanceof ManagementError) {
+    const status = error.statusCode
+    if (status === 429) return 'rate_limited'
+    if (status === undefined || status === 408 || status >= 500) return 'transient'
+  }
+  return 'final'
+}
+
+function headersOf(error: unknown): Headers | undefined {
+  return error instanceof ManagementError ? error.rawResponse?.headers : undefined
 }
 
 /**

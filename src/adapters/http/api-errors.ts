@@ -28,7 +28,9 @@ const reasonPhrases: Record<number, string> = {
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  502: 'Bad Gateway',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 }
 
 export function envelope(error: ApiError): Record<string, unknown> {

@@ -27,6 +27,8 @@ export interface JobsRoutesDeps {
   signer: LinkSigner
   /** Where download links point: PUBLIC_URL, or http://localhost:<port>. */
   publicUrl: () => string
+  /** PUBLIC_URL is set: links always use it. Unset: links use the Host the caller reached Roster at. */
+  publicUrlSet?: boolean
 }
 
 const jobIdPattern = /^job_[A-Za-z0-9]{16}$/
@@ -116,7 +118,7 @@ export function jobsRoutes(deps: JobsRoutesDeps): Router {
     const id = jobIdParam(req.params.id, res)
     const view = engine.getJob(id)
     if (!view) throw new ApiError(404, 'Job not found.')
-    res.json(apiJobView(view.job, view.progress, downloadLocation(deps, view.job)))
+    res.json(apiJobView(view.job, view.progress, downloadLocation(deps, view.job, linkBase(deps, req))))
   })
 
   router.get('/jobs/:id/errors', requireScopes(engine, 'jobs.errors', readers), async (req, res) => {
@@ -193,10 +195,22 @@ function jobIdParam(id: unknown, res: Response): string {
   return id
 }
 
-function downloadLocation(deps: JobsRoutesDeps, job: Job): string | undefined {
+function downloadLocation(deps: JobsRoutesDeps, job: Job, base: string): string | undefined {
   if (job.type !== 'users_export' || job.status !== 'completed' || !job.result) return undefined
   const now = deps.engine.ctx.clock.now().getTime()
-  return `${deps.publicUrl()}${deps.signer.sign(job.id, downloadName(job.result.fileName), now)}`
+  return `${base}${deps.signer.sign(job.id, downloadName(job.result.fileName), now)}`
+}
+
+/**
+ * Where a download link points: PUBLIC_URL when set; else the address the caller used (its Host header), as
+ * Auth0's pre-signed links are reachable from wherever the job was read — a Roster in front of this one, on
+ * another port or machine, downloads the file without knowing this one's PORT. Trusting Host is safe here: the
+ * link goes back to the same caller, and the signature, not the host, is what grants the download.
+ */
+function linkBase(deps: JobsRoutesDeps, req: express.Request): string {
+  const host = req.get('host')
+  if (deps.publicUrlSet || host === undefined || !/^[A-Za-z0-9.:[\]-]+$/.test(host)) return deps.publicUrl()
+  return `${req.protocol}://${host}`
 }
 
 function requester(res: Response): Requester {
