@@ -54,8 +54,12 @@ afterAll(async () => {
 })
 
 /** A Roster in front of the tenant through its own client; `snapshotRows` lowers the export threshold. */
-async function front(client: 'snapshot' | 'lookups', snapshotRows?: number): Promise<Harness> {
-  const harness = await openTenantFront(directories[client] as TenantDirectory)
+async function front(
+  client: 'snapshot' | 'lookups',
+  snapshotRows?: number,
+  more: Parameters<typeof openTenantFront>[1] = {},
+): Promise<Harness> {
+  const harness = await openTenantFront(directories[client] as TenantDirectory, more)
   if (snapshotRows !== undefined) harness.engine.ctx.limits.tenantSnapshotRows = snapshotRows
   open.push(harness)
   return harness
@@ -211,5 +215,40 @@ describe('reading the tenant before planning', () => {
     expect(count(wheres, exports)).toBe(before + 1)
     expect(count(wheres, userReads)).toBe(0)
     expect((theirs as ImportJob).tenantParts?.length).toBe(1)
+  })
+
+  it('takes a new snapshot when a stopped import resumes, and sends each user once', async () => {
+    const users = Array.from({ length: 5 }, (_, i) => ({ email: `p-r${i}@example.com`, given_name: `R${i}` }))
+    const before = count(await requestsOf('snapshot'), exports)
+    const first = await front('snapshot', 2, { chunkRows: 2, faults: { pauseAfterChunk: 1 } })
+    const job = await first.engine.requestImport({
+      connection: defaultConnection,
+      fileName: 'users.json',
+      bytes: Buffer.from(JSON.stringify(users)),
+      options: { upsert: false, merge: false, dryRun: false, sendCompletionEmail: false },
+      requestedBy: { via: 'cli', id: 'tester' },
+    })
+    await poll('the first chunk to be planned', async () =>
+      first.engine.ctx.users.commitsOf(job.id).length === 1 ? true : undefined,
+    )
+    open.splice(open.indexOf(first), 1)
+    await first.close()
+
+    const again = await front('snapshot', 2, { storeDir: first.storeDir, chunkRows: 2 })
+    const done = (await again.engine.waitFor(job.id)) as ImportJob
+    expect(done.status).toBe('completed')
+    expect(done.summary).toEqual({ inserted: 5, updated: 0, unchanged: 0, failed: 0, total: 5 })
+    const held = await (directories.seeder as TenantDirectory).usersByEmail(
+      connectionId,
+      users.map((u) => u.email),
+    )
+    expect(held.map((u) => u.email).sort()).toEqual(users.map((u) => u.email).sort())
+    // The first run read the connection once; the resumed run, with 3 rows left to plan, read it again.
+    const wheres = await poll('both exports to be audited', async () => {
+      const all = await requestsOf('snapshot')
+      return count(all, exports) >= before + 2 ? all : undefined
+    })
+    expect(count(wheres, exports)).toBe(before + 2)
+    expect(count(wheres, byEmail)).toBe(0)
   })
 })
