@@ -51,6 +51,16 @@ const cronOrOff = z
 export const envSchema = z.object({
   PORT: integer(0, 65535, 'a TCP port number from 0 to 65535').default(3000),
   STORE_DIR: z.string().min(1).default('./store'),
+  // Set: the store is this PostgreSQL database (issue 14, in progress). Unset: the embedded store in STORE_DIR.
+  DATABASE_URL: optionalText.pipe(
+    z
+      .string()
+      .refine(isPostgresUrl, {
+        error:
+          'expected a URL naming the database, such as postgres://roster:password@db.example.com:5432/roster',
+      })
+      .optional(),
+  ),
   IMPORT_MAX_BYTES: integer(1, 100 * 1024 * 1024, 'a size in bytes from 1 to 104857600').default(512000),
   JOB_RETENTION_HOURS: integer(1, 24 * 365, 'a whole number of hours, at least 1').default(24),
   MAX_ACTIVE_IMPORTS: integer(1, 64, 'a whole number from 1 to 64').default(2),
@@ -122,6 +132,24 @@ export const envSchema = z.object({
 
 export type Env = z.input<typeof envSchema>
 
+function isPostgresUrl(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'postgres:' || url.protocol === 'postgresql:') && url.pathname.length > 1
+  } catch {
+    return false
+  }
+}
+
+/** Settings whose value may hold a password (`scheme://user:password@host`): quoted without it in errors. */
+const urlSettings = new Set(['DATABASE_URL', 'SMTP_URL'])
+
+function shownValue(key: string, value: string | undefined): string {
+  if (value === undefined || !urlSettings.has(key)) return JSON.stringify(value ?? '')
+  // `user:password@` after `//` (or after a mistyped scheme, `smtp//user:…`), up to the last @ before the path.
+  return JSON.stringify(value.replace(/(^|[/:])([^:/@?#]*):[^/?#]*@/, '$1$2:***@'))
+}
+
 /**
  * The settings Roster starts with: `.env` in the working directory (where `npm start` runs), then the real
  * environment, which wins. `file` is the `.env` that was read, for the start-up log. Only these two sources exist:
@@ -154,8 +182,8 @@ export function loadConfig(env: Record<string, string | undefined>) {
   const parsed = envSchema.safeParse(env)
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
-      const received = env[String(issue.path[0])]
-      return `  ${issue.path.join('.')}=${JSON.stringify(received ?? '')}: ${issue.message}`
+      const key = String(issue.path[0])
+      return `  ${issue.path.join('.')}=${shownValue(key, env[key])}: ${issue.message}`
     })
     throw new AppError('config_invalid', `Invalid configuration:\n${lines.join('\n')}`)
   }
@@ -164,6 +192,8 @@ export function loadConfig(env: Record<string, string | undefined>) {
   return {
     port: e.PORT,
     storeDir: e.STORE_DIR,
+    /** The PostgreSQL store's URL; undefined: the embedded store in `storeDir`. Holds a password: never log it. */
+    databaseUrl: e.DATABASE_URL,
     logLevel: e.LOG_LEVEL,
     /** What the tenant is, where set: applied to the store at every start; undefined leaves the store's value. */
     tenant: {

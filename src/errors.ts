@@ -7,6 +7,10 @@ export const errorCodes = [
   'store_locked',
   'store_invalid',
   'store_unavailable',
+  /** A commit's plan is stale: a user it read changed meanwhile (another writer). Plan the chunk again. */
+  'store_conflict',
+  /** The job already committed this chunk: a resumed job must not apply it twice. */
+  'chunk_committed',
   'port_unavailable',
   'not_found',
   'invalid_request',

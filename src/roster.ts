@@ -14,6 +14,7 @@ import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts
 import { tightenStorePermissions } from './adapters/store/store-permissions.ts'
 import { randomIds, systemClock } from './adapters/system.ts'
 import type { Config } from './config.ts'
+import { postgresStoreIncomplete } from './database.ts'
 import type { Catalog } from './domain/catalog.ts'
 import type { EngineContext } from './engine/context.ts'
 import { Engine } from './engine/engine.ts'
@@ -59,6 +60,8 @@ export interface RosterDeps {
  * local mode both start here, so they run the same store, engine and recovery.
  */
 export async function openRoster(config: Config, deps: RosterDeps): Promise<Roster> {
+  // Never fall back to the embedded store while the person asked for PostgreSQL (it is not complete yet).
+  if (config.databaseUrl !== undefined) throw postgresStoreIncomplete(config.databaseUrl)
   const storeDir = resolve(config.storeDir)
   await mkdir(storeDir, { recursive: true, mode: privateDirMode }).catch((error: NodeJS.ErrnoException) => {
     const why =

@@ -11,6 +11,7 @@ import { AppError } from '../errors.ts'
 import type { EngineContext } from './context.ts'
 import type { ExportRequest } from './export.ts'
 import type { BackupStore } from './ports.ts'
+import { syncTenantConnections } from './tenant/connections.ts'
 
 /** What the backup schedule needs, from configuration. */
 export interface BackupSettings {
@@ -47,7 +48,8 @@ export async function runBackup(
     createdAt,
     existing.map((set) => set.name),
   )
-  const planned = planBackupFiles(ctx.catalog.read().connections)
+  // In front of an Auth0 tenant: its database connections as they are now (a nightly backup lists them afresh).
+  const planned = planBackupFiles(await syncTenantConnections(ctx))
   const started = []
   for (const { connection, file } of planned) {
     const job = await jobs.requestExport({

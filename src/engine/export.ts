@@ -18,6 +18,7 @@ import { type EngineContext, yieldToEventLoop } from './context.ts'
 import { finishJob } from './finish-job.ts'
 import type { UserJson } from './ports.ts'
 import type { RunControl } from './run-control.ts'
+import { syncTenantConnections } from './tenant/connections.ts'
 
 export interface ExportRequest {
   /** Connection id or name; absent: every connection. */
@@ -56,7 +57,9 @@ export async function requestExport(ctx: EngineContext, request: ExportRequest):
   const connection =
     request.connection === undefined
       ? undefined
-      : findConnection(ctx.catalog.read().connections, request.connection)
+      : (findConnection(ctx.catalog.read().connections, request.connection) ??
+        // In front of an Auth0 tenant, a connection made in its Dashboard since the last copy: list them again.
+        (ctx.tenant ? findConnection(await syncTenantConnections(ctx), request.connection) : undefined))
   if (request.connection !== undefined && !connection) {
     throw new AppError('connection_not_found', 'The connection does not exist.')
   }
@@ -127,7 +130,8 @@ export function exportFileName(tenant: string, job: ExportJob): string {
 class ExportStopped extends Error {}
 
 /**
- * Streams the users to the file: memory stays flat whatever the tenant's size. Reads a consistent view of the
+ * Streams the users of the embedded store to the file (the scheduler runs `runTenantExport` instead when the
+ * directory is an Auth0 tenant): memory stays flat whatever the tenant's size. Reads a consistent view of the
  * store, so commits made meanwhile are not half in the file. Restarted from the beginning after a crash (an
  * export writes no users, so running it again is harmless).
  */
@@ -135,6 +139,31 @@ export async function runExport(ctx: EngineContext, job: ExportJob, control: Run
   const columns = resolveColumns(job.fields)
   const query = job.connectionId === undefined ? {} : { connectionId: job.connectionId }
   const total = Math.min(ctx.users.count(query), job.limit ?? Number.POSITIVE_INFINITY)
+  // The scan is taken here, synchronously with the count: commits made while the file is written are not in it.
+  const rows = ctx.users.scanJson === undefined ? undefined : jsonRows(job.format, columns)
+  const scanned: { users: Iterable<StoredUser> } | { json: Iterable<UserJson>; rows: JsonRows } =
+    rows === undefined || ctx.users.scanJson === undefined
+      ? { users: ctx.users.scan(query) }
+      : { json: ctx.users.scanJson(query), rows }
+  await writeExportFile(ctx, job, control, total, (onProgress) =>
+    'json' in scanned
+      ? bytePieces(scanned.json, scanned.rows, columns, job, total, onProgress)
+      : userPieces(scanned.users, columns, job, total, onProgress),
+  )
+}
+
+/**
+ * Writes an export's file from its pieces and settles the job; the embedded store and the Auth0 tenant (issue 13)
+ * both end here, so their files are the same for the same users. `pieces` gets the progress callback, which
+ * stops the stream when the engine stops: the half-written file is discarded and the job resumes later.
+ */
+export async function writeExportFile(
+  ctx: EngineContext,
+  job: ExportJob,
+  control: RunControl,
+  total: number,
+  pieces: (onProgress: (count: number) => void) => AsyncIterable<string | Uint8Array>,
+): Promise<void> {
   const fileName = exportFileName(ctx.catalog.read().tenant.name, job)
   let exported = 0
   const onProgress = (count: number) => {
@@ -142,15 +171,9 @@ export async function runExport(ctx: EngineContext, job: ExportJob, control: Run
     if (control.stopping()) throw new ExportStopped()
     control.progress(count, total)
   }
-  // The scan is taken here, synchronously with the count: commits made while the file is written are not in it.
-  const rows = ctx.users.scanJson === undefined ? undefined : jsonRows(job.format, columns)
-  const source =
-    rows === undefined || ctx.users.scanJson === undefined
-      ? userPieces(ctx.users.scan(query), columns, job, total, onProgress)
-      : bytePieces(ctx.users.scanJson(query), rows, columns, job, total, onProgress)
   control.progress(0, total)
   try {
-    const { bytes } = await ctx.artifacts.putStream(job.id, fileName, source, { gzip: job.gzip })
+    const { bytes } = await ctx.artifacts.putStream(job.id, fileName, pieces(onProgress), { gzip: job.gzip })
     await finishJob(ctx, job.id, (draft) => {
       if (draft.type !== 'users_export') return
       draft.status = 'completed'
@@ -162,9 +185,12 @@ export async function runExport(ctx: EngineContext, job: ExportJob, control: Run
   }
 }
 
-/** Pieces from parsed users: for a store that cannot hand out their JSON, or columns the JSON cannot answer. */
-async function* userPieces(
-  users: Iterable<StoredUser>,
+/**
+ * Pieces from parsed users: for a store that cannot hand out their JSON, columns the JSON cannot answer, or the
+ * users of an Auth0 tenant's export (read one at a time from the downloaded file).
+ */
+export async function* userPieces(
+  users: Iterable<Omit<StoredUser, 'rev'>>,
   columns: readonly Column[],
   job: ExportJob,
   total: number,

@@ -7,6 +7,8 @@ import { runExport } from './export.ts'
 import { finishJob } from './finish-job.ts'
 import { runImport } from './run-import.ts'
 import { settleFailedImport } from './settle-import.ts'
+import { runTenantExport } from './tenant/run-tenant-export.ts'
+import { runTenantUndo } from './tenant/run-tenant-undo.ts'
 import { runUndo } from './undo.ts'
 
 /** Dry runs write nothing, so they do not wait for an import slot; this only bounds CPU. */
@@ -109,8 +111,8 @@ export class Scheduler {
     let started: Promise<void> = Promise.resolve()
     try {
       // Commits made so far: a run that adds one made progress, so a crash after it is not held against the job.
-      // Into a tenant, so does a part's Auth0 job recorded or completed (a run may only poll).
-      const parts = entry.job.type === 'users_import' ? (entry.job.tenantParts ?? []) : []
+      // Into a tenant, so does a part's Auth0 job recorded or completed (a run may only poll), an undo's too.
+      const parts = entry.job.type !== 'users_export' ? (entry.job.tenantParts ?? []) : []
       const chunks = writesUsers(entry.job)
         ? ctx.users.commitsOf(id).length + parts.length + parts.filter((p) => p.status === 'completed').length
         : 0
@@ -146,8 +148,10 @@ export class Scheduler {
         },
       }
       if (job.type === 'users_import') await runImport(ctx, job, control, this.#rows.get(id))
-      else if (job.type === 'users_export') await runExport(ctx, job, control)
-      else await runUndo(ctx, job)
+      else if (job.type === 'users_export') {
+        // In front of an Auth0 tenant (issue 13), exports and undos run against it; imports dispatch in runImport.
+        await (ctx.tenant ? runTenantExport(ctx, ctx.tenant, job, control) : runExport(ctx, job, control))
+      } else await (ctx.tenant ? runTenantUndo(ctx, ctx.tenant, job, control) : runUndo(ctx, job))
       if (this.#stopping) started = this.#stoppedCleanly(id)
       await started
     } catch (error) {

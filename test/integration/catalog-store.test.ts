@@ -49,7 +49,9 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-describe('openCatalogStore', () => {
+// What every CatalogStore does is in test/contract/catalog-store.contract.ts; these are about the file.
+
+describe('openCatalogStore on disk', () => {
   it('creates the file from the seed on first open', async () => {
     let seedCalls = 0
     const store = await openCatalogStore(file, () => {
@@ -68,28 +70,6 @@ describe('openCatalogStore', () => {
     await openCatalogStore(nested, seedCatalog)
 
     expect(await readDocument(nested)).toEqual(seedCatalog())
-  })
-
-  it('keeps an update across a reopen', async () => {
-    const store = await openCatalogStore(file, seedCatalog)
-    await store.update((draft) => {
-      draft.exportLabels.Plan = 'user_metadata.plan'
-    })
-
-    const reopened = await openCatalogStore(file, noSeed)
-
-    expect(reopened.read().exportLabels).toEqual({ Plan: 'user_metadata.plan' })
-  })
-
-  it("returns the change's result", async () => {
-    const store = await openCatalogStore(file, seedCatalog)
-
-    const result = await store.update((draft) => {
-      draft.tenant.owners.push('second@example.com')
-      return draft.tenant.owners.length
-    })
-
-    expect(result).toBe(2)
   })
 
   it('applies every concurrent update, and the file parses at every moment', async () => {
@@ -118,64 +98,7 @@ describe('openCatalogStore', () => {
     expect(Object.keys(onDisk.exportLabels)).toHaveLength(50)
   })
 
-  it('leaves the catalog as it was when a change throws, and later updates still run', async () => {
-    const store = await openCatalogStore(file, seedCatalog)
-
-    const failed = store.update((draft) => {
-      draft.exportLabels.Half = 'done'
-      throw new Error('change failed')
-    })
-    const next = store.update((draft) => {
-      draft.exportLabels.Next = 'user_metadata.next'
-    })
-
-    await expect(failed).rejects.toThrow('change failed')
-    await next
-    expect(store.read().exportLabels).toEqual({ Next: 'user_metadata.next' })
-    expect(await readDocument(file)).toMatchObject({ exportLabels: { Next: 'user_metadata.next' } })
-  })
-
-  it('rejects with store_unavailable when the write fails, and keeps memory as it was', async () => {
-    const store = await openCatalogStore(file, seedCatalog)
-    // A directory where the tmp file goes makes the write fail, whoever runs the test (root ignores chmod).
-    await mkdir(`${file}.tmp`)
-
-    const error = await store
-      .update((draft) => {
-        draft.exportLabels.Lost = 'user_metadata.lost'
-      })
-      .catch((e: unknown) => e)
-
-    expect(error).toBeInstanceOf(AppError)
-    expect((error as AppError).code).toBe('store_unavailable')
-    expect(store.read().exportLabels).toEqual({})
-  })
-
-  it('renameAfter: the new document replaces the file only once the barrier resolves', async () => {
-    const store = await openCatalogStore(file, seedCatalog)
-    let release = () => {}
-    const barrier = new Promise<void>((resolve) => {
-      release = resolve
-    })
-
-    const update = store.update(
-      (draft) => {
-        draft.exportLabels.Job = 'user_metadata.job'
-      },
-      { renameAfter: barrier },
-    )
-    // Long enough for the staged document to be written and synced: it still waits for the barrier.
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(await readDocument(file)).toMatchObject({ exportLabels: {} })
-    expect(store.read().exportLabels).toEqual({})
-    release()
-    await update
-
-    expect(await readDocument(file)).toMatchObject({ exportLabels: { Job: 'user_metadata.job' } })
-    expect(store.read().exportLabels).toEqual({ Job: 'user_metadata.job' })
-  })
-
-  it('renameAfter: a barrier that rejects fails the update and changes nothing', async () => {
+  it('renameAfter: a barrier that rejects leaves no staged file behind', async () => {
     const store = await openCatalogStore(file, seedCatalog)
 
     const error = await store
@@ -194,52 +117,8 @@ describe('openCatalogStore', () => {
     expect(await readdir(dir)).toEqual(['catalog.json'])
   })
 
-  it('updateEarly: the change is visible at once and durable once `durable` resolves', async () => {
+  it('updateEarly: a failed write rejects `durable` only, and memory stays ahead of the file', async () => {
     const store = await openCatalogStore(file, seedCatalog)
-
-    const { result, durable } = await store.updateEarly((draft) => {
-      draft.exportLabels.Early = 'user_metadata.early'
-      return 'applied'
-    })
-
-    expect(result).toBe('applied')
-    expect(store.read().exportLabels).toEqual({ Early: 'user_metadata.early' })
-    await durable
-    expect(await readDocument(file)).toMatchObject({ exportLabels: { Early: 'user_metadata.early' } })
-    expect((await openCatalogStore(file, noSeed)).read().exportLabels).toEqual({
-      Early: 'user_metadata.early',
-    })
-  })
-
-  it('updateEarly: later updates start from the early change, and the disk never loses it', async () => {
-    const store = await openCatalogStore(file, seedCatalog)
-    const slow = store.update((draft) => {
-      draft.exportLabels.First = 'user_metadata.first'
-    })
-    const early = store.updateEarly((draft) => {
-      draft.exportLabels.Early = 'user_metadata.early'
-    })
-    const later = store.update((draft) => {
-      draft.exportLabels.Later = `${Object.keys(draft.exportLabels).length} before`
-    })
-
-    await Promise.all([slow, later, (await early).durable])
-
-    const expected = { First: 'user_metadata.first', Early: 'user_metadata.early', Later: '2 before' }
-    expect(store.read().exportLabels).toEqual(expected)
-    expect(await readDocument(file)).toMatchObject({ exportLabels: expected })
-  })
-
-  it('updateEarly: a change that throws leaves nothing; a failed write rejects `durable` only', async () => {
-    const store = await openCatalogStore(file, seedCatalog)
-    await expect(
-      store.updateEarly((draft) => {
-        draft.exportLabels.Half = 'done'
-        throw new Error('change failed')
-      }),
-    ).rejects.toThrow('change failed')
-    expect(store.read().exportLabels).toEqual({})
-
     await mkdir(`${file}.tmp`)
     const { durable } = await store.updateEarly((draft) => {
       draft.exportLabels.Unsaved = 'user_metadata.unsaved'
@@ -250,14 +129,6 @@ describe('openCatalogStore', () => {
     // Memory is ahead of disk now: what callers of updateEarly accept, as recovery rebuilds the change.
     expect(store.read().exportLabels).toEqual({ Unsaved: 'user_metadata.unsaved' })
     expect(await readDocument(file)).toMatchObject({ exportLabels: {} })
-  })
-
-  it('hands out a document that cannot be changed outside update', async () => {
-    const store = await openCatalogStore(file, seedCatalog)
-
-    expect(() => {
-      store.read().tenant.owners.push('sneaky@example.com')
-    }).toThrow(TypeError)
   })
 
   it('refuses a document of the wrong shape with store_invalid, naming the file and the field', async () => {

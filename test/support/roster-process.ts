@@ -111,6 +111,7 @@ const blankedInRepo = [
   'SLACK_APP_TOKEN',
   'SLACK_ADMINS',
   'SMTP_URL',
+  'DATABASE_URL',
   'PUBLIC_URL',
   'TENANT_NAME',
   'TENANT_OWNERS',

@@ -43,6 +43,38 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TENANT_OWNERS: 'a@example.com,nope' })).toThrow(/TENANT_OWNERS/)
   })
 
+  it('takes a postgres:// or postgresql:// DATABASE_URL naming a database; unset or empty: the embedded store', () => {
+    expect(loadConfig({}).databaseUrl).toBeUndefined()
+    expect(loadConfig({ DATABASE_URL: ' ' }).databaseUrl).toBeUndefined()
+    expect(loadConfig({ DATABASE_URL: 'postgres://roster:pw@db:5432/roster' }).databaseUrl).toBe(
+      'postgres://roster:pw@db:5432/roster',
+    )
+    expect(loadConfig({ DATABASE_URL: 'postgresql:///roster?host=/run/postgresql' }).databaseUrl).toBe(
+      'postgresql:///roster?host=/run/postgresql',
+    )
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://db:5432' })).toThrow(
+      /DATABASE_URL=.*naming the database/,
+    )
+  })
+
+  it('quotes a refused DATABASE_URL or SMTP_URL without its password', () => {
+    for (const [key, value, shown] of [
+      ['DATABASE_URL', 'mysql://roster:s3cr@t@db/roster', 'mysql://roster:***@db/roster'],
+      ['SMTP_URL', 'smtp//mail:s3cret@host', 'smtp//mail:***@host'],
+    ] as const) {
+      const error = (() => {
+        try {
+          loadConfig({ [key]: value })
+        } catch (thrown) {
+          return thrown as Error
+        }
+        throw new Error(`${key}=${value} was accepted`)
+      })()
+      expect(error.message).toContain(`${key}="${shown}"`)
+      expect(error.message).not.toContain('s3cr')
+    }
+  })
+
   it('treats empty optional settings as unset', () => {
     expect(loadConfig({ SLACK_BOT_TOKEN: '', SMTP_URL: ' ' }).slack.botToken).toBeUndefined()
   })

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url'
 import { loadConfig, readEnvironment } from '../../config.ts'
 import { AppError } from '../../errors.ts'
 import type { CliCommand } from './commands.ts'
+import { runDbMigrate } from './db-command.ts'
 import {
   formatBackups,
   formatConnections,
@@ -44,11 +45,14 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`roster: ${error.message}\n\n${help}\n`)
     return exitCodes.usage
   }
-  const transport = await connect(loadConfig(readEnvironment().env))
+  const config = loadConfig(readEnvironment().env)
+  const requested = invocation.command
+  if (requested.name === 'db-migrate') return runDbMigrate(config, invocation.json, print)
+  const transport = await connect(config)
   try {
     if (transport.createdStore !== undefined && process.cwd() !== projectDir)
       warnNewStore(transport.createdStore)
-    const command = await withConnectionResolved(transport, invocation.command)
+    const command = await withConnectionResolved(transport, requested)
     return await run(transport, command, invocation)
   } finally {
     await transport.close()

@@ -19,9 +19,15 @@ import { commandNames, commandOptions, subcommands } from './usage.ts'
 
 export { HelpRequest, UsageError }
 
+/**
+ * Commands the CLI runs itself, never sent to a server: not part of the control channel's schema
+ * (`cliCommandSchema`). `db-migrate` works on DATABASE_URL's database, not on a store a server holds.
+ */
+export type LocalCommand = { name: 'db-migrate' }
+
 /** A parsed command line: the command to run, and how the CLI itself should behave around it. */
 export interface Invocation {
-  command: CliCommand
+  command: CliCommand | LocalCommand
   json: boolean
   /** Wait for the job the command created, showing progress. */
   wait: boolean
@@ -285,6 +291,10 @@ async function parseCommandLine(
       )
     case 'tenant':
       return { command: parseTenant(args, verb), ...common }
+    case 'db':
+      if (args[0] !== 'migrate') throw new UsageError('db: missing migrate', verb)
+      want(1)
+      return { command: { name: 'db-migrate' }, ...common }
     default:
       throw new UsageError(`unknown command ${verb}${didYouMean(verb, commandNames)}`)
   }

@@ -35,6 +35,7 @@ export const usage = `Usage: roster <command> [options]   (npm run cli -- <comma
   backup now                        take a backup now and wait for it (as BACKUP_CRON does)
   tenant                            the tenant's name and owners (who gets completion emails)
   tenant owners add|remove <email> …   change the owners (TENANT_OWNERS, when set, replaces them at start)
+  db migrate                        apply the PostgreSQL store's schema (DATABASE_URL); says what it applied
 
   --split imports a file larger than IMPORT_MAX_BYTES (gzipped or not) as consecutive NDJSON parts, one job
           each, and waits for them all. Duplicates within the file are then detected within a part only.
@@ -76,6 +77,7 @@ export const commandOptions: Readonly<Record<string, readonly string[]>> = {
   backups: [],
   backup: [],
   tenant: [],
+  db: [],
 }
 
 /** The words that may follow a command (`users get`). */
@@ -87,6 +89,7 @@ export const subcommands: Readonly<Record<string, readonly string[]>> = {
   clients: ['create', 'list', 'revoke'],
   backup: ['now'],
   tenant: ['owners'],
+  db: ['migrate'],
 }
 
 export const commandNames = Object.keys(commandOptions)

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { Readable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
+import { checkJobFileName, checkJobId, isJobId } from '../../domain/jobs/job-files.ts'
 import type { Artifacts } from '../../engine/ports.ts'
 import { AppError } from '../../errors.ts'
 import {
@@ -16,30 +17,15 @@ import {
   writeFileDurably,
 } from './durable-json-file.ts'
 
-const jobIdPattern = /^job_[A-Za-z0-9]{16}$/
-// No slash and no leading dot: a name can neither leave the job's directory nor collide with a tmp file.
-const namePattern = /^[a-z0-9][a-z0-9._-]*$/
-
 /** Per-job files at `<dir>/<jobId>/<name>`. */
 export function createFileArtifacts(dir: string): Artifacts {
   function jobDir(jobId: string): string {
-    if (!jobIdPattern.test(jobId)) {
-      throw new AppError(
-        'invalid_request',
-        `"${jobId}" is not a job id: expected job_ and 16 letters or digits.`,
-      )
-    }
+    checkJobId(jobId)
     return join(dir, jobId)
   }
 
   function filePath(jobId: string, name: string): string {
-    if (!namePattern.test(name)) {
-      throw new AppError(
-        'invalid_request',
-        `"${name}" is not a file name for a job: use lowercase letters, digits, ".", "_" and "-", starting with a ` +
-          'letter or digit.',
-      )
-    }
+    checkJobFileName(name)
     return join(jobDir(jobId), name)
   }
 
@@ -126,9 +112,7 @@ export function createFileArtifacts(dir: string): Artifacts {
     async jobIds() {
       try {
         const entries = await readdir(dir, { withFileTypes: true })
-        return entries
-          .filter((entry) => entry.isDirectory() && jobIdPattern.test(entry.name))
-          .map((e) => e.name)
+        return entries.filter((entry) => entry.isDirectory() && isJobId(entry.name)).map((e) => e.name)
       } catch (error) {
         if (errnoCode(error) === 'ENOENT') return []
         throw unavailable('list', dir, error)

@@ -1,7 +1,7 @@
 import { Low } from 'lowdb'
 import { type Catalog, catalogSchema } from '../../domain/catalog.ts'
 import type { CatalogStore } from '../../engine/ports.ts'
-import { AppError } from '../../errors.ts'
+import { applyToCopy, deepFreeze } from '../catalog-change.ts'
 import { DurableJsonFile } from './durable-json-file.ts'
 
 /**
@@ -54,23 +54,4 @@ export async function openCatalogStore(file: string, seed: () => Catalog): Promi
       })
     },
   }
-}
-
-/** Changes a copy: a change that throws halfway leaves nothing behind. */
-function applyToCopy<T>(data: Catalog, change: (draft: Catalog) => T): { draft: Catalog; result: T } {
-  const draft = structuredClone(data)
-  const result = change(draft)
-  if (result instanceof Promise) {
-    result.catch(() => undefined)
-    throw new AppError('unexpected', 'CatalogStore.update: `change` must be synchronous.')
-  }
-  return { draft, result }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value)
-    for (const child of Object.values(value)) deepFreeze(child)
-  }
-  return value
 }

@@ -61,7 +61,7 @@ export interface ChunkPlan {
 }
 
 /** Fields an upsert may change (Auth0 §1.3). email, user_id, username, password_hash and blocked never change. */
-const upsertableFields = [
+export const upsertableFields = [
   'email_verified',
   'given_name',
   'family_name',

@@ -37,6 +37,8 @@ export const importErrorCodes = [
   'OBJECT_REQUIRED',
   'FORMAT',
   'CONNECTION_NOT_FOUND',
+  // Undo against a tenant (issue 13): a field the job added that Auth0's upsert cannot take away again.
+  'NOT_RESTORED',
 ] as const
 export type ImportErrorCode = (typeof importErrorCodes)[number]
 

@@ -125,6 +125,11 @@ export const undoJobSchema = z.object({
   type: z.literal('users_undo'),
   undoOf: z.string(),
   summary: undoSummarySchema.optional(),
+  /**
+   * Against an Auth0 tenant: the upsert import jobs that restore the updated users (`chunk` 0; parts as planned in
+   * the undo's journal commit), each recorded as soon as Auth0 returns its id, so a restart polls it, never re-sends.
+   */
+  tenantParts: z.array(tenantPartSchema).optional(),
 })
 export type UndoJob = z.infer<typeof undoJobSchema>
 

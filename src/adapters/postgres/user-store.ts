@@ -1,0 +1,211 @@
+import type { StoredUser } from '../../domain/users/user.ts'
+import { normalizeEmail } from '../../domain/users/user.ts'
+import type { CommitBatch, CommitRecord, UserQuery } from '../../engine/ports.ts'
+import {
+  type AsyncUserStore,
+  type ChunkCommit,
+  chunkCommitted,
+  defaultScanPageSize,
+  type ExpectedRevs,
+  lastPutPerUser,
+  PrefetchedUsers,
+  type ScanOptions,
+  storeConflict,
+} from '../../engine/user-directory.ts'
+import { AppError } from '../../errors.ts'
+import { databaseUnavailable, type Pool, type PoolClient, transaction } from './pool.ts'
+import { upsertByCopy } from './user-store-bulk.ts'
+import { commitFailure } from './user-store-errors.ts'
+
+/**
+ * The users on PostgreSQL (table `users`, migration 001), read on demand: a replica holds none of them in memory,
+ * so its memory does not grow with the tenant. Every replica may commit; they agree through the database alone:
+ *
+ * - a commit is one transaction: the chunk's row in `commits` (its `seq` is the users' `rev`), the puts COPYed into
+ *   a temp table and moved by one INSERT … SELECT … ON CONFLICT (user_id) DO UPDATE (faster than a multi-row INSERT
+ *   from unnest: see user-store-bulk.ts), the deletes as one DELETE.
+ * - `expected` revs are checked under SELECT … FOR UPDATE of those users, so two replicas committing the same users
+ *   take turns and the second sees the first's revs. A user expected absent is not locked: a concurrent insert of
+ *   it meets the primary key instead. Both end in `store_conflict`, as do the unique indexes on email and username
+ *   and a deadlock between two commits.
+ * - `seq` comes from a sequence: unique and increasing in the order commits *start*, not necessarily in the order
+ *   they become visible. Nothing relies on more than that: revs are compared for equality.
+ */
+export function pgUserStore(pool: Pool, databaseUrl: string): AsyncUserStore {
+  const read = async <T>(action: string, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work()
+    } catch (error) {
+      throw databaseUnavailable(databaseUrl, action, error)
+    }
+  }
+  const usersOf = async (sql: string, params: unknown[]): Promise<StoredUser[]> =>
+    (await pool.query<UserRow>(sql, params)).rows.map(toUser)
+
+  return {
+    lookup: (connectionId, keys) =>
+      read('look users up', async () => {
+        const emails = (keys.emails ?? []).map(normalizeEmail)
+        // One statement (one snapshot), one index scan per kind of key.
+        const found = await usersOf(
+          `${selectUser} WHERE user_id = ANY($1::text[])
+           UNION ALL ${selectUser} WHERE connection_id = $2 AND email = ANY($3::text[])
+           UNION ALL ${selectUser} WHERE connection_id = $2 AND username = ANY($4::text[])`,
+          [keys.userIds ?? [], connectionId, emails, keys.usernames ?? []],
+        )
+        return new PrefetchedUsers(connectionId, keys, found)
+      }),
+    getById: (userId) =>
+      read('read a user', async () => (await usersOf(`${selectUser} WHERE user_id = $1`, [userId]))[0]),
+    findByEmail: (connectionId, email) =>
+      read('read a user', async () => {
+        const sql = `${selectUser} WHERE connection_id = $1 AND email = $2`
+        return (await usersOf(sql, [connectionId, normalizeEmail(email)]))[0]
+      }),
+    findByUsername: (connectionId, username) =>
+      read('read a user', async () => {
+        const sql = `${selectUser} WHERE connection_id = $1 AND username = $2`
+        return (await usersOf(sql, [connectionId, username]))[0]
+      }),
+    count: (query: UserQuery = {}) =>
+      read('count users', async () => {
+        const { rows } =
+          query.connectionId === undefined
+            ? await pool.query<{ n: string }>('SELECT count(*) AS n FROM users')
+            : await pool.query<{ n: string }>('SELECT count(*) AS n FROM users WHERE connection_id = $1', [
+                query.connectionId,
+              ])
+        return Number(rows[0]?.n ?? 0)
+      }),
+    scan: (query, options) => scanPages(pool, databaseUrl, query, options),
+    commit: (batch, expected) => commitBatch(pool, databaseUrl, batch, expected),
+    commitsOf: (jobId) =>
+      read('read the commits of a job', async () => {
+        const { rows } = await pool.query<{ seq: string; chunk: number; meta: unknown }>(
+          'SELECT seq, chunk, meta FROM commits WHERE job_id = $1 ORDER BY seq',
+          [jobId],
+        )
+        return rows.map(
+          (row): ChunkCommit => ({ seq: Number(row.seq), jobId, chunk: row.chunk, meta: row.meta }),
+        )
+      }),
+    // The pool is the caller's: other adapters share it.
+    close: async () => undefined,
+  }
+}
+
+interface UserRow {
+  doc: Omit<StoredUser, 'rev'>
+  rev: string
+}
+
+const selectUser = 'SELECT doc, rev FROM users'
+
+function toUser(row: UserRow): StoredUser {
+  return { ...row.doc, rev: Number(row.rev) }
+}
+
+/** Keyset pages in `ord` order: each page is one short query, so a scan of millions holds no transaction open. */
+async function* scanPages(
+  pool: Pool,
+  databaseUrl: string,
+  query: UserQuery = {},
+  options: ScanOptions = {},
+): AsyncGenerator<StoredUser> {
+  const pageSize = options.pageSize ?? defaultScanPageSize
+  const byConnection = query.connectionId !== undefined
+  const sql = byConnection
+    ? 'SELECT doc, rev, ord FROM users WHERE connection_id = $1 AND ord > $2 ORDER BY connection_id, ord LIMIT $3'
+    : 'SELECT doc, rev, ord FROM users WHERE ord > $1 ORDER BY ord LIMIT $2'
+  let after = '0'
+  const skip = options.skip ?? 0
+  if (skip > 0) {
+    // The page's start by OFFSET once (the index walks past the skipped users); keyset pages from there on.
+    const start = byConnection
+      ? 'SELECT ord FROM users WHERE connection_id = $1 ORDER BY connection_id, ord OFFSET $2 LIMIT 1'
+      : 'SELECT ord FROM users ORDER BY ord OFFSET $1 LIMIT 1'
+    let rows: { ord: string }[]
+    try {
+      rows = (
+        await pool.query<{ ord: string }>(start, byConnection ? [query.connectionId, skip - 1] : [skip - 1])
+      ).rows
+    } catch (error) {
+      throw databaseUnavailable(databaseUrl, 'read the users', error)
+    }
+    if (rows[0] === undefined) return
+    after = rows[0].ord
+  }
+  for (;;) {
+    let rows: (UserRow & { ord: string })[]
+    try {
+      const params = byConnection ? [query.connectionId, after, pageSize] : [after, pageSize]
+      rows = (await pool.query<UserRow & { ord: string }>(sql, params)).rows
+    } catch (error) {
+      throw databaseUnavailable(databaseUrl, 'read the users', error)
+    }
+    for (const row of rows) yield toUser(row)
+    if (rows.length < pageSize) return
+    after = (rows[rows.length - 1] as { ord: string }).ord
+  }
+}
+
+async function commitBatch(
+  pool: Pool,
+  databaseUrl: string,
+  batch: CommitBatch,
+  expected: ExpectedRevs = new Map(),
+): Promise<CommitRecord> {
+  const puts = lastPutPerUser(batch.puts)
+  let meta: string | null
+  let docs: string[]
+  try {
+    // Serialized before the transaction, as the embedded store does: a batch that is not JSON changes nothing.
+    meta = batch.meta === undefined ? null : JSON.stringify(batch.meta)
+    docs = puts.map(({ rev: _rev, ...doc }: Omit<StoredUser, 'rev'> & { rev?: number }) =>
+      JSON.stringify(doc),
+    )
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new AppError('unexpected', `Commit ${batch.jobId}#${batch.chunk} is not JSON: ${reason}`)
+  }
+  try {
+    const seq = await transaction(pool, async (client) => {
+      await checkExpected(client, batch, expected)
+      const inserted = await client.query<{ seq: string }>(
+        `INSERT INTO commits (job_id, chunk, meta) VALUES ($1, $2, $3::jsonb)
+         ON CONFLICT (job_id, chunk) DO NOTHING RETURNING seq`,
+        [batch.jobId, batch.chunk, meta],
+      )
+      const row = inserted.rows[0]
+      if (row === undefined) throw chunkCommitted(batch.jobId, batch.chunk)
+      if (puts.length > 0) await upsertByCopy(client, puts, docs, row.seq)
+      if (batch.deletes.length > 0) {
+        await client.query('DELETE FROM users WHERE user_id = ANY($1::text[])', [batch.deletes])
+      }
+      return Number(row.seq)
+    })
+    return {
+      seq,
+      jobId: batch.jobId,
+      chunk: batch.chunk,
+      puts: puts.map((user) => ({ ...user, rev: seq })),
+      deletes: [...batch.deletes],
+      meta: batch.meta,
+    }
+  } catch (error) {
+    throw commitFailure(error, batch, puts, databaseUrl)
+  }
+}
+
+/** Locks the users the plan read (in user_id order, so two commits lock in the same order) and compares revs. */
+async function checkExpected(client: PoolClient, batch: CommitBatch, expected: ExpectedRevs): Promise<void> {
+  if (expected.size === 0) return
+  const { rows } = await client.query<{ user_id: string; rev: string }>(
+    'SELECT user_id, rev FROM users WHERE user_id = ANY($1::text[]) ORDER BY user_id FOR UPDATE',
+    [[...expected.keys()]],
+  )
+  const now = new Map(rows.map((row) => [row.user_id, Number(row.rev)]))
+  for (const [userId, rev] of expected) {
+    if ((now.get(userId) ?? null) !== rev) throw storeConflict(batch.jobId, batch.chunk, userId, 'changed')
+  }
+}

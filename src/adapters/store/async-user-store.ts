@@ -1,0 +1,117 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import { normalizeEmail, type StoredUser } from '../../domain/users/user.ts'
+import type { CommitBatch, CommitRecord, UserQuery, UserStore } from '../../engine/ports.ts'
+import {
+  type AsyncUserStore,
+  chunkCommitted,
+  defaultScanPageSize,
+  type ExpectedRevs,
+  lastPutPerUser,
+  PrefetchedUsers,
+  type ScanOptions,
+  storeConflict,
+  type UserKeys,
+} from '../../engine/user-directory.ts'
+
+/**
+ * The embedded store (a synchronous UserStore, the file store) behind the AsyncUserStore port, so the engine can
+ * use one port whichever backend holds the users. Reads answer from the store's memory; `commit` checks the batch
+ * synchronously against that memory before the store applies it, so the checks and the write cannot interleave
+ * with another commit of this process (the file store has one writer: STORE_DIR is locked to one process).
+ *
+ * Limit: a chunk committed twice is recognised from the store's `commitsOf`, which forgets a job's commits at
+ * compaction; the engine compacts only when every job with commits is finished, so no job resumes after it.
+ */
+export function asyncUserStore(store: UserStore): AsyncUserStore {
+  return {
+    lookup: async (connectionId, keys) => lookupIn(store, connectionId, keys),
+    getById: async (userId) => store.getById(userId),
+    findByEmail: async (connectionId, email) => store.findByEmail(connectionId, normalizeEmail(email)),
+    findByUsername: async (connectionId, username) => store.findByUsername(connectionId, username),
+    count: async (query) => store.count(query),
+    scan: (query, options) => scanInTurns(store, query, options),
+    commit: async (batch, expected) => commitChecked(store, batch, expected),
+    commitsOf: async (jobId) =>
+      store.commitsOf(jobId).map(({ seq, jobId: job, chunk, meta }) => ({ seq, jobId: job, chunk, meta })),
+    close: () => store.close(),
+  }
+}
+
+function lookupIn(store: UserStore, connectionId: string, keys: UserKeys): PrefetchedUsers {
+  const found: StoredUser[] = []
+  const keep = (user: StoredUser | undefined) => {
+    if (user !== undefined) found.push(user)
+  }
+  for (const userId of keys.userIds ?? []) keep(store.getById(userId))
+  for (const email of keys.emails ?? []) keep(store.findByEmail(connectionId, normalizeEmail(email)))
+  for (const username of keys.usernames ?? []) keep(store.findByUsername(connectionId, username))
+  return new PrefetchedUsers(connectionId, keys, found)
+}
+
+/** The store's consistent view, a page per event-loop turn so a long scan does not hold up requests. */
+async function* scanInTurns(
+  store: UserStore,
+  query: UserQuery = {},
+  options: ScanOptions = {},
+): AsyncGenerator<StoredUser> {
+  const pageSize = options.pageSize ?? defaultScanPageSize
+  let skip = options.skip ?? 0
+  let inPage = 0
+  for (const user of store.scan(query)) {
+    if (skip > 0) {
+      skip -= 1
+      continue
+    }
+    yield user
+    if (++inPage === pageSize) {
+      inPage = 0
+      await nextTurn()
+    }
+  }
+}
+
+/** Checks, then commits, in one synchronous stretch: nothing else can commit in between. */
+function commitChecked(store: UserStore, batch: CommitBatch, expected?: ExpectedRevs): Promise<CommitRecord> {
+  if (store.commitsOf(batch.jobId).some((each) => each.chunk === batch.chunk)) {
+    throw chunkCommitted(batch.jobId, batch.chunk)
+  }
+  for (const [userId, rev] of expected ?? []) {
+    if ((store.getById(userId)?.rev ?? null) !== rev)
+      throw storeConflict(batch.jobId, batch.chunk, userId, 'changed')
+  }
+  const puts = lastPutPerUser(batch.puts)
+  checkUnique(store, batch, puts)
+  return store.commit({ ...batch, puts })
+}
+
+/**
+ * What PostgreSQL's unique indexes refuse, checked here: after the puts, no two users of a connection share an email
+ * or a username. A user the batch puts again is judged by its new value, not the one it had.
+ */
+function checkUnique(store: UserStore, batch: CommitBatch, puts: CommitBatch['puts']): void {
+  const putIds = new Set(puts.map((put) => put.user_id))
+  const emails = new Map<string, string>()
+  const usernames = new Map<string, string>()
+  for (const put of puts) {
+    const emailKey = `${put.connection_id}\u0000${put.email}`
+    const holder = emails.get(emailKey) ?? heldBy(store.findByEmail(put.connection_id, put.email), putIds)
+    if (holder !== undefined && holder !== put.user_id) {
+      throw storeConflict(batch.jobId, batch.chunk, put.user_id, 'email')
+    }
+    emails.set(emailKey, put.user_id)
+    if (put.username === undefined) continue
+    const usernameKey = `${put.connection_id}\u0000${put.username}`
+    const named =
+      usernames.get(usernameKey) ?? heldBy(store.findByUsername(put.connection_id, put.username), putIds)
+    if (named !== undefined && named !== put.user_id) {
+      throw storeConflict(batch.jobId, batch.chunk, put.user_id, 'username')
+    }
+    usernames.set(usernameKey, put.user_id)
+  }
+}
+
+/** The user_id holding a key now, unless the batch puts that user again (its new value is checked instead). */
+function heldBy(user: StoredUser | undefined, putIds: ReadonlySet<string>): string | undefined {
+  if (user === undefined || putIds.has(user.user_id)) return undefined
+  return user.user_id
+}

@@ -1,0 +1,63 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe } from 'vitest'
+import { createPgBackupStore } from '../../src/adapters/postgres/backups.ts'
+import { migrate } from '../../src/adapters/postgres/migrate.ts'
+import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
+import { createBackupFiles } from '../../src/adapters/store/backup-files.ts'
+import { backupManifestFile } from '../../src/domain/backups/backup-set.ts'
+import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
+import { tempDir } from '../support/temp-dir.ts'
+import { backupStoreContract } from './backup-store.contract.ts'
+
+describe('BackupStore in folders (createBackupFiles)', () => {
+  backupStoreContract(async () => {
+    const dir = join(await tempDir('roster-backups-'), 'backups')
+    return {
+      store: createBackupFiles(dir),
+      reopen: () => createBackupFiles(dir),
+      read: (name, file) =>
+        readFile(join(dir, name, file)).catch((error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return undefined
+          throw error
+        }),
+      breakManifest: (name) => writeFile(join(dir, name, backupManifestFile), '{"version":2}'),
+    }
+  })
+})
+
+describe.skipIf(!hasPostgres)('BackupStore in PostgreSQL (createPgBackupStore)', () => {
+  const databaseUrl = useTestDatabase()
+  let pool: Pool
+  /** Another replica's connections to the same database. */
+  let other: Pool
+
+  beforeAll(async () => {
+    pool = createPool(databaseUrl())
+    other = createPool(databaseUrl())
+    await migrate(pool, databaseUrl())
+  })
+  afterAll(async () => {
+    await Promise.all([pool.end(), other.end()])
+  })
+
+  backupStoreContract(async () => {
+    await pool.query('TRUNCATE backups, backup_files')
+    // Parts of an odd size: a file of a few hundred KB spans several, and a part ends mid-read.
+    const store = createPgBackupStore(pool, databaseUrl(), { partBytes: 65_537 })
+    return {
+      store,
+      reopen: () => createPgBackupStore(other, databaseUrl()),
+      async read(name, file) {
+        const parts = await store.readFile(name, file)
+        if (parts === undefined) return undefined
+        const chunks: Buffer[] = []
+        for await (const part of parts) chunks.push(part)
+        return Buffer.concat(chunks)
+      },
+      async breakManifest(name) {
+        await pool.query(`UPDATE backups SET manifest = '{"version":2}' WHERE name = $1`, [name])
+      },
+    }
+  })
+})
