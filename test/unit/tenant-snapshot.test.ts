@@ -44,7 +44,7 @@ const ndjson = [
     identities: [{ connection: 'Main', provider: 'auth0', user_id: '1', isSocial: false }],
   },
   { user_id: '2', email: 'b@example.com', created_at: '2026-01-02T00:00:00.000Z' },
-  { email: 'no-id@example.com' },
+  { user_id: 'auth0|3', email: 'c@example.com', username: null },
 ]
   .map((user) => JSON.stringify(user))
   .join('\n')
@@ -57,9 +57,9 @@ describe('connectionSnapshot', () => {
     expect(calls).toEqual([`submit ${connection.id} json`, 'download https://files/ok2'])
     expect(lookup?.findByEmail(connection.id, 'a@example.com')?.user_id).toBe('auth0|1')
     expect(lookup?.findByUsername(connection.id, 'ANN')?.email).toBe('a@example.com')
-    // An export's bare id gets its provider prefix back; a line without an id is no user.
+    // An export's bare id gets its provider prefix back; a null field is as good as absent.
     expect(lookup?.getById('auth0|2')).toMatchObject({ email: 'b@example.com', connection_id: connection.id })
-    expect(lookup?.findByEmail(connection.id, 'no-id@example.com')).toBeUndefined()
+    expect(lookup?.findByEmail(connection.id, 'c@example.com')?.username).toBeUndefined()
   })
 
   it('reads the job again for a fresh link when the first one has expired', async () => {

@@ -1,7 +1,7 @@
 import type { Connection } from '../../domain/connections/connection.ts'
 import { fullProfileFields } from '../../domain/export/export-fields.ts'
 import { MapLookup } from '../../domain/import/prefetched-lookup.ts'
-import { fromAuth0User } from '../../domain/users/from-auth0-user.ts'
+import { exportedUsers } from '../../domain/tenant/export-lines.ts'
 import { AppError } from '../../errors.ts'
 import type { EngineContext } from '../context.ts'
 import type { TenantDirectory } from './tenant-directory.ts'
@@ -56,15 +56,11 @@ export async function connectionSnapshot(
   }
   const bytes = await download(tenant, id, state.location)
   const lookup = new MapLookup()
-  const context = {
-    connectionIdOf: (name: string) => (name === connection.name ? connection.id : undefined),
-    fallbackConnection: { id: connection.id, name: connection.name },
-  }
-  for (const line of bytes.toString('utf8').split('\n')) {
-    if (line.trim() === '') continue
-    const outcome = fromAuth0User(JSON.parse(line), context)
-    // A line that is no user of this connection cannot be met by the plan; the import re-checks anyway.
-    if (outcome.ok) lookup.add({ ...outcome.user, rev: 0 })
+  // Parsed as the tenant export parses Auth0's NDJSON (nulls dropped, a line that is not JSON named).
+  const connectionIdOf = (name: string) => (name === connection.name ? connection.id : undefined)
+  for (const user of exportedUsers(bytes.toString('utf8'), connectionIdOf, connection)) {
+    // A user of no database connection of this tenant cannot be met by the plan; the import re-checks anyway.
+    if (user.connection_id === connection.id) lookup.add({ ...user, rev: 0 })
   }
   return lookup
 }
