@@ -9,5 +9,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Vitest's default on 2 cores is ONE worker (cores − 1), which ran the files one after another (~21 min). Most
+    // flow files wait on child processes and sockets rather than compute, so two overlap well.
+    maxWorkers: 2,
   },
 })

@@ -18,6 +18,11 @@ export interface EngineLimits {
    * `maxMs`. Default 500 ms to 5 s; tests shorten it.
    */
   tenantPoll?: { firstMs: number; maxMs: number }
+  /**
+   * Tenant mode: an import with at least this many rows left to plan reads the connection's users with one Auth0
+   * export job rather than one lookup per row (default 1,000: why in engine/tenant/tenant-snapshot.ts).
+   */
+  tenantSnapshotRows?: number
 }
 
 /**

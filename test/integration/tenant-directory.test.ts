@@ -179,6 +179,10 @@ describe('the tenant directory over a Roster tenant', () => {
     const inLegacy = await directory.usersByEmail(legacy.id, ['ada@example.com'])
     expect(inLegacy).toEqual([expect.objectContaining({ connection_id: legacy.id, username: 'ada-legacy' })])
 
+    // By username (user search): each connection's own holder only; a quote in a name stays a literal.
+    expect(await directory.usersByUsername?.(main.id, ['ada', 'ada-legacy', 'no"one'])).toEqual([ada])
+    expect(await directory.usersByUsername?.(legacy.id, ['ada', 'ada-legacy'])).toEqual(inLegacy)
+
     expect(await directory.getUser(ada?.user_id as string)).toEqual(ada)
     await directory.deleteUser(ada?.user_id as string)
     expect(await directory.getUser(ada?.user_id as string)).toBeUndefined()

@@ -204,9 +204,8 @@ describe('a dry run against the tenant', () => {
 
 describe('an import into the tenant', () => {
   it("changes the tenant's users as the embedded import changes its own, with the same summary and report", async () => {
-    // A user the file names only by username: Roster cannot look users up by username in a tenant, so the clash
-    // is found by the tenant, and Auth0's per-user error lands in the report at the row's index, as the embedded
-    // planner's does.
+    // A user the file names only by username: found by the tenant's user search before planning, so the clash is
+    // planned as a conflict (as the embedded planner does) and never sent.
     const start = [
       ...startingUsers('e'),
       { email: 'e-other@example.com', user_id: hex('ae', 4), email_verified: true, username: 'eother' },
@@ -238,14 +237,14 @@ describe('an import into the tenant', () => {
         part: 0,
         auth0JobId: expect.stringMatching(/^job_/),
         status: 'completed',
-        summary: { inserted: 2, updated: 1, failed: 1, total: 4 },
+        summary: { inserted: 2, updated: 1, failed: 0, total: 3 },
       },
     ])
   })
 
   it('keeps undo data only for what the tenant wrote', async () => {
     const start = startingUsers('f').slice(2)
-    // The clash is the tenant's finding (no lookup by username), so the tenant never wrote that row.
+    // The clash is found by the username search before planning, so that row is never sent.
     const file = [
       { email: 'f-fresh@example.com', user_id: hex('bf', 1) },
       { email: 'f-clash@example.com', username: 'ftaken' },

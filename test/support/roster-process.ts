@@ -57,13 +57,14 @@ export interface Spawned {
 }
 
 /**
- * Calls `probe` until it returns something other than undefined, at most `timeoutMs`. For waiting on the world
+ * Calls `probe` until it returns something other than undefined, at most `timeoutMs` (generous: a busy CI host
+ * only makes a failure slower to report, never a pass slower). For waiting on the world
  * (a file, a port, a job state) without sleeping a fixed amount.
  */
 export async function poll<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
-  { timeoutMs = 15_000, intervalMs = 10 }: { timeoutMs?: number; intervalMs?: number } = {},
+  { timeoutMs = 60_000, intervalMs = 10 }: { timeoutMs?: number; intervalMs?: number } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {

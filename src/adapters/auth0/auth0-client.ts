@@ -43,6 +43,9 @@ export interface Auth0ClientOptions extends RateLimitOptions {
   connectionsPageSize?: number
 }
 
+/** Usernames per search request: well inside the 1,000 reachable results and the URL's length (Auth0: 414). */
+const usernamesPerSearch = 40
+
 /** Roster's one client of an Auth0 tenant: every call through the SDK, every failure an AppError. */
 export class Auth0Client {
   readonly #sdk: ManagementClient
@@ -103,6 +106,29 @@ export class Auth0Client {
       }),
     )
     return new Map(unique.map((email, index) => [email, found[index] ?? []]))
+  }
+
+  /**
+   * The tenant's users with one of these usernames, by user search (`q=username:("a" OR "b")`, search_engine v3):
+   * `usernamesPerSearch` names per request, bounded like the email lookups. Search is eventually consistent (a user
+   * created a moment ago may be missing), which is enough for a plan: Auth0's import refuses a clash it missed.
+   */
+  async usersByUsername(usernames: readonly string[]): Promise<Auth0User[]> {
+    const unique = [...new Set(usernames)]
+    const batches: string[][] = []
+    for (let at = 0; at < unique.length; at += usernamesPerSearch) {
+      batches.push(unique.slice(at, at + usernamesPerSearch))
+    }
+    const found = await mapBounded(batches, this.#concurrency, (batch) =>
+      this.#call(`searching users by username (${batch.length})`, async () => {
+        const q = `username:(${batch.map((name) => `"${name.replace(/["\\]/g, '\\$&')}"`).join(' OR ')})`
+        const page = await this.#sdk.users.list({ q, search_engine: 'v3', per_page: 100 })
+        const users: Auth0User[] = []
+        for await (const item of page) users.push(userAnswer.parse(item))
+        return users
+      }),
+    )
+    return found.flat()
   }
 
   /** One user by id (with its provider prefix), or null when the tenant has none (404 `inexistent_user`). */

@@ -84,6 +84,12 @@ export function createTenantDirectory(
       return users.filter((user) => user.connection_id === connectionId)
     },
 
+    async usersByUsername(connectionId, usernames) {
+      if (usernames.length === 0) return []
+      const users = await toUsers(await client.usersByUsername(usernames))
+      return users.filter((user) => user.connection_id === connectionId)
+    },
+
     async getUser(userId) {
       const answer = await client.getUser(userId)
       if (answer === null) return undefined

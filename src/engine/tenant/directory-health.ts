@@ -1,4 +1,4 @@
-import { serializeError } from '../../errors.ts'
+import { AppError, serializeError } from '../../errors.ts'
 import type { EngineContext } from '../context.ts'
 
 /** What /healthz says about the directory: the embedded store, or the Auth0 tenant and whether it answers. */
@@ -41,7 +41,18 @@ export function directoryHealth(
     const base = { kind: 'auth0' as const, domain: tenant?.domain ?? '', checkedAt: checkedAt.toISOString() }
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)
+      // A tenant that is down is often still being retried (the adapter waits out failures with backoff) when the
+      // probe must answer: that is the same finding as a refused connection, and says so with the same code.
+      timer = setTimeout(
+        () =>
+          reject(
+            new AppError(
+              'auth0_unreachable',
+              `The Auth0 tenant ${base.domain} did not answer within ${timeoutMs} ms.`,
+            ),
+          ),
+        timeoutMs,
+      )
     })
     try {
       const connections = await Promise.race([tenant?.listConnections() ?? [], timeout])

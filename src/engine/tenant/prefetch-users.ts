@@ -9,8 +9,9 @@ const readsInFlight = 8
 /**
  * Every tenant user a chunk's rows can meet in the planner, fetched before planning: the users of the connection
  * with the rows' emails, and — for rows that give a user_id no such user has — the user with that id, so a row
- * whose id belongs to someone else is a conflict in the dry run too, as in embedded mode. (Usernames are not looked
- * up: the tenant has no lookup by username; such a clash is refused by Auth0 and reported with the row's index.)
+ * whose id belongs to someone else is a conflict in the dry run too, as in embedded mode; and the users holding the
+ * rows' usernames (user search, a few requests per chunk), so a username clash shows in the dry run too. A directory
+ * without a username search leaves that clash to Auth0's import, which reports it with the row's index.
  */
 export async function prefetchTenantUsers(
   tenant: TenantDirectory,
@@ -34,6 +35,21 @@ export async function prefetchTenantUsers(
   ]
   for (const user of await readAll(ids, (id) => tenant.getUser(id))) {
     if (user) lookup.add({ ...user, rev: 0 })
+  }
+  const usernames = [
+    ...new Set(
+      rows
+        .map((planned) => planned.row.username)
+        .filter((name) => name !== undefined && lookup.findByUsername(connection.id, name) === undefined)
+        // Auth0 saves usernames lower-cased and its search on username is case-sensitive.
+        .map((name) => (name as string).toLowerCase()),
+    ),
+  ]
+  if (usernames.length > 0 && tenant.usersByUsername) {
+    for (const user of await tenant.usersByUsername(connection.id, usernames)) {
+      // Known already (by email or id): the copy in hand is as fresh.
+      if (lookup.getById(user.user_id) === undefined) lookup.add({ ...user, rev: 0 })
+    }
   }
   return lookup
 }

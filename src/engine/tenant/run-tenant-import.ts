@@ -19,6 +19,7 @@ import { prefetchTenantUsers } from './prefetch-users.ts'
 import type { TenantDirectory } from './tenant-directory.ts'
 import { settleTenantImport } from './tenant-outcome.ts'
 import { runTenantPart, type TenantChunkMeta } from './tenant-parts.ts'
+import { connectionSnapshot, defaultSnapshotRows } from './tenant-snapshot.ts'
 
 /**
  * Runs (or resumes) an import into an Auth0 tenant (issue 13, design decision 3). The file is read and checked as
@@ -100,11 +101,18 @@ export async function runTenantImport(
 
   const diffs: UserDiff[] = []
   try {
+    // A large file reads the whole connection once (one export job) instead of one lookup per row; this run's
+    // snapshot only: a resumed run takes its own. Smaller files look their users up chunk by chunk, fresh each time.
+    const left = rows.length - plannedRows
+    const snapshot =
+      left > 0 && left >= (ctx.limits.tenantSnapshotRows ?? defaultSnapshotRows)
+        ? await connectionSnapshot(ctx, tenant, connection, stopped)
+        : undefined
     for (let chunk = done.length; chunk < chunks && !stopped(); chunk++) {
       const checked = checks[chunk]
       if (!checked) throw new AppError('unexpected', `Chunk ${chunk} of ${job.id} was never checked.`)
       const { valid, errors, ignored } = await checked
-      const fetched = await prefetchTenantUsers(tenant, connection, valid)
+      const fetched = snapshot ?? (await prefetchTenantUsers(tenant, connection, valid))
       const options: PlanOptions = {
         upsert: job.options.upsert,
         merge: job.options.merge,

@@ -21,6 +21,12 @@ export interface TenantDirectory {
   listConnections(): Promise<Connection[]>
   /** Users of the connection whose (lower-cased) email is one of these; bounded parallel lookups. */
   usersByEmail(connectionId: string, emails: readonly string[]): Promise<TenantUser[]>
+  /**
+   * Users of the connection with one of these usernames (Auth0 user search, v3), so a dry run sees a username
+   * another user holds. Optional (added for issue 13 §2): a directory without it leaves such clashes to Auth0's
+   * import, which refuses them row by row.
+   */
+  usersByUsername?(connectionId: string, usernames: readonly string[]): Promise<TenantUser[]>
   getUser(userId: string): Promise<TenantUser | undefined>
   /** Resolves whether or not the user existed (Auth0 answers 204 either way). */
   deleteUser(userId: string): Promise<void>
