@@ -56,8 +56,12 @@ const setup = new RosterProcesses()
 
 /** Each crash run is a server plus CLIs: two at a time keep a two-core machine busy without starving the runs. */
 const runSlot = limiter(2)
-/** A crash run takes ~10 s alone; this bounds it with room for waiting its turn and for a loaded machine. */
-const runTimeoutMs = 120_000
+/**
+ * A crash run takes ~10 s alone, but its timeout also runs while it waits for a slot behind the others of this
+ * concurrent describe (seven runs, two at a time), and a loaded CI host stretches each: 120 s timed out there.
+ * A run that truly hangs only takes longer to report.
+ */
+const runTimeoutMs = 300_000
 
 const importArgs = () => ['import', bigFile, '--connection', defaultConnection, '--upsert']
 
