@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
-import { createAuth0Client, createTenantDirectory } from './adapters/auth0/index.ts'
 import { createFileArtifacts } from './adapters/store/artifacts.ts'
 import { createFileAuditLog } from './adapters/store/audit-file.ts'
 import { createBackupFiles } from './adapters/store/backup-files.ts'
@@ -98,8 +97,7 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
     })
     const artifacts = createFileArtifacts(join(storeDir, 'jobs'))
     const events = new JobEvents(deps.logger)
-    const tenant =
-      deps.tenant ?? (config.auth0 ? createTenantDirectory(createAuth0Client(config.auth0)) : undefined)
+    const tenant = deps.tenant ?? (config.auth0 ? await openTenantDirectory(config.auth0) : undefined)
     const engine = new Engine(
       {
         users,
@@ -210,4 +208,13 @@ function seedCatalog(config: Config, clock: Clock, ids: Ids): Catalog {
     jobs: [],
     exportLabels: {},
   }
+}
+
+/**
+ * The Auth0 adapter, loaded only in front of a tenant: the `auth0` SDK takes ~0.8 s to import, which every start
+ * and every CLI command of the embedded default would otherwise pay.
+ */
+async function openTenantDirectory(settings: NonNullable<Config['auth0']>): Promise<TenantDirectory> {
+  const { createAuth0Client, createTenantDirectory } = await import('./adapters/auth0/index.ts')
+  return createTenantDirectory(createAuth0Client(settings))
 }
