@@ -13,7 +13,6 @@ import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts
 import { tightenStorePermissions } from './adapters/store/store-permissions.ts'
 import { randomIds, systemClock } from './adapters/system.ts'
 import type { Config } from './config.ts'
-import { postgresStoreIncomplete } from './database.ts'
 import type { Catalog } from './domain/catalog.ts'
 import type { EngineContext } from './engine/context.ts'
 import { Engine } from './engine/engine.ts'
@@ -60,7 +59,9 @@ export interface RosterDeps {
  */
 export async function openRoster(config: Config, deps: RosterDeps): Promise<Roster> {
   // Never fall back to the embedded store while the person asked for PostgreSQL (it is not complete yet).
-  if (config.databaseUrl !== undefined) throw postgresStoreIncomplete(config.databaseUrl)
+  // Loaded only then: the PostgreSQL driver is not needed (nor paid for at start) by the embedded default.
+  if (config.databaseUrl !== undefined)
+    throw (await import('./database.ts')).postgresStoreIncomplete(config.databaseUrl)
   const storeDir = resolve(config.storeDir)
   await mkdir(storeDir, { recursive: true, mode: privateDirMode }).catch((error: NodeJS.ErrnoException) => {
     const why =

@@ -5,7 +5,6 @@ import { fileURLToPath } from 'node:url'
 import { loadConfig, readEnvironment } from '../../config.ts'
 import { AppError } from '../../errors.ts'
 import type { CliCommand } from './commands.ts'
-import { runDbMigrate } from './db-command.ts'
 import {
   formatBackups,
   formatConnections,
@@ -47,7 +46,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const config = loadConfig(readEnvironment().env)
   const requested = invocation.command
-  if (requested.name === 'db-migrate') return runDbMigrate(config, invocation.json, print)
+  if (requested.name === 'db-migrate')
+    return (await import('./db-command.ts')).runDbMigrate(config, invocation.json, print)
   const transport = await connect(config)
   try {
     if (transport.createdStore !== undefined && process.cwd() !== projectDir)
