@@ -42,6 +42,8 @@ export const errorCodes = [
   'auth0_unavailable',
   /** Any other refusal by the tenant (a 4xx with Auth0's message). */
   'auth0_rejected',
+  /** The tenant answered, but not in the shape Auth0's Management API documents (a proxy, or an API change). */
+  'auth0_answer_invalid',
   'unexpected',
 ] as const
 export type ErrorCode = (typeof errorCodes)[number]

@@ -1,5 +1,6 @@
 import { AuthApiError, ManagementError, ManagementTimeoutError } from 'auth0'
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { insufficientScopes, toAppError } from '../../src/adapters/auth0/auth0-errors.ts'
 import { auth0SettingsSchema } from '../../src/adapters/auth0/settings.ts'
 
@@ -73,5 +74,20 @@ describe('toAppError', () => {
     const message = toAppError(echo, context).message
     expect(message).not.toContain(secret)
     expect(message).not.toContain('abc.def')
+  })
+})
+
+describe('an answer Roster cannot read', () => {
+  it('names the call and the fields, never their values, as auth0_answer_invalid', () => {
+    const answer = z.object({ user_id: z.string(), email: z.string() })
+    const parsed = answer.safeParse({ user_id: 42, email: ['private@example.com'] })
+    if (parsed.success) throw new Error('the answer should have been refused')
+    const mapped = toAppError(parsed.error, { settings, doing: 'reading user auth0|1' })
+    expect(mapped.code).toBe('auth0_answer_invalid')
+    expect(mapped.message).toContain('reading user auth0|1')
+    expect(mapped.message).toContain('user_id, email')
+    expect(mapped.message).toContain('AUTH0_DOMAIN')
+    expect(mapped.message).not.toContain('private@example.com')
+    expect(mapped.message).not.toContain('42')
   })
 })

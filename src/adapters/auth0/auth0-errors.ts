@@ -1,4 +1,5 @@
 import { AuthApiError, ManagementError, ManagementTimeoutError } from 'auth0'
+import { ZodError } from 'zod'
 import { AppError, type ErrorCode, errorCodes } from '../../errors.ts'
 import { type Auth0Settings, credentialSettings, secretsOf, whereSettings } from './settings.ts'
 
@@ -93,6 +94,7 @@ function map(error: unknown, { settings, doing }: ErrorContext): Mapped {
     return { code, message: `Auth0 refused ${doing}: ${said}`, details }
   }
   if (isNetworkError(error)) return unreachable(settings, doing, causeText(error))
+  if (error instanceof ZodError) return invalidAnswer(error, settings, doing)
   return { code: 'unexpected', message: `Unexpected error ${doing}: ${causeText(error)}` }
 }
 
@@ -129,6 +131,22 @@ function unreachable(settings: Auth0Settings, doing: string, why: string): Mappe
   return {
     code: 'auth0_unreachable',
     message: `No Auth0 tenant answers at ${settings.baseUrl} ${doing} (${why}): check ${whereSettings(settings)}.`,
+  }
+}
+
+/**
+ * An answer Roster's schemas (schemas.ts) refuse: the call and the first fields are named, never their values
+ * (a user's answer holds personal data, and this message reaches logs and Slack).
+ */
+function invalidAnswer(error: ZodError, settings: Auth0Settings, doing: string): Mapped {
+  const fields = [...new Set(error.issues.map((issue) => issue.path.join('.') || '(the answer itself)'))]
+  const named = fields.slice(0, 3).join(', ') + (fields.length > 3 ? ` and ${fields.length - 3} more` : '')
+  return {
+    code: 'auth0_answer_invalid',
+    message:
+      `The tenant at ${settings.baseUrl} answered ${doing} in a shape Auth0's Management API does not use ` +
+      `(${named}): check ${whereSettings(settings)}, which must reach an Auth0 tenant, not a proxy or another service.`,
+    details: { fields: fields.slice(0, 10) },
   }
 }
 
