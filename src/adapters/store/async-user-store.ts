@@ -18,7 +18,9 @@ import type { UserStore } from './sync-user-store.ts'
  * The embedded store (a synchronous UserStore, the file store) behind the AsyncUserStore port, so the engine can
  * use one port whichever backend holds the users. Reads answer from the store's memory; `commit` checks the batch
  * synchronously against that memory before the store applies it, so the checks and the write cannot interleave
- * with another commit of this process (the file store has one writer: STORE_DIR is locked to one process).
+ * with another commit of this process (the file store has one writer: STORE_DIR is locked to one process). A commit
+ * that passes them is in memory (reads and `commitsOf` show it) when `commit` returns, and durable when its promise
+ * resolves: the engine writes an import's report and undo data while its last chunk's fsync runs.
  *
  * Limit: a chunk committed twice is recognised from the store's `commitsOf`, which forgets a job's commits at
  * compaction; the engine compacts only when every job with commits is finished, so no job resumes after it.
