@@ -110,23 +110,28 @@ function commitChecked(store: UserStore, batch: CommitBatch, expected?: Expected
  */
 function checkUnique(store: UserStore, batch: CommitBatch, puts: CommitBatch['puts']): void {
   const putIds = new Set(puts.map((put) => put.user_id))
-  const emails = new Map<string, string>()
-  const usernames = new Map<string, string>()
+  // Keys the batch gives, by connection (nested maps: no key string built per user on this hot path).
+  const given = new Map<string, { emails: Map<string, string>; usernames: Map<string, string> }>()
   for (const put of puts) {
-    const emailKey = `${put.connection_id}\u0000${put.email}`
-    const holder = emails.get(emailKey) ?? heldBy(store.findByEmail(put.connection_id, put.email), putIds)
+    let seen = given.get(put.connection_id)
+    if (seen === undefined) {
+      seen = { emails: new Map(), usernames: new Map() }
+      given.set(put.connection_id, seen)
+    }
+    const holder =
+      seen.emails.get(put.email) ?? heldBy(store.findByEmail(put.connection_id, put.email), putIds)
     if (holder !== undefined && holder !== put.user_id) {
       throw storeConflict(batch.jobId, batch.chunk, put.user_id, 'email')
     }
-    emails.set(emailKey, put.user_id)
+    seen.emails.set(put.email, put.user_id)
     if (put.username === undefined) continue
-    const usernameKey = `${put.connection_id}\u0000${put.username}`
     const named =
-      usernames.get(usernameKey) ?? heldBy(store.findByUsername(put.connection_id, put.username), putIds)
+      seen.usernames.get(put.username) ??
+      heldBy(store.findByUsername(put.connection_id, put.username), putIds)
     if (named !== undefined && named !== put.user_id) {
       throw storeConflict(batch.jobId, batch.chunk, put.user_id, 'username')
     }
-    usernames.set(usernameKey, put.user_id)
+    seen.usernames.set(put.username, put.user_id)
   }
 }
 
