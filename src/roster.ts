@@ -1,16 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
-import { join, relative, resolve } from 'node:path'
-import { createFileArtifacts } from './adapters/store/artifacts.ts'
-import { createFileAuditLog } from './adapters/store/audit-file.ts'
-import { createBackupFiles } from './adapters/store/backup-files.ts'
-import { openCatalogStore } from './adapters/store/catalog-store.ts'
-import { privateDirMode } from './adapters/store/durable-fs.ts'
-import { openFileUserStore } from './adapters/store/file-user-store.ts'
 import type { OpenAppendHandle } from './adapters/store/journal-writer.ts'
-import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts'
-import { tightenStorePermissions } from './adapters/store/store-permissions.ts'
+import type { StoreLock } from './adapters/store/store-lock.ts'
 import { randomIds, systemClock } from './adapters/system.ts'
 import type { Config } from './config.ts'
 import type { Catalog } from './domain/catalog.ts'
@@ -22,6 +12,7 @@ import { syncTenantConnections } from './engine/tenant/connections.ts'
 import type { TenantDirectory } from './engine/tenant/tenant-directory.ts'
 import { AppError } from './errors.ts'
 import type { Logger } from './logger.ts'
+import { type EmbeddedExtras, openStores } from './stores.ts'
 
 /** Users per atomic commit: a 500 KB file (~2,000 users) is one commit, one fsync. */
 const chunkRows = 2000
@@ -62,41 +53,18 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
   // Loaded only then: the PostgreSQL driver is not needed (nor paid for at start) by the embedded default.
   if (config.databaseUrl !== undefined)
     throw (await import('./database.ts')).postgresStoreIncomplete(config.databaseUrl)
-  const storeDir = resolve(config.storeDir)
-  await mkdir(storeDir, { recursive: true, mode: privateDirMode }).catch((error: NodeJS.ErrnoException) => {
-    const why =
-      error.code === 'ENOTDIR' || error.code === 'EEXIST'
-        ? 'a part of that path is a file, not a folder'
-        : error.code === 'EACCES' || error.code === 'EPERM'
-          ? 'permission denied'
-          : error.message
-    throw new AppError(
-      'store_unavailable',
-      `Cannot create the store folder ${storeDir}: ${why}. Set STORE_DIR to a folder Roster may write.`,
-    )
+  const clock = deps.clock ?? systemClock
+  const ids = deps.ids ?? randomIds
+  const stores = await openStores(config, {
+    logger: deps.logger,
+    seed: () => seedCatalog(config, clock, ids),
+    ...(deps.openJournal ? { openJournal: deps.openJournal } : {}),
   })
-  const lock = await acquireStoreLock(storeDir, {})
+  // Until the engine runs on the async user port, it runs on the embedded file store itself.
+  const { storeDir, lock, fileUsers: users } = stores.embedded as EmbeddedExtras
   try {
-    // A new store (a fresh clone's ./store holds only its README) is made private without a warning: nothing was
-    // ever exposed. An existing one that is looser was left so by an older Roster or by hand: that is worth a word.
-    const isNew = !existsSync(join(storeDir, 'catalog.json'))
-    const loosened = await tightenStorePermissions(storeDir)
-    if (loosened.length > 0) {
-      deps.logger[isNew ? 'debug' : 'warn']('store permissions tightened: files 0600, folders 0700', {
-        count: loosened.length,
-        paths: loosened.slice(0, 20).map((path) => relative(storeDir, path) || '.'),
-      })
-    }
-    const clock = deps.clock ?? systemClock
-    const ids = deps.ids ?? randomIds
-    const catalog = await openCatalogStore(join(storeDir, 'catalog.json'), () =>
-      seedCatalog(config, clock, ids),
-    )
+    const { catalog, artifacts } = stores
     await applyTenantSettings(catalog, config.tenant, deps.logger)
-    const users = await openFileUserStore(join(storeDir, 'users'), {
-      ...(deps.openJournal ? { openJournal: deps.openJournal } : {}),
-    })
-    const artifacts = createFileArtifacts(join(storeDir, 'jobs'))
     const events = new JobEvents(deps.logger)
     const tenant = deps.tenant ?? (config.auth0 ? await openTenantDirectory(config.auth0) : undefined)
     const engine = new Engine(
@@ -112,24 +80,23 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
         faults: config.faults,
         ...(tenant ? { tenant } : {}),
       },
-      { backups: { store: createBackupFiles(join(storeDir, 'backups')), keep: config.backup.keep } },
+      { backups: { store: stores.backups, keep: config.backup.keep } },
     )
     // Before anything serves or runs: a tenant Roster cannot use stops the server and the CLI, naming the setting.
     if (engine.ctx.tenant) await connectTenant(engine.ctx)
     return {
       engine,
-      audit: createFileAuditLog(join(storeDir, 'audit.jsonl')),
+      audit: stores.audit,
       lock,
       storeDir,
       controlToken: randomBytes(24).toString('base64url'),
       async close() {
         await engine.stop()
-        await users.close()
-        await lock.release()
+        await stores.close()
       },
     }
   } catch (error) {
-    await lock.release()
+    await stores.close()
     throw error
   }
 }
