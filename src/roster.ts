@@ -12,7 +12,7 @@ import { syncTenantConnections } from './engine/tenant/connections.ts'
 import type { TenantDirectory } from './engine/tenant/tenant-directory.ts'
 import { AppError } from './errors.ts'
 import type { Logger } from './logger.ts'
-import { type EmbeddedExtras, openStores } from './stores.ts'
+import { type EmbeddedExtras, openStores, seedCatalog } from './stores.ts'
 
 /** Users per atomic commit: a 500 KB file (~2,000 users) is one commit, one fsync. */
 const chunkRows = 2000
@@ -57,7 +57,7 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
   const ids = deps.ids ?? randomIds
   const stores = await openStores(config, {
     logger: deps.logger,
-    seed: () => seedCatalog(config, clock, ids),
+    seed: () => seedCatalog(config.tenant, clock, ids),
     ...(deps.openJournal ? { openJournal: deps.openJournal } : {}),
   })
   // Until the engine runs on the async user port, it runs on the embedded file store itself.
@@ -155,26 +155,6 @@ async function applyTenantSettings(
     logger.info('tenant name set from TENANT_NAME', { before: tenant.name, after: name })
   if (owners !== undefined) {
     logger.info('tenant owners set from TENANT_OWNERS', { before: tenant.owners, after: owners })
-  }
-}
-
-/** First start: the tenant from configuration and Auth0's default database connection. */
-function seedCatalog(config: Config, clock: Clock, ids: Ids): Catalog {
-  const now = clock.now().toISOString()
-  return {
-    version: 1,
-    tenant: { name: config.tenant.name ?? 'roster', owners: config.tenant.owners ?? [], createdAt: now },
-    connections: [
-      {
-        id: ids.connectionId(),
-        name: 'Username-Password-Authentication',
-        strategy: 'auth0',
-        enabled: true,
-        created_at: now,
-      },
-    ],
-    jobs: [],
-    exportLabels: {},
   }
 }
 

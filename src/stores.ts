@@ -12,8 +12,9 @@ import { type FileUserStore, openFileUserStore } from './adapters/store/file-use
 import type { OpenAppendHandle } from './adapters/store/journal-writer.ts'
 import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts'
 import { tightenStorePermissions } from './adapters/store/store-permissions.ts'
+import type { Config } from './config.ts'
 import type { Catalog } from './domain/catalog.ts'
-import type { Artifacts, AuditLog, BackupStore, CatalogStore } from './engine/ports.ts'
+import type { Artifacts, AuditLog, BackupStore, CatalogStore, Clock, Ids } from './engine/ports.ts'
 import type { AsyncUserStore } from './engine/user-directory.ts'
 import { AppError } from './errors.ts'
 import type { Logger } from './logger.ts'
@@ -125,5 +126,25 @@ async function openEmbeddedStores(dir: string, options: OpenStoresOptions): Prom
   } catch (error) {
     await lock.release()
     throw error
+  }
+}
+
+/** A new store's catalog: the tenant from configuration and Auth0's default database connection. */
+export function seedCatalog(tenant: Partial<Config['tenant']>, clock: Clock, ids: Ids): Catalog {
+  const now = clock.now().toISOString()
+  return {
+    version: 1,
+    tenant: { name: tenant.name ?? 'roster', owners: tenant.owners ?? [], createdAt: now },
+    connections: [
+      {
+        id: ids.connectionId(),
+        name: 'Username-Password-Authentication',
+        strategy: 'auth0',
+        enabled: true,
+        created_at: now,
+      },
+    ],
+    jobs: [],
+    exportLabels: {},
   }
 }
