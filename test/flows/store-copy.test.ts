@@ -202,13 +202,13 @@ describe.skipIf(!hasPostgres)('roster store copy embedded → PostgreSQL → emb
       expect(refused.stderr).toMatch(/The target postgres:\/\/\S+ is not empty: it holds 2,500 users/)
 
       // The same undo on the original and on the round trip: 99 restored, the one changed since left alone.
-      const undoHere = await json(source, ['undo', updateJob, '--wait'])
-      const undoThere = await json(back, ['undo', updateJob, '--wait'])
+      const undoHere = await json(source, ['undo', updateJob, '--wait'], 4)
+      const undoThere = await json(back, ['undo', updateJob, '--wait'], 4)
       expect(undoThere.summary).toEqual(undoHere.summary)
       expect(undoHere.summary).toMatchObject({ restored: 99, conflicts: 1 })
       expect((await contents({ storeDir: back })).users).toEqual((await contents({ storeDir: source })).users)
       // And the first import's undo removes every user it inserted but the one blocked since.
-      const first = await json(back, ['undo', importJob, '--wait'])
+      const first = await json(back, ['undo', importJob, '--wait'], 4)
       expect(first.summary).toMatchObject({ deleted: seedCount - 100, conflicts: 100 })
     },
     slow,
