@@ -47,10 +47,10 @@ async function main(): Promise<void> {
   if (stopRequested) return stop(stopRequested)
   logger.info('Roster is running', {
     url: `http://localhost:${server.port}`,
-    store: roster.storeDir,
+    store: roster.stores.where,
     ...(roster.engine.ctx.tenant
       ? { directory: roster.engine.ctx.tenant.domain }
-      : { users: roster.engine.countUsers() }),
+      : { users: await roster.engine.countUsers() }),
     connections: roster.engine.listConnections().length,
   })
   for (const line of describeSetup(config)) logger.info(line)

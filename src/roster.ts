@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
+import { fileStoreMaintenance } from './adapters/store/async-user-store.ts'
 import type { OpenAppendHandle } from './adapters/store/journal-writer.ts'
-import type { StoreLock } from './adapters/store/store-lock.ts'
+import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts'
 import { randomIds, systemClock } from './adapters/system.ts'
 import type { Config } from './config.ts'
-import type { Catalog } from './domain/catalog.ts'
 import type { EngineContext } from './engine/context.ts'
 import { Engine } from './engine/engine.ts'
 import { JobEvents } from './engine/events.ts'
@@ -12,7 +12,7 @@ import { syncTenantConnections } from './engine/tenant/connections.ts'
 import type { TenantDirectory } from './engine/tenant/tenant-directory.ts'
 import { AppError } from './errors.ts'
 import type { Logger } from './logger.ts'
-import { type EmbeddedExtras, openStores, seedCatalog } from './stores.ts'
+import { makeStoreDir, openStores, type Stores, seedCatalog } from './stores.ts'
 
 /** Users per atomic commit: a 500 KB file (~2,000 users) is one commit, one fsync. */
 const chunkRows = 2000
@@ -21,10 +21,17 @@ export interface Roster {
   engine: Engine
   /** Every access decision of the Slack app and the HTTP API. */
   audit: AuditLog
+  /**
+   * This process's lock on STORE_DIR: on the embedded store, the store's one-writer lock; on PostgreSQL, only how a
+   * CLI on this machine finds this server (the database itself takes any number of replicas).
+   */
   lock: StoreLock
   /** What the CLI presents on the control channel; recorded in the lock file once the server listens. */
   controlToken: string
+  /** The embedded store; on PostgreSQL, this process's local folder (its lock file and cache of job files). */
   storeDir: string
+  /** Every store, as openStores opened them: which backend (`kind`), where (`where`), the pool on PostgreSQL. */
+  stores: Stores
   close(): Promise<void>
 }
 
@@ -45,31 +52,48 @@ export interface RosterDeps {
 }
 
 /**
- * Opens the embedded store (taking its one-writer lock) and builds the engine over it. The server and the CLI's
- * local mode both start here, so they run the same store, engine and recovery.
+ * Opens the stores (openStores: the embedded store in STORE_DIR, or PostgreSQL when DATABASE_URL is set) and
+ * builds the engine over them. The server and the CLI's local mode both start here, so they run the same stores,
+ * engine and recovery.
  */
 export async function openRoster(config: Config, deps: RosterDeps): Promise<Roster> {
-  // Never fall back to the embedded store while the person asked for PostgreSQL (it is not complete yet).
-  // Loaded only then: the PostgreSQL driver is not needed (nor paid for at start) by the embedded default.
-  if (config.databaseUrl !== undefined)
-    throw (await import('./database.ts')).postgresStoreIncomplete(config.databaseUrl)
   const clock = deps.clock ?? systemClock
   const ids = deps.ids ?? randomIds
-  const stores = await openStores(config, {
-    logger: deps.logger,
-    seed: () => seedCatalog(config.tenant, clock, ids),
-    ...(deps.openJournal ? { openJournal: deps.openJournal } : {}),
-  })
-  // Until the engine runs on the async user port, it runs on the embedded file store itself.
-  const { storeDir, lock, fileUsers: users } = stores.embedded as EmbeddedExtras
+  const storeDir = await makeStoreDir(config.storeDir)
+  // On PostgreSQL, STORE_DIR is this process's own: its lock file (so the CLI on this machine reaches this server
+  // rather than running jobs beside it) and its cache of job files. Taken first, as the embedded store's lock is.
+  const localLock = config.databaseUrl === undefined ? undefined : await acquireStoreLock(storeDir, {})
+  let stores: Stores
+  try {
+    stores = await openStores(config, {
+      logger: deps.logger,
+      seed: () => seedCatalog(config.tenant, clock, ids),
+      cacheParent: storeDir,
+      ...(deps.openJournal ? { openJournal: deps.openJournal } : {}),
+    })
+  } catch (error) {
+    await localLock?.release()
+    throw error
+  }
+  const lock = (stores.embedded?.lock ?? localLock) as StoreLock
+  const close = async () => {
+    try {
+      await stores.close()
+    } finally {
+      await localLock?.release()
+    }
+  }
   try {
     const { catalog, artifacts } = stores
     await applyTenantSettings(catalog, config.tenant, deps.logger)
     const events = new JobEvents(deps.logger)
     const tenant = deps.tenant ?? (config.auth0 ? await openTenantDirectory(config.auth0) : undefined)
+    const fileUsers = stores.embedded?.fileUsers
     const engine = new Engine(
       {
-        users,
+        // One async port whichever backend holds the users; only the embedded store has upkeep of its own.
+        users: stores.users,
+        ...(fileUsers ? { maintenance: fileStoreMaintenance(fileUsers) } : {}),
         catalog,
         artifacts,
         clock,
@@ -89,14 +113,15 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
       audit: stores.audit,
       lock,
       storeDir,
+      stores,
       controlToken: randomBytes(24).toString('base64url'),
       async close() {
         await engine.stop()
-        await stores.close()
+        await close()
       },
     }
   } catch (error) {
-    await stores.close()
+    await close()
     throw error
   }
 }
@@ -113,7 +138,7 @@ async function connectTenant(ctx: EngineContext): Promise<void> {
     ctx.logger.info('directory: the Auth0 tenant', { domain: tenant.domain, connections: connections.length })
     // A store that was the directory before AUTH0_DOMAIN was set keeps its users, untouched and unused meanwhile;
     // its connections were just replaced by the tenant's, which is worth a word.
-    const embedded = ctx.users.count()
+    const embedded = await ctx.users.count()
     if (embedded > 0) {
       ctx.logger.warn(
         "the embedded store holds users that Roster leaves alone while AUTH0_DOMAIN is set; the catalog's " +

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
+import type { Pool } from './adapters/postgres/pool.ts'
 import { type AccessMapping, accessMappingFile } from './adapters/store/access-mapping.ts'
 import { createFileArtifacts } from './adapters/store/artifacts.ts'
 import { asyncUserStore } from './adapters/store/async-user-store.ts'
@@ -36,6 +37,8 @@ export interface Stores {
   access: AccessMapping
   /** What the embedded backend alone has: its one-process lock and the file user store (journal compaction). */
   embedded?: EmbeddedExtras
+  /** What the PostgreSQL backend alone has: the pool every adapter shares (other stores may open on it too). */
+  postgres?: { pool: Pool; databaseUrl: string }
   /** Closes everything opened here (and releases the lock). */
   close(): Promise<void>
 }
@@ -72,14 +75,9 @@ export async function openStores(location: StoreLocation, options: OpenStoresOpt
   return openEmbeddedStores(location.storeDir, options)
 }
 
-async function openEmbeddedStores(dir: string, options: OpenStoresOptions): Promise<Stores> {
+/** STORE_DIR, made (private) if missing; its absolute path. A path Roster cannot use is said plainly. */
+export async function makeStoreDir(dir: string): Promise<string> {
   const storeDir = resolve(dir)
-  // A new store (a fresh clone's ./store holds only its README) is made private without a warning: nothing was
-  // ever exposed. An existing one that is looser was left so by an older Roster or by hand: that is worth a word.
-  const isNew = !existsSync(join(storeDir, 'catalog.json'))
-  if (isNew && options.create === false) {
-    throw new AppError('store_unavailable', `There is no Roster store in ${storeDir} (no catalog.json).`)
-  }
   await mkdir(storeDir, { recursive: true, mode: privateDirMode }).catch((error: NodeJS.ErrnoException) => {
     const why =
       error.code === 'ENOTDIR' || error.code === 'EEXIST'
@@ -92,6 +90,18 @@ async function openEmbeddedStores(dir: string, options: OpenStoresOptions): Prom
       `Cannot create the store folder ${storeDir}: ${why}. Set STORE_DIR to a folder Roster may write.`,
     )
   })
+  return storeDir
+}
+
+async function openEmbeddedStores(dir: string, options: OpenStoresOptions): Promise<Stores> {
+  const storeDir = resolve(dir)
+  // A new store (a fresh clone's ./store holds only its README) is made private without a warning: nothing was
+  // ever exposed. An existing one that is looser was left so by an older Roster or by hand: that is worth a word.
+  const isNew = !existsSync(join(storeDir, 'catalog.json'))
+  if (isNew && options.create === false) {
+    throw new AppError('store_unavailable', `There is no Roster store in ${storeDir} (no catalog.json).`)
+  }
+  await makeStoreDir(storeDir)
   const lock = await acquireStoreLock(storeDir, {})
   try {
     const loosened = await tightenStorePermissions(storeDir)

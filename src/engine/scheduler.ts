@@ -114,7 +114,9 @@ export class Scheduler {
       // Into a tenant, so does a part's Auth0 job recorded or completed (a run may only poll), an undo's too.
       const parts = entry.job.type !== 'users_export' ? (entry.job.tenantParts ?? []) : []
       const chunks = writesUsers(entry.job)
-        ? ctx.users.commitsOf(id).length + parts.length + parts.filter((p) => p.status === 'completed').length
+        ? (await ctx.users.commitsOf(id)).length +
+          parts.length +
+          parts.filter((p) => p.status === 'completed').length
         : 0
       const { result, durable } = await ctx.catalog.updateEarly((draft) => {
         const found = draft.jobs.find((j) => j.id === id) as Job
@@ -214,14 +216,18 @@ export class Scheduler {
   }
 
   #maybeCompact(): void {
-    if (this.#compacting || this.ctx.users.journalBytes() < compactAtJournalBytes) return
+    // Only the embedded store has a journal to compact.
+    const { maintenance } = this.ctx
+    if (maintenance === undefined || this.#compacting) return
+    if (maintenance.journalBytes() < compactAtJournalBytes) return
     // Compaction drops the journal's per-job records: safe only when no job still needs them to resume. That is
     // a pending job too when it has commits: its start (`processing`) is not waited for, so a crash can undo it.
+    // Decided and started in one synchronous stretch, so no job starts in between.
     const needsCommits = (j: Job) =>
       writesUsers(j) &&
-      (j.status === 'processing' || (j.status === 'pending' && this.ctx.users.commitsOf(j.id).length > 0))
+      (j.status === 'processing' || (j.status === 'pending' && maintenance.hasCommits(j.id)))
     if (this.ctx.catalog.read().jobs.some(needsCommits)) return
-    this.#compacting = this.ctx.users
+    this.#compacting = maintenance
       .compact()
       .catch((error) => this.ctx.logger.error('user store compaction failed', { error }))
       .finally(() => {

@@ -38,6 +38,7 @@ export async function openPostgresStores(databaseUrl: string, options: OpenStore
       audit: createPgAuditLog(pool, databaseUrl),
       backups: createPgBackupStore(pool, databaseUrl),
       access: accessMappingInCatalog(catalog),
+      postgres: { pool, databaseUrl },
       async close() {
         try {
           await catalog.close()
