@@ -167,6 +167,7 @@ function startSlackIfConfigured(roster: Roster, config: Config, logger: Logger, 
     clock: roster.engine.ctx.clock,
     logger,
     storeDir: roster.storeDir,
+    accessInCatalog: roster.stores.kind === 'postgres',
     importMaxBytes: config.limits.importMaxBytes,
   })
 }
