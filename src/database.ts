@@ -4,9 +4,8 @@ import type { Config } from './config.ts'
 import { AppError } from './errors.ts'
 
 /**
- * The PostgreSQL store (DATABASE_URL, issue 14), as far as this version goes: its schema can be applied
- * (`roster db migrate`); serving from it comes next. Until then, Roster with DATABASE_URL set stops at start with
- * `store_unavailable` instead of quietly using the embedded store the person meant to leave.
+ * `roster db migrate`: the PostgreSQL store's schema (DATABASE_URL, issue 14), applied on its own. Roster applies
+ * it at every start too (openStores), so this is for doing it ahead, e.g. in a deploy step.
  */
 
 /** Applies the pending migrations to DATABASE_URL's database; which it applied, and which were there already. */
@@ -26,13 +25,4 @@ export async function migrateDatabase(
   } finally {
     await pool.end()
   }
-}
-
-/** The refusal every command but `db migrate` meets while DATABASE_URL is set. */
-export function postgresStoreIncomplete(databaseUrl: string): AppError {
-  return new AppError(
-    'store_unavailable',
-    `DATABASE_URL is set (${redactUrl(databaseUrl)}), but this version of Roster cannot run on PostgreSQL yet: ` +
-      'only `roster db migrate` uses it so far. Unset DATABASE_URL to use the embedded store in STORE_DIR.',
-  )
 }

@@ -11,6 +11,8 @@ export const errorCodes = [
   'store_conflict',
   /** The job already committed this chunk: a resumed job must not apply it twice. */
   'chunk_committed',
+  /** `roster store copy` refuses a target that holds anything (it names what). */
+  'store_not_empty',
   'port_unavailable',
   'not_found',
   'invalid_request',

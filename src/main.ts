@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   if (stopRequested) return stop(stopRequested)
   logger.info('Roster is running', {
     url: `http://localhost:${server.port}`,
-    store: roster.storeDir,
+    store: roster.stores.where,
     ...(roster.engine.ctx.tenant
       ? { directory: roster.engine.ctx.tenant.domain }
       : { users: await roster.engine.countUsers() }),

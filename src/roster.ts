@@ -1,20 +1,9 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
-import { join, relative, resolve } from 'node:path'
-import { createFileArtifacts } from './adapters/store/artifacts.ts'
-import { asyncUserStore, fileStoreMaintenance } from './adapters/store/async-user-store.ts'
-import { createFileAuditLog } from './adapters/store/audit-file.ts'
-import { createBackupFiles } from './adapters/store/backup-files.ts'
-import { openCatalogStore } from './adapters/store/catalog-store.ts'
-import { privateDirMode } from './adapters/store/durable-fs.ts'
-import { openFileUserStore } from './adapters/store/file-user-store.ts'
+import { fileStoreMaintenance } from './adapters/store/async-user-store.ts'
 import type { OpenAppendHandle } from './adapters/store/journal-writer.ts'
 import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts'
-import { tightenStorePermissions } from './adapters/store/store-permissions.ts'
 import { randomIds, systemClock } from './adapters/system.ts'
 import type { Config } from './config.ts'
-import type { Catalog } from './domain/catalog.ts'
 import type { EngineContext } from './engine/context.ts'
 import { Engine } from './engine/engine.ts'
 import { JobEvents } from './engine/events.ts'
@@ -23,6 +12,7 @@ import { syncTenantConnections } from './engine/tenant/connections.ts'
 import type { TenantDirectory } from './engine/tenant/tenant-directory.ts'
 import { AppError } from './errors.ts'
 import type { Logger } from './logger.ts'
+import { makeStoreDir, openStores, type Stores, seedCatalog } from './stores.ts'
 
 /** Users per atomic commit: a 500 KB file (~2,000 users) is one commit, one fsync. */
 const chunkRows = 2000
@@ -31,10 +21,17 @@ export interface Roster {
   engine: Engine
   /** Every access decision of the Slack app and the HTTP API. */
   audit: AuditLog
+  /**
+   * This process's lock on STORE_DIR: on the embedded store, the store's one-writer lock; on PostgreSQL, only how a
+   * CLI on this machine finds this server (the database itself takes any number of replicas).
+   */
   lock: StoreLock
   /** What the CLI presents on the control channel; recorded in the lock file once the server listens. */
   controlToken: string
+  /** The embedded store; on PostgreSQL, this process's local folder (its lock file and cache of job files). */
   storeDir: string
+  /** Every store, as openStores opened them: which backend (`kind`), where (`where`), the pool on PostgreSQL. */
+  stores: Stores
   close(): Promise<void>
 }
 
@@ -55,56 +52,48 @@ export interface RosterDeps {
 }
 
 /**
- * Opens the embedded store (taking its one-writer lock) and builds the engine over it. The server and the CLI's
- * local mode both start here, so they run the same store, engine and recovery.
+ * Opens the stores (openStores: the embedded store in STORE_DIR, or PostgreSQL when DATABASE_URL is set) and
+ * builds the engine over them. The server and the CLI's local mode both start here, so they run the same stores,
+ * engine and recovery.
  */
 export async function openRoster(config: Config, deps: RosterDeps): Promise<Roster> {
-  // Never fall back to the embedded store while the person asked for PostgreSQL (it is not complete yet).
-  // Loaded only then: the PostgreSQL driver is not needed (nor paid for at start) by the embedded default.
-  if (config.databaseUrl !== undefined)
-    throw (await import('./database.ts')).postgresStoreIncomplete(config.databaseUrl)
-  const storeDir = resolve(config.storeDir)
-  await mkdir(storeDir, { recursive: true, mode: privateDirMode }).catch((error: NodeJS.ErrnoException) => {
-    const why =
-      error.code === 'ENOTDIR' || error.code === 'EEXIST'
-        ? 'a part of that path is a file, not a folder'
-        : error.code === 'EACCES' || error.code === 'EPERM'
-          ? 'permission denied'
-          : error.message
-    throw new AppError(
-      'store_unavailable',
-      `Cannot create the store folder ${storeDir}: ${why}. Set STORE_DIR to a folder Roster may write.`,
-    )
-  })
-  const lock = await acquireStoreLock(storeDir, {})
+  const clock = deps.clock ?? systemClock
+  const ids = deps.ids ?? randomIds
+  const storeDir = await makeStoreDir(config.storeDir)
+  // On PostgreSQL, STORE_DIR is this process's own: its lock file (so the CLI on this machine reaches this server
+  // rather than running jobs beside it) and its cache of job files. Taken first, as the embedded store's lock is.
+  const localLock = config.databaseUrl === undefined ? undefined : await acquireStoreLock(storeDir, {})
+  let stores: Stores
   try {
-    // A new store (a fresh clone's ./store holds only its README) is made private without a warning: nothing was
-    // ever exposed. An existing one that is looser was left so by an older Roster or by hand: that is worth a word.
-    const isNew = !existsSync(join(storeDir, 'catalog.json'))
-    const loosened = await tightenStorePermissions(storeDir)
-    if (loosened.length > 0) {
-      deps.logger[isNew ? 'debug' : 'warn']('store permissions tightened: files 0600, folders 0700', {
-        count: loosened.length,
-        paths: loosened.slice(0, 20).map((path) => relative(storeDir, path) || '.'),
-      })
-    }
-    const clock = deps.clock ?? systemClock
-    const ids = deps.ids ?? randomIds
-    const catalog = await openCatalogStore(join(storeDir, 'catalog.json'), () =>
-      seedCatalog(config, clock, ids),
-    )
-    await applyTenantSettings(catalog, config.tenant, deps.logger)
-    const fileUsers = await openFileUserStore(join(storeDir, 'users'), {
+    stores = await openStores(config, {
+      logger: deps.logger,
+      seed: () => seedCatalog(config.tenant, clock, ids),
+      cacheParent: storeDir,
       ...(deps.openJournal ? { openJournal: deps.openJournal } : {}),
     })
-    const artifacts = createFileArtifacts(join(storeDir, 'jobs'))
+  } catch (error) {
+    await localLock?.release()
+    throw error
+  }
+  const lock = (stores.embedded?.lock ?? localLock) as StoreLock
+  const close = async () => {
+    try {
+      await stores.close()
+    } finally {
+      await localLock?.release()
+    }
+  }
+  try {
+    const { catalog, artifacts } = stores
+    await applyTenantSettings(catalog, config.tenant, deps.logger)
     const events = new JobEvents(deps.logger)
     const tenant = deps.tenant ?? (config.auth0 ? await openTenantDirectory(config.auth0) : undefined)
+    const fileUsers = stores.embedded?.fileUsers
     const engine = new Engine(
       {
-        // The engine sees the file store through the same async port as PostgreSQL's; only its upkeep is its own.
-        users: asyncUserStore(fileUsers),
-        maintenance: fileStoreMaintenance(fileUsers),
+        // One async port whichever backend holds the users; only the embedded store has upkeep of its own.
+        users: stores.users,
+        ...(fileUsers ? { maintenance: fileStoreMaintenance(fileUsers) } : {}),
         catalog,
         artifacts,
         clock,
@@ -115,24 +104,24 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
         faults: config.faults,
         ...(tenant ? { tenant } : {}),
       },
-      { backups: { store: createBackupFiles(join(storeDir, 'backups')), keep: config.backup.keep } },
+      { backups: { store: stores.backups, keep: config.backup.keep } },
     )
     // Before anything serves or runs: a tenant Roster cannot use stops the server and the CLI, naming the setting.
     if (engine.ctx.tenant) await connectTenant(engine.ctx)
     return {
       engine,
-      audit: createFileAuditLog(join(storeDir, 'audit.jsonl')),
+      audit: stores.audit,
       lock,
       storeDir,
+      stores,
       controlToken: randomBytes(24).toString('base64url'),
       async close() {
         await engine.stop()
-        await fileUsers.close()
-        await lock.release()
+        await close()
       },
     }
   } catch (error) {
-    await lock.release()
+    await close()
     throw error
   }
 }
@@ -191,26 +180,6 @@ async function applyTenantSettings(
     logger.info('tenant name set from TENANT_NAME', { before: tenant.name, after: name })
   if (owners !== undefined) {
     logger.info('tenant owners set from TENANT_OWNERS', { before: tenant.owners, after: owners })
-  }
-}
-
-/** First start: the tenant from configuration and Auth0's default database connection. */
-function seedCatalog(config: Config, clock: Clock, ids: Ids): Catalog {
-  const now = clock.now().toISOString()
-  return {
-    version: 1,
-    tenant: { name: config.tenant.name ?? 'roster', owners: config.tenant.owners ?? [], createdAt: now },
-    connections: [
-      {
-        id: ids.connectionId(),
-        name: 'Username-Password-Authentication',
-        strategy: 'auth0',
-        enabled: true,
-        created_at: now,
-      },
-    ],
-    jobs: [],
-    exportLabels: {},
   }
 }
 

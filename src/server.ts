@@ -100,7 +100,7 @@ export async function startServer(
   const schedules = startSchedules(engine, config, logger)
   logger.info(config.backup.cron ? 'backups scheduled' : 'scheduled backups off (BACKUP_CRON=off)', {
     ...(config.backup.cron ? { cron: config.backup.cron, keep: config.backup.keep } : {}),
-    dir: join(roster.storeDir, 'backups'),
+    dir: roster.stores.kind === 'postgres' ? roster.stores.where : join(roster.storeDir, 'backups'),
   })
   return {
     port,
@@ -167,6 +167,7 @@ function startSlackIfConfigured(roster: Roster, config: Config, logger: Logger, 
     clock: roster.engine.ctx.clock,
     logger,
     storeDir: roster.storeDir,
+    accessInCatalog: roster.stores.kind === 'postgres',
     importMaxBytes: config.limits.importMaxBytes,
   })
 }
@@ -181,14 +182,23 @@ async function health(
   const [writable, directoryReport, users] = await Promise.all([
     storeWritable(roster.storeDir),
     directory(),
-    roster.engine.ctx.users.count(),
+    // A database that does not answer makes the probe fail (503), not the request (500).
+    roster.engine.ctx.users.count().catch(() => undefined),
   ])
+  const { kind, where } = roster.stores
   return {
     // Roster's own health: a tenant that does not answer shows in `directory`, without failing the probe (a
     // restart of Roster would not bring the tenant back).
-    ok: writable,
-    // The embedded store's users: none in front of an Auth0 tenant (the tenant holds them).
-    store: { dir: roster.storeDir, writable, users },
+    ok: writable && users !== undefined,
+    // The store's users: none in front of an Auth0 tenant (the tenant holds them). On PostgreSQL, `dir` is this
+    // process's local folder and `database` the store (its password hidden).
+    store: {
+      kind,
+      ...(kind === 'postgres' ? { database: where, reachable: users !== undefined } : {}),
+      dir: roster.storeDir,
+      writable,
+      ...(users === undefined ? {} : { users }),
+    },
     directory: directoryReport,
     queue: {
       pending: jobs.filter((job) => job.status === 'pending').length,

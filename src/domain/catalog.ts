@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { accessFileSchema } from './access/roles.ts'
 import { accessTokenSchema, apiClientSchema } from './api/api-client.ts'
 import { apiTokenSchema } from './api/api-token.ts'
 import { connectionSchema } from './connections/connection.ts'
@@ -36,5 +37,10 @@ export const catalogSchema = z.object({
   apiClients: z.array(apiClientSchema).optional(),
   /** Access tokens issued to API clients (hashed), pruned as they expire. */
   accessTokens: z.array(accessTokenSchema).optional(),
+  /**
+   * The Slack access mapping (Slack user id → role) of a store on PostgreSQL, shared by every replica. The
+   * embedded store keeps it in STORE_DIR/access.json instead (people edit that file by hand), never here.
+   */
+  access: accessFileSchema.optional(),
 })
 export type Catalog = z.infer<typeof catalogSchema>

@@ -100,6 +100,8 @@ export interface Artifacts {
   remove(jobId: string): Promise<void>
   /** Job ids that have files: retention uses it to remove files of jobs that no longer exist. */
   jobIds(): Promise<string[]>
+  /** The names of a job's files, sorted (`roster store copy` copies them one by one); [] for a job without any. */
+  list(jobId: string): Promise<string[]>
 }
 
 /** Append-only record of every access decision (Slack roles, API scopes). Kept in the store. */
@@ -123,6 +125,8 @@ export interface BackupStore {
     manifest: BackupManifest,
   ): Promise<BackupSetListing>
   remove(name: string): Promise<void>
+  /** A file of a set, part after part (`roster store copy`); undefined when the set or the file does not exist. */
+  readFile(name: string, file: string): Promise<AsyncIterable<Buffer> | undefined>
 }
 
 export interface Clock {

@@ -192,6 +192,23 @@ export function artifactsContract(open: () => Promise<Artifacts>): void {
     it('lists no jobs before anything was put', async () => {
       expect(await artifacts.jobIds()).toEqual([])
     })
+
+    it("lists a job's files by name, sorted, and none of another job's", async () => {
+      await artifacts.put(jobA, 'users.json', '[]')
+      await artifacts.putStream(jobA, 'export.json.gz', piecesOf('[]'), { gzip: true })
+      await artifacts.put(jobA, 'errors.json', '[]')
+      await artifacts.put(jobB, 'upload', 'x')
+
+      expect(await artifacts.list(jobA)).toEqual(['errors.json', 'export.json.gz', 'users.json'])
+      expect(await artifacts.list(jobB)).toEqual(['upload'])
+    })
+
+    it('lists no files of a job that has none, or whose files were removed', async () => {
+      expect(await artifacts.list(jobA)).toEqual([])
+      await artifacts.put(jobA, 'users.json', '[]')
+      await artifacts.remove(jobA)
+      expect(await artifacts.list(jobA)).toEqual([])
+    })
   })
 
   describe('names', () => {

@@ -9,8 +9,9 @@ import { createTestDatabase, hasPostgres } from '../support/postgres.ts'
 import { exitWithin, RosterProcesses } from '../support/roster-process.ts'
 
 /**
- * DATABASE_URL as a person meets it in this version: `roster db migrate` applies the schema and says what it did;
- * every other command, and `npm start`, stop with a plain word instead of quietly using the embedded store.
+ * DATABASE_URL as a person meets it when something is wrong: a database that cannot be reached stops `npm start`
+ * and every command with one line naming DATABASE_URL (password hidden), never a quiet fall-back to the embedded
+ * store; `roster db migrate` applies the schema and says what it did.
  */
 
 const processes = new RosterProcesses()
@@ -33,23 +34,29 @@ const unreachable = 'postgres://roster:hunter2@127.0.0.1:1/roster'
 const noStack = /^\s+at /m
 
 describe('DATABASE_URL without a database to reach', () => {
-  it('npm start stops with store_unavailable, names DATABASE_URL, hides the password, touches no store', async () => {
+  it('npm start stops with store_unavailable: one line naming DATABASE_URL, its password hidden', async () => {
     const server = processes.spawnServer(storeDir, { DATABASE_URL: unreachable })
-    const exit = await exitWithin(server, 20_000)
+    const exit = await exitWithin(server, 30_000)
     expect(exit.code).toBe(1)
-    expect(server.stderr()).toContain('DATABASE_URL is set (postgres://roster:***@127.0.0.1:1/roster)')
-    expect(server.stderr()).toContain('cannot run on PostgreSQL yet')
+    expect(server.stderr()).toMatch(
+      /^roster: PostgreSQL \(DATABASE_URL=postgres:\/\/roster:\*\*\*@127\.0\.0\.1:1\/roster\): cannot connect: .*ECONNREFUSED.*\n$/,
+    )
     expect(server.stderr()).not.toContain('hunter2')
     expect(server.stderr()).not.toMatch(noStack)
-    expect(existsSync(storeDir)).toBe(false)
+    // STORE_DIR is only this process's folder on PostgreSQL: no store was made in it, and its lock is released.
+    expect(existsSync(join(storeDir, 'catalog.json'))).toBe(false)
+    expect(existsSync(join(storeDir, 'roster.lock'))).toBe(false)
   })
 
-  it('other CLI commands stop the same way, with the store-unavailable exit code', async () => {
+  it('CLI commands stop the same way, with the store-unavailable exit code', async () => {
     const run = await processes.runCli(storeDir, ['jobs'], { env: { DATABASE_URL: unreachable } })
     expect(run.code).toBe(3)
-    expect(run.stderr).toContain('cannot run on PostgreSQL yet')
+    expect(run.stderr).toContain(
+      'PostgreSQL (DATABASE_URL=postgres://roster:***@127.0.0.1:1/roster): cannot connect',
+    )
     expect(run.stderr).not.toContain('hunter2')
-    expect(existsSync(storeDir)).toBe(false)
+    expect(run.stderr).not.toMatch(noStack)
+    expect(existsSync(join(storeDir, 'catalog.json'))).toBe(false)
   })
 
   it('db migrate says it cannot reach the database, without the password', async () => {
@@ -77,7 +84,7 @@ describe('DATABASE_URL without a database to reach', () => {
     const run = await processes.runCli(storeDir, ['db', 'migrate'])
     expect(run.code).toBe(3)
     expect(run.stderr).toContain('set DATABASE_URL')
-    expect(existsSync(storeDir)).toBe(false)
+    expect(existsSync(join(storeDir, 'catalog.json'))).toBe(false)
   })
 })
 
@@ -109,6 +116,6 @@ describe.skipIf(!hasPostgres)('roster db migrate on PostgreSQL', () => {
     })
     expect(again.code).toBe(0)
     expect(JSON.parse(again.stdout)).toMatchObject({ applied: [], existing: shipped })
-    expect(existsSync(storeDir)).toBe(false)
+    expect(existsSync(join(storeDir, 'catalog.json'))).toBe(false)
   })
 })

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
 import { redactUrl } from '../../src/adapters/postgres/pool.ts'
-import { postgresStoreIncomplete } from '../../src/database.ts'
 
 describe('redactUrl (how DATABASE_URL appears in messages)', () => {
   it('hides the password and keeps the rest', () => {
@@ -23,15 +22,5 @@ describe('redactUrl (how DATABASE_URL appears in messages)', () => {
 
   it('quotes nothing of a value that is not a URL', () => {
     expect(redactUrl('roster:hunter2@db')).toBe('DATABASE_URL (not a URL)')
-  })
-})
-
-describe('postgresStoreIncomplete', () => {
-  it('is store_unavailable, names DATABASE_URL without its password and says how to go on', () => {
-    const error = postgresStoreIncomplete('postgres://roster:hunter2@db/roster')
-    expect(error.code).toBe('store_unavailable')
-    expect(error.message).toContain('DATABASE_URL is set (postgres://roster:***@db/roster)')
-    expect(error.message).toContain('Unset DATABASE_URL to use the embedded store')
-    expect(error.message).not.toContain('hunter2')
   })
 })

@@ -44,8 +44,11 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`roster: ${error.message}\n\n${help}\n`)
     return exitCodes.usage
   }
-  const config = loadConfig(readEnvironment().env)
   const requested = invocation.command
+  // The two stores are named on the command line: no setting applies, and none that is wrong stops the copy.
+  if (requested.name === 'store-copy')
+    return (await import('./store-command.ts')).runStoreCopy(requested, invocation.json, print)
+  const config = loadConfig(readEnvironment().env)
   if (requested.name === 'db-migrate')
     return (await import('./db-command.ts')).runDbMigrate(config, invocation.json, print)
   const transport = await connect(config)

@@ -21,9 +21,10 @@ export { HelpRequest, UsageError }
 
 /**
  * Commands the CLI runs itself, never sent to a server: not part of the control channel's schema
- * (`cliCommandSchema`). `db-migrate` works on DATABASE_URL's database, not on a store a server holds.
+ * (`cliCommandSchema`). `db-migrate` works on DATABASE_URL's database, not on a store a server holds; `store-copy`
+ * on the two stores it names, which no Roster process may hold meanwhile.
  */
-export type LocalCommand = { name: 'db-migrate' }
+export type LocalCommand = { name: 'db-migrate' } | { name: 'store-copy'; from: string; to: string }
 
 /** A parsed command line: the command to run, and how the CLI itself should behave around it. */
 export interface Invocation {
@@ -65,6 +66,8 @@ const flags = {
   name: { type: 'string' },
   scopes: { type: 'string' },
   'token-lifetime': { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
 } as const
 
 /** Turns argv into a command. Reads the import file here, so the server never needs the CLI's file system. */
@@ -295,6 +298,11 @@ async function parseCommandLine(
       if (args[0] !== 'migrate') throw new UsageError('db: missing migrate', verb)
       want(1)
       return { command: { name: 'db-migrate' }, ...common }
+    case 'store':
+      if (args[0] !== 'copy') throw new UsageError('store: missing copy', verb)
+      want(1)
+      if (!v.from || !v.to) throw new UsageError('store copy needs --from and --to', verb)
+      return { command: { name: 'store-copy', from: v.from, to: v.to }, ...common }
     default:
       throw new UsageError(`unknown command ${verb}${didYouMean(verb, commandNames)}`)
   }

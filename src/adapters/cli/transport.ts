@@ -21,10 +21,13 @@ export interface Transport {
  * left behind, as the server would).
  */
 export async function connect(config: Config): Promise<Transport> {
-  const existed = await access(join(resolve(config.storeDir), 'catalog.json')).then(
-    () => true,
-    () => false,
-  )
+  // On PostgreSQL the store is the database: STORE_DIR is only this machine's folder, new or not.
+  const existed =
+    config.databaseUrl !== undefined ||
+    (await access(join(resolve(config.storeDir), 'catalog.json')).then(
+      () => true,
+      () => false,
+    ))
   try {
     const roster = await openRoster(config, { logger: silentLogger })
     roster.engine.start()

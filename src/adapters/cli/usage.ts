@@ -36,6 +36,8 @@ export const usage = `Usage: roster <command> [options]   (npm run cli -- <comma
   tenant                            the tenant's name and owners (who gets completion emails)
   tenant owners add|remove <email> …   change the owners (TENANT_OWNERS, when set, replaces them at start)
   db migrate                        apply the PostgreSQL store's schema (DATABASE_URL); says what it applied
+  store copy --from <STORE_DIR|postgres://…> --to <STORE_DIR|postgres://…>
+         copy a whole store (users, jobs, files, tokens, access, audit, backups) into an empty one
 
   --split imports a file larger than IMPORT_MAX_BYTES (gzipped or not) as consecutive NDJSON parts, one job
           each, and waits for them all. Duplicates within the file are then detected within a part only.
@@ -78,6 +80,7 @@ export const commandOptions: Readonly<Record<string, readonly string[]>> = {
   backup: [],
   tenant: [],
   db: [],
+  store: ['from', 'to'],
 }
 
 /** The words that may follow a command (`users get`). */
@@ -90,6 +93,7 @@ export const subcommands: Readonly<Record<string, readonly string[]>> = {
   backup: ['now'],
   tenant: ['owners'],
   db: ['migrate'],
+  store: ['copy'],
 }
 
 export const commandNames = Object.keys(commandOptions)

@@ -180,6 +180,19 @@ export function createPgArtifacts(
       await cache.drop(jobId)
     },
 
+    async list(jobId) {
+      checkJobId(jobId)
+      try {
+        const { rows } = await pool.query<{ name: string }>(
+          'SELECT name FROM job_files WHERE job_id = $1 ORDER BY name COLLATE "C"',
+          [jobId],
+        )
+        return rows.map((row) => row.name)
+      } catch (error) {
+        throw unavailable('list', jobId, undefined, error)
+      }
+    },
+
     async jobIds() {
       let ids: string[]
       try {

@@ -17,10 +17,7 @@ import { databaseUnavailable, type Pool, transaction } from './pool.ts'
  *
  * A set's `path` is `backups/<name>` (no folder exists): `readFile` gives a file's bytes back.
  */
-export interface PgBackupStore extends BackupStore {
-  /** A file of a set, part after part; undefined when the set or the file does not exist. */
-  readFile(name: string, file: string): Promise<AsyncIterable<Buffer> | undefined>
-}
+export type PgBackupStore = BackupStore
 
 export interface PgBackupStoreOptions {
   /** Bytes per stored part. Default 1 MiB. */

@@ -8,7 +8,7 @@ import {
   type Role,
   roleOf,
 } from '../../domain/access/roles.ts'
-import type { AuditLog, Clock } from '../../engine/ports.ts'
+import type { AuditLog, CatalogStore, Clock } from '../../engine/ports.ts'
 import type { Logger } from '../../logger.ts'
 import { writeFileDurably } from '../store/durable-json-file.ts'
 
@@ -27,47 +27,25 @@ export interface AccessControl {
 }
 
 /**
- * The admin mapping in `STORE_DIR/access.json`, re-read whenever the file changes (checked on each decision: a
- * stat is cheap next to a Slack request). A broken edit keeps the last good mapping and logs why, once.
+ * The admin mapping: in `STORE_DIR/access.json` (the embedded store), re-read whenever the file changes (checked
+ * on each decision: a stat is cheap next to a Slack request), a broken edit keeping the last good mapping and
+ * logging why, once. On PostgreSQL (`catalog` given), in the catalog every replica shares instead: a change made
+ * on one replica applies on all.
  */
 export function openAccessControl(deps: {
   file: string
+  /** The PostgreSQL store's catalog: the mapping lives there rather than in `file`. */
+  catalog?: CatalogStore
   bootstrapAdmins: readonly string[]
   audit: AuditLog
   clock: Clock
   logger: Logger
 }): AccessControl {
-  let current: AccessFile = { users: {} }
-  let seen = ''
-
-  const refresh = () => {
-    let stamp: string
-    try {
-      const stats = statSync(deps.file)
-      stamp = `${stats.mtimeMs}:${stats.size}`
-    } catch {
-      stamp = 'missing'
-    }
-    if (stamp === seen) return
-    seen = stamp
-    if (stamp === 'missing') {
-      current = { users: {} }
-      return
-    }
-    const parsed = accessFileSchema.safeParse(readJson(deps.file))
-    if (parsed.success) current = parsed.data
-    else {
-      deps.logger.error('access.json is invalid; keeping the last good mapping', {
-        file: deps.file,
-        problems: z.prettifyError(parsed.error),
-      })
-    }
-  }
+  const source = deps.catalog ? catalogMapping(deps.catalog) : fileMapping(deps.file, deps.logger)
 
   return {
     roleOf(userId) {
-      refresh()
-      return roleOf(current, deps.bootstrapAdmins, userId)
+      return roleOf(source.current(), deps.bootstrapAdmins, userId)
     },
     async check(userId, action, where, target) {
       const role = this.roleOf(userId)
@@ -84,19 +62,69 @@ export function openAccessControl(deps: {
       return { allowed, role }
     },
     async set(userId, role) {
-      refresh()
       // No prototype: an id such as `__proto__` is then an ordinary key (the schema refuses it), not a prototype.
-      const users: Record<string, Role> = Object.assign(Object.create(null), current.users)
+      const users: Record<string, Role> = Object.assign(Object.create(null), source.current().users)
       if (role === null) delete users[userId]
       else users[userId] = role
-      const next = accessFileSchema.parse({ users })
-      await writeFileDurably(deps.file, `${JSON.stringify(next, null, 2)}\n`)
-      current = next
-      seen = ''
+      await source.save(accessFileSchema.parse({ users }))
     },
     mapping() {
+      return source.current()
+    },
+  }
+}
+
+interface MappingSource {
+  current(): AccessFile
+  save(next: AccessFile): Promise<void>
+}
+
+function catalogMapping(catalog: CatalogStore): MappingSource {
+  return {
+    current: () => catalog.read().access ?? { users: {} },
+    async save(next) {
+      await catalog.update((draft) => {
+        draft.access = next
+      })
+    },
+  }
+}
+
+function fileMapping(file: string, logger: Logger): MappingSource {
+  let current: AccessFile = { users: {} }
+  let seen = ''
+  const refresh = () => {
+    let stamp: string
+    try {
+      const stats = statSync(file)
+      stamp = `${stats.mtimeMs}:${stats.size}`
+    } catch {
+      stamp = 'missing'
+    }
+    if (stamp === seen) return
+    seen = stamp
+    if (stamp === 'missing') {
+      current = { users: {} }
+      return
+    }
+    const parsed = accessFileSchema.safeParse(readJson(file))
+    if (parsed.success) current = parsed.data
+    else {
+      logger.error('access.json is invalid; keeping the last good mapping', {
+        file,
+        problems: z.prettifyError(parsed.error),
+      })
+    }
+  }
+  return {
+    current() {
       refresh()
       return current
+    },
+    async save(next) {
+      await writeFileDurably(file, `${JSON.stringify(next, null, 2)}\n`)
+      current = next
+      seen = ''
     },
   }
 }

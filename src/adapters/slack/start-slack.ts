@@ -18,6 +18,8 @@ export interface SlackOptions {
   clock: Clock
   logger: Logger
   storeDir: string
+  /** PostgreSQL: the access mapping is the catalog's (shared by every replica), not STORE_DIR/access.json. */
+  accessInCatalog?: boolean
   importMaxBytes: number
   /** Timings of the job notifier (retry backoff, throttles); production defaults when absent. */
   notifier?: NotifierTuning
@@ -52,6 +54,7 @@ export async function startSlack(options: SlackOptions): Promise<RunningSlack> {
     engine: options.engine,
     access: openAccessControl({
       file: join(options.storeDir, 'access.json'),
+      ...(options.accessInCatalog ? { catalog: options.engine.ctx.catalog } : {}),
       bootstrapAdmins: options.bootstrapAdmins,
       audit: options.audit,
       clock: options.clock,

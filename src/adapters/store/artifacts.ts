@@ -109,6 +109,21 @@ export function createFileArtifacts(dir: string): Artifacts {
       }
     },
 
+    async list(jobId) {
+      const folder = jobDir(jobId)
+      try {
+        const entries = await readdir(folder, { withFileTypes: true })
+        // Dot files are a put's tmp file (in flight, or left by a crash): not a file of the job.
+        return entries
+          .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
+          .map((entry) => entry.name)
+          .sort()
+      } catch (error) {
+        if (errnoCode(error) === 'ENOENT') return []
+        throw unavailable('list', folder, error)
+      }
+    },
+
     async jobIds() {
       try {
         const entries = await readdir(dir, { withFileTypes: true })

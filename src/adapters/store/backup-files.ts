@@ -99,6 +99,19 @@ export function createBackupFiles(dir: string): BackupStore {
         throw unavailable('remove', path, error)
       }
     },
+
+    async readFile(name, file) {
+      if (!fileNamePattern.test(file)) return undefined
+      const path = join(setPath(name), file)
+      try {
+        // Opened here, so a missing file is told now; read a chunk at a time, as the database store does.
+        const handle = await open(path, 'r')
+        return handle.createReadStream()
+      } catch (error) {
+        if (errnoCode(error) === 'ENOENT') return undefined
+        throw unavailable('read', path, error)
+      }
+    },
   }
 }
 
