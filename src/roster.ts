@@ -11,7 +11,7 @@ import { openFileUserStore } from './adapters/store/file-user-store.ts'
 import type { OpenAppendHandle } from './adapters/store/journal-writer.ts'
 import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts'
 import { tightenStorePermissions } from './adapters/store/store-permissions.ts'
-import { randomIds, systemClock } from './adapters/system.ts'
+import { newReplicaId, randomIds, systemClock } from './adapters/system.ts'
 import type { Config } from './config.ts'
 import type { Catalog } from './domain/catalog.ts'
 import type { EngineContext } from './engine/context.ts'
@@ -109,6 +109,8 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
         logger: deps.logger,
         events,
         limits: { ...config.limits, chunkRows },
+        // The embedded store is one process: STORE_DIR is locked.
+        replica: { id: newReplicaId(), shared: false },
         faults: config.faults,
         ...(tenant ? { tenant } : {}),
       },

@@ -3,6 +3,7 @@ import { accessTokenSchema, apiClientSchema } from './api/api-client.ts'
 import { apiTokenSchema } from './api/api-token.ts'
 import { connectionSchema } from './connections/connection.ts'
 import { jobSchema } from './jobs/job.ts'
+import { scheduleClaimSchema } from './schedule-claims.ts'
 
 /**
  * The catalog: tenant, connections, jobs and settings — the small part of the store, kept in one JSON document.
@@ -36,5 +37,10 @@ export const catalogSchema = z.object({
   apiClients: z.array(apiClientSchema).optional(),
   /** Access tokens issued to API clients (hashed), pruned as they expire. */
   accessTokens: z.array(accessTokenSchema).optional(),
+  /**
+   * Per schedule (`retention`, `backup`), the last tick a replica claimed, and which one: every replica's timer
+   * fires, the first to claim a tick runs it (domain/schedule-claims.ts). Optional, for older catalogs.
+   */
+  schedules: z.record(z.string(), scheduleClaimSchema).optional(),
 })
 export type Catalog = z.infer<typeof catalogSchema>

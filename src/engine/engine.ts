@@ -35,6 +35,7 @@ import type { JobListener } from './events.ts'
 import { type ExportRequest, requestExport } from './export.ts'
 import { type ImportRequest, requestImport } from './request-import.ts'
 import { sweepRetention } from './retention.ts'
+import { claimScheduleTick } from './schedule-claims.ts'
 import { Scheduler } from './scheduler.ts'
 import { freshTenantConnections, refreshTenantConnectionsSoon } from './tenant/connections.ts'
 import { refuseConnectionAddInTenantMode, refuseSingleUsersInTenantMode } from './tenant/refusals.ts'
@@ -185,6 +186,11 @@ export class Engine {
 
   sweepRetention(): Promise<number> {
     return sweepRetention(this.ctx, this.#creating)
+  }
+
+  /** Whether this replica runs tick `tick` of schedule `name`: exactly one replica sharing the store does. */
+  claimScheduleTick(name: string, tick: Date): Promise<boolean> {
+    return claimScheduleTick(this.ctx, name, tick)
   }
 
   /**
