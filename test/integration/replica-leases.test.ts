@@ -11,6 +11,7 @@ import type { Catalog } from '../../src/domain/catalog.ts'
 import { isActive, type Job, writesUsers } from '../../src/domain/jobs/job.ts'
 import type { EngineLimits, FaultInjection } from '../../src/engine/context.ts'
 import { Engine } from '../../src/engine/engine.ts'
+import { finishJob } from '../../src/engine/finish-job.ts'
 import { JobEvents } from '../../src/engine/events.ts'
 import type { Artifacts, CatalogStore, Clock } from '../../src/engine/ports.ts'
 import { silentLogger } from '../../src/logger.ts'
@@ -251,6 +252,23 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
     // A stopped cleanly: its run is not held against the job.
     expect(users.commitsOf(job.id).map((c) => c.chunk)).toEqual([0, 1, 2, 3])
   }, 60_000)
+
+  it("never settles a job another replica holds: the run that lost it changes nothing", async () => {
+    await shared()
+    const a = await replica('replica-a')
+    const job = await request(a.engine, 0)
+    await a.engine.ctx.catalog.update((draft) => {
+      const found = draft.jobs.find((j) => j.id === job.id) as Job
+      found.status = 'processing'
+      found.lease = { holder: 'replica-b', until: new Date(clock.now().getTime() + 60_000).toISOString() }
+    })
+    const settling = finishJob(a.engine.ctx, job.id, (draft) => {
+      draft.status = 'completed'
+    })
+    await expect(settling).rejects.toMatchObject({ code: 'lease_lost' })
+    expect(a.engine.getJob(job.id)?.job).toMatchObject({ status: 'processing', lease: { holder: 'replica-b' } })
+    expect(a.finished).toEqual([])
+  })
 
   it('runs a schedule tick once whichever replicas fire it', async () => {
     await shared()
