@@ -1,11 +1,12 @@
 import type { JobProgress } from '../domain/jobs/auth0-view.ts'
-import { type Job, writesUsers } from '../domain/jobs/job.ts'
-import { type ClaimView, claimJob, holdsLease, jobsToClaim } from '../domain/jobs/job-claims.ts'
+import { isActive, type Job, writesUsers } from '../domain/jobs/job.ts'
+import { type ClaimView, jobsToClaim } from '../domain/jobs/job-claims.ts'
 import { AppError, asAppError } from '../errors.ts'
 import type { RowChecks } from './check-rows.ts'
 import type { EngineContext } from './context.ts'
 import { runExport } from './export.ts'
 import { finishJob } from './finish-job.ts'
+import { claimJobs, type JobClaim, releaseLease, renewLeases } from './job-leases.ts'
 import { runImport } from './run-import.ts'
 import { settleFailedImport } from './settle-import.ts'
 import { runTenantExport } from './tenant/run-tenant-export.ts'
@@ -35,10 +36,7 @@ interface Running {
   lost: boolean
 }
 
-interface Claimed {
-  job: Job
-  /** The run's number in a row without progress (above maxStoppedRuns: set aside). */
-  count: number
+interface Claimed extends JobClaim {
   durable: Promise<void>
 }
 
@@ -135,39 +133,20 @@ export class Scheduler {
     }
   }
 
-  /**
-   * Claims what the rule gives this replica, in one catalog update that applies the rule again to the catalog as
-   * it is then (another replica may have claimed meanwhile), and starts the runs.
-   */
+  /** Claims what the rule gives this replica (job-leases.ts) and starts the runs. */
   async #claim(): Promise<void> {
     const { ctx } = this
-    const candidates = jobsToClaim(ctx.catalog.read().jobs, this.#view(ctx.clock.now().getTime()))
+    const jobs = ctx.catalog.read().jobs
+    // Parsed rows of jobs that settled meanwhile (run by another replica) are of no use any more.
+    for (const id of this.#rows.keys())
+      if (!jobs.some((j) => j.id === id && isActive(j))) this.#rows.delete(id)
+    const candidates = jobsToClaim(jobs, this.#view(ctx.clock.now().getTime()))
     if (candidates.length === 0) return
     const chunks = new Map<string, number>()
     for (const job of candidates) chunks.set(job.id, await this.#commitsSoFar(job))
-    const { result: claimed, durable } = await ctx.catalog.updateEarly((draft) => {
-      const now = ctx.clock.now()
-      const claims: { job: Job; count: number }[] = []
-      for (const job of jobsToClaim(draft.jobs, this.#view(now.getTime()))) {
-        const known = chunks.get(job.id)
-        // Became claimable since the look above: the next pump counts its commits. A writer after it waits with
-        // it, so none overtakes it.
-        if (known === undefined) {
-          if (writesUsers(job)) break
-          continue
-        }
-        const count = claimJob(job, {
-          holder: ctx.replica.id,
-          now,
-          leaseMs: this.#leaseMs,
-          chunks: known,
-          maxStoppedRuns,
-        })
-        claims.push({ job: structuredClone(job), count })
-      }
-      return claims
-    })
-    for (const claim of claimed) this.#start({ ...claim, durable })
+    const terms = { leaseMs: this.#leaseMs, maxStoppedRuns }
+    const { claims, durable } = await claimJobs(ctx, (nowMs) => this.#view(nowMs), chunks, terms)
+    for (const claim of claims) this.#start({ ...claim, durable })
   }
 
   /**
@@ -225,26 +204,19 @@ export class Scheduler {
   }
 
   async #renew(): Promise<void> {
-    const { ctx } = this
     const entries = [...this.#running.values()].filter((entry) => !entry.lost)
     if (entries.length === 0) return
-    const now = ctx.clock.now()
-    const untilMs = now.getTime() + this.#leaseMs
-    const lost = await ctx.catalog.update((draft) => {
-      const lost: string[] = []
-      for (const entry of entries) {
-        const found = draft.jobs.find((j) => j.id === entry.job.id)
-        if (found === undefined || (found.status !== 'processing' && found.status !== 'pending')) continue
-        if (holdsLease(found, ctx.replica.id) && found.lease) found.lease.until = new Date(untilMs).toISOString()
-        else lost.push(found.id)
-      }
-      return lost
-    })
+    const untilMs = this.ctx.clock.now().getTime() + this.#leaseMs
+    const lost = await renewLeases(
+      this.ctx,
+      entries.map((entry) => entry.job.id),
+      untilMs,
+    )
     for (const entry of entries) {
       if (!lost.includes(entry.job.id)) entry.untilMs = untilMs
       else {
         entry.lost = true
-        ctx.logger.warn('another replica took this job over: this run stops', { jobId: entry.job.id })
+        this.ctx.logger.warn('another replica took this job over: this run stops', { jobId: entry.job.id })
       }
     }
   }
@@ -289,23 +261,15 @@ export class Scheduler {
     }
   }
 
-  /**
-   * A run that reached a checkpoint because Roster is stopping did not stop the process: its attempt is void, and
-   * its lease is given back so another replica resumes the job at once. A job another replica took over is left
-   * as that one wrote it.
-   */
+  /** A run stopped at a checkpoint: its lease goes back (job-leases.ts), failing that it lapses. */
   async #stoppedCleanly(id: string): Promise<void> {
-    const me = this.ctx.replica.id
     try {
-      await this.ctx.catalog.update((draft) => {
-        const found = draft.jobs.find((j) => j.id === id)
-        if (found?.status !== 'processing' && found?.status !== 'pending') return
-        if (found.lease !== undefined && !holdsLease(found, me)) return
-        delete found.attempt
-        delete found.lease
-      })
+      await releaseLease(this.ctx, id)
     } catch (error) {
-      this.ctx.logger.warn("could not clear the job's run marker", { jobId: id, error })
+      this.ctx.logger.warn("could not give the job's lease back: another replica takes it once it lapsed", {
+        jobId: id,
+        error,
+      })
     }
   }
 

@@ -70,7 +70,8 @@ describe.skipIf(!hasPostgres)('openPgCatalogStore', () => {
     const a = await open()
     const b = await open(noSeed)
     const seen: string[][] = []
-    const unsubscribe = b.subscribe?.(() => seen.push(Object.keys(b.read().exportLabels))) ?? (() => undefined)
+    const unsubscribe =
+      b.subscribe?.(() => seen.push(Object.keys(b.read().exportLabels))) ?? (() => undefined)
 
     await a.update((draft) => {
       draft.exportLabels.Plan = 'user_metadata.plan'

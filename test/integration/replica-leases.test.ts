@@ -11,8 +11,8 @@ import type { Catalog } from '../../src/domain/catalog.ts'
 import { isActive, type Job, writesUsers } from '../../src/domain/jobs/job.ts'
 import type { EngineLimits, FaultInjection } from '../../src/engine/context.ts'
 import { Engine } from '../../src/engine/engine.ts'
-import { finishJob } from '../../src/engine/finish-job.ts'
 import { JobEvents } from '../../src/engine/events.ts'
+import { finishJob } from '../../src/engine/finish-job.ts'
 import type { Artifacts, CatalogStore, Clock } from '../../src/engine/ports.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { createTestDatabase, hasPostgres } from '../support/postgres.ts'
@@ -64,7 +64,8 @@ class CatalogLog {
         const result = change(draft)
         for (const job of draft.jobs) {
           const holder = job.lease?.holder
-          if (holder !== undefined && holder !== before.get(job.id)) this.claims.push({ jobId: job.id, holder })
+          if (holder !== undefined && holder !== before.get(job.id))
+            this.claims.push({ jobId: job.id, holder })
         }
         const nowMs = this.clock.now().getTime()
         const live = draft.jobs.filter(
@@ -253,7 +254,7 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
     expect(users.commitsOf(job.id).map((c) => c.chunk)).toEqual([0, 1, 2, 3])
   }, 60_000)
 
-  it("never settles a job another replica holds: the run that lost it changes nothing", async () => {
+  it('never settles a job another replica holds: the run that lost it changes nothing', async () => {
     await shared()
     const a = await replica('replica-a')
     const job = await request(a.engine, 0)
@@ -266,7 +267,10 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
       draft.status = 'completed'
     })
     await expect(settling).rejects.toMatchObject({ code: 'lease_lost' })
-    expect(a.engine.getJob(job.id)?.job).toMatchObject({ status: 'processing', lease: { holder: 'replica-b' } })
+    expect(a.engine.getJob(job.id)?.job).toMatchObject({
+      status: 'processing',
+      lease: { holder: 'replica-b' },
+    })
     expect(a.finished).toEqual([])
   })
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { type ClaimView, claimJob, isRunning, jobsToClaim } from '../../src/domain/jobs/job-claims.ts'
 import type { Job } from '../../src/domain/jobs/job.ts'
+import { type ClaimView, claimJob, isRunning, jobsToClaim } from '../../src/domain/jobs/job-claims.ts'
 import { mayRunTick } from '../../src/domain/schedule-claims.ts'
 
 const nowMs = Date.parse('2026-12-05T10:00:00.000Z')
@@ -47,7 +47,11 @@ describe('jobsToClaim', () => {
   })
 
   it("counts other replicas' live leases against MAX_ACTIVE_IMPORTS", () => {
-    const jobs = [job('w1', 'writer', 'processing', ['other', 5_000]), job('w2', 'writer'), job('w3', 'writer')]
+    const jobs = [
+      job('w1', 'writer', 'processing', ['other', 5_000]),
+      job('w2', 'writer'),
+      job('w3', 'writer'),
+    ]
     expect(ids(jobsToClaim(jobs, view()))).toEqual(['w2'])
     expect(ids(jobsToClaim(jobs, view({ maxActiveImports: 1 })))).toEqual([])
   })
@@ -85,7 +89,11 @@ describe('jobsToClaim', () => {
   })
 
   it('skips jobs this replica runs and finished ones', () => {
-    const jobs = [job('w1', 'writer', 'processing', ['me', 5_000]), job('w2', 'writer', 'failed'), job('w3', 'writer')]
+    const jobs = [
+      job('w1', 'writer', 'processing', ['me', 5_000]),
+      job('w2', 'writer', 'failed'),
+      job('w3', 'writer'),
+    ]
     expect(ids(jobsToClaim(jobs, view({ running: new Set(['w1']) })))).toEqual(['w3'])
   })
 
