@@ -141,24 +141,31 @@ export class Engine {
     return bytes ? (JSON.parse(bytes.toString('utf8')) as { diffs: UserDiff[] }).diffs : []
   }
 
-  /** Resolves with the job once it is completed or failed. */
+  /**
+   * Resolves with the job once it is completed or failed: announced here, or, run by another replica sharing the
+   * store, seen in the catalog when its change arrives.
+   */
   waitFor(id: string): Promise<Job> {
     return new Promise((resolve, reject) => {
       const settled = (job: Job | undefined) => job && (job.status === 'completed' || job.status === 'failed')
+      const done = (job: Job) => {
+        unsubscribe()
+        unwatch?.()
+        resolve(job)
+      }
       const unsubscribe = this.subscribe((event) => {
-        if (event.job.id === id && settled(event.job)) {
-          unsubscribe()
-          resolve(event.job)
-        }
+        if (event.job.id === id && settled(event.job)) done(event.job)
+      })
+      const unwatch = this.ctx.catalog.subscribe?.(() => {
+        const job = this.getJob(id)?.job
+        if (job && (settled(job) || job.status === 'expired')) done(job)
       })
       const current = this.getJob(id)?.job
       if (!current) {
         unsubscribe()
+        unwatch?.()
         reject(new AppError('not_found', 'Job not found.'))
-      } else if (settled(current) || current.status === 'expired') {
-        unsubscribe()
-        resolve(current)
-      }
+      } else if (settled(current) || current.status === 'expired') done(current)
     })
   }
 

@@ -275,9 +275,14 @@ export class Scheduler {
 
   async #fail(id: string, error: unknown): Promise<void> {
     const appError = asAppError(error)
-    if (appError.code === 'lease_lost') {
-      // Another replica runs the job now, and settles it.
-      this.ctx.logger.warn('another replica took this job over: this run stops', { jobId: id })
+    const holder = this.ctx.catalog.read().jobs.find((j) => j.id === id)?.lease?.holder
+    if (appError.code === 'lease_lost' || (holder !== undefined && holder !== this.ctx.replica.id)) {
+      // Another replica runs the job now (this run's failure may be its doing: a chunk it committed first), and
+      // settles it: this one writes neither a report nor a status.
+      this.ctx.logger.warn('another replica took this job over: this run stops', {
+        jobId: id,
+        code: appError.code,
+      })
       return
     }
     if (appError.code === 'store_unavailable') {

@@ -194,9 +194,12 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
     a.engine.start()
     b.engine.start()
     const ids = jobs.map((job) => job.id)
-    // Each replica announces the jobs it ran; A's copy of the catalog shows B's results a moment later.
+    // A waits for every job, those B runs too (seen in the catalog once B's change arrives); B's requests show
+    // in A's copy of the catalog a moment after B made them.
+    await until(() => ids.every((id) => a.engine.getJob(id) !== null))
+    const settled = await Promise.all(ids.map((id) => a.engine.waitFor(id)))
+    expect(settled.map((job) => job.status)).toEqual(ids.map(() => 'completed'))
     await until(() => a.finished.length + b.finished.length === jobs.length)
-    await until(() => ids.every((id) => a.engine.getJob(id)?.job.status === 'completed'))
 
     expect([...a.finished, ...b.finished].sort()).toEqual([...ids].sort())
     // Claimed once each, in the order they were created, by whichever replica came first.
