@@ -257,6 +257,26 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
     expect(users.commitsOf(job.id).map((c) => c.chunk)).toEqual([0, 1, 2, 3])
   }, 60_000)
 
+  it('stops a run whose lease another replica took, leaving the job as that one holds it', async () => {
+    await shared()
+    const a = await replica('replica-a', {}, { pauseAfterChunk: 1 })
+    const job = await request(a.engine, 0, 20)
+    a.engine.start()
+    await until(() => users.commitsOf(job.id).length === 1)
+    expect(a.engine.getJob(job.id)?.progress).toBeDefined()
+    // As if A had been cut off long enough for C to take the job over: A's next renewal finds it gone.
+    const taken = { holder: 'replica-c', until: new Date(clock.now().getTime() + 60_000).toISOString() }
+    await a.engine.ctx.catalog.update((draft) => {
+      const found = draft.jobs.find((j) => j.id === job.id) as Job
+      found.lease = taken
+    })
+
+    await until(() => a.engine.getJob(job.id)?.progress === undefined)
+    expect(a.engine.getJob(job.id)?.job).toMatchObject({ status: 'processing', lease: taken })
+    expect(a.finished).toEqual([])
+    expect(users.commitsOf(job.id)).toHaveLength(1)
+  }, 60_000)
+
   it('never settles a job another replica holds: the run that lost it changes nothing', async () => {
     await shared()
     const a = await replica('replica-a')
