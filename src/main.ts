@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     store: roster.storeDir,
     ...(roster.engine.ctx.tenant
       ? { directory: roster.engine.ctx.tenant.domain }
-      : { users: roster.engine.countUsers() }),
+      : { users: await roster.engine.countUsers() }),
     connections: roster.engine.listConnections().length,
   })
   for (const line of describeSetup(config)) logger.info(line)

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { createFileArtifacts } from './adapters/store/artifacts.ts'
+import { asyncUserStore, fileStoreMaintenance } from './adapters/store/async-user-store.ts'
 import { createFileAuditLog } from './adapters/store/audit-file.ts'
 import { createBackupFiles } from './adapters/store/backup-files.ts'
 import { openCatalogStore } from './adapters/store/catalog-store.ts'
@@ -93,7 +94,7 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
       seedCatalog(config, clock, ids),
     )
     await applyTenantSettings(catalog, config.tenant, deps.logger)
-    const users = await openFileUserStore(join(storeDir, 'users'), {
+    const fileUsers = await openFileUserStore(join(storeDir, 'users'), {
       ...(deps.openJournal ? { openJournal: deps.openJournal } : {}),
     })
     const artifacts = createFileArtifacts(join(storeDir, 'jobs'))
@@ -101,7 +102,9 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
     const tenant = deps.tenant ?? (config.auth0 ? await openTenantDirectory(config.auth0) : undefined)
     const engine = new Engine(
       {
-        users,
+        // The engine sees the file store through the same async port as PostgreSQL's; only its upkeep is its own.
+        users: asyncUserStore(fileUsers),
+        maintenance: fileStoreMaintenance(fileUsers),
         catalog,
         artifacts,
         clock,
@@ -126,7 +129,7 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
       controlToken: randomBytes(24).toString('base64url'),
       async close() {
         await engine.stop()
-        await users.close()
+        await fileUsers.close()
         await lock.release()
       },
     }
@@ -148,7 +151,7 @@ async function connectTenant(ctx: EngineContext): Promise<void> {
     ctx.logger.info('directory: the Auth0 tenant', { domain: tenant.domain, connections: connections.length })
     // A store that was the directory before AUTH0_DOMAIN was set keeps its users, untouched and unused meanwhile;
     // its connections were just replaced by the tenant's, which is worth a word.
-    const embedded = ctx.users.count()
+    const embedded = await ctx.users.count()
     if (embedded > 0) {
       ctx.logger.warn(
         "the embedded store holds users that Roster leaves alone while AUTH0_DOMAIN is set; the catalog's " +

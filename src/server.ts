@@ -178,13 +178,17 @@ async function health(
   directory: () => Promise<DirectoryHealth>,
 ): Promise<HealthReport> {
   const jobs = roster.engine.listJobs(Number.MAX_SAFE_INTEGER)
-  const [writable, directoryReport] = await Promise.all([storeWritable(roster.storeDir), directory()])
+  const [writable, directoryReport, users] = await Promise.all([
+    storeWritable(roster.storeDir),
+    directory(),
+    roster.engine.ctx.users.count(),
+  ])
   return {
     // Roster's own health: a tenant that does not answer shows in `directory`, without failing the probe (a
     // restart of Roster would not bring the tenant back).
     ok: writable,
     // The embedded store's users: none in front of an Auth0 tenant (the tenant holds them).
-    store: { dir: roster.storeDir, writable, users: roster.engine.ctx.users.count() },
+    store: { dir: roster.storeDir, writable, users },
     directory: directoryReport,
     queue: {
       pending: jobs.filter((job) => job.status === 'pending').length,

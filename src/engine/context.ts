@@ -1,7 +1,8 @@
 import type { Logger } from '../logger.ts'
 import type { JobEvents } from './events.ts'
-import type { Artifacts, CatalogStore, Clock, Ids, UserStore } from './ports.ts'
+import type { Artifacts, CatalogStore, Clock, Ids, StoreMaintenance } from './ports.ts'
 import type { TenantDirectory } from './tenant/tenant-directory.ts'
+import type { AsyncUserStore } from './user-directory.ts'
 
 /** Limits the engine enforces, from configuration. */
 export interface EngineLimits {
@@ -58,7 +59,10 @@ export interface FaultInjection {
 
 /** Everything a use case needs, passed explicitly: no module-level state, so tests build their own. */
 export interface EngineContext {
-  users: UserStore
+  /** The users, embedded or on PostgreSQL: every read is a promise, so no backend needs them in memory. */
+  users: AsyncUserStore
+  /** The embedded store's journal upkeep (compaction); absent for a backend that has none (PostgreSQL). */
+  maintenance?: StoreMaintenance
   catalog: CatalogStore
   artifacts: Artifacts
   clock: Clock

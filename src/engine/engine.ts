@@ -33,6 +33,7 @@ import { artifactNames, type EngineContext } from './context.ts'
 import { deleteUser } from './delete-user.ts'
 import type { JobListener } from './events.ts'
 import { type ExportRequest, requestExport } from './export.ts'
+import type { UserJson } from './ports.ts'
 import { type ImportRequest, requestImport } from './request-import.ts'
 import { sweepRetention } from './retention.ts'
 import { claimScheduleTick } from './schedule-claims.ts'
@@ -231,31 +232,32 @@ export class Engine {
     return addConnection(this.ctx, input)
   }
 
-  /** Users in the embedded store; refused in front of an Auth0 tenant (see `refuseSingleUsersInTenantMode`). */
-  countUsers(connection?: string): number {
+  /** Users in the user store; refused in front of an Auth0 tenant (see `refuseSingleUsersInTenantMode`). */
+  async countUsers(connection?: string): Promise<number> {
     refuseSingleUsersInTenantMode(this.ctx)
     if (connection === undefined) return this.ctx.users.count()
     return this.ctx.users.count({ connectionId: this.#connection(connection).id })
   }
 
   /** By user_id, or by email (in one connection, or in all: an email may exist in several). */
-  findUsers(key: string, connection?: string): StoredUser[] {
+  async findUsers(key: string, connection?: string): Promise<StoredUser[]> {
     refuseSingleUsersInTenantMode(this.ctx)
-    const byId = this.ctx.users.getById(key)
+    const byId = await this.ctx.users.getById(key)
     if (byId) return [byId]
     const email = normalizeEmail(key)
     const connections = connection === undefined ? this.listConnections() : [this.#connection(connection)]
-    return connections.flatMap((c) => this.ctx.users.findByEmail(c.id, email) ?? [])
+    const found = await Promise.all(connections.map((c) => this.ctx.users.findByEmail(c.id, email)))
+    return found.filter((user): user is StoredUser => user !== undefined)
   }
 
   /** One user by user_id, or undefined. */
-  getUser(userId: string): StoredUser | undefined {
+  async getUser(userId: string): Promise<StoredUser | undefined> {
     refuseSingleUsersInTenantMode(this.ctx)
     return this.ctx.users.getById(userId)
   }
 
-  /** Users in insertion order, of one connection (id or name) or of all. */
-  listUsers(connection?: string): Iterable<StoredUser> {
+  /** Users in insertion order, of one connection (id or name) or of all, read a page at a time. */
+  listUsers(connection?: string): AsyncIterable<StoredUser> {
     refuseSingleUsersInTenantMode(this.ctx)
     if (connection === undefined) return this.ctx.users.scan()
     return this.ctx.users.scan({ connectionId: this.#connection(connection).id })
@@ -264,39 +266,40 @@ export class Engine {
   /**
    * One page of a user search found without parsing every user (a scan parses each, ~5 µs a user: seconds per
    * request at a million), or undefined when only a scan answers it. Without a query, the users before the page are
-   * skipped as bytes; with an exact user_id or email that every match must have, the indexes find the candidates
-   * and the whole query is checked on them (an email may exist once per connection; several matches leave the
-   * order to the scan). Same users, same order as filtering `listUsers`.
+   * skipped as bytes (or by the scan's `skip`, for a store without `scanJson`); with an exact user_id or email that
+   * every match must have, the indexes find the candidates and the whole query is checked on them (an email may
+   * exist once per connection; several matches leave the order to the scan). Same users, same order as filtering
+   * `listUsers`.
    */
-  pageUsers(
+  async pageUsers(
     connection: string | undefined,
     query: SearchNode,
     page: number,
     perPage: number,
-  ): OffsetPage<StoredUser> | undefined {
+  ): Promise<OffsetPage<StoredUser> | undefined> {
     refuseSingleUsersInTenantMode(this.ctx)
-    const total = this.countUsers(connection)
     const connectionId = connection === undefined ? undefined : this.#connection(connection).id
+    const scope = connectionId === undefined ? {} : { connectionId }
     const start = page * perPage
     const { users } = this.ctx
-    if (query.kind === 'all' && users.scanJson !== undefined) {
-      const items: StoredUser[] = []
-      let position = 0
-      for (const json of users.scanJson(connectionId === undefined ? {} : { connectionId })) {
-        if (position >= start + perPage) break
-        if (position >= start) items.push(json.user())
-        position += 1
-      }
-      return { items, start, limit: perPage, total }
+    if (query.kind === 'all') {
+      // The count and the scan asked for in one stretch: the embedded store answers both from the same state.
+      const counted = users.count(scope)
+      const items =
+        users.scanJson === undefined
+          ? await usersAt(users.scan(scope, { skip: start, pageSize: perPage }), 0, perPage)
+          : await jsonUsersAt(users.scanJson(scope), start, perPage)
+      return { items, start, limit: perPage, total: await counted }
     }
     const exact = indexedLookup(query)
     if (exact === undefined) return undefined
-    const candidates =
+    const candidates = await Promise.all(
       exact.field === 'user_id'
         ? [users.getById(exact.value)]
         : this.listConnections()
             .filter((c) => connectionId === undefined || c.id === connectionId)
-            .map((c) => users.findByEmail(c.id, exact.value))
+            .map((c) => users.findByEmail(c.id, exact.value)),
+    )
     const found = candidates.filter(
       (user): user is StoredUser =>
         user !== undefined &&
@@ -368,4 +371,35 @@ export class Engine {
     if (!found) throw new AppError('connection_not_found', 'The connection does not exist.')
     return found
   }
+}
+
+/** `count` users of a scan from position `start` on. */
+async function usersAt(scan: AsyncIterable<StoredUser>, start: number, count: number): Promise<StoredUser[]> {
+  const items: StoredUser[] = []
+  let position = 0
+  if (count <= 0) return items
+  for await (const user of scan) {
+    if (position >= start) items.push(user)
+    position += 1
+    if (position >= start + count) break
+  }
+  return items
+}
+
+/** `count` users of a JSON scan from position `start` on; only those are parsed. */
+async function jsonUsersAt(
+  pages: AsyncIterable<Iterable<UserJson>>,
+  start: number,
+  count: number,
+): Promise<StoredUser[]> {
+  const items: StoredUser[] = []
+  let position = 0
+  for await (const page of pages) {
+    for (const json of page) {
+      if (position >= start + count) return items
+      if (position >= start) items.push(json.user())
+      position += 1
+    }
+  }
+  return items
 }

@@ -138,13 +138,17 @@ class ExportStopped extends Error {}
 export async function runExport(ctx: EngineContext, job: ExportJob, control: RunControl): Promise<void> {
   const columns = resolveColumns(job.fields)
   const query = job.connectionId === undefined ? {} : { connectionId: job.connectionId }
-  const total = Math.min(ctx.users.count(query), job.limit ?? Number.POSITIVE_INFINITY)
-  // The scan is taken here, synchronously with the count: commits made while the file is written are not in it.
+  // Count and scan asked for in one synchronous stretch: the embedded store takes both from the same state, so
+  // commits made while the file is written are not in it. (On PostgreSQL the scan reads pages as it goes.)
+  const counted = ctx.users.count(query)
   const rows = ctx.users.scanJson === undefined ? undefined : jsonRows(job.format, columns)
-  const scanned: { users: Iterable<StoredUser> } | { json: Iterable<UserJson>; rows: JsonRows } =
+  const scanned:
+    | { users: AsyncIterable<StoredUser> }
+    | { json: AsyncIterable<Iterable<UserJson>>; rows: JsonRows } =
     rows === undefined || ctx.users.scanJson === undefined
       ? { users: ctx.users.scan(query) }
       : { json: ctx.users.scanJson(query), rows }
+  const total = Math.min(await counted, job.limit ?? Number.POSITIVE_INFINITY)
   await writeExportFile(ctx, job, control, total, (onProgress) =>
     'json' in scanned
       ? bytePieces(scanned.json, scanned.rows, columns, job, total, onProgress)
@@ -190,7 +194,7 @@ export async function writeExportFile(
  * users of an Auth0 tenant's export (read one at a time from the downloaded file).
  */
 export async function* userPieces(
-  users: Iterable<Omit<StoredUser, 'rev'>>,
+  users: Iterable<Omit<StoredUser, 'rev'>> | AsyncIterable<Omit<StoredUser, 'rev'>>,
   columns: readonly Column[],
   job: ExportJob,
   total: number,
@@ -200,7 +204,7 @@ export async function* userPieces(
   let piece = writer.head
   let count = 0
   let pieceStart = performance.now()
-  for (const user of users) {
+  for await (const user of users) {
     if (count >= total) break
     piece += writer.row(columnValues(toAuth0User(user), columns), count)
     count++
@@ -221,7 +225,7 @@ export async function* userPieces(
  * JSON.stringify writes, and then it goes the way of `userPieces`, so the file is the same either way.
  */
 async function* bytePieces(
-  users: Iterable<UserJson>,
+  pages: AsyncIterable<Iterable<UserJson>>,
   rows: JsonRows,
   columns: readonly Column[],
   job: ExportJob,
@@ -233,19 +237,22 @@ async function* bytePieces(
   out.text(writer.head)
   let count = 0
   let pieceStart = performance.now()
-  for (const json of users) {
+  for await (const page of pages) {
+    for (const json of page) {
+      if (count >= total) break
+      if (!rows.write(json.bytes, json.start, json.end, out, count)) {
+        // Parsing also reports a damaged user (store_invalid), as a scan would.
+        out.text(writer.row(columnValues(toAuth0User(json.user()), columns), count))
+      }
+      count++
+      if (pieceFull(count, pieceStart)) {
+        yield out.take()
+        onProgress(count)
+        await yieldToEventLoop()
+        pieceStart = performance.now()
+      }
+    }
     if (count >= total) break
-    if (!rows.write(json.bytes, json.start, json.end, out, count)) {
-      // Parsing also reports a damaged user (store_invalid), as a scan would.
-      out.text(writer.row(columnValues(toAuth0User(json.user()), columns), count))
-    }
-    count++
-    if (pieceFull(count, pieceStart)) {
-      yield out.take()
-      onProgress(count)
-      await yieldToEventLoop()
-      pieceStart = performance.now()
-    }
   }
   onProgress(count)
   out.text(writer.tail)

@@ -5,9 +5,9 @@ import {
   type PlannedRow,
   type PlanOptions,
   planChunk,
+  type UserLookup,
 } from '../domain/import/plan-chunk.ts'
 import { yieldToEventLoop } from './context.ts'
-import type { UserStore } from './ports.ts'
 
 /**
  * Planning a chunk (~50 µs a row: lookups, a new user, an id) gives the event loop a turn after about this long,
@@ -18,28 +18,23 @@ const planSliceMs = 8
 const planSliceRows = 50
 
 /**
- * `planChunk` of `rows` in slices with event-loop turns between them. Planning reads the store and keeps no state
- * from row to row, so the slices' plans put together are the plan of the whole chunk as long as no commit lands
- * between them. The result carries the store's revision the plan was made against; the caller checks it right
- * before committing and plans again in one go if it moved. When a commit lands between slices the revision is
- * undefined (matching no store's); a store without `revision` is planned in one go (and matches it).
+ * `planChunk` of `rows` in slices with event-loop turns between them, so a big chunk does not hold up Slack's acks.
+ * Planning keeps no state from row to row and `users` is the chunk's prefetched answer (`AsyncUserStore.lookup`),
+ * which commits do not change: the slices' plans put together are the plan of the whole chunk. Whether the users
+ * changed meanwhile is the commit's to find out (its `expected` revs), not the planner's.
  */
 export async function planInSlices(
   rows: readonly PlannedRow[],
   connection: Connection,
-  users: UserStore,
+  users: UserLookup,
   options: PlanOptions,
   budget: { sliceMs: number; sliceRows: number } = { sliceMs: planSliceMs, sliceRows: planSliceRows },
-): Promise<{ plan: ChunkPlan; revision: number | undefined }> {
-  const revision = users.revision?.()
-  if (revision === undefined) return { plan: planChunk(rows, connection, users, options), revision }
+): Promise<ChunkPlan> {
   const plan = emptyChunkPlan()
   let sliceStart = performance.now()
   for (let from = 0; from < rows.length; from += budget.sliceRows) {
     if (performance.now() - sliceStart >= budget.sliceMs) {
       await yieldToEventLoop()
-      // Changed under us: the rest would be planned against another state; the caller plans it all again.
-      if (users.revision?.() !== revision) return { plan, revision: undefined }
       sliceStart = performance.now()
     }
     const part = planChunk(rows.slice(from, from + budget.sliceRows), connection, users, {
@@ -55,5 +50,5 @@ export async function planInSlices(
     plan.tally.unchanged += part.tally.unchanged
     plan.tally.failed += part.tally.failed
   }
-  return { plan, revision }
+  return plan
 }

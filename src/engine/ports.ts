@@ -5,7 +5,7 @@ import type { StoredUser } from '../domain/users/user.ts'
 
 /**
  * The engine's view of the world. Adapters implement these; the engine never imports lowdb, express, Bolt or
- * nodemailer. A PostgreSQL UserStore is expected to follow, so nothing here assumes files.
+ * nodemailer. The users are behind `AsyncUserStore` (user-directory.ts), embedded or on PostgreSQL.
  */
 
 /** One atomic change to the user store: every put and delete in it is durable together, or none is. */
@@ -43,41 +43,23 @@ export interface UserJson {
   user(): StoredUser
 }
 
-export interface UserStore {
-  /** Reads answer from memory and see every commit already applied, durable or about to be. */
-  getById(userId: string): StoredUser | undefined
-  findByEmail(connectionId: string, email: string): StoredUser | undefined
-  findByUsername(connectionId: string, username: string): StoredUser | undefined
-  count(query?: UserQuery): number
-  /** In a stable order (insertion order). Safe to iterate while commits happen: it yields a consistent view. */
-  scan(query?: UserQuery): Iterable<StoredUser>
-  /**
-   * The users of `scan`, each as its JSON text, unparsed: exports copy what they can from it. Optional: exports of
-   * a store without it parse every user.
-   */
-  scanJson?(query?: UserQuery): Iterable<UserJson>
-  /**
-   * Applies the batch to memory at once (so the next read sees it) and resolves when it is durable on disk.
-   * Commits are durable in the order they were applied. A failed write leaves the store refusing commits until
-   * restart: memory may then be ahead of disk, and only a reload tells the truth.
-   */
-  commit(batch: CommitBatch): Promise<CommitRecord>
-  /** Commits of a job since the last compaction, in order: what a restart needs to resume the job. */
-  commitsOf(jobId: string): CommitRecord[]
-  /**
-   * Changes with every commit applied, and only then: work that reads the users across event-loop turns (an
-   * import planning a chunk in slices) checks it to know they did not change meanwhile. Optional: without it,
-   * such work reads the users in one go.
-   */
-  revision?(): number
-  /** Bytes in the journal since the last compaction: the engine compacts when it is large and it is quiet. */
+/**
+ * The embedded store's own upkeep, which only that backend has (the engine's user port, `AsyncUserStore`, knows
+ * nothing of files): its journal grows with every commit and is folded into a snapshot when large and quiet.
+ */
+export interface StoreMaintenance {
+  /** Bytes in the journal since the last compaction. */
   journalBytes(): number
+  /**
+   * Whether the journal still holds commits of the job (compaction would drop them). Synchronous on purpose: the
+   * scheduler decides and starts a compaction in one stretch, so no job starts in between.
+   */
+  hasCommits(jobId: string): boolean
   /**
    * Folds the journal into a new snapshot. The caller guarantees no job has commits that it still needs from
    * `commitsOf` (every job with commits is finalized). Writes happen in the background; commits may continue.
    */
   compact(): Promise<void>
-  close(): Promise<void>
 }
 
 /** The small, rarely-written part of the store: tenant, connections, jobs, settings. */

@@ -323,14 +323,18 @@ export class Scheduler {
   }
 
   #maybeCompact(): void {
-    if (this.#compacting || this.ctx.users.journalBytes() < compactAtJournalBytes) return
+    // Only the embedded store has a journal to compact.
+    const { maintenance } = this.ctx
+    if (maintenance === undefined || this.#compacting) return
+    if (maintenance.journalBytes() < compactAtJournalBytes) return
     // Compaction drops the journal's per-job records: safe only when no job still needs them to resume. That is
     // a pending job too when it has commits: its start (`processing`) is not waited for, so a crash can undo it.
+    // Decided and started in one synchronous stretch, so no job starts in between.
     const needsCommits = (j: Job) =>
       writesUsers(j) &&
-      (j.status === 'processing' || (j.status === 'pending' && this.ctx.users.commitsOf(j.id).length > 0))
+      (j.status === 'processing' || (j.status === 'pending' && maintenance.hasCommits(j.id)))
     if (this.ctx.catalog.read().jobs.some(needsCommits)) return
-    this.#compacting = this.ctx.users
+    this.#compacting = maintenance
       .compact()
       .catch((error) => this.ctx.logger.error('user store compaction failed', { error }))
       .finally(() => {

@@ -4,8 +4,16 @@ import type { UserDiff } from '../domain/import/report.ts'
 import type { ImportJob } from '../domain/jobs/job.ts'
 import { artifactNames, type EngineContext } from './context.ts'
 import { finishJob } from './finish-job.ts'
+import type { CommitRecord } from './ports.ts'
 import type { ImportChunkMeta } from './run-import.ts'
 import { settleTenantImport } from './tenant/tenant-outcome.ts'
+import type { ChunkCommit } from './user-directory.ts'
+
+/** The job's last commit, which may still be becoming durable: its chunk, and the commit's promise. */
+export interface LastCommit {
+  chunk: number
+  record: Promise<CommitRecord>
+}
 
 export type ImportOutcome = { status: 'completed'; diffs: UserDiff[] } | { status: 'failed'; details: string }
 
@@ -26,7 +34,7 @@ export async function settleImport(
   metas: readonly ImportChunkMeta[],
   outcome: ImportOutcome,
   /** The job's last commit, if its fsync may still be running: awaited alongside the files. */
-  lastCommit?: Promise<unknown>,
+  lastCommit?: LastCommit,
   /**
    * The undo data, when not every pre-image of the job's commits stands for a write (an import into an Auth0 tenant:
    * users the tenant refused were never written). Default: every commit's pre-images.
@@ -35,10 +43,10 @@ export async function settleImport(
 ): Promise<void> {
   // Observed below with the files' writes; a step before that which throws (a report that is not JSON) must not
   // leave its rejection unhandled, which would take the process down instead of failing the job.
-  lastCommit?.catch(() => undefined)
+  lastCommit?.record.catch(() => undefined)
   const tally = sumTallies(metas)
   const report = metas.flatMap((meta) => meta.errors)
-  const writes: Promise<unknown>[] = [lastCommit ?? Promise.resolve()]
+  const writes: Promise<unknown>[] = [lastCommit?.record ?? Promise.resolve()]
   if (report.length > 0) writes.push(ctx.artifacts.put(job.id, artifactNames.errors, JSON.stringify(report)))
   if (job.options.dryRun) {
     if (outcome.status === 'completed') {
@@ -47,7 +55,7 @@ export async function settleImport(
   } else {
     const chunks =
       undo ??
-      ctx.users.commitsOf(job.id).map((record) => ({
+      (await commitsWith(ctx, job.id, lastCommit)).map((record) => ({
         seq: record.seq,
         preImages: (record.meta as ImportChunkMeta).preImages,
       }))
@@ -82,11 +90,24 @@ export async function settleImport(
   )
 }
 
+/**
+ * The job's commits, the last one included: the embedded store lists it as soon as it is applied (before it is
+ * durable, so writing the undo data overlaps its fsync); a store that lists it only once it is in is waited for.
+ */
+async function commitsWith(ctx: EngineContext, jobId: string, last?: LastCommit): Promise<ChunkCommit[]> {
+  const records = await ctx.users.commitsOf(jobId)
+  if (last === undefined || records.some((record) => record.chunk === last.chunk)) return records
+  const { seq, chunk, meta } = await last.record
+  return [...records, { seq, jobId, chunk, meta }]
+}
+
 /** Settles an import that failed as a whole, keeping the record of what its committed chunks wrote. */
-export function settleFailedImport(ctx: EngineContext, job: ImportJob, details: string): Promise<void> {
+export async function settleFailedImport(ctx: EngineContext, job: ImportJob, details: string): Promise<void> {
   // Into a tenant, a commit holds a plan; what was written is what the tenant's jobs say.
   if (ctx.tenant && !job.options.dryRun) return settleTenantImport(ctx, job, { status: 'failed', details })
-  const metas = job.options.dryRun ? [] : ctx.users.commitsOf(job.id).map((r) => r.meta as ImportChunkMeta)
+  const metas = job.options.dryRun
+    ? []
+    : (await ctx.users.commitsOf(job.id)).map((r) => r.meta as ImportChunkMeta)
   return settleImport(ctx, job, metas, { status: 'failed', details })
 }
 

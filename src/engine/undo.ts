@@ -61,17 +61,21 @@ function undoRefusal(target: Job, jobs: readonly Job[]): string | null {
   return null
 }
 
+/**
+ * Undos planned in a row that another writer's change to one of their users refused (`store_conflict`) before the
+ * undo fails: each attempt reads the users again, and a user changed meanwhile becomes a reported conflict.
+ */
+const maxUndoAttempts = 5
+
 /** Runs (or resumes) an undo: one atomic commit, so an undo is all or nothing. */
 export async function runUndo(ctx: EngineContext, job: UndoJob): Promise<void> {
-  const done = ctx.users.commitsOf(job.id)
+  const done = await ctx.users.commitsOf(job.id)
   let meta = done[0]?.meta as UndoChunkMeta | undefined
   if (!meta) {
     const bytes = await ctx.artifacts.get(job.undoOf, artifactNames.undo)
     if (!bytes) throw new AppError('job_not_undoable', `The undo data of ${job.undoOf} is gone (expired).`)
     const chunks = JSON.parse(bytes.toString('utf8')) as UndoChunk[]
-    const plan = planUndo(chunks, ctx.users)
-    meta = { tally: plan.tally, conflicts: plan.conflicts }
-    await ctx.users.commit({ jobId: job.id, chunk: 0, puts: plan.puts, deletes: plan.deletes, meta })
+    meta = await commitUndo(ctx, job, chunks)
   }
   if (meta.conflicts.length > 0) {
     await ctx.artifacts.put(job.id, artifactNames.errors, JSON.stringify(meta.conflicts))
@@ -86,4 +90,46 @@ export async function runUndo(ctx: EngineContext, job: UndoJob): Promise<void> {
     draft.status = 'completed'
     draft.summary = { ...tally, total: tally.deleted + tally.restored + tally.conflicts }
   })
+}
+
+/**
+ * Plans the undo against the users it touches, read in one lookup, and commits it expecting each of them as read:
+ * a user another writer changes in between refuses the commit, and the undo is planned again.
+ */
+async function commitUndo(
+  ctx: EngineContext,
+  job: UndoJob,
+  chunks: readonly UndoChunk[],
+): Promise<UndoChunkMeta> {
+  const userIds = [...new Set(chunks.flatMap((chunk) => chunk.preImages.map((image) => image.user_id)))]
+  for (let attempt = 1; ; attempt++) {
+    const users = await ctx.users.lookup(job.connectionId, { userIds })
+    const plan = planUndo(chunks, users)
+    const meta: UndoChunkMeta = { tally: plan.tally, conflicts: plan.conflicts }
+    const batch = { jobId: job.id, chunk: 0, puts: plan.puts, deletes: plan.deletes, meta }
+    try {
+      await ctx.users.commit(batch, users.expected(userIds))
+      return meta
+    } catch (error) {
+      const code = error instanceof AppError ? error.code : undefined
+      if (code === 'chunk_committed') {
+        const record = (await ctx.users.commitsOf(job.id))[0]
+        if (record !== undefined) return record.meta as UndoChunkMeta
+      }
+      if (code !== 'store_conflict') throw error
+      if (attempt >= maxUndoAttempts) {
+        throw new AppError(
+          'store_conflict',
+          `The undo was planned ${attempt} times, and each time other writers (another job, the API, another ` +
+            'Roster) changed the users it restores before it was saved, so it stopped having changed nothing. ' +
+            'Undo the import again once those other writes are over.',
+          (error as AppError).details,
+        )
+      }
+      ctx.logger.info('users changed while an undo was planned; planning it again', {
+        jobId: job.id,
+        attempt,
+      })
+    }
+  }
 }

@@ -6,6 +6,7 @@ import type { Requester } from '../domain/jobs/job.ts'
 import type { StoredUser } from '../domain/users/user.ts'
 import { AppError } from '../errors.ts'
 import type { EngineContext } from './context.ts'
+import { isConflict, maxSingleUserAttempts } from './delete-user.ts'
 
 /** bcrypt's cost for passwords set through PATCH: 2^10 rounds, the cost Auth0's own bcrypt hashes carry. */
 const bcryptCost = 10
@@ -13,10 +14,10 @@ const bcryptCost = 10
 /**
  * Changes one user outside any job (`PATCH /users/{id}`, `roster users block`): one atomic store commit under a
  * synthetic job id `patch_…`, so the journal still says who wrote what. A new password is hashed with bcrypt first
- * and stored as an imported `password_hash` is; the password itself is never stored or logged. Then read, plan and
- * commit happen without an await between them, like an import chunk's, so a running import never plans against a
- * user that changes under it. An undo that meets a user patched after its import reports a conflict and leaves
- * the patch alone.
+ * and stored as an imported `password_hash` is; the password itself is never stored or logged. The commit expects
+ * the user as it was read, like an import chunk's, so a concurrent writer (an import, another request, another
+ * replica) is never overwritten: the patch is applied again to the user as it is then. An undo that meets a user
+ * patched after its import reports a conflict and leaves the patch alone.
  *
  * The file store keeps each commit's record per job id until the next compaction: one small entry per patch.
  */
@@ -29,26 +30,36 @@ export async function updateUser(
   const { password, ...rest } = patch
   const resolved: ResolvedPatch =
     password === undefined ? rest : { ...rest, password_hash: await bcrypt.hash(password, bcryptCost) }
-  const user = ctx.users.getById(userId)
-  if (!user) throw new AppError('not_found', 'The user does not exist.')
-  checkAgainstConnection(ctx, user, patch)
-  const next = applyUserPatch(user, resolved, ctx.clock.now().toISOString())
-  if (!next) return user
-  const jobId = `patch_${ctx.ids.jobId().slice('job_'.length)}`
-  const fields = Object.keys(patch)
-  const record = await ctx.users.commit({
-    jobId,
-    chunk: 0,
-    puts: [next],
-    deletes: [],
-    meta: { kind: 'user-patch', via: requestedBy.via, by: requestedBy.id, fields },
-  })
-  ctx.logger.info('user updated', { userId, fields, via: requestedBy.via })
-  return { ...next, rev: record.seq }
+  for (let attempt = 1; ; attempt++) {
+    const user = await ctx.users.getById(userId)
+    if (!user) throw new AppError('not_found', 'The user does not exist.')
+    await checkAgainstConnection(ctx, user, patch)
+    const next = applyUserPatch(user, resolved, ctx.clock.now().toISOString())
+    if (!next) return user
+    const jobId = `patch_${ctx.ids.jobId().slice('job_'.length)}`
+    const fields = Object.keys(patch)
+    try {
+      const record = await ctx.users.commit(
+        {
+          jobId,
+          chunk: 0,
+          puts: [next],
+          deletes: [],
+          meta: { kind: 'user-patch', via: requestedBy.via, by: requestedBy.id, fields },
+        },
+        new Map([[userId, user.rev]]),
+      )
+      ctx.logger.info('user updated', { userId, fields, via: requestedBy.via })
+      return { ...next, rev: record.seq }
+    } catch (error) {
+      // A username taken meanwhile is found by the check when read again (`user_conflict`).
+      if (!isConflict(error) || attempt >= maxSingleUserAttempts) throw error
+    }
+  }
 }
 
 /** The rules that depend on the user's connection: the `connection` named, username length and uniqueness. */
-function checkAgainstConnection(ctx: EngineContext, user: StoredUser, patch: UserPatch): void {
+async function checkAgainstConnection(ctx: EngineContext, user: StoredUser, patch: UserPatch): Promise<void> {
   const connection = ctx.catalog.read().connections.find((c) => c.id === user.connection_id)
   if (!connection) throw new AppError('connection_not_found', 'The connection does not exist.')
   if (patch.connection !== undefined && patch.connection !== connection.name) {
@@ -69,7 +80,7 @@ function checkAgainstConnection(ctx: EngineContext, user: StoredUser, patch: Use
       `Payload validation error: '${problem}' on property username (The user's username).`,
     )
   }
-  const holder = ctx.users.findByUsername(connection.id, username)
+  const holder = await ctx.users.findByUsername(connection.id, username)
   if (holder && holder.user_id !== user.user_id) {
     throw new AppError('user_conflict', 'The specified new username already exists')
   }

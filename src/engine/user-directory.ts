@@ -1,7 +1,7 @@
 import type { UserLookup } from '../domain/import/plan-chunk.ts'
 import { normalizeEmail, type StoredUser } from '../domain/users/user.ts'
 import { AppError } from '../errors.ts'
-import type { CommitBatch, CommitRecord, UserQuery } from './ports.ts'
+import type { CommitBatch, CommitRecord, UserJson, UserQuery } from './ports.ts'
 
 /**
  * The user store as a replica that does not hold the users in memory sees it (issue 14): every read is a promise.
@@ -27,6 +27,13 @@ export interface AsyncUserStore {
    * unless a commit deleted it.
    */
   scan(query?: UserQuery, options?: ScanOptions): AsyncIterable<StoredUser>
+  /**
+   * The users of `scan`, each as its JSON text, unparsed, a page at a time: exports and GET /users copy what they can
+   * from the bytes instead of parsing every user. A page (and each UserJson in it, which may be reused) is valid
+   * until the next page is asked for; a store may hand the whole scan over as one page. Optional: without it, those
+   * callers parse every user from `scan`. The embedded store has it; its scan is taken when this is called.
+   */
+  scanJson?(query?: UserQuery): AsyncIterable<Iterable<UserJson>>
   /**
    * Users, the chunk's meta and its seq in one transaction; each put is stamped with `rev = seq`. Puts are applied
    * before deletes. Refuses, changing nothing:

@@ -111,7 +111,7 @@ describe('import --split', () => {
 
     const h = await openHarness({}, storeDir)
     try {
-      expect(h.engine.countUsers()).toBe(goodUsers)
+      expect(await h.engine.countUsers()).toBe(goodUsers)
       const sizes = h.engine.listJobs(100).map((job) => (job.type === 'users_import' ? job.upload.bytes : 0))
       expect(Math.max(...sizes)).toBeLessThanOrEqual(maxBytes)
     } finally {

@@ -89,7 +89,7 @@ describe('durable at each acknowledgement', () => {
     expect(await imported.json()).toMatchObject({ status: 'completed' })
     expect(spy.unsynced()).toBe(0)
 
-    const [user] = engine.findUsers('u1@example.com')
+    const [user] = await engine.findUsers('u1@example.com')
     const patched = await fetch(`${base}/users/${encodeURIComponent(user?.user_id ?? '')}`, {
       method: 'PATCH',
       headers: { ...auth, 'content-type': 'application/json' },

@@ -55,7 +55,7 @@ const usersFile = JSON.stringify([
 ])
 
 const connectionId = (name = upa) => h.roster.engine.listConnections().find((c) => c.name === name)?.id ?? ''
-const stored = (email: string) => h.roster.engine.findUsers(email)[0]
+const stored = async (email: string) => (await h.roster.engine.findUsers(email))[0]
 const textOf = (call: EmulatorCall) => String(call.args.text ?? '')
 const blocksOf = (call: EmulatorCall) => (call.args.blocks ?? []) as Block[]
 const buttonsOf = (blocks: Block[]) =>
@@ -134,7 +134,7 @@ describe('the dry run', () => {
     expect(text).toContain('• *update* `change@example.com`: given_name: "Before" → "After"')
     expect(text).toContain('• *insert* `new@example.com`')
     expect(text).toMatch(/• row 4 `broken` — INVALID_FORMAT: .*email/)
-    expect(stored('new@example.com')).toBeUndefined()
+    expect(await stored('new@example.com')).toBeUndefined()
   })
 
   it('offers Import with a confirm dialog stating what will change, and Cancel', async () => {
@@ -189,8 +189,8 @@ describe('Import and Cancel', () => {
       upload: { fileName: 'users.json' },
       summary: { inserted: 1, updated: 2, unchanged: 1, failed: 1, total: 4 },
     })
-    expect(stored('new@example.com')).toBeDefined()
-    expect(stored('change@example.com')?.given_name).toBe('After')
+    expect(await stored('new@example.com')).toBeDefined()
+    expect((await stored('change@example.com'))?.given_name).toBe('After')
     expect(await h.thread(jobId)).toEqual(await h.thread(dryRunId))
   })
 
@@ -203,7 +203,7 @@ describe('Import and Cancel', () => {
     expect(buttonsOf(blocksOf(update))).toEqual([])
     expect(h.roster.engine.listJobs(100)).toHaveLength(jobsBefore)
     expect(h.roster.engine.getJob(dryRunId)?.job.status).toBe('completed')
-    expect(stored('new@example.com')).toBeUndefined()
+    expect(await stored('new@example.com')).toBeUndefined()
   })
 
   it("denies a viewer pressing an admin's Import, ephemerally and naming the role; nothing is imported", async () => {
@@ -417,7 +417,7 @@ describe('file drops', () => {
     const update = await h.emulator.waitFor('chat.update', (args) => String(args.text).includes('confirmed'))
     const jobId = /job_\w+/.exec(textOf(update))?.[0] ?? ''
     expect(await h.roster.engine.waitFor(jobId)).toMatchObject({ status: 'completed' })
-    expect(stored('new@example.com')).toBeDefined()
+    expect(await stored('new@example.com')).toBeDefined()
   })
 
   it('offers nothing to a viewer, and audits the decision', async () => {

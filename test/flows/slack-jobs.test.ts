@@ -141,7 +141,7 @@ describe('job buttons', () => {
     const undo = h.roster.engine.listJobs().find((job) => job.type === 'users_undo')
     expect(undo).toBeDefined()
     await h.roster.engine.waitFor(undo?.id ?? '')
-    expect(h.roster.engine.findUsers('a@example.com')).toEqual([])
+    expect(await h.roster.engine.findUsers('a@example.com')).toEqual([])
 
     // It answers where it was pressed, in a thread of its own: the parent, updated to done, and the result.
     const thread = await h.thread(undo?.id ?? '')

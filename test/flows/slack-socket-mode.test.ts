@@ -138,7 +138,7 @@ describe('commands over the socket', () => {
     expect(preview.args.thread_ts).toBe(parent?.ts)
     expect(textOf(preview)).toMatch(/: 1 to insert, 0 to update, 1 unchanged, 1 failed$/)
     expect(buttonsOf(preview).map((b) => b.action_id)).toEqual(['import_confirm', 'import_cancel'])
-    expect(h.roster.engine.findUsers('new@example.com')).toEqual([])
+    expect(await h.roster.engine.findUsers('new@example.com')).toEqual([])
   })
 
   it('Import runs the real job, and its result arrives in the same thread', async () => {
@@ -166,7 +166,7 @@ describe('commands over the socket', () => {
       options: { upsert: true, dryRun: false },
       summary: { inserted: 1, unchanged: 1, failed: 1, total: 3 },
     })
-    expect(h.roster.engine.findUsers('new@example.com')).toHaveLength(1)
+    expect(await h.roster.engine.findUsers('new@example.com')).toHaveLength(1)
     const result = await h.emulator.waitFor(
       'chat.postMessage',
       (args) => args.thread_ts === preview.args.thread_ts && String(args.text).includes(`${jobId} is done`),

@@ -536,7 +536,7 @@ describe('POST /api/v2/jobs/{id}/undo (Roster extra)', () => {
     const body = (await undo.json()) as { id: string }
     expect(body).toMatchObject({ type: 'users_undo', status: 'pending', undo_of: created.id })
     await roster.engine.waitFor(body.id)
-    expect(roster.engine.countUsers()).toBe(0)
+    expect(await roster.engine.countUsers()).toBe(0)
     const again = await postJson(`/jobs/${created.id}/undo`, {})
     expect(again.status).toBe(409)
     expect(await again.json()).toMatchObject({ errorCode: 'job_not_undoable' })

@@ -169,7 +169,7 @@ describe('an unparsable users file on the API', () => {
       status: 'failed',
       status_details: job.status_details,
     })
-    expect(sdk.roster.engine.countUsers()).toBe(0)
+    expect(await sdk.roster.engine.countUsers()).toBe(0)
   })
 
   it('fails the job too when the JSON is not an array of users', async () => {

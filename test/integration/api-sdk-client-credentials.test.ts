@@ -105,8 +105,8 @@ describe('the auth0 SDK with client credentials against Roster', () => {
       statusCode: 404,
       body: { errorCode: 'inexistent_user' },
     })
-    expect(roster.engine.findUsers('ada@example.com')).toEqual([])
-    expect(roster.engine.countUsers()).toBe(1)
+    expect(await roster.engine.findUsers('ada@example.com')).toEqual([])
+    expect(await roster.engine.countUsers()).toBe(1)
   })
 
   it('surfaces a wrong secret as the auth error Auth0 gives (401 access_denied)', async () => {

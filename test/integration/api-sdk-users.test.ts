@@ -89,9 +89,9 @@ describe('PATCH /users/{id}', () => {
     expect(await client.users.get(id)).toMatchObject(expected)
     // The username index follows: the new name finds the user, a name given up is free again.
     const { users } = sdk.roster.engine.ctx
-    expect(users.findByUsername(sdk.mainConnection, 'countess')?.user_id).toBe(id)
+    expect((await users.findByUsername(sdk.mainConnection, 'countess'))?.user_id).toBe(id)
     await client.users.update(id, { username: 'augusta' })
-    expect(users.findByUsername(sdk.mainConnection, 'countess')).toBeUndefined()
+    expect(await users.findByUsername(sdk.mainConnection, 'countess')).toBeUndefined()
     expect(await search(client, 'username:augusta')).toEqual([id])
   })
 
@@ -106,7 +106,7 @@ describe('PATCH /users/{id}', () => {
     })
     expect(updated).not.toHaveProperty('password')
     expect(updated).not.toHaveProperty('password_hash')
-    const stored = sdk.roster.engine.ctx.users.getById(id)
+    const stored = await sdk.roster.engine.ctx.users.getById(id)
     expect(stored?.password_hash).toMatch(/^\$2[ab]\$10\$[./A-Za-z0-9]{53}$/)
     expect(await bcrypt.compare(password, stored?.password_hash as string)).toBe(true)
     expect(stored).not.toHaveProperty('custom_password_hash')
@@ -172,7 +172,7 @@ describe('PATCH /users/{id}', () => {
         refusal(message),
       )
     }
-    expect(sdk.roster.engine.ctx.users.getById(id)?.given_name).toBe('Ada')
+    expect((await sdk.roster.engine.ctx.users.getById(id))?.given_name).toBe('Ada')
   })
 
   it('answers 409 when the new username belongs to another user of the connection', async () => {
@@ -198,7 +198,7 @@ describe('GET /users/{id} with fields', () => {
     const sdk = await start()
     const { client } = sdk
     await sdk.seedUsers([{ email: 'ada@example.com', given_name: 'Ada', user_metadata: { plan: 'gold' } }])
-    const id = sdk.roster.engine.findUsers('ada@example.com')[0]?.user_id as string
+    const id = (await sdk.roster.engine.findUsers('ada@example.com'))[0]?.user_id as string
     expect(await client.users.get(id, { fields: 'email,given_name' })).toEqual({
       email: 'ada@example.com',
       given_name: 'Ada',

@@ -307,7 +307,7 @@ describe('PATCH /api/v2/users/{id}', () => {
       blocked: true,
       updated_at: '2026-11-27T10:01:00.000Z',
     })
-    expect(roster.engine.ctx.users.getById(user_id)?.blocked).toBe(true)
+    expect((await roster.engine.ctx.users.getById(user_id))?.blocked).toBe(true)
     expect(await (await patch(user_id, { blocked: false })).json()).toMatchObject({ blocked: false })
   })
 
@@ -410,7 +410,7 @@ describe('PATCH /api/v2/users/{id}', () => {
     await patch(user_id, { blocked: true })
     const undo = await roster.engine.requestUndo(job.id, { via: 'cli', id: 'test' })
     expect(await roster.engine.waitFor(undo.id)).toMatchObject({ summary: { conflicts: 1, deleted: 0 } })
-    expect(roster.engine.ctx.users.getById(user_id)?.blocked).toBe(true)
+    expect((await roster.engine.ctx.users.getById(user_id))?.blocked).toBe(true)
   })
 })
 

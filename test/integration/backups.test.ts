@@ -10,6 +10,7 @@ import { fullProfileFields } from '../../src/domain/export/export-fields.ts'
 import type { ImportJob } from '../../src/domain/jobs/job.ts'
 import { toAuth0User } from '../../src/domain/users/auth0-user-view.ts'
 import { createLogger } from '../../src/logger.ts'
+import { allOf } from '../support/async-users.ts'
 import { seedRow, seedRows } from '../support/generate-users.ts'
 import { defaultConnection, type Harness, openHarness } from '../support/roster-harness.ts'
 
@@ -66,9 +67,9 @@ function profile(user: Parameters<typeof toAuth0User>[0]): Record<string, unknow
   return rest
 }
 
-function profiles(h: Harness, connection: string): Record<string, unknown>[] {
+async function profiles(h: Harness, connection: string): Promise<Record<string, unknown>[]> {
   const id = h.engine.listConnections().find((c) => c.name === connection)?.id
-  return [...h.engine.ctx.users.scan({ connectionId: id as string })]
+  return (await allOf(h.engine.ctx.users.scan({ connectionId: id as string })))
     .map(profile)
     .sort((a, b) => String(a.email).localeCompare(String(b.email)))
 }
@@ -118,7 +119,7 @@ describe('a backup tick', () => {
     const set = await tick(h, schedulesOf(h))
     const users = JSON.parse(gunzipSync(await readFile(fileOf(set, defaultConnection))).toString('utf8'))
     const names = fullProfileFields.map((field) => field.name)
-    const expected = [...h.engine.ctx.users.scan()]
+    const expected = (await allOf(h.engine.ctx.users.scan()))
       .filter((user) => user.email.startsWith('seed.'))
       .map((user) => Object.fromEntries(Object.entries(user).filter(([key]) => names.includes(key))))
     expect(users).toEqual(expected)
@@ -239,7 +240,7 @@ describe('restoring a backup with import --upsert', () => {
     const h = await harness()
     await tenant(h)
     const extra = await h.importUsers([{ email: 'late.a@example.com' }, { email: 'late.b@example.com' }])
-    const before = profiles(h, defaultConnection)
+    const before = await profiles(h, defaultConnection)
     const set = await tick(h, schedulesOf(h))
     h.clock.advance(hourMs)
 
@@ -252,11 +253,11 @@ describe('restoring a backup with import --upsert', () => {
     expect((await h.importUsers(edits, { upsert: true })).summary?.updated).toBe(2)
     const undo = await h.engine.requestUndo(extra.id, { via: 'cli', id: 'tester' })
     expect((await h.engine.waitFor(undo.id)).status).toBe('completed')
-    expect(profiles(h, defaultConnection)).not.toEqual(before)
+    expect(await profiles(h, defaultConnection)).not.toEqual(before)
 
     const restored = await restore(h, fileOf(set, defaultConnection), defaultConnection)
     expect(restored.summary).toEqual({ inserted: 2, updated: 20, unchanged: 18, failed: 0, total: 22 })
-    expect(profiles(h, defaultConnection)).toEqual(before)
+    expect(await profiles(h, defaultConnection)).toEqual(before)
   })
 
   it('brings the same users into a fresh store, without their password hashes', async () => {
@@ -269,9 +270,9 @@ describe('restoring a backup with import --upsert', () => {
     for (const connection of [defaultConnection, 'staff']) {
       const job = await restore(fresh, fileOf(set, connection), connection)
       expect(job.summary?.failed).toBe(0)
-      expect(profiles(fresh, connection)).toEqual(profiles(source, connection))
+      expect(await profiles(fresh, connection)).toEqual(await profiles(source, connection))
     }
-    expect(source.engine.findUsers('seed.user7@example.com')[0]?.password_hash).toBeDefined()
-    expect(fresh.engine.findUsers('seed.user7@example.com')[0]?.password_hash).toBeUndefined()
+    expect((await source.engine.findUsers('seed.user7@example.com'))[0]?.password_hash).toBeDefined()
+    expect((await fresh.engine.findUsers('seed.user7@example.com'))[0]?.password_hash).toBeUndefined()
   })
 })

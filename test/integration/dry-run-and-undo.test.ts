@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { UndoJob } from '../../src/domain/jobs/job.ts'
+import { allOf } from '../support/async-users.ts'
 import { type Harness, openHarness } from '../support/roster-harness.ts'
 
 let h: Harness
@@ -15,7 +16,7 @@ afterEach(async () => {
   await h.close()
 })
 
-const stored = (email: string) => h.engine.findUsers(email)[0]
+const stored = async (email: string) => (await h.engine.findUsers(email))[0]
 
 describe('dry run', () => {
   const file = [
@@ -26,12 +27,12 @@ describe('dry run', () => {
   ]
 
   it('plans like a real run and writes nothing', async () => {
-    const before = [...h.roster.engine.ctx.users.scan()]
+    const before = await allOf(h.roster.engine.ctx.users.scan())
     const job = await h.importUsers(file, { upsert: true, dryRun: true })
     expect(job.status).toBe('completed')
     expect(job.summary).toEqual({ inserted: 1, updated: 2, unchanged: 1, failed: 1, total: 4 })
-    expect([...h.roster.engine.ctx.users.scan()]).toEqual(before)
-    expect(h.engine.findUsers('new@example.com')).toEqual([])
+    expect(await allOf(h.roster.engine.ctx.users.scan())).toEqual(before)
+    expect(await h.engine.findUsers('new@example.com')).toEqual([])
   })
 
   it('keeps a field-level before → after sample', async () => {
@@ -40,7 +41,7 @@ describe('dry run', () => {
     expect(preview[0]).toEqual({
       index: 1,
       email: 'change@example.com',
-      user_id: stored('change@example.com')?.user_id,
+      user_id: (await stored('change@example.com'))?.user_id,
       action: 'update',
       changes: [
         { field: 'given_name', before: 'Before', after: 'After' },
@@ -72,17 +73,17 @@ describe('undo', () => {
   }
 
   it('removes the users a job inserted and restores the users it updated', async () => {
-    const before = stored('change@example.com')
+    const before = await stored('change@example.com')
     const job = await h.importUsers(
       [{ email: 'change@example.com', given_name: 'After' }, { email: 'new@example.com' }],
       { upsert: true },
     )
-    expect(stored('change@example.com')?.given_name).toBe('After')
+    expect((await stored('change@example.com'))?.given_name).toBe('After')
     const undone = await undo(job.id)
     expect(undone.status).toBe('completed')
     expect(undone.summary).toEqual({ deleted: 1, restored: 1, conflicts: 0, total: 2 })
-    expect(h.engine.findUsers('new@example.com')).toEqual([])
-    const restored = stored('change@example.com')
+    expect(await h.engine.findUsers('new@example.com')).toEqual([])
+    const restored = await stored('change@example.com')
     expect({ ...restored, rev: 0 }).toEqual({ ...before, rev: 0 })
     expect(h.engine.getJob(job.id)?.job).toMatchObject({ undoneBy: undone.id })
   })
@@ -97,7 +98,7 @@ describe('undo', () => {
     await h.importUsers([{ email: 'change@example.com', given_name: 'Later' }], { upsert: true })
     const undone = await undo(job.id)
     expect(undone.summary).toEqual({ deleted: 1, restored: 0, conflicts: 1, total: 2 })
-    expect(stored('change@example.com')?.given_name).toBe('Later')
+    expect((await stored('change@example.com'))?.given_name).toBe('Later')
     const report = (await h.engine.getJobErrors(undone.id)) ?? []
     expect(report).toHaveLength(1)
     expect(report[0]?.user).toMatchObject({ email: 'change@example.com' })
@@ -126,6 +127,6 @@ describe('undo', () => {
     h = await h.reopen()
     const undone = await undo(job.id)
     expect(undone.summary).toMatchObject({ deleted: 1 })
-    expect(h.engine.findUsers('new@example.com')).toEqual([])
+    expect(await h.engine.findUsers('new@example.com')).toEqual([])
   })
 })

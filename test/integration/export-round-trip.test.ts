@@ -5,6 +5,7 @@ import type { ExportFormat } from '../../src/domain/export/format.ts'
 import type { ExportJob, ImportJob, ImportOptions } from '../../src/domain/jobs/job.ts'
 import { toAuth0User } from '../../src/domain/users/auth0-user-view.ts'
 import type { StoredUser } from '../../src/domain/users/user.ts'
+import { allOf } from '../support/async-users.ts'
 import { defaultConnection, type Harness, openHarness } from '../support/roster-harness.ts'
 
 /**
@@ -102,7 +103,7 @@ async function importFile(
   return (await harness.engine.waitFor(created.id)) as ImportJob
 }
 
-const snapshot = (harness = h): StoredUser[] => [...harness.engine.ctx.users.scan()]
+const snapshot = (harness = h): Promise<StoredUser[]> => allOf(harness.engine.ctx.users.scan())
 
 /** The users whose stored record changed, by email, each with the fields that changed (new values). */
 function changes(before: StoredUser[], after: StoredUser[]): Record<string, Record<string, unknown>> {
@@ -135,14 +136,14 @@ describe('JSON: export, edit in a text editor, import with upsert', () => {
     byEmail('dara@example.com')['Family Name'] = 'Smith'
     byEmail('sam@example.com')['Email Verified'] = true
     byEmail('zoe@example.com').Plan = 'enterprise'
-    const before = snapshot()
+    const before = await snapshot()
 
     // merge: a Plan column carries one key of user_metadata; without merge it would replace the whole object.
     const job = await importFile('roster.json', JSON.stringify(users, null, 2), { merge: true })
 
     expect(job.summary).toEqual({ inserted: 0, updated: 4, unchanged: 1, failed: 0, total: 4 })
     expect(job.ignoredFields).toEqual(['Connection', 'Created At', 'Updated At'])
-    expect(changes(before, snapshot())).toEqual({
+    expect(changes(before, await snapshot())).toEqual({
       'zoe@example.com': { user_metadata: { plan: 'enterprise', seats: 3 }, updated_at: editedAt },
       'dara@example.com': { family_name: 'Smith', updated_at: editedAt },
       'sam@example.com': { email_verified: true, updated_at: editedAt },
@@ -157,17 +158,17 @@ describe('JSON: export, edit in a text editor, import with upsert', () => {
     expect(users[0]).toHaveProperty('First Name', 'Zoë')
     for (const user of users) user['First Name'] = `${user['First Name'] ?? 'Someone'}!`
     await importFile('roster.json', JSON.stringify(users), { merge: true })
-    expect(snapshot().map((user) => user.given_name)).toEqual(['Zoë!', 'Dara!', 'Someone!', '1984!'])
+    expect((await snapshot()).map((user) => user.given_name)).toEqual(['Zoë!', 'Dara!', 'Someone!', '1984!'])
   })
 
   it('merges a metadata column into the user: keys the file did not export survive an upsert without merge', async () => {
     await seed()
-    const before = snapshot()
+    const before = await snapshot()
     const exported = await exportUsers('json', editableFields)
     const job = await importFile('roster.json', exported.bytes, { merge: false })
     expect(job.summary).toMatchObject({ updated: 4, unchanged: 4, failed: 0 })
-    expect(h.engine.findUsers('zoe@example.com')[0]?.user_metadata).toEqual({ plan: 'pro', seats: 3 })
-    expect(snapshot()).toEqual(before)
+    expect((await h.engine.findUsers('zoe@example.com'))[0]?.user_metadata).toEqual({ plan: 'pro', seats: 3 })
+    expect(await snapshot()).toEqual(before)
   })
 })
 
@@ -203,14 +204,14 @@ describe('CSV: export, edit in a spreadsheet, import with upsert', () => {
     edit('dara@example.com', `"'Dara",,`, `"'Dara",Smith,`)
     // Sam: Email Verified switched, as a spreadsheet saves it.
     edit('sam@example.com', ',false,', ',TRUE,')
-    const before = snapshot()
+    const before = await snapshot()
 
     const job = await importFile(fileName, lines.join('\r\n'), { merge: true })
 
     expect(job.upload.format).toBe('csv')
     expect(job.summary).toEqual({ inserted: 0, updated: 4, unchanged: 1, failed: 0, total: 4 })
     expect(job.ignoredFields).toEqual(['Connection', 'Created At', 'Updated At'])
-    expect(changes(before, snapshot())).toEqual({
+    expect(changes(before, await snapshot())).toEqual({
       'zoe@example.com': {
         user_metadata: { plan: 'enterprise', seats: 3 },
         app_metadata: { roles: ['admin', 'billing', 'support'] },
@@ -220,7 +221,7 @@ describe('CSV: export, edit in a spreadsheet, import with upsert', () => {
       'sam@example.com': { email_verified: true, updated_at: editedAt },
     })
     // Values that start a formula came back as they were, without the export's quote.
-    expect(h.engine.findUsers('dara@example.com')[0]).toMatchObject({
+    expect((await h.engine.findUsers('dara@example.com'))[0]).toMatchObject({
       nickname: '=1+1',
       name: 'Dara "DJ" O\'Neil',
       user_metadata: { plan: '=HYPERLINK("http://evil.example","x")' },
@@ -267,20 +268,20 @@ describe('unedited exports re-import unchanged', () => {
   ] as const)('%s (gzip: %s), full profile: every user unchanged', async (format, gzip) => {
     await seed()
     const { fileName, bytes } = await exportUsers(format, undefined, { gzip })
-    const before = snapshot()
+    const before = await snapshot()
     const job = await importFile(fileName, bytes)
     expect(job.status).toBe('completed')
     expect(job.summary).toEqual({ inserted: 0, updated: 4, unchanged: 4, failed: 0, total: 4 })
-    expect(snapshot()).toEqual(before)
+    expect(await snapshot()).toEqual(before)
   })
 
   it('csv, default fields with labels: every user unchanged', async () => {
     await seed()
     const { fileName, bytes } = await exportUsers('csv', [...defaultFields])
-    const before = snapshot()
+    const before = await snapshot()
     const job = await importFile(fileName, bytes)
     expect(job.summary).toEqual({ inserted: 0, updated: 4, unchanged: 4, failed: 0, total: 4 })
-    expect(snapshot()).toEqual(before)
+    expect(await snapshot()).toEqual(before)
   })
 })
 
@@ -322,11 +323,11 @@ describe("the Dashboard guide's update flow, from a Roster export", () => {
         ? { ...user, 'Family Name': 'Smith', 'Email Verified': true }
         : user,
     )
-    const before = snapshot()
+    const before = await snapshot()
     const job = await importFile('roster.json', JSON.stringify(edited, null, 2))
     expect(job.summary).toEqual({ inserted: 0, updated: 3, unchanged: 2, failed: 0, total: 3 })
     expect(job.ignoredFields).toEqual(['Connection', 'Created At', 'Updated At'])
-    expect(changes(before, snapshot())).toEqual({
+    expect(changes(before, await snapshot())).toEqual({
       'testuser1@auth0.com': { family_name: 'Smith', email_verified: true, updated_at: editedAt },
     })
   })
@@ -340,11 +341,11 @@ describe("the Dashboard guide's update flow, from a Roster export", () => {
         ? { ...user, 'Family Name': 'Smith', email_verified: true }
         : user,
     )
-    const before = snapshot()
+    const before = await snapshot()
     const job = await importFile('roster.json', JSON.stringify(edited))
     expect(job.summary).toMatchObject({ updated: 3, unchanged: 2, failed: 0 })
     expect(job.ignoredFields).toEqual(['Connection', 'Created At', 'Updated At'])
-    const changed = snapshot().filter((user, i) => JSON.stringify(user) !== JSON.stringify(before[i]))
+    const changed = (await snapshot()).filter((user, i) => JSON.stringify(user) !== JSON.stringify(before[i]))
     expect(changed.map((user) => [user.email, user.family_name, user.email_verified])).toEqual([
       ['testuser1@auth0.com', 'Smith', true],
     ])
@@ -356,7 +357,7 @@ describe('restoring a backup into an empty store', () => {
     await seed()
     const { fileName, bytes } = await exportUsers('json', undefined, { gzip: true })
     expect(fileName).toBe('roster.json.gz')
-    const original = snapshot()
+    const original = await snapshot()
 
     const fresh = await openHarness()
     try {
@@ -367,8 +368,8 @@ describe('restoring a backup into an empty store', () => {
         const { created_at: _c, updated_at: _u, ...rest } = toAuth0User(user)
         return rest
       }
-      expect(snapshot(fresh).map(profile)).toEqual(original.map(profile))
-      expect(snapshot(fresh).map((user) => user.password_hash)).toEqual([
+      expect((await snapshot(fresh)).map(profile)).toEqual(original.map(profile))
+      expect((await snapshot(fresh)).map((user) => user.password_hash)).toEqual([
         undefined,
         undefined,
         undefined,

@@ -12,7 +12,7 @@ afterEach(async () => {
 
 const user = (email: string, extra: Record<string, unknown> = {}) => ({ email, ...extra })
 const summaryOf = (job: { summary?: unknown }) => job.summary
-const stored = (email: string) => h.engine.findUsers(email)[0]
+const stored = async (email: string) => (await h.engine.findUsers(email))[0]
 
 describe('inserting users', () => {
   it('stores each user with the auth0| prefix, a lower-cased email and Auth0 profile defaults', async () => {
@@ -21,7 +21,7 @@ describe('inserting users', () => {
     ])
     expect(job.status).toBe('completed')
     expect(summaryOf(job)).toEqual({ inserted: 1, updated: 0, failed: 0, total: 1, unchanged: 0 })
-    expect(stored('ada.lovelace@example.com')).toMatchObject({
+    expect(await stored('ada.lovelace@example.com')).toMatchObject({
       user_id: 'auth0|ada1',
       email: 'ada.lovelace@example.com',
       email_verified: false,
@@ -35,12 +35,12 @@ describe('inserting users', () => {
 
   it('generates a 24-hex-digit id for users without a user_id', async () => {
     await h.importUsers([user('new@example.com')])
-    expect(stored('new@example.com')?.user_id).toMatch(/^auth0\|[0-9a-f]{24}$/)
+    expect((await stored('new@example.com'))?.user_id).toMatch(/^auth0\|[0-9a-f]{24}$/)
   })
 
   it('never doubles an auth0| prefix that the file already carries', async () => {
     await h.importUsers([user('pre@example.com', { user_id: 'auth0|626737a9813c000069daf462' })])
-    expect(stored('pre@example.com')?.user_id).toBe('auth0|626737a9813c000069daf462')
+    expect((await stored('pre@example.com'))?.user_id).toBe('auth0|626737a9813c000069daf462')
   })
 
   it('accepts NDJSON, the format of Auth0 exports', async () => {
@@ -52,7 +52,7 @@ describe('inserting users', () => {
   it('keeps the password hash but never shows it', async () => {
     const hash = '$2b$10$C9hB01.YxRSTcn/ZOOo4j.TW7xCKKFKBSF.C7E0xiUwumqIDqWUXG'
     await h.importUsers([user('hash@example.com', { password_hash: hash })])
-    expect(stored('hash@example.com')?.password_hash).toBe(hash)
+    expect((await stored('hash@example.com'))?.password_hash).toBe(hash)
   })
 })
 
@@ -87,7 +87,7 @@ describe('per-user failures', () => {
         message: 'The user already exist and upsert parameter is false',
       },
     ])
-    expect(stored('exists@example.com')?.given_name).toBeUndefined()
+    expect((await stored('exists@example.com'))?.given_name).toBeUndefined()
   })
 
   it('refuses a new email whose user_id or username is taken, when upsert is off', async () => {
@@ -152,7 +152,7 @@ describe('upsert', () => {
       },
     )
     expect(summaryOf(job)).toEqual({ inserted: 0, updated: 1, failed: 0, total: 1, unchanged: 0 })
-    expect(stored('up@example.com')).toMatchObject({
+    expect(await stored('up@example.com')).toMatchObject({
       given_name: 'New',
       user_metadata: { theme: 'light' },
       app_metadata: { roles: ['admin'], plan: 'basic' },
@@ -173,23 +173,27 @@ describe('upsert', () => {
       ],
       { upsert: true },
     )
-    expect(stored('up@example.com')).toMatchObject({ user_id: 'auth0|up1', username: 'upper', blocked: true })
-    expect(stored('up@example.com')?.password_hash).toBeUndefined()
+    expect(await stored('up@example.com')).toMatchObject({
+      user_id: 'auth0|up1',
+      username: 'upper',
+      blocked: true,
+    })
+    expect((await stored('up@example.com'))?.password_hash).toBeUndefined()
   })
 
   it('leaves email_verified alone when the row omits it, and sets it when given', async () => {
     await h.importUsers([user('up@example.com', { given_name: 'X' })], { upsert: true })
-    expect(stored('up@example.com')?.email_verified).toBe(true)
+    expect((await stored('up@example.com'))?.email_verified).toBe(true)
     await h.importUsers([user('up@example.com', { email_verified: false })], { upsert: true })
-    expect(stored('up@example.com')?.email_verified).toBe(false)
+    expect((await stored('up@example.com'))?.email_verified).toBe(false)
   })
 
   it('counts a matched user that needs no change as updated and unchanged, and writes nothing', async () => {
-    const before = stored('up@example.com')
+    const before = await stored('up@example.com')
     h.clock.advance(60_000)
     const job = await h.importUsers([user('up@example.com', { given_name: 'Old' })], { upsert: true })
     expect(summaryOf(job)).toMatchObject({ updated: 1, unchanged: 1 })
-    expect(stored('up@example.com')).toEqual(before)
+    expect(await stored('up@example.com')).toEqual(before)
   })
 
   it('merges metadata as a JSON merge-patch with the merge option: null deletes a key', async () => {
@@ -200,11 +204,11 @@ describe('upsert', () => {
         merge: true,
       },
     )
-    expect(stored('up@example.com')).toMatchObject({
+    expect(await stored('up@example.com')).toMatchObject({
       user_metadata: { lang: 'en', tz: 'UTC' },
       app_metadata: { roles: ['admin'], plan: 'pro' },
     })
-    expect(stored('up@example.com')?.user_metadata).not.toHaveProperty('theme')
+    expect((await stored('up@example.com'))?.user_metadata).not.toHaveProperty('theme')
   })
 
   it('inserts rows that match no one', async () => {
@@ -219,14 +223,14 @@ describe('upsert', () => {
     })
     const [entry] = (await h.engine.getJobErrors(job.id)) ?? []
     expect(entry?.errors[0]).toMatchObject({ code: 'CONFLICT', path: 'user_id' })
-    expect(stored('up@example.com')?.given_name).toBe('Old')
+    expect((await stored('up@example.com'))?.given_name).toBe('Old')
   })
 
   it('refuses a row that would change a user email through its user_id (CONFLICT_EMAIL)', async () => {
     const job = await h.importUsers([user('renamed@example.com', { user_id: 'up1' })], { upsert: true })
     const [entry] = (await h.engine.getJobErrors(job.id)) ?? []
     expect(entry?.errors[0]).toMatchObject({ code: 'CONFLICT_EMAIL', path: 'email' })
-    expect(h.engine.findUsers('renamed@example.com')).toEqual([])
+    expect(await h.engine.findUsers('renamed@example.com')).toEqual([])
   })
 
   it('refuses a username that belongs to another user (CONFLICT_USERNAME)', async () => {
@@ -317,6 +321,6 @@ describe('connections', () => {
     await h.importUsers([user('both@example.com')])
     const job = await h.importUsers([user('both@example.com')], { connection: 'second' })
     expect(summaryOf(job)).toMatchObject({ inserted: 1 })
-    expect(h.engine.findUsers('both@example.com')).toHaveLength(2)
+    expect(await h.engine.findUsers('both@example.com')).toHaveLength(2)
   })
 })

@@ -176,7 +176,7 @@ describe('retention', () => {
     await h.importUsers([{ email: 'a@example.com' }])
     h.clock.advance(3_600_000)
     await h.engine.sweepRetention()
-    expect(h.engine.countUsers()).toBe(1)
+    expect(await h.engine.countUsers()).toBe(1)
   })
 
   it('drops expired records after a second retention period', async () => {

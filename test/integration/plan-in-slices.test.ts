@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { ImportRow } from '../../src/domain/import/import-row.ts'
 import { type PlannedRow, type PlanOptions, planChunk } from '../../src/domain/import/plan-chunk.ts'
+import { chunkKeys } from '../../src/engine/import-run.ts'
 import { planInSlices } from '../../src/engine/plan-in-slices.ts'
 import { type Harness, openHarness } from '../support/roster-harness.ts'
 
@@ -39,20 +40,21 @@ describe('planInSlices', () => {
       const { users } = h.roster.engine.ctx
       const connection = h.roster.engine.ctx.catalog.read().connections[0]
       if (!connection) throw new Error('no connection')
-      const whole = planChunk(rows, connection, users, options(upsert))
-      const sliced = await planInSlices(rows, connection, users, options(upsert), everySlice)
-      expect(sliced.plan).toEqual(whole)
-      expect(sliced.revision).toBe(users.revision?.())
+      const prefetched = await users.lookup(connection.id, chunkKeys(rows, connection))
+      const whole = planChunk(rows, connection, prefetched, options(upsert))
+      const sliced = await planInSlices(rows, connection, prefetched, options(upsert), everySlice)
+      expect(sliced).toEqual(whole)
     })
   }
 
-  it('answers no revision when a commit lands between its slices, so the caller plans again', async () => {
+  it('leaves a commit landing between its slices to the chunk commit, which is refused and planned again', async () => {
     const { users } = h.roster.engine.ctx
     const connection = h.roster.engine.ctx.catalog.read().connections[0]
     if (!connection) throw new Error('no connection')
-    const one = users.findByEmail(connection.id, 'one@example.com')
+    const one = await users.findByEmail(connection.id, 'one@example.com')
     if (!one) throw new Error('no user')
     const { rev: _rev, ...rest } = one
+    const prefetched = await users.lookup(connection.id, chunkKeys(rows, connection))
     // Runs at the first event-loop turn the planning gives: between its first and second slice.
     const committed = new Promise((resolve, reject) =>
       setImmediate(() =>
@@ -67,8 +69,23 @@ describe('planInSlices', () => {
           .then(resolve, reject),
       ),
     )
-    const sliced = await planInSlices(rows, connection, users, options(true), everySlice)
+    const plan = await planInSlices(rows, connection, prefetched, options(true), everySlice)
     await committed
-    expect(sliced.revision).toBeUndefined()
+    const expected = prefetched.expected([
+      ...prefetched.users().map((user) => user.user_id),
+      ...plan.puts.map((put) => put.user_id),
+    ])
+    await expect(
+      users.commit({ jobId: 'job_sliced', chunk: 0, puts: plan.puts, deletes: [], meta: {} }, expected),
+    ).rejects.toMatchObject({ code: 'store_conflict', details: { userId: one.user_id, reason: 'changed' } })
+    // Looked up again, the same rows plan against the changed user and commit.
+    const again = await users.lookup(connection.id, chunkKeys(rows, connection))
+    const replanned = await planInSlices(rows, connection, again, options(true), everySlice)
+    const revs = again.expected([
+      ...again.users().map((u) => u.user_id),
+      ...replanned.puts.map((p) => p.user_id),
+    ])
+    await users.commit({ jobId: 'job_sliced', chunk: 0, puts: replanned.puts, deletes: [], meta: {} }, revs)
+    expect((await users.findByEmail(connection.id, 'new1@example.com'))?.given_name).toBe('Row 1')
   })
 })

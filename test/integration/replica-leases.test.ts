@@ -1,11 +1,11 @@
 import { join } from 'node:path'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { schedule } from '../../src/adapters/cron/schedules.ts'
 import { openPgCatalogStore, type PgCatalogStore } from '../../src/adapters/postgres/catalog-store.ts'
 import { migrate } from '../../src/adapters/postgres/migrate.ts'
 import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
+import { pgUserStore } from '../../src/adapters/postgres/user-store.ts'
 import { createFileArtifacts } from '../../src/adapters/store/artifacts.ts'
-import { type FileUserStore, openFileUserStore } from '../../src/adapters/store/file-user-store.ts'
 import { randomIds } from '../../src/adapters/system.ts'
 import type { Catalog } from '../../src/domain/catalog.ts'
 import { isActive, type Job, writesUsers } from '../../src/domain/jobs/job.ts'
@@ -14,12 +14,13 @@ import { Engine } from '../../src/engine/engine.ts'
 import { JobEvents } from '../../src/engine/events.ts'
 import { finishJob } from '../../src/engine/finish-job.ts'
 import type { Artifacts, CatalogStore, Clock } from '../../src/engine/ports.ts'
+import type { AsyncUserStore } from '../../src/engine/user-directory.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { createTestDatabase, hasPostgres } from '../support/postgres.ts'
 import { tempDir } from '../support/temp-dir.ts'
 
-// Two engines, as two replicas would run them, on ONE PostgreSQL catalog. The users and job files are one shared
-// embedded store (the engine's user port is still the in-memory one); what is under test is who runs which job.
+// Two engines, as two replicas would run them, on ONE PostgreSQL database (catalog and users, each replica with its
+// own pool and catalog listener); the job files are one folder both use. What is under test is who runs which job.
 
 const connection = 'Username-Password-Authentication'
 
@@ -90,24 +91,16 @@ interface Replica {
   finished: string[]
 }
 
-describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
+describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL database', () => {
+  let database: { url: string; drop(): Promise<void> } | undefined
   let databaseUrl: string
-  let drop: () => Promise<void>
-  let users: FileUserStore
+  /** The users as the test reads them, on a pool of its own. */
+  let observer: Pool
+  let users: AsyncUserStore
   let artifacts: Artifacts
   let clock: ShiftedClock
   let log: CatalogLog
   const replicas: Replica[] = []
-
-  beforeAll(async () => {
-    const database = await createTestDatabase()
-    databaseUrl = database.url
-    drop = database.drop
-    const pool = createPool(databaseUrl)
-    await migrate(pool, databaseUrl)
-    await pool.end()
-    return () => drop()
-  })
 
   afterEach(async () => {
     for (const replica of replicas.splice(0)) {
@@ -115,16 +108,19 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
       await replica.catalog.close()
       await replica.pool.end().catch(() => undefined)
     }
-    await users?.close()
-    const pool = createPool(databaseUrl)
-    await pool.query('DELETE FROM catalog')
-    await pool.end()
+    await observer?.end()
+    await database?.drop()
+    database = undefined
   })
 
+  /** A new database for the test; job files in a folder both replicas use. */
   async function shared(): Promise<void> {
-    const dir = await tempDir('roster-replicas-')
-    users = await openFileUserStore(join(dir, 'users'))
-    artifacts = createFileArtifacts(join(dir, 'jobs'))
+    database = await createTestDatabase()
+    databaseUrl = database.url
+    observer = createPool(databaseUrl)
+    await migrate(observer, databaseUrl)
+    users = pgUserStore(observer, databaseUrl)
+    artifacts = createFileArtifacts(join(await tempDir('roster-replicas-'), 'jobs'))
     clock = new ShiftedClock()
     log = new CatalogLog(clock)
   }
@@ -138,7 +134,7 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
     const catalog = await openPgCatalogStore(pool, databaseUrl, seed, { reconnectDelayMs: 20 })
     const events = new JobEvents(silentLogger)
     const engine = new Engine({
-      users,
+      users: pgUserStore(pool, databaseUrl),
       catalog: log.watch(catalog),
       artifacts,
       clock,
@@ -181,8 +177,8 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
   }
 
   /** Waits until `done()` holds, looking every 20 ms. */
-  async function until(done: () => boolean): Promise<void> {
-    while (!done()) await new Promise((resolve) => setTimeout(resolve, 20))
+  async function until(done: () => boolean | Promise<boolean>): Promise<void> {
+    while (!(await done())) await new Promise((resolve) => setTimeout(resolve, 20))
   }
 
   it('runs each job once, on one replica or the other, in order, never more than MAX_ACTIVE_IMPORTS at once', async () => {
@@ -205,8 +201,8 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
     // Claimed once each, in the order they were created, by whichever replica came first.
     expect(log.claims.map((claim) => claim.jobId)).toEqual(ids)
     expect(log.maxLiveWriters).toBe(2)
-    expect(users.count()).toBe(12 * 10)
-    for (const id of ids) expect(users.commitsOf(id).map((c) => c.chunk)).toEqual([0, 1])
+    expect(await users.count()).toBe(12 * 10)
+    for (const id of ids) expect((await users.commitsOf(id)).map((c) => c.chunk)).toEqual([0, 1])
     // Settled jobs hold no lease.
     expect(a.engine.listJobs(20).filter((job) => job.lease !== undefined)).toEqual([])
   }, 60_000)
@@ -216,7 +212,7 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
     const a = await replica('replica-a', {}, { pauseAfterChunk: 1 })
     const job = await request(a.engine, 0, 20)
     a.engine.start()
-    await until(() => users.commitsOf(job.id).length === 1)
+    await until(async () => (await users.commitsOf(job.id)).length === 1)
     const b = await replica('replica-b')
     b.engine.start()
     // B sees A's live lease and leaves the job alone; A dies: it renews nothing more, gives nothing back.
@@ -235,8 +231,8 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
     expect(b.finished).toEqual([job.id])
     expect(a.finished).toEqual([])
     // Resumed after A's committed chunk: each chunk applied once.
-    expect(users.commitsOf(job.id).map((c) => c.chunk)).toEqual([0, 1, 2, 3])
-    expect(users.count()).toBe(20)
+    expect((await users.commitsOf(job.id)).map((c) => c.chunk)).toEqual([0, 1, 2, 3])
+    expect(await users.count()).toBe(20)
   }, 60_000)
 
   it('hands a job over at once when its replica stops: the lease is given back, the other is notified', async () => {
@@ -244,7 +240,7 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
     const a = await replica('replica-a', {}, { pauseAfterChunk: 1 })
     const job = await request(a.engine, 0, 20)
     a.engine.start()
-    await until(() => users.commitsOf(job.id).length === 1)
+    await until(async () => (await users.commitsOf(job.id)).length === 1)
     // B's timer never fires in this test: only the notification of A's release can wake it.
     const b = await replica('replica-b', { leaseRenewMs: 600_000 })
     b.engine.start()
@@ -254,7 +250,7 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
     expect(done).toMatchObject({ status: 'completed', summary: { inserted: 20 } })
     expect(log.claims.map((claim) => claim.holder)).toEqual(['replica-a', 'replica-b'])
     // A stopped cleanly: its run is not held against the job.
-    expect(users.commitsOf(job.id).map((c) => c.chunk)).toEqual([0, 1, 2, 3])
+    expect((await users.commitsOf(job.id)).map((c) => c.chunk)).toEqual([0, 1, 2, 3])
   }, 60_000)
 
   it('stops a run whose lease another replica took, leaving the job as that one holds it', async () => {
@@ -262,7 +258,7 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
     const a = await replica('replica-a', {}, { pauseAfterChunk: 1 })
     const job = await request(a.engine, 0, 20)
     a.engine.start()
-    await until(() => users.commitsOf(job.id).length === 1)
+    await until(async () => (await users.commitsOf(job.id)).length === 1)
     expect(a.engine.getJob(job.id)?.progress).toBeDefined()
     // As if A had been cut off long enough for C to take the job over: A's next renewal finds it gone.
     const taken = { holder: 'replica-c', until: new Date(clock.now().getTime() + 60_000).toISOString() }
@@ -274,7 +270,7 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL catalog', () => {
     await until(() => a.engine.getJob(job.id)?.progress === undefined)
     expect(a.engine.getJob(job.id)?.job).toMatchObject({ status: 'processing', lease: taken })
     expect(a.finished).toEqual([])
-    expect(users.commitsOf(job.id)).toHaveLength(1)
+    expect(await users.commitsOf(job.id)).toHaveLength(1)
   }, 60_000)
 
   it('never settles a job another replica holds: the run that lost it changes nothing', async () => {

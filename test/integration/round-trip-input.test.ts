@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { allOf } from '../support/async-users.ts'
 import { type Harness, openHarness } from '../support/roster-harness.ts'
 
 let h: Harness
@@ -11,7 +12,7 @@ afterEach(async () => {
 })
 
 const fixture = (name: string) => readFile(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')
-const snapshot = () => [...h.roster.engine.ctx.users.scan()]
+const snapshot = () => allOf(h.roster.engine.ctx.users.scan())
 
 describe("the Dashboard guide's bulk profile update", () => {
   beforeEach(async () => {
@@ -21,8 +22,8 @@ describe("the Dashboard guide's bulk profile update", () => {
     h.clock.advance(3_600_000)
   })
 
-  it('imports the export unchanged: labels become fields, ids keep a single auth0| prefix', () => {
-    const [first] = h.engine.findUsers('testuser1@auth0.com')
+  it('imports the export unchanged: labels become fields, ids keep a single auth0| prefix', async () => {
+    const [first] = await h.engine.findUsers('testuser1@auth0.com')
     expect(first).toMatchObject({
       user_id: 'auth0|626737a9813c000069daf462',
       nickname: 'testuser1',
@@ -42,10 +43,10 @@ describe("the Dashboard guide's bulk profile update", () => {
   })
 
   it('updates exactly the edited user, with exactly the edited fields', async () => {
-    const before = snapshot()
+    const before = await snapshot()
     const job = await h.importUsers(await fixture('dashboard-guide-edited.json'), { upsert: true })
     expect(job.summary).toEqual({ inserted: 0, updated: 3, unchanged: 2, failed: 0, total: 3 })
-    const after = snapshot()
+    const after = await snapshot()
     const changed = after.filter((user, i) => JSON.stringify(user) !== JSON.stringify(before[i]))
     expect(changed.map((user) => user.email)).toEqual(['testuser1@auth0.com'])
     const old = before.find((user) => user.email === 'testuser1@auth0.com')
@@ -59,10 +60,10 @@ describe("the Dashboard guide's bulk profile update", () => {
   })
 
   it('changes nothing without upsert: every user already exists', async () => {
-    const before = snapshot()
+    const before = await snapshot()
     const job = await h.importUsers(await fixture('dashboard-guide-edited.json'))
     expect(job.summary).toMatchObject({ failed: 3, updated: 0 })
-    expect(snapshot()).toEqual(before)
+    expect(await snapshot()).toEqual(before)
   })
 })
 
@@ -72,7 +73,10 @@ describe('labels and paths', () => {
       draft.exportLabels.Plan = 'user_metadata.plan'
     })
     await h.importUsers([{ Email: 'plan@example.com', Plan: 'pro', 'user_metadata.team': 'blue' }])
-    expect(h.engine.findUsers('plan@example.com')[0]?.user_metadata).toEqual({ plan: 'pro', team: 'blue' })
+    expect((await h.engine.findUsers('plan@example.com'))[0]?.user_metadata).toEqual({
+      plan: 'pro',
+      team: 'blue',
+    })
   })
 
   it('fails a new user whose field and label disagree, naming both: nobody can tell which one was meant', async () => {

@@ -100,7 +100,7 @@ describe('private by default', () => {
       const names = await readdir(join(storeDir, 'outbox')).catch(() => [] as string[])
       return names.some((name) => name.endsWith('.eml')) ? true : undefined
     })
-    await roster.engine.ctx.users.compact()
+    await roster.engine.ctx.maintenance?.compact()
     await roster.engine.runBackup()
     await server.close()
     server = undefined

@@ -152,11 +152,13 @@ async function tenantState(emails: string[]) {
   return users.map(comparable).sort((a, b) => String(a.email).localeCompare(String(b.email)))
 }
 
-function embeddedState(harness: Harness, emails: string[]) {
+async function embeddedState(harness: Harness, emails: string[]) {
   const conId =
     harness.engine.ctx.catalog.read().connections.find((c) => c.name === defaultConnection)?.id ?? ''
-  return emails
-    .map((email) => harness.engine.ctx.users.findByEmail(conId, email.toLowerCase()))
+  const found = await Promise.all(
+    emails.map((email) => harness.engine.ctx.users.findByEmail(conId, email.toLowerCase())),
+  )
+  return found
     .filter((user) => user !== undefined)
     .map(comparable)
     .sort((a, b) => String(a.email).localeCompare(String(b.email)))
@@ -198,7 +200,7 @@ describe('a dry run against the tenant', () => {
     )
     // Nothing was sent, nothing changed.
     expect(await tenantImportJobs()).toBe(before)
-    expect(await tenantState(emailsOf(start, file))).toEqual(embeddedState(local, emailsOf(start)))
+    expect(await tenantState(emailsOf(start, file))).toEqual(await embeddedState(local, emailsOf(start)))
   })
 })
 
@@ -222,7 +224,9 @@ describe('an import into the tenant', () => {
     expect(theirs.status).toBe('completed')
     expect(theirs.summary).toEqual(ours.summary)
     expect(theirs.summary).toEqual({ inserted: 2, updated: 2, unchanged: 1, failed: 3, total: 7 })
-    expect(await tenantState(emailsOf(start, file))).toEqual(embeddedState(local, emailsOf(start, file)))
+    expect(await tenantState(emailsOf(start, file))).toEqual(
+      await embeddedState(local, emailsOf(start, file)),
+    )
     const report = await artifact<ReportEntry[]>(remote, theirs.id, 'errors.json')
     expect(reportShape(report)).toEqual(reportShape(await artifact(local, ours.id, 'errors.json')))
     expect(report?.find((entry) => entry.index === 6)).toMatchObject({
@@ -289,7 +293,7 @@ describe('an import into the tenant resumed after a stop', () => {
     const before = await tenantImportJobs()
     const job = await requestFile(first, users)
     await poll('the first chunk to be planned', async () =>
-      first.engine.ctx.users.commitsOf(job.id).length === 1 ? true : undefined,
+      (await first.engine.ctx.users.commitsOf(job.id)).length === 1 ? true : undefined,
     )
     await stopped(first)
     expect(await tenantImportJobs()).toBe(before)
@@ -306,7 +310,7 @@ describe('an import into the tenant resumed after a stop', () => {
     const first = await front({ chunkRows: 2, faults: { pauseAfterChunk: 1 } })
     const job = await requestFile(first, users)
     const [record] = await poll('the first chunk to be planned', async () => {
-      const records = first.engine.ctx.users.commitsOf(job.id)
+      const records = await first.engine.ctx.users.commitsOf(job.id)
       return records.length === 1 ? records : undefined
     })
     // The crash window: Auth0 accepted the part, Roster died before recording the job id.

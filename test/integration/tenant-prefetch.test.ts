@@ -202,9 +202,11 @@ describe('reading the tenant before planning', () => {
     const localConnection = local.engine.ctx.catalog
       .read()
       .connections.find((c) => c.name === defaultConnection)
-    const localUsers = emails
-      .map((email) => local.engine.ctx.users.findByEmail(localConnection?.id ?? '', email))
-      .filter((user) => user !== undefined)
+    const localUsers = (
+      await Promise.all(
+        emails.map((email) => local.engine.ctx.users.findByEmail(localConnection?.id ?? '', email)),
+      )
+    ).filter((user) => user !== undefined)
     const sorted = (users: Parameters<typeof comparable>[0][]) =>
       users.map(comparable).sort((a, b) => String(a.email).localeCompare(String(b.email)))
     expect(sorted(tenantUsers)).toEqual(sorted(localUsers))
@@ -229,7 +231,7 @@ describe('reading the tenant before planning', () => {
       requestedBy: { via: 'cli', id: 'tester' },
     })
     await poll('the first chunk to be planned', async () =>
-      first.engine.ctx.users.commitsOf(job.id).length === 1 ? true : undefined,
+      (await first.engine.ctx.users.commitsOf(job.id)).length === 1 ? true : undefined,
     )
     open.splice(open.indexOf(first), 1)
     await first.close()

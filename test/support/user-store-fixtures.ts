@@ -2,8 +2,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'vitest'
+import type { UserStore } from '../../src/adapters/store/sync-user-store.ts'
 import type { StoredUser } from '../../src/domain/users/user.ts'
-import type { CommitBatch, UserStore } from '../../src/engine/ports.ts'
+import type { CommitBatch } from '../../src/engine/ports.ts'
 import { AppError } from '../../src/errors.ts'
 
 /** Builders and probes shared by the FileUserStore tests. */

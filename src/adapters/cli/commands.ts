@@ -180,9 +180,9 @@ export async function executeCommand(
           : { usernameLimits: { min: 1, max: command.usernameMax } }),
       })
     case 'users-count':
-      return { count: engine.countUsers(command.connection) }
+      return { count: await engine.countUsers(command.connection) }
     case 'users-get': {
-      const found = engine.findUsers(command.key, command.connection)
+      const found = await engine.findUsers(command.key, command.connection)
       if (found.length === 0) {
         const where = command.connection === undefined ? 'any connection' : command.connection
         throw new AppError(
@@ -193,7 +193,7 @@ export async function executeCommand(
       return found.map(toAuth0User)
     }
     case 'users-block': {
-      const found = engine.findUsers(command.key, command.connection)
+      const found = await engine.findUsers(command.key, command.connection)
       const user = found[0]
       if (!user)
         throw new AppError('not_found', `No user ${command.key}. See: roster users get ${command.key}`)

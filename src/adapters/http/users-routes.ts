@@ -4,6 +4,7 @@ import { offsetPage, projectFields } from '../../domain/api/paging.ts'
 import { parseUserPatch } from '../../domain/api/user-patch.ts'
 import { matchesSearch } from '../../domain/api/user-search/match-search.ts'
 import { parseSearch } from '../../domain/api/user-search/parse-search.ts'
+import type { SearchNode } from '../../domain/api/user-search/search-fields.ts'
 import { toAuth0User } from '../../domain/users/auth0-user-view.ts'
 import { normalizeEmail, type StoredUser } from '../../domain/users/user.ts'
 import type { Engine } from '../../engine/engine.ts'
@@ -18,7 +19,7 @@ import { badQuery, boolQuery, offsetPaging, parseQuery, projection } from './que
 export function usersRoutes(engine: Engine, jsonMaxBytes: number): Router {
   const router = Router()
 
-  router.get('/users', requireScopes(engine, 'users.read', ['read:users']), (req, res) => {
+  router.get('/users', requireScopes(engine, 'users.read', ['read:users']), async (req, res) => {
     const query = parseQuery(usersQuery, req)
     if (query.search_engine === 'v1') throw badQuery('You are not allowed to use search_engine=v1.')
     if (query.search_engine === 'v2') {
@@ -29,12 +30,10 @@ export function usersRoutes(engine: Engine, jsonMaxBytes: number): Router {
     const pageNumber = query.page ?? 0
     const perPage = query.per_page ?? 50
     const page =
-      (query.sort === undefined && engine.pageUsers(query.connection, search.query, pageNumber, perPage)) ||
+      (query.sort === undefined &&
+        (await engine.pageUsers(query.connection, search.query, pageNumber, perPage))) ||
       offsetPage(
-        sortUsers(
-          [...engine.listUsers(query.connection)].filter((user) => matchesSearch(user, search.query)),
-          query.sort,
-        ),
+        sortUsers(await matchingUsers(engine.listUsers(query.connection), search.query), query.sort),
         pageNumber,
         perPage,
       )
@@ -53,22 +52,22 @@ export function usersRoutes(engine: Engine, jsonMaxBytes: number): Router {
     }
   })
 
-  router.get('/users-by-email', requireScopes(engine, 'users.read', ['read:users']), (req, res) => {
+  router.get('/users-by-email', requireScopes(engine, 'users.read', ['read:users']), async (req, res) => {
     const query = parseQuery(byEmailQuery, req)
     const email = normalizeEmail(query.email)
     auditTarget(res, email)
     // Every connection's user with that email (an email may exist once per connection), as Auth0 answers.
-    const users = engine.findUsers(email).filter((user) => user.email === email)
+    const users = (await engine.findUsers(email)).filter((user) => user.email === email)
     res.json(
       users.map((user) => projectFields(toAuth0User(user), query.fields, query.include_fields ?? true)),
     )
   })
 
-  router.get('/users/:id', requireScopes(engine, 'users.read', ['read:users']), (req, res) => {
+  router.get('/users/:id', requireScopes(engine, 'users.read', ['read:users']), async (req, res) => {
     const id = String(req.params.id)
     auditTarget(res, id)
     const query = parseQuery(userQuery, req)
-    const user = engine.getUser(id)
+    const user = await engine.getUser(id)
     if (!user) throw userNotFound()
     res.json(projectFields(toAuth0User(user), query.fields, query.include_fields ?? true))
   })
@@ -80,7 +79,7 @@ export function usersRoutes(engine: Engine, jsonMaxBytes: number): Router {
     async (req, res) => {
       const id = String(req.params.id)
       auditTarget(res, id)
-      if (!engine.getUser(id)) throw userNotFound()
+      if (!(await engine.getUser(id))) throw userNotFound()
       const parsed = parseUserPatch(req.body ?? {})
       if (!parsed.ok) throw new ApiError(400, parsed.message, 'invalid_body')
       const user = await engine.updateUser(id, parsed.patch, { via: 'api', id: callerOf(res).name })
@@ -120,6 +119,13 @@ const usersQuery = z
 
 const userQuery = z.object(projection).strict()
 const byEmailQuery = z.object({ email: z.string().min(1), ...projection }).strict()
+
+/** The users of a scan that match the search: only those are kept in memory. */
+async function matchingUsers(users: AsyncIterable<StoredUser>, query: SearchNode): Promise<StoredUser[]> {
+  const found: StoredUser[] = []
+  for await (const user of users) if (matchesSearch(user, query)) found.push(user)
+  return found
+}
 
 function sortUsers(users: StoredUser[], sort: string | undefined): StoredUser[] {
   if (sort === undefined) return users

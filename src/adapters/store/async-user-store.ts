@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { normalizeEmail, type StoredUser } from '../../domain/users/user.ts'
-import type { CommitBatch, CommitRecord, UserQuery, UserStore } from '../../engine/ports.ts'
+import type { CommitBatch, CommitRecord, StoreMaintenance, UserJson, UserQuery } from '../../engine/ports.ts'
 import {
   type AsyncUserStore,
   chunkCommitted,
@@ -12,24 +12,31 @@ import {
   storeConflict,
   type UserKeys,
 } from '../../engine/user-directory.ts'
+import type { UserStore } from './sync-user-store.ts'
 
 /**
  * The embedded store (a synchronous UserStore, the file store) behind the AsyncUserStore port, so the engine can
  * use one port whichever backend holds the users. Reads answer from the store's memory; `commit` checks the batch
  * synchronously against that memory before the store applies it, so the checks and the write cannot interleave
- * with another commit of this process (the file store has one writer: STORE_DIR is locked to one process).
+ * with another commit of this process (the file store has one writer: STORE_DIR is locked to one process). A commit
+ * that passes them is in memory (reads and `commitsOf` show it) when `commit` returns, and durable when its promise
+ * resolves: the engine writes an import's report and undo data while its last chunk's fsync runs.
  *
  * Limit: a chunk committed twice is recognised from the store's `commitsOf`, which forgets a job's commits at
  * compaction; the engine compacts only when every job with commits is finished, so no job resumes after it.
  */
 export function asyncUserStore(store: UserStore): AsyncUserStore {
+  const scanJson = store.scanJson?.bind(store)
   return {
     lookup: async (connectionId, keys) => lookupIn(store, connectionId, keys),
     getById: async (userId) => store.getById(userId),
     findByEmail: async (connectionId, email) => store.findByEmail(connectionId, normalizeEmail(email)),
     findByUsername: async (connectionId, username) => store.findByUsername(connectionId, username),
     count: async (query) => store.count(query),
-    scan: (query, options) => scanInTurns(store, query, options),
+    // Both take the store's view when called, not when first iterated: a count and a scan asked for in one stretch
+    // (an export's total and its users) agree.
+    scan: (query, options) => scanInTurns(store.scan(query), options),
+    ...(scanJson === undefined ? {} : { scanJson: (query?: UserQuery) => onePage(scanJson(query)) }),
     commit: async (batch, expected) => commitChecked(store, batch, expected),
     commitsOf: async (jobId) =>
       store.commitsOf(jobId).map(({ seq, jobId: job, chunk, meta }) => ({ seq, jobId: job, chunk, meta })),
@@ -50,14 +57,13 @@ function lookupIn(store: UserStore, connectionId: string, keys: UserKeys): Prefe
 
 /** The store's consistent view, a page per event-loop turn so a long scan does not hold up requests. */
 async function* scanInTurns(
-  store: UserStore,
-  query: UserQuery = {},
+  users: Iterable<StoredUser>,
   options: ScanOptions = {},
 ): AsyncGenerator<StoredUser> {
   const pageSize = options.pageSize ?? defaultScanPageSize
   let skip = options.skip ?? 0
   let inPage = 0
-  for (const user of store.scan(query)) {
+  for (const user of users) {
     if (skip > 0) {
       skip -= 1
       continue
@@ -67,6 +73,20 @@ async function* scanInTurns(
       inPage = 0
       await nextTurn()
     }
+  }
+}
+
+/** The whole scan as one page: the caller reads it synchronously, between its own event-loop turns. */
+async function* onePage(json: Iterable<UserJson>): AsyncGenerator<Iterable<UserJson>> {
+  yield json
+}
+
+/** The file store's journal upkeep, for the scheduler (`EngineContext.maintenance`): only this backend has one. */
+export function fileStoreMaintenance(store: UserStore): StoreMaintenance {
+  return {
+    journalBytes: () => store.journalBytes(),
+    hasCommits: (jobId) => store.commitsOf(jobId).length > 0,
+    compact: () => store.compact(),
   }
 }
 

@@ -1,5 +1,5 @@
 import type { StoredUser } from '../../domain/users/user.ts'
-import type { CommitBatch, CommitRecord, UserJson, UserQuery, UserStore } from '../../engine/ports.ts'
+import type { CommitBatch, CommitRecord, UserJson, UserQuery } from '../../engine/ports.ts'
 import { AppError } from '../../errors.ts'
 import { JournalWriter, type OpenAppendHandle, openForAppend } from './journal-writer.ts'
 import {
@@ -11,6 +11,7 @@ import {
   writeSnapshot,
 } from './store-files.ts'
 import { loadStore } from './store-loader.ts'
+import type { UserStore } from './sync-user-store.ts'
 import type { UserIndex, UserView } from './user-index.ts'
 
 /**

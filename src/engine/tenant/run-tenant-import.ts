@@ -10,10 +10,10 @@ import {
 } from '../../domain/import/tenant-rows.ts'
 import type { ImportJob } from '../../domain/jobs/job.ts'
 import { AppError } from '../../errors.ts'
-import { checkRows, type RowChecks } from '../check-rows.ts'
+import type { RowChecks } from '../check-rows.ts'
 import type { EngineContext } from '../context.ts'
+import { pauseForFaultInjection, prepareImportRun, previewDiffs } from '../import-run.ts'
 import type { RunControl } from '../run-control.ts'
-import { pauseForFaultInjection, previewDiffs, readRows } from '../run-import.ts'
 import { settleImport } from '../settle-import.ts'
 import { prefetchTenantUsers } from './prefetch-users.ts'
 import type { TenantDirectory } from './tenant-directory.ts'
@@ -43,22 +43,9 @@ export async function runTenantImport(
   control: RunControl,
   cached?: { rows: unknown[]; checks?: RowChecks },
 ): Promise<void> {
-  const connection = ctx.catalog.read().connections.find((c) => c.id === job.connectionId)
-  if (!connection) throw new AppError('connection_not_found', 'The connection does not exist.')
+  const { connection, rows, done, chunkRows, chunks, checks } = await prepareImportRun(ctx, job, cached)
   const provider = providerOf(connection)
-  const rows = cached?.rows ?? (await readRows(ctx, job))
-  const done = job.options.dryRun ? [] : ctx.users.commitsOf(job.id)
   const metas = done.map((record) => record.meta as TenantChunkMeta)
-  const chunkRows = job.upload.chunkRows
-  const chunks = Math.ceil(rows.length / chunkRows)
-  const checks =
-    cached?.checks ??
-    checkRows(rows, {
-      connection,
-      exportLabels: ctx.catalog.read().exportLabels,
-      chunkRows,
-      fromChunk: done.length,
-    })
 
   // What this job's planned chunks will write, answered before the tenant's older copy of the same users.
   const planned = new MapLookup()

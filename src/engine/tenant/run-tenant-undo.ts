@@ -47,7 +47,7 @@ export async function runTenantUndo(
   job: UndoJob,
   control: RunControl,
 ): Promise<void> {
-  let meta = ctx.users.commitsOf(job.id)[0]?.meta as TenantUndoMeta | undefined
+  let meta = (await ctx.users.commitsOf(job.id))[0]?.meta as TenantUndoMeta | undefined
   if (!meta) {
     meta = await planAgainstTenant(ctx, tenant, job)
     await ctx.users.commit({ jobId: job.id, chunk: 0, puts: [], deletes: [], meta })

@@ -23,7 +23,7 @@ export async function settleTenantImport(
   job: ImportJob,
   outcome: ImportOutcome,
 ): Promise<void> {
-  const records = ctx.users.commitsOf(job.id)
+  const records = await ctx.users.commitsOf(job.id)
   const metas: ImportChunkMeta[] = []
   const undo: UndoChunk[] = []
   for (const record of records) {
