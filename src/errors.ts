@@ -29,6 +29,11 @@ export const errorCodes = [
   'invalid_transition',
   /** A job that stopped the process twice in a row, set aside by recovery instead of being run again. */
   'job_quarantined',
+  /**
+   * This replica's claim on a job lapsed and another replica took the job over (issue 14): this run stops without
+   * settling it. Internal: never shown to a person, only logged.
+   */
+  'lease_lost',
   /** A change would give a user what another user of the connection has (PATCH of a username). */
   'user_conflict',
   // The Auth0 tenant (adapters/auth0): each names the setting or scope to fix.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { fileStoreMaintenance } from './adapters/store/async-user-store.ts'
 import type { OpenAppendHandle } from './adapters/store/journal-writer.ts'
 import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts'
-import { randomIds, systemClock } from './adapters/system.ts'
+import { newReplicaId, randomIds, systemClock } from './adapters/system.ts'
 import type { Config } from './config.ts'
 import type { EngineContext } from './engine/context.ts'
 import { Engine } from './engine/engine.ts'
@@ -101,6 +101,9 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
         logger: deps.logger,
         events,
         limits: { ...config.limits, chunkRows },
+        // The embedded store is one process (STORE_DIR is locked); on PostgreSQL any number of replicas share the
+        // catalog, so jobs are claimed with leases that lapse when their holder dies.
+        replica: { id: newReplicaId(), shared: stores.kind === 'postgres' },
         faults: config.faults,
         ...(tenant ? { tenant } : {}),
       },

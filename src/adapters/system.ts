@@ -1,4 +1,5 @@
 import { randomFillSync, randomInt } from 'node:crypto'
+import { hostname } from 'node:os'
 import type { Clock, Ids } from '../engine/ports.ts'
 
 export const systemClock: Clock = {
@@ -36,4 +37,12 @@ export const randomIds: Ids = {
   jobId: () => `job_${randomAlphanumerics(16)}`,
   connectionId: () => `con_${randomAlphanumerics(16)}`,
   userId: randomUserId,
+}
+
+/**
+ * This process's replica id, new at every start: the host and pid say where it runs (for whoever reads a job's
+ * lease), the random tail keeps two starts with the same pid (a container restarted) apart.
+ */
+export function newReplicaId(): string {
+  return `${hostname()}-${process.pid}-${randomAlphanumerics(6)}`
 }

@@ -4,6 +4,7 @@ import { accessTokenSchema, apiClientSchema } from './api/api-client.ts'
 import { apiTokenSchema } from './api/api-token.ts'
 import { connectionSchema } from './connections/connection.ts'
 import { jobSchema } from './jobs/job.ts'
+import { scheduleClaimSchema } from './schedule-claims.ts'
 
 /**
  * The catalog: tenant, connections, jobs and settings — the small part of the store, kept in one JSON document.
@@ -42,5 +43,10 @@ export const catalogSchema = z.object({
    * embedded store keeps it in STORE_DIR/access.json instead (people edit that file by hand), never here.
    */
   access: accessFileSchema.optional(),
+  /**
+   * Per schedule (`retention`, `backup`), the last tick a replica claimed, and which one: every replica's timer
+   * fires, the first to claim a tick runs it (domain/schedule-claims.ts). Optional, for older catalogs.
+   */
+  schedules: z.record(z.string(), scheduleClaimSchema).optional(),
 })
 export type Catalog = z.infer<typeof catalogSchema>

@@ -24,6 +24,23 @@ export interface EngineLimits {
    * export job rather than one lookup per row (default 1,000: why in engine/tenant/tenant-snapshot.ts).
    */
   tenantSnapshotRows?: number
+  /**
+   * How long a replica's claim on a job holds without being renewed (default 30 s): another replica takes the job
+   * over once it lapsed. `leaseRenewMs` (default a third of it) is how often the running replica renews its leases
+   * and every replica looks for jobs (a dead replica sends no notification). Tests shorten them.
+   */
+  leaseMs?: number
+  leaseRenewMs?: number
+}
+
+/**
+ * This process among the Roster replicas sharing a store (issue 14): `id` is new at every start and holds the leases
+ * of the jobs it runs; `shared` is true when other processes may run jobs from the same catalog (PostgreSQL). The
+ * embedded store is one process (its STORE_DIR is locked): a lease held by another id is a dead process's.
+ */
+export interface Replica {
+  id: string
+  shared: boolean
 }
 
 /**
@@ -53,6 +70,7 @@ export interface EngineContext {
   logger: Logger
   events: JobEvents
   limits: EngineLimits
+  replica: Replica
   faults?: FaultInjection
   /**
    * The Auth0 tenant that is the directory (AUTH0_DOMAIN set): imports, undos and exports go to it; `users` then

@@ -36,6 +36,7 @@ import { type ExportRequest, requestExport } from './export.ts'
 import type { UserJson } from './ports.ts'
 import { type ImportRequest, requestImport } from './request-import.ts'
 import { sweepRetention } from './retention.ts'
+import { claimScheduleTick } from './schedule-claims.ts'
 import { Scheduler } from './scheduler.ts'
 import { freshTenantConnections, refreshTenantConnectionsSoon } from './tenant/connections.ts'
 import { refuseConnectionAddInTenantMode, refuseSingleUsersInTenantMode } from './tenant/refusals.ts'
@@ -141,24 +142,31 @@ export class Engine {
     return bytes ? (JSON.parse(bytes.toString('utf8')) as { diffs: UserDiff[] }).diffs : []
   }
 
-  /** Resolves with the job once it is completed or failed. */
+  /**
+   * Resolves with the job once it is completed or failed: announced here, or, run by another replica sharing the
+   * store, seen in the catalog when its change arrives.
+   */
   waitFor(id: string): Promise<Job> {
     return new Promise((resolve, reject) => {
       const settled = (job: Job | undefined) => job && (job.status === 'completed' || job.status === 'failed')
+      const done = (job: Job) => {
+        unsubscribe()
+        unwatch?.()
+        resolve(job)
+      }
       const unsubscribe = this.subscribe((event) => {
-        if (event.job.id === id && settled(event.job)) {
-          unsubscribe()
-          resolve(event.job)
-        }
+        if (event.job.id === id && settled(event.job)) done(event.job)
+      })
+      const unwatch = this.ctx.catalog.subscribe?.(() => {
+        const job = this.getJob(id)?.job
+        if (job && (settled(job) || job.status === 'expired')) done(job)
       })
       const current = this.getJob(id)?.job
       if (!current) {
         unsubscribe()
+        unwatch?.()
         reject(new AppError('not_found', 'Job not found.'))
-      } else if (settled(current) || current.status === 'expired') {
-        unsubscribe()
-        resolve(current)
-      }
+      } else if (settled(current) || current.status === 'expired') done(current)
     })
   }
 
@@ -186,6 +194,11 @@ export class Engine {
 
   sweepRetention(): Promise<number> {
     return sweepRetention(this.ctx, this.#creating)
+  }
+
+  /** Whether this replica runs tick `tick` of schedule `name`: exactly one replica sharing the store does. */
+  claimScheduleTick(name: string, tick: Date): Promise<boolean> {
+    return claimScheduleTick(this.ctx, name, tick)
   }
 
   /**

@@ -15,6 +15,8 @@ export interface FinishOptions {
 /**
  * Settles a job in the catalog (the change sets its final status and summary) and announces it. The status
  * move is checked against the transition table, so a job can never complete twice or come back from expired.
+ * Only the replica holding the job's lease settles it (a run whose lease another replica took over gets
+ * `lease_lost`, changing nothing); the settled job holds no lease.
  */
 export async function finishJob(
   ctx: EngineContext,
@@ -26,6 +28,12 @@ export async function finishJob(
   const settle = (draft: Catalog) => {
     const found = draft.jobs.find((j) => j.id === jobId)
     if (!found) throw new AppError('not_found', `Job ${jobId} is not in the store.`)
+    if (found.lease !== undefined && found.lease.holder !== ctx.replica.id) {
+      throw new AppError(
+        'lease_lost',
+        `Job ${jobId} is run by replica ${found.lease.holder} now: this replica's claim lapsed, so it does not settle it.`,
+      )
+    }
     const from = found.status
     change(found)
     if (from !== found.status && !canMove(from, found.status)) {
@@ -33,6 +41,7 @@ export async function finishJob(
     }
     found.finishedAt = finishedAt
     delete found.attempt
+    delete found.lease
     return structuredClone(found)
   }
   if (!options.early) {

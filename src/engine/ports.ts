@@ -77,6 +77,12 @@ export interface CatalogStore {
    * again: a job marked running (it resumes either way), an import settled from what its journal commits hold.
    */
   updateEarly<T>(change: (draft: Catalog) => T): Promise<{ result: T; durable: Promise<void> }>
+  /**
+   * Calls `listener` after `read()` changed by another process's update (PostgreSQL: its NOTIFY), never for this
+   * one's own: the scheduler then looks for jobs to claim. Returns the unsubscribe. Optional: a store no other
+   * process writes has nothing to tell.
+   */
+  subscribe?(listener: () => void): () => void
 }
 
 /** Per-job files: the uploaded users file, the error report, undo data, exports. */

@@ -1,10 +1,12 @@
 import type { JobProgress } from '../domain/jobs/auth0-view.ts'
-import { type Job, writesUsers } from '../domain/jobs/job.ts'
+import { isActive, type Job, writesUsers } from '../domain/jobs/job.ts'
+import { type ClaimView, jobsToClaim } from '../domain/jobs/job-claims.ts'
 import { AppError, asAppError } from '../errors.ts'
 import type { RowChecks } from './check-rows.ts'
 import type { EngineContext } from './context.ts'
 import { runExport } from './export.ts'
 import { finishJob } from './finish-job.ts'
+import { claimJobs, type JobClaim, releaseLease, renewLeases } from './job-leases.ts'
 import { runImport } from './run-import.ts'
 import { settleFailedImport } from './settle-import.ts'
 import { runTenantExport } from './tenant/run-tenant-export.ts'
@@ -21,17 +23,29 @@ const maxConcurrentDryRuns = 2
 const maxStoppedRuns = 2
 /** Compact the user journal once it holds this much, at a moment when no writing job is in flight. */
 const compactAtJournalBytes = 64 * 1024 * 1024
+/** How long a replica's claim on a job holds unless renewed (EngineLimits.leaseMs). */
+const defaultLeaseMs = 30_000
 
 interface Running {
   job: Job
   progress: JobProgress
   done: Promise<void>
+  /** When this run's lease lapses, as this replica last renewed it. */
+  untilMs: number
+  /** A renewal found the lease held by another replica: the run stops at its next checkpoint. */
+  lost: boolean
+}
+
+interface Claimed extends JobClaim {
+  durable: Promise<void>
 }
 
 /**
- * Starts jobs in the order they were created, at most `maxActiveImports` writers at once (dry runs beside them),
- * and resumes jobs a crash left `processing` before any pending one. Event-driven: a new or finished job pumps
- * the queue; nothing polls.
+ * Starts jobs in the order they were created, at most `maxActiveImports` writers at once across every replica
+ * (dry runs beside them), and resumes jobs a stopped run left `processing` before any pending one. A job runs on
+ * the replica that claimed it (a lease in the catalog, renewed while it runs: domain/jobs/job-claims.ts). A new
+ * or finished job pumps the queue, as does another replica's catalog change; with a shared store a timer pumps
+ * too (and renews), since a replica that died sends nothing and its leases must be seen to lapse.
  */
 export class Scheduler {
   readonly #running = new Map<string, Running>()
@@ -39,6 +53,11 @@ export class Scheduler {
   #started = false
   #stopping = false
   #compacting: Promise<void> | undefined
+  #pumping: Promise<void> | undefined
+  #pumpAgain = false
+  #renewing: Promise<void> | undefined
+  #timer: NodeJS.Timeout | undefined
+  #unsubscribe: (() => void) | undefined
 
   constructor(private readonly ctx: EngineContext) {}
 
@@ -55,49 +74,105 @@ export class Scheduler {
   /** Begins running jobs: first those a crash left processing, then pending ones. */
   start(): void {
     this.#started = true
+    this.#unsubscribe = this.ctx.catalog.subscribe?.(() => this.pump())
+    if (this.ctx.replica.shared) {
+      this.#timer = setInterval(() => this.#renewAndPump(), this.#renewMs)
+      // The server keeps the process alive; a timer of the scheduler alone must not.
+      this.#timer.unref()
+    }
     this.pump()
   }
 
+  /** Looks for jobs to claim, now or right after the look under way (one at a time, so none is claimed twice). */
   pump(): void {
     if (!this.#started || this.#stopping) return
-    const jobs = this.ctx.catalog.read().jobs
-    let writers = [...this.#running.values()].filter((r) => writesUsers(r.job)).length
-    let dryRuns = this.#running.size - writers
-    const queue = [
-      ...jobs.filter((j) => j.status === 'processing'),
-      ...jobs.filter((j) => j.status === 'pending'),
-    ]
-    for (const job of queue) {
-      if (this.#running.has(job.id)) continue
-      if (writesUsers(job)) {
-        // Writers start strictly in order: a later writer never overtakes one that waits for a slot.
-        if (writers >= this.ctx.limits.maxActiveImports) continue
-        writers++
-      } else {
-        if (dryRuns >= maxConcurrentDryRuns) continue
-        dryRuns++
-      }
-      this.#start(job)
+    if (this.#pumping) {
+      this.#pumpAgain = true
+      return
     }
+    this.#pumping = this.#claim()
+      .catch((error: unknown) => this.ctx.logger.warn('could not claim jobs; trying again soon', { error }))
+      .finally(() => {
+        this.#pumping = undefined
+        if (this.#pumpAgain) {
+          this.#pumpAgain = false
+          this.pump()
+        }
+      })
   }
 
-  /** Stops taking jobs and waits until running ones reach a checkpoint (they resume at the next start). */
+  /**
+   * Stops taking jobs and waits until running ones reach a checkpoint. Each gives its lease back, so another
+   * replica resumes it at once (or this one at its next start).
+   */
   async stop(): Promise<void> {
     this.#stopping = true
+    clearInterval(this.#timer)
+    this.#unsubscribe?.()
+    await this.#pumping
+    await this.#renewing
     await Promise.all([...this.#running.values()].map((r) => r.done))
     await this.#compacting
   }
 
-  #start(job: Job): void {
+  get #leaseMs(): number {
+    return this.ctx.limits.leaseMs ?? defaultLeaseMs
+  }
+
+  get #renewMs(): number {
+    return this.ctx.limits.leaseRenewMs ?? Math.max(1, Math.round(this.#leaseMs / 3))
+  }
+
+  #view(nowMs: number): ClaimView {
+    return {
+      nowMs,
+      replica: this.ctx.replica,
+      running: new Set(this.#running.keys()),
+      maxActiveImports: this.ctx.limits.maxActiveImports,
+      maxReaders: maxConcurrentDryRuns,
+    }
+  }
+
+  /** Claims what the rule gives this replica (job-leases.ts) and starts the runs. */
+  async #claim(): Promise<void> {
+    const { ctx } = this
+    const jobs = ctx.catalog.read().jobs
+    // Parsed rows of jobs that settled meanwhile (run by another replica) are of no use any more.
+    for (const id of this.#rows.keys())
+      if (!jobs.some((j) => j.id === id && isActive(j))) this.#rows.delete(id)
+    const candidates = jobsToClaim(jobs, this.#view(ctx.clock.now().getTime()))
+    if (candidates.length === 0) return
+    const chunks = new Map<string, number>()
+    for (const job of candidates) chunks.set(job.id, await this.#commitsSoFar(job))
+    const terms = { leaseMs: this.#leaseMs, maxStoppedRuns }
+    const { claims, durable } = await claimJobs(ctx, (nowMs) => this.#view(nowMs), chunks, terms)
+    for (const claim of claims) this.#start({ ...claim, durable })
+  }
+
+  /**
+   * Commits the job made so far: a run that adds one made progress, so a crash after it is not held against the
+   * job. Into a tenant, so does a part's Auth0 job recorded or completed (a run may only poll), an undo's too.
+   */
+  async #commitsSoFar(job: Job): Promise<number> {
+    if (!writesUsers(job)) return 0
+    const parts = job.type !== 'users_export' ? (job.tenantParts ?? []) : []
+    const commits = await this.ctx.users.commitsOf(job.id)
+    return commits.length + parts.length + parts.filter((p) => p.status === 'completed').length
+  }
+
+  #start(claim: Claimed): void {
+    const { job } = claim
     const nowMs = this.ctx.clock.now().getTime()
     const total = job.type === 'users_import' ? job.upload.rows : 0 // exports report their total once they start
     const entry: Running = {
       job,
       progress: { processed: 0, total, startedAtMs: nowMs, nowMs },
       done: Promise.resolve(),
+      untilMs: Date.parse(job.lease?.until ?? '') || nowMs + this.#leaseMs,
+      lost: false,
     }
     this.#running.set(job.id, entry)
-    entry.done = this.#run(entry).finally(() => {
+    entry.done = this.#run(entry, claim).finally(() => {
       this.#running.delete(job.id)
       this.#rows.delete(job.id)
       this.#maybeCompact()
@@ -105,31 +180,53 @@ export class Scheduler {
     })
   }
 
-  async #run(entry: Running): Promise<void> {
+  /**
+   * Whether the run must stop at its next checkpoint: Roster is stopping, or the lease is gone (another replica
+   * took it over), or it lapsed before this replica could renew it (the database unreachable), since another
+   * replica may take the job over from then on.
+   */
+  #mustStop(entry: Running): boolean {
+    if (this.#stopping || entry.lost) return true
+    return this.ctx.replica.shared && this.ctx.clock.now().getTime() >= entry.untilMs
+  }
+
+  /** Renews this replica's leases (shared store only), then looks for jobs: other replicas' leases may have lapsed. */
+  #renewAndPump(): void {
+    if (this.#renewing || this.#stopping) return
+    this.#renewing = this.#renew()
+      .catch((error: unknown) =>
+        this.ctx.logger.warn("could not renew this replica's job leases; trying again soon", { error }),
+      )
+      .finally(() => {
+        this.#renewing = undefined
+        this.pump()
+      })
+  }
+
+  async #renew(): Promise<void> {
+    const entries = [...this.#running.values()].filter((entry) => !entry.lost)
+    if (entries.length === 0) return
+    const untilMs = this.ctx.clock.now().getTime() + this.#leaseMs
+    const lost = await renewLeases(
+      this.ctx,
+      entries.map((entry) => entry.job.id),
+      untilMs,
+    )
+    for (const entry of entries) {
+      if (!lost.includes(entry.job.id)) entry.untilMs = untilMs
+      else {
+        entry.lost = true
+        this.ctx.logger.warn('another replica took this job over: this run stops', { jobId: entry.job.id })
+      }
+    }
+  }
+
+  async #run(entry: Running, claim: Claimed): Promise<void> {
     const { ctx } = this
     const id = entry.job.id
     let started: Promise<void> = Promise.resolve()
     try {
-      // Commits made so far: a run that adds one made progress, so a crash after it is not held against the job.
-      // Into a tenant, so does a part's Auth0 job recorded or completed (a run may only poll), an undo's too.
-      const parts = entry.job.type !== 'users_export' ? (entry.job.tenantParts ?? []) : []
-      const chunks = writesUsers(entry.job)
-        ? (await ctx.users.commitsOf(id)).length +
-          parts.length +
-          parts.filter((p) => p.status === 'completed').length
-        : 0
-      const { result, durable } = await ctx.catalog.updateEarly((draft) => {
-        const found = draft.jobs.find((j) => j.id === id) as Job
-        if (found.status === 'pending') {
-          found.status = 'processing'
-          found.startedAt = ctx.clock.now().toISOString()
-        }
-        const previous = found.attempt
-        const count = previous !== undefined && previous.chunks === chunks ? previous.count + 1 : 1
-        if (count <= maxStoppedRuns) found.attempt = { count, chunks }
-        return { job: structuredClone(found), count }
-      })
-      const { job, count } = result
+      const { job, count, durable } = claim
       if (count > maxStoppedRuns) {
         started = durable
         throw new AppError(
@@ -143,7 +240,7 @@ export class Scheduler {
       await durable
       entry.job = job
       const control = {
-        stopping: () => this.#stopping,
+        stopping: () => this.#mustStop(entry),
         progress: (processed: number, total: number) => {
           entry.progress = { ...entry.progress, processed, total, nowMs: ctx.clock.now().getTime() }
           ctx.events.emit({ type: 'job:progress', job, progress: entry.progress })
@@ -154,7 +251,7 @@ export class Scheduler {
         // In front of an Auth0 tenant (issue 13), exports and undos run against it; imports dispatch in runImport.
         await (ctx.tenant ? runTenantExport(ctx, ctx.tenant, job, control) : runExport(ctx, job, control))
       } else await (ctx.tenant ? runTenantUndo(ctx, ctx.tenant, job, control) : runUndo(ctx, job))
-      if (this.#stopping) started = this.#stoppedCleanly(id)
+      if (this.#mustStop(entry)) started = this.#stoppedCleanly(id)
       await started
     } catch (error) {
       await started.catch((startError: unknown) =>
@@ -164,20 +261,30 @@ export class Scheduler {
     }
   }
 
-  /** A run that reached a checkpoint because Roster is stopping did not stop the process: its attempt is void. */
+  /** A run stopped at a checkpoint: its lease goes back (job-leases.ts), failing that it lapses. */
   async #stoppedCleanly(id: string): Promise<void> {
     try {
-      await this.ctx.catalog.update((draft) => {
-        const found = draft.jobs.find((j) => j.id === id)
-        if (found?.status === 'processing' || found?.status === 'pending') delete found.attempt
-      })
+      await releaseLease(this.ctx, id)
     } catch (error) {
-      this.ctx.logger.warn("could not clear the job's run marker", { jobId: id, error })
+      this.ctx.logger.warn("could not give the job's lease back: another replica takes it once it lapsed", {
+        jobId: id,
+        error,
+      })
     }
   }
 
   async #fail(id: string, error: unknown): Promise<void> {
     const appError = asAppError(error)
+    const holder = this.ctx.catalog.read().jobs.find((j) => j.id === id)?.lease?.holder
+    if (appError.code === 'lease_lost' || (holder !== undefined && holder !== this.ctx.replica.id)) {
+      // Another replica runs the job now (this run's failure may be its doing: a chunk it committed first), and
+      // settles it: this one writes neither a report nor a status.
+      this.ctx.logger.warn('another replica took this job over: this run stops', {
+        jobId: id,
+        code: appError.code,
+      })
+      return
+    }
     if (appError.code === 'store_unavailable') {
       // Memory may be ahead of disk: the job stays processing and resumes from the journal at the next start.
       this.ctx.logger.error('store write failed; restart Roster to resume the job', {

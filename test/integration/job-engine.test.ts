@@ -52,6 +52,24 @@ describe('scheduling', () => {
   })
 })
 
+describe('leases (embedded: one process)', () => {
+  it('takes over at once a job leased to a process that is gone, and settles it without a lease', async () => {
+    h = await openHarness({}, undefined, { start: false })
+    const job = await request([{ email: 'ghost@example.com' }])
+    await h.engine.ctx.catalog.update((draft) => {
+      const found = draft.jobs.find((j) => j.id === job.id)
+      if (!found) throw new Error('job missing')
+      found.status = 'processing'
+      found.lease = { holder: 'gone-1234-abcdef', until: '2999-01-01T00:00:00.000Z' }
+    })
+    h.engine.start()
+    const done = await h.engine.waitFor(job.id)
+    expect(done.status).toBe('completed')
+    expect(done.lease).toBeUndefined()
+    expect(done.attempt).toBeUndefined()
+  })
+})
+
 describe('job records', () => {
   it('goes pending → processing → completed and announces each step', async () => {
     h = await openHarness()

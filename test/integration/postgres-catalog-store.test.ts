@@ -66,6 +66,25 @@ describe.skipIf(!hasPostgres)('openPgCatalogStore', () => {
     await vi.waitFor(() => expect(b.read().exportLabels).toEqual({ Plan: 'user_metadata.plan' }))
   })
 
+  it("tells subscribers once another replica's change is in read(), and stops when unsubscribed", async () => {
+    const a = await open()
+    const b = await open(noSeed)
+    const seen: string[][] = []
+    const unsubscribe =
+      b.subscribe?.(() => seen.push(Object.keys(b.read().exportLabels))) ?? (() => undefined)
+
+    await a.update((draft) => {
+      draft.exportLabels.Plan = 'user_metadata.plan'
+    })
+    await vi.waitFor(() => expect(seen.at(-1)).toEqual(['Plan']))
+    unsubscribe()
+    await a.update((draft) => {
+      draft.exportLabels.Tier = 'user_metadata.tier'
+    })
+    await vi.waitFor(() => expect(Object.keys(b.read().exportLabels)).toEqual(['Plan', 'Tier']))
+    expect(seen.at(-1)).toEqual(['Plan'])
+  })
+
   it('applies a change to the document in the database, not to a stale copy in memory', async () => {
     const a = await open()
     const b = await open(noSeed)

@@ -20,6 +20,8 @@ import { databaseUnavailable, type Pool, type PoolClient, redactUrl, transaction
  * - `updateEarly` is durable once it resolves (a commit is cheap here): `durable` is already settled.
  * - With `renameAfter`, the transaction starts only once that resolved: the change is committed after it, or not
  *   at all.
+ * - `subscribe` listeners are called once a refresh brought another replica's change into `read()` (several
+ *   notifications close together may make one call).
  */
 export interface PgCatalogStore extends CatalogStore {
   /** Stops listening. The pool is the caller's. */
@@ -58,10 +60,29 @@ export async function openPgCatalogStore(
     throw error
   }
 
-  /** Keeps `candidate` if it is newer than what is held: refreshes and own updates may finish in any order. */
-  function hold(candidate: Held): void {
-    if (candidate.version > held.version)
-      held = { doc: deepFreeze(candidate.doc), version: candidate.version }
+  const listeners = new Set<() => void>()
+
+  /**
+   * Keeps `candidate` if it is newer than what is held: refreshes and own updates may finish in any order. True when
+   * it was kept.
+   */
+  function hold(candidate: Held): boolean {
+    if (candidate.version <= held.version) return false
+    held = { doc: deepFreeze(candidate.doc), version: candidate.version }
+    return true
+  }
+
+  /** Another replica's change is in `read()` now: tell the subscribers (one failing must not stop the others). */
+  function changed(): void {
+    for (const listener of listeners) {
+      try {
+        listener()
+      } catch (error) {
+        options.logger?.warn('catalog change listener failed', {
+          error: error instanceof Error ? error.message : String(error),
+        })
+      }
+    }
   }
 
   let refreshing: Promise<void> | undefined
@@ -79,7 +100,7 @@ export async function openPgCatalogStore(
         again = false
         try {
           const row = await readRow(pool, held.version)
-          if (row) hold({ doc: parseDocument(row.doc, databaseUrl), version: row.version })
+          if (row && hold({ doc: parseDocument(row.doc, databaseUrl), version: row.version })) changed()
         } catch (error) {
           options.logger?.warn('catalog refresh failed: this replica shows the catalog as it last read it', {
             error: error instanceof Error ? error.message : String(error),
@@ -159,8 +180,13 @@ export async function openPgCatalogStore(
       const result = await enqueue(() => commit(change))
       return { result, durable: Promise.resolve() }
     },
+    subscribe(listener: () => void): () => void {
+      listeners.add(listener)
+      return () => void listeners.delete(listener)
+    },
     async close() {
       closed = true
+      listeners.clear()
       await listener.stop()
       await refreshing
     },

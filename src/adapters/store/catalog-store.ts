@@ -53,5 +53,7 @@ export async function openCatalogStore(file: string, seed: () => Catalog): Promi
         return { result, durable }
       })
     },
+    // One process writes this file (STORE_DIR is locked): no other process's change ever arrives.
+    subscribe: () => () => undefined,
   }
 }

@@ -39,6 +39,12 @@ const jobBase = {
    * stopping the process instead of starting it again forever.
    */
   attempt: z.object({ count: z.number().int().min(1), chunks: z.number().int().min(0) }).optional(),
+  /**
+   * The replica running the job (issue 14): set when a replica claims it, renewed while it runs, dropped when the
+   * job settles or the replica stops. Another replica takes the job only once `until` has passed (domain/jobs/
+   * job-claims.ts). Optional: catalogs written before replicas load unchanged.
+   */
+  lease: z.object({ holder: z.string().min(1), until: z.string() }).optional(),
 }
 
 export const importSummarySchema = z.object({
