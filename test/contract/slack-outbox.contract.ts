@@ -64,9 +64,12 @@ export function slackOutboxContract(open: () => Promise<OutboxLocation>): void {
     location = await open()
   })
 
-  it('is fresh when new, and not once opened before', async () => {
+  it('is fresh when new, and not once what ended before it was recorded', async () => {
     expect(location.outbox.fresh).toBe(true)
-    expect((await location.reopen()).fresh).toBe(false)
+    await location.outbox.settleUnsent(['job_a:result'])
+    const again = await location.reopen()
+    expect(again.fresh).toBe(false)
+    expect(await again.knows('job_a:result')).toBe(true)
   })
 
   it('never plans a notification twice, pending or settled', async () => {
@@ -171,6 +174,16 @@ export function sharedSlackOutboxContract(open: () => Promise<SharedOutboxLocati
     const sent: string[] = []
     await drain(location.outbox, sent, 2)
     expect(sent).toEqual(['job_a:final', 'job_a:result'])
+  })
+
+  it('records what ended before once when two replicas start on a new database together', async () => {
+    const other = await location.replica()
+    expect([location.outbox.fresh, other.fresh]).toEqual([true, true])
+    await Promise.all([location.outbox.settleUnsent(['job_a:result']), other.settleUnsent(['job_b:result'])])
+    const known = [await other.knows('job_a:result'), await other.knows('job_b:result')]
+    expect(known.filter(Boolean)).toHaveLength(1)
+    expect((await location.reopen()).fresh).toBe(false)
+    await other.close()
   })
 
   it('hands a replica’s claims to the others at once when it stops cleanly', async () => {

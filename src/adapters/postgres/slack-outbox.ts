@@ -44,8 +44,9 @@ export async function openPgOutbox(options: PgOutboxOptions): Promise<PgOutbox> 
   const fail = (action: string) => (error: unknown) => {
     throw databaseUnavailable(databaseUrl, action, error)
   }
-  const { rowCount: first } = await pool
-    .query("INSERT INTO notification_marks (mark) VALUES ('slack_outbox') ON CONFLICT (mark) DO NOTHING")
+  // Fresh until a replica records what ended before (settleUnsent), in the same transaction as the mark.
+  const { rowCount: adopted } = await pool
+    .query("SELECT 1 FROM notification_marks WHERE mark = 'slack_outbox'")
     .catch(fail('open the Slack outbox'))
   /** What this replica claimed, by id, with its place in the outbox. */
   let held = new Map<string, { seq: bigint; notification: Notification }>()
@@ -75,7 +76,7 @@ export async function openPgOutbox(options: PgOutboxOptions): Promise<PgOutbox> 
   const unsubscribeWakeups: (() => void)[] = []
 
   return {
-    fresh: first === 1,
+    fresh: adopted === 0,
     pending: () =>
       [...held.values()].sort((a, b) => (a.seq < b.seq ? -1 : 1)).map((entry) => entry.notification),
     async claim() {
@@ -163,15 +164,21 @@ export async function openPgOutbox(options: PgOutboxOptions): Promise<PgOutbox> 
         .catch(fail('record a Slack notification as sent'))
     },
     async settleUnsent(ids) {
-      if (ids.length === 0) return
-      await pool
-        .query(
+      // With the mark, in one transaction: two replicas starting on a fresh database at once record it once; the
+      // second waits on the mark's row, then finds it, and leaves what the first recorded (it plans nothing either:
+      // it also saw a fresh outbox). A replica that saw the mark plans outcomes only for ids not known by then.
+      await transaction(pool, async (client) => {
+        const { rowCount } = await client.query(
+          "INSERT INTO notification_marks (mark) VALUES ('slack_outbox') ON CONFLICT (mark) DO NOTHING",
+        )
+        if (rowCount !== 1 || ids.length === 0) return
+        await client.query(
           `INSERT INTO slack_outbox (id, job_key, settled_at)
            SELECT id, split_part(id, ':', 1), now() FROM unnest($1::text[]) AS id
            ON CONFLICT (id) DO NOTHING`,
           [[...ids]],
         )
-        .catch(fail('write to the Slack outbox'))
+      }).catch(fail('write to the Slack outbox'))
     },
     async prune(live) {
       await pool

@@ -133,7 +133,10 @@ export interface Outbox {
   add(items: readonly Notification[]): Promise<Notification[]>
   /** Sent or dropped for good: never sent again. */
   settle(id: string): Promise<void>
-  /** Marks ids settled without sending (used once, on a fresh outbox, for jobs that ended before it existed). */
+  /**
+   * Marks ids settled without sending: used once, on a fresh outbox, for jobs that ended before it existed. The
+   * outbox is no longer fresh after it; shared, only the first replica's call records anything.
+   */
   settleUnsent(ids: readonly string[]): Promise<void>
   /** Forgets settled ids of jobs that no longer exist (their notifications can no longer be planned). */
   prune(liveJobIds: ReadonlySet<string>): Promise<void>
