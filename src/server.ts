@@ -10,6 +10,11 @@ import { createHttpApp, type HealthReport } from './adapters/http/http-app.ts'
 import { createLinkSigner } from './adapters/http/signed-links.ts'
 import { type CompletionNotifier, createCompletionNotifier } from './adapters/mail/completion-notifier.ts'
 import { createMailer } from './adapters/mail/mailer.ts'
+import {
+  type NotificationStoreLocation,
+  openNotificationStores,
+  type SlackNotificationStores,
+} from './adapters/notification-stores.ts'
 import { type SlackTuning, startSlack } from './adapters/slack/start-slack.ts'
 import type { Config } from './config.ts'
 import { downloadName } from './domain/api/export-format.ts'
@@ -27,6 +32,11 @@ export interface RunningServer {
 export interface ServerTuning {
   /** Slack retry and notifier timings; production defaults when absent (tests make them short). */
   slack?: SlackTuning
+  /**
+   * Where the notification stores are (see `openNotificationStores`). Default: the store's own (STORE_DIR's
+   * files, or the PostgreSQL store's pool).
+   */
+  notificationStore?: NotificationStoreLocation
 }
 
 /** Serves Roster over HTTP and runs its schedules. Everything it needs is already open in `roster`. */
@@ -37,7 +47,24 @@ export async function startServer(
   tuning: ServerTuning = {},
 ): Promise<RunningServer> {
   const { engine } = roster
-  const slack = await startSlackIfConfigured(roster, config, logger, tuning.slack)
+  const slackConfigured = Boolean(config.slack.botToken && config.slack.signingSecret)
+  // On PostgreSQL the notification stores are tables on the store's own pool, shared with the other replicas, and
+  // this replica claims what it sends under the id it claims jobs with.
+  const notifications = await openNotificationStores(
+    tuning.notificationStore ?? roster.stores.postgres ?? { storeDir: roster.storeDir },
+    {
+      logger,
+      slack: slackConfigured,
+      ...(engine.ctx.replica ? { replicaId: engine.ctx.replica.id } : {}),
+    },
+  )
+  let slack: Awaited<ReturnType<typeof startSlackIfConfigured>>
+  try {
+    slack = await startSlackIfConfigured(roster, config, logger, notifications.slack, tuning.slack)
+  } catch (error) {
+    await notifications.close()
+    throw error
+  }
   // Known once the server listens (PORT=0 picks one): links and emails are made later than that.
   let publicUrl = config.publicUrl ?? `http://localhost:${config.port}`
   const signer = createLinkSigner(randomBytes(32))
@@ -66,7 +93,7 @@ export async function startServer(
   const notifier = createCompletionNotifier({
     engine,
     mailer: createMailer({ smtpUrl: config.mail.smtpUrl, from: config.mail.from, outboxDir }),
-    outboxDir,
+    outbox: notifications.mail,
     logger,
     publicUrl: () => publicUrl,
     retentionHours: config.limits.retentionHours,
@@ -88,6 +115,7 @@ export async function startServer(
     server = await listen(app, config.port)
   } catch (error) {
     await slack?.stop()
+    await notifications.close()
     throw error
   }
   const port = (server.address() as AddressInfo).port
@@ -111,6 +139,7 @@ export async function startServer(
       // Jobs reach a checkpoint first: one that finishes meanwhile still queues its email, sent at next start.
       await engine.stop()
       await notifier.close()
+      await notifications.close()
       await roster.close()
     },
   }
@@ -147,9 +176,15 @@ function listen(app: ReturnType<typeof createHttpApp>, port: number): Promise<Se
   })
 }
 
-function startSlackIfConfigured(roster: Roster, config: Config, logger: Logger, tuning: SlackTuning = {}) {
+function startSlackIfConfigured(
+  roster: Roster,
+  config: Config,
+  logger: Logger,
+  stores: SlackNotificationStores | undefined,
+  tuning: SlackTuning = {},
+) {
   const { botToken, signingSecret, appToken, apiUrl, admins } = config.slack
-  if (!botToken || !signingSecret) return undefined
+  if (!botToken || !signingSecret || !stores) return undefined
   const { retries, minTimeoutMs, ...options } = tuning
   return startSlack({
     ...options,
@@ -168,6 +203,7 @@ function startSlackIfConfigured(roster: Roster, config: Config, logger: Logger, 
     logger,
     storeDir: roster.storeDir,
     accessInCatalog: roster.stores.kind === 'postgres',
+    stores,
     importMaxBytes: config.limits.importMaxBytes,
   })
 }

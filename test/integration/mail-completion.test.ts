@@ -5,6 +5,7 @@ import { simpleParser } from 'mailparser'
 import { afterEach, describe, expect, it } from 'vitest'
 import { executeCommand } from '../../src/adapters/cli/commands.ts'
 import { createCompletionNotifier } from '../../src/adapters/mail/completion-notifier.ts'
+import { openFileMailOutbox } from '../../src/adapters/mail/mail-outbox.ts'
 import { createMailer } from '../../src/adapters/mail/mailer.ts'
 import { completionEmail } from '../../src/adapters/mail/templates/completion-email.ts'
 import { loadConfig } from '../../src/config.ts'
@@ -157,7 +158,7 @@ describe('the completion notifier', () => {
     const notifier = createCompletionNotifier({
       engine: harness.engine,
       mailer: createMailer({ smtpUrl, from: 'roster@acme.example', outboxDir }),
-      outboxDir,
+      outbox: await openFileMailOutbox(outboxDir, { logger }),
       logger,
       publicUrl: () => 'http://roster.test',
       retentionHours: 24,

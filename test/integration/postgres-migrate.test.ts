@@ -51,8 +51,13 @@ describe.skipIf(!hasPostgres)('PostgreSQL migrations', () => {
       'job_file_parts',
       'job_files',
       'leases',
+      'mail_outbox',
+      'notification_marks',
       'outbox',
       'roster_migrations',
+      'slack_outbox',
+      'slack_requests',
+      'slack_threads',
       'users',
     ])
     const { rows } = await pool.query('SELECT version, name FROM roster_migrations ORDER BY version')

@@ -30,7 +30,7 @@ describe('the outbox file', () => {
     const again = await openOutbox(file)
     expect(again.fresh).toBe(false)
     expect(again.pending().map((n) => n.id)).toEqual(['job_a:result'])
-    expect(again.knows('job_a:final')).toBe(true)
+    expect(await again.knows('job_a:final')).toBe(true)
   })
 
   it('never plans a notification twice, pending or settled', async () => {
@@ -67,7 +67,9 @@ function memoryOutbox(items: Notification[]): Outbox & { settledIds: string[] } 
     fresh: false,
     settledIds,
     pending: () => pending,
-    knows: (id) => settledIds.includes(id) || pending.some((n) => n.id === id),
+    claim: async () => false,
+    knows: async (id) => settledIds.includes(id) || pending.some((n) => n.id === id),
+    parentPending: async (jobId) => pending.some((n) => n.jobId === jobId && n.kind === 'parent'),
     async add(more) {
       pending = [...pending, ...more]
       return [...more]

@@ -9,6 +9,21 @@ export const replayWindowMs = 5 * 60 * 1000
 /** At most this many keys: memory stays bounded whatever the request rate (~100 bytes a key). */
 export const replayMemoryKeys = 20_000
 
+/**
+ * The port: which Slack requests were handled within the window. In memory (`RecentKeys`, one process) or in the
+ * `slack_requests` table shared by replicas (src/adapters/postgres/replay-keys.ts), so a request retried to
+ * another replica is not run twice.
+ */
+export interface ReplayKeys {
+  /** True the first time `key` is seen within the window (on any replica sharing the keys); false for a replay. */
+  firstTime(key: string): Promise<boolean>
+}
+
+/** The embedded replay keys: this process's memory. */
+export function memoryReplayKeys(recent = new RecentKeys()): ReplayKeys {
+  return { firstTime: async (key) => recent.firstTime(key) }
+}
+
 /** Keys seen in the last `windowMs`, at most `limit` of them (the oldest go first). */
 export class RecentKeys {
   /** Key → when it was first seen (ms); in insertion order, which is time order. */
@@ -59,10 +74,13 @@ export function requestKey(body: unknown): string | undefined {
  * Global Bolt middleware: a request already handled within the window is acknowledged (so Slack stops retrying)
  * and not run again. A signed `/export` captured off the wire and sent again starts no second export.
  */
-export function replayGuard(logger: Logger, recent = new RecentKeys()): Middleware<AnyMiddlewareArgs> {
+export function replayGuard(
+  logger: Logger,
+  keys: ReplayKeys = memoryReplayKeys(),
+): Middleware<AnyMiddlewareArgs> {
   return async (args) => {
     const key = requestKey(args.body)
-    if (key === undefined || recent.firstTime(key)) {
+    if (key === undefined || (await keys.firstTime(key))) {
       await args.next()
       return
     }

@@ -78,7 +78,7 @@ export function createSlackApp(settings: SlackSettings, deps: SlackDeps): SlackA
     deps.logger.error('slack listener failed', { code: (error as { code?: string }).code, error })
   })
   // Before every listener: a replayed signed request or a retried event runs once (replay-guard.ts).
-  app.use(replayGuard(deps.logger))
+  app.use(replayGuard(deps.logger, deps.replay))
   const unsubscribe = registerListeners(app, deps)
   return {
     app,

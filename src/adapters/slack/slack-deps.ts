@@ -4,6 +4,7 @@ import type { AccessControl } from './access-control.ts'
 import type { SlackRetry } from './http-retry.ts'
 import type { JobThreads } from './job-threads.ts'
 import type { ListenerOutbox } from './notifier/outbox.ts'
+import type { ReplayKeys } from './replay-guard.ts'
 
 /** What every Slack listener may use. Listeners call engine use cases; they hold no import logic of their own. */
 export interface SlackDeps {
@@ -20,4 +21,6 @@ export interface SlackDeps {
   retry: SlackRetry
   /** Where messages that must not be lost go when Slack did not take them: the job notifier's outbox. */
   outbox: ListenerOutbox
+  /** Slack requests already handled (the replay guard): in memory, or shared by replicas. Default: in memory. */
+  replay?: ReplayKeys
 }

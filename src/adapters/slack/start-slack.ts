@@ -3,8 +3,8 @@ import type { Router } from 'express'
 import type { Engine } from '../../engine/engine.ts'
 import type { AuditLog, Clock } from '../../engine/ports.ts'
 import type { Logger } from '../../logger.ts'
+import { openNotificationStores, type SlackNotificationStores } from '../notification-stores.ts'
 import { openAccessControl } from './access-control.ts'
-import { openJobThreads } from './job-threads.ts'
 import { type JobNotifier, type NotifierTuning, startJobNotifier } from './notifier/job-notifier.ts'
 import { createSlackApp, type SlackSettings, slackRetryOf } from './slack-app.ts'
 import type { SlackDeps } from './slack-deps.ts'
@@ -20,6 +20,11 @@ export interface SlackOptions {
   storeDir: string
   /** PostgreSQL: the access mapping is the catalog's (shared by every replica), not STORE_DIR/access.json. */
   accessInCatalog?: boolean
+  /**
+   * Thread links, outbox and replay keys (see `openNotificationStores`), opened and closed by the caller. Absent:
+   * STORE_DIR's files, opened here.
+   */
+  stores?: SlackNotificationStores
   importMaxBytes: number
   /** Timings of the job notifier (retry backoff, throttles); production defaults when absent. */
   notifier?: NotifierTuning
@@ -39,7 +44,8 @@ export interface RunningSlack {
 }
 
 /**
- * Builds the Slack side of Roster: access control (`STORE_DIR/access.json`), the job → thread registry, the Bolt
+ * Builds the Slack side of Roster: access control (`STORE_DIR/access.json`), the job → thread registry (given in
+ * `stores`, or STORE_DIR's), the Bolt
  * app and its listeners. `auth.test` is tried at start; if Slack cannot be reached, Roster keeps running and tries
  * again, so Slack being down never takes the CLI and the HTTP API with it.
  */
@@ -49,6 +55,10 @@ export async function startSlack(options: SlackOptions): Promise<RunningSlack> {
   // The listeners are registered before the notifier exists (it needs the app's client); they run only once
   // Slack delivers requests, after it started.
   let notifier: JobNotifier | undefined
+  const stores =
+    options.stores ??
+    (await openNotificationStores({ storeDir: options.storeDir }, { logger, slack: true })).slack
+  if (!stores) throw new Error('the Slack notification stores were not opened')
   const notStarted = () => new Error('the Slack notifier has not started')
   const deps: SlackDeps = {
     engine: options.engine,
@@ -62,12 +72,13 @@ export async function startSlack(options: SlackOptions): Promise<RunningSlack> {
     }),
     logger,
     importMaxBytes: options.importMaxBytes,
-    threads: await openJobThreads(join(options.storeDir, 'slack-threads.json')),
+    threads: stores.threads,
+    replay: stores.replay,
     botUserId: () => botUserId,
     retry: slackRetryOf(options.settings),
     outbox: {
       keep: (items) => (notifier ? notifier.keep(items) : Promise.reject(notStarted())),
-      knows: (id) => notifier?.knows(id) ?? false,
+      knows: (id) => notifier?.knows(id) ?? Promise.resolve(false),
     },
   }
   const slack = createSlackApp(options.settings, deps)
@@ -75,7 +86,7 @@ export async function startSlack(options: SlackOptions): Promise<RunningSlack> {
   notifier = await startJobNotifier({
     deps,
     client: slack.app.client,
-    storeDir: options.storeDir,
+    outbox: stores.outbox,
     ...options.notifier,
   })
   let retry: NodeJS.Timeout | undefined

@@ -39,7 +39,7 @@ export function registerImportActions(app: App, deps: SlackDeps): void {
       return args.reply({ text: `:warning: ${userText(asAppError(error).message, 2000)}` })
     }
     // The import speaks in the dry run's thread: the notifier finds it there.
-    const thread = deps.threads.get(dryRunId) ?? threadOfMessage(args)
+    const thread = (await deps.threads.get(dryRunId)) ?? threadOfMessage(args)
     if (thread) await deps.threads.link(jobId, thread)
     await markDecided(deps, args, dryRunId, { by: user, importJobId: jobId })
   })

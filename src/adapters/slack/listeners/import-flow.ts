@@ -81,7 +81,7 @@ export interface ImportFlow {
 export function createImportFlow(deps: SlackDeps): ImportFlow {
   const planPreview = async (job: ImportJob) => {
     const id = notificationId(job.id, 'preview')
-    if (deps.outbox.knows(id)) return
+    if (await deps.outbox.knows(id)) return
     const [diffs, errors] = await Promise.all([
       deps.engine.getPreview(job.id),
       deps.engine.getJobErrors(job.id),
@@ -94,8 +94,11 @@ export function createImportFlow(deps: SlackDeps): ImportFlow {
   const unsubscribe = deps.engine.subscribe((event) => {
     const { job } = event
     if (event.type !== 'job:finished' || job.type !== 'users_import' || !job.options.dryRun) return
-    if (job.requestedBy.via !== 'slack' && !deps.threads.get(job.id)) return
-    planPreview(job).catch((error: unknown) =>
+    const planned = async () => {
+      if (job.requestedBy.via !== 'slack' && !(await deps.threads.get(job.id))) return
+      await planPreview(job)
+    }
+    planned().catch((error: unknown) =>
       deps.logger.error('dry run preview not planned', { jobId: job.id, error }),
     )
   })

@@ -22,7 +22,7 @@ export interface JobParent {
  */
 export async function postJobParent(deps: SlackDeps, web: WebClient, target: JobParent): Promise<void> {
   const { jobId, channel, user, parent, what } = target
-  deps.threads.expect(jobId)
+  await deps.threads.expect(jobId)
   try {
     let posted: { ts?: string | undefined; channel?: string | undefined }
     try {
@@ -60,6 +60,6 @@ export async function postJobParent(deps: SlackDeps, web: WebClient, target: Job
     await deps.threads.link(jobId, { channel: posted.channel ?? channel, ts: posted.ts, user })
   } finally {
     // Linked, kept in the outbox (which the notifier also waits on), or given up: no longer this flow's.
-    deps.threads.unexpect(jobId)
+    await deps.threads.unexpect(jobId)
   }
 }

@@ -41,9 +41,38 @@ export class Courier {
   #timer: NodeJS.Timeout | undefined
   #probeTimer: NodeJS.Timeout | undefined
   #stopped = false
+  #claiming: Promise<void> | undefined
+  #claimAgain = false
+  readonly #unsubscribe: () => void
 
   constructor(options: CourierOptions) {
     this.#o = options
+    this.#unsubscribe = options.outbox.subscribe?.(() => this.refresh()) ?? (() => undefined)
+  }
+
+  /**
+   * Claims what there is to send (a shared outbox: what other replicas planned or let go of), then pumps. Calls
+   * while a claim is under way make one more claim after it, not one each.
+   */
+  refresh(): void {
+    if (this.#stopped) return
+    if (this.#claiming) {
+      this.#claimAgain = true
+      return
+    }
+    this.#claiming = this.#o.outbox
+      .claim()
+      .then(
+        () => this.pump(),
+        (error: unknown) => this.#o.logger.warn('Slack outbox: could not claim notifications', { error }),
+      )
+      .finally(() => {
+        this.#claiming = undefined
+        if (this.#claimAgain) {
+          this.#claimAgain = false
+          this.refresh()
+        }
+      })
   }
 
   /** Sends what is due now and sets a timer for what is due later. */
@@ -113,13 +142,14 @@ export class Courier {
   /** Stops sending; waits up to `timeoutMs` for sends in flight (whose outcome is still recorded). */
   async stop(timeoutMs = 5000): Promise<void> {
     this.#stopped = true
+    this.#unsubscribe()
     clearTimeout(this.#timer)
     clearTimeout(this.#probeTimer)
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, timeoutMs)
     })
-    await Promise.race([Promise.allSettled([...this.#running]), timeout])
+    await Promise.race([Promise.allSettled([...this.#running, this.#claiming]), timeout])
     clearTimeout(timer)
   }
 
@@ -134,6 +164,8 @@ export class Courier {
       this.#busyJobs.delete(item.jobId)
       this.#running.delete(run)
       this.pump()
+      // A shared outbox hands out a job's next notification once this one is settled.
+      this.refresh()
     })
     this.#running.add(run)
   }

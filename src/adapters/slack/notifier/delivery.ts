@@ -7,7 +7,7 @@ import type { JobThread, JobThreads } from '../job-threads.ts'
 import type { Notification } from './outbox.ts'
 import type { ProgressUpdates } from './progress-updates.ts'
 import type { ChannelSlots } from './rate-plan.ts'
-import type { ThreadResolver } from './thread-resolver.ts'
+import { type ThreadResolver, WaitForThread } from './thread-resolver.ts'
 
 type UploadArgs = Parameters<WebClient['filesUploadV2']>[0]
 type Message = NonNullable<Notification['message']>
@@ -24,6 +24,9 @@ export interface DeliveryOptions {
   /** True once the notifier stops: a send not begun yet is left for the next start, not made now. */
   stopped: () => boolean
 }
+
+/** How long a notification of a job this replica does not know yet is held back (see the delivery). */
+const catalogLagMs = 10_000
 
 /** The notifier stopped before this send reached Slack: it stays in the outbox, untried. */
 export class NotifierStopped extends Error {
@@ -101,6 +104,12 @@ export function createDelivery(options: DeliveryOptions): (notification: Notific
   return async (notification) => {
     if (options.stopped()) throw new NotifierStopped()
     if (await deliverKept(notification)) return
+    // Planned by another replica a moment ago: this replica's copy of the jobs may not show the job yet. It is
+    // waited for briefly rather than taken for a job that expired (whose files are gone).
+    const plannedAtMs = Date.parse(notification.createdAt)
+    if (!engine.getJob(notification.jobId) && options.now() - plannedAtMs < catalogLagMs) {
+      throw new WaitForThread(250)
+    }
     const thread = await options.threads.resolve(notification.jobId)
     const { jobId } = notification
     switch (notification.kind) {

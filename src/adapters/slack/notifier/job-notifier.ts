@@ -1,4 +1,3 @@
-import { join } from 'node:path'
 import type { WebClient } from '@slack/web-api'
 import type { Job } from '../../../domain/jobs/job.ts'
 import type { JobEvent } from '../../../engine/events.ts'
@@ -6,7 +5,7 @@ import { mentionsOf } from '../blocks/progress-blocks.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import { Courier } from './courier.ts'
 import { createDelivery } from './delivery.ts'
-import { type ListenerOutbox, type Outbox, openOutbox } from './outbox.ts'
+import type { ListenerOutbox, Outbox } from './outbox.ts'
 import { isAnnounced, isSampleExport, planFinished, planMilestone, resultId } from './plan-notifications.ts'
 import { ProgressUpdates } from './progress-updates.ts'
 import { type ChannelRule, ChannelSlots, defaultChannelRule, milestoneOf } from './rate-plan.ts'
@@ -30,7 +29,8 @@ export interface JobNotifierOptions extends NotifierTuning {
   deps: SlackDeps
   /** The Bolt app's client: its token, its retries (it honours Retry-After itself). */
   client: WebClient
-  storeDir: string
+  /** Where notifications wait until sent: see `openNotificationStores`. Opened and closed by the caller. */
+  outbox: Outbox
   /** Milliseconds for throttling and backoff. Default Date.now. */
   now?: () => number
 }
@@ -42,17 +42,17 @@ export interface JobNotifier extends ListenerOutbox {
 }
 
 /**
- * Speaks for jobs in their Slack threads: listens to the engine's `job:*` events, keeps each running job's parent
- * message current (best effort, throttled), and writes what must arrive — the outcome, milestones, files — to the
- * outbox (`STORE_DIR/slack-outbox.json`) before sending it, so a Slack outage or a restart delays it but never
- * loses or repeats it.
+ * Speaks for jobs in their Slack threads: listens to the engine's `job:*` events (of the jobs this process runs),
+ * keeps each running job's parent message current (best effort, throttled), and writes what must arrive — the
+ * outcome, milestones, files — to the outbox before sending it, so a Slack outage or a restart delays it but never
+ * loses or repeats it. With a shared outbox (PostgreSQL) any replica sends what it claims, once.
  */
 export async function startJobNotifier(options: JobNotifierOptions): Promise<JobNotifier> {
   const { deps, client } = options
   const { engine, logger } = deps
   const now = options.now ?? Date.now
   let stopped = false
-  const outbox = await openOutbox(join(options.storeDir, 'slack-outbox.json'))
+  const { outbox } = options
   const slots = new ChannelSlots({ ...defaultChannelRule, ...options.channel })
   const threads = createThreadResolver({
     threads: deps.threads,
@@ -61,7 +61,7 @@ export async function startJobNotifier(options: JobNotifierOptions): Promise<Job
     logger,
     now,
     graceMs: options.threadGraceMs ?? 5000,
-    parentPending: (jobId) => outbox.pending().some((n) => n.jobId === jobId && n.kind === 'parent'),
+    parentPending: (jobId) => outbox.parentPending(jobId),
   })
   const progress = new ProgressUpdates({
     engine,
@@ -92,16 +92,20 @@ export async function startJobNotifier(options: JobNotifierOptions): Promise<Job
     probe: () => client.auth.test(),
   })
   const milestoneMinTotal = options.milestoneMinTotal ?? 10_000
-  const announced = (job: Job) => isAnnounced(job, deps.threads.get(job.id) !== undefined)
+  // A job asked for in Slack is announced whatever its thread: the thread is looked up only for the others.
+  const announced = async (job: Job) =>
+    isAnnounced(job, job.requestedBy.via === 'slack' || (await deps.threads.get(job.id)) !== undefined)
+  const mentions = async (job: Job) => mentionsOf(job, (await deps.threads.get(job.id))?.user)
   const at = () => new Date(now()).toISOString()
 
   const add = async (items: Parameters<Outbox['add']>[0]) => {
     await outbox.add(items)
-    courier.pump()
+    // A shared outbox hands out only what this replica claims: claiming also pumps.
+    courier.refresh()
   }
 
   const planOutcome = async (job: Job) => {
-    if (outbox.knows(resultId(job.id))) return
+    if (await outbox.knows(resultId(job.id))) return
     const sample =
       job.type === 'users_export' && job.status === 'completed' && isSampleExport(job)
         ? await readSampleTable(engine, job).catch((error: unknown) => {
@@ -113,7 +117,7 @@ export async function startJobNotifier(options: JobNotifierOptions): Promise<Job
       planFinished(job, {
         at: at(),
         role: job.requestedBy.via === 'slack' ? deps.access.roleOf(job.requestedBy.id) : undefined,
-        mentions: mentionsOf(job, deps.threads.get(job.id)?.user),
+        mentions: await mentions(job),
         sample,
       }),
     )
@@ -121,7 +125,7 @@ export async function startJobNotifier(options: JobNotifierOptions): Promise<Job
 
   const onEvent = async (event: JobEvent) => {
     const { job } = event
-    if (!announced(job)) return
+    if (!(await announced(job))) return
     switch (event.type) {
       case 'job:created':
         progress.touch(job.id)
@@ -132,14 +136,16 @@ export async function startJobNotifier(options: JobNotifierOptions): Promise<Job
         if (milestone) {
           const item = planMilestone(job, event.progress, {
             at: at(),
-            mentions: mentionsOf(job, deps.threads.get(job.id)?.user),
+            mentions: await mentions(job),
           })
-          if (!outbox.knows(item.id)) await add([item])
+          if (!(await outbox.knows(item.id))) await add([item])
         }
         return
       }
       case 'job:finished':
+        // No update of the running state may land after the outcome, which another replica may send at once.
         progress.finish(job.id)
+        await progress.settle(job.id)
         await planOutcome(job)
         return
       case 'job:expired':
@@ -153,15 +159,14 @@ export async function startJobNotifier(options: JobNotifierOptions): Promise<Job
   // fresh outbox nothing is known about earlier runs: jobs that ended before it are taken as announced.
   const jobs = engine.listJobs(Number.MAX_SAFE_INTEGER)
   await outbox.prune(new Set(jobs.map((job) => job.id)))
-  const ended = jobs.filter(
-    (job) =>
-      (job.status === 'completed' || job.status === 'failed') &&
-      announced(job) &&
-      !outbox.knows(resultId(job.id)),
-  )
+  const ended: Job[] = []
+  for (const job of jobs) {
+    if (job.status !== 'completed' && job.status !== 'failed') continue
+    if ((await announced(job)) && !(await outbox.knows(resultId(job.id)))) ended.push(job)
+  }
   if (outbox.fresh) await outbox.settleUnsent(ended.map((job) => resultId(job.id)))
   else for (const job of ended) await planOutcome(job)
-  courier.pump()
+  courier.refresh()
   if (outbox.pending().length > 0)
     logger.info('Slack notifications waiting from before; sending', { count: outbox.pending().length })
 

@@ -5,7 +5,7 @@ import { AppError } from '../../../errors.ts'
 import { errnoCode, messageOf, writeFileDurably } from '../../store/durable-json-file.ts'
 
 /**
- * The notifier's outbox, `STORE_DIR/slack-outbox.json`: notifications that must reach Slack (a job's outcome, its
+ * The notifier's outbox (embedded: `STORE_DIR/slack-outbox.json`): notifications that must reach Slack (a job's outcome, its
  * files) are written here before they are sent, and their ids are kept once they are settled (delivered, or
  * dropped for good), so neither a Slack outage nor a restart loses one or sends one twice.
  *
@@ -92,19 +92,40 @@ export interface ListenerOutbox {
   /** Durable before it resolves; ids already planned are ignored. */
   keep(items: readonly Notification[]): Promise<void>
   /** Planned before: pending or settled. */
-  knows(id: string): boolean
+  knows(id: string): Promise<boolean>
 }
 
 export function notificationId(jobId: string, kind: NotificationKind, detail?: string): string {
   return detail === undefined ? `${jobId}:${kind}` : `${jobId}:${kind}:${detail}`
 }
 
+/** The job (or key) a notification id belongs to: what pruning keeps or forgets it by. */
+export function jobOfId(id: string): string {
+  return id.split(':', 1)[0] ?? id
+}
+
+/**
+ * The port: `STORE_DIR/slack-outbox.json` (openOutbox, one process) or the `slack_outbox` table shared by replicas
+ * (src/adapters/postgres/slack-outbox.ts), where each replica sends what it claimed.
+ */
 export interface Outbox {
-  /** True when there was no outbox file yet: nothing can be known about what earlier runs sent. */
+  /** True when the outbox is new: nothing can be known about what earlier runs sent. */
   readonly fresh: boolean
+  /**
+   * What this process is to send, in order per job. In a file, every pending notification; shared, those this
+   * replica claimed (`claim`), at most the first pending one of each job.
+   */
   pending(): readonly Notification[]
-  /** Planned before: pending or settled. */
-  knows(id: string): boolean
+  /**
+   * Takes more to send: shared, claims the first pending notification of jobs no live replica holds and renews
+   * this replica's claims (dropping any that lapsed and went to another). True when `pending()` changed. A file
+   * has nothing to claim.
+   */
+  claim(): Promise<boolean>
+  /** Planned before: pending or settled, by any replica. */
+  knows(id: string): Promise<boolean>
+  /** A `parent` of the job waits to be sent (by any replica): its thread is coming. */
+  parentPending(jobId: string): Promise<boolean>
   /**
    * Adds the notifications not known yet; durable before it resolves. Returns those added. A `parent` goes
    * before the pending notifications of its job: they are posted in the thread it starts.
@@ -112,10 +133,15 @@ export interface Outbox {
   add(items: readonly Notification[]): Promise<Notification[]>
   /** Sent or dropped for good: never sent again. */
   settle(id: string): Promise<void>
-  /** Marks ids settled without sending (used once, on a fresh outbox, for jobs that ended before it existed). */
+  /**
+   * Marks ids settled without sending: used once, on a fresh outbox, for jobs that ended before it existed. The
+   * outbox is no longer fresh after it; shared, only the first replica's call records anything.
+   */
   settleUnsent(ids: readonly string[]): Promise<void>
   /** Forgets settled ids of jobs that no longer exist (their notifications can no longer be planned). */
   prune(liveJobIds: ReadonlySet<string>): Promise<void>
+  /** Shared: called when there may be more to claim (another replica added or let go of some; a poll). */
+  subscribe?(listener: () => void): () => void
 }
 
 export async function openOutbox(file: string): Promise<Outbox> {
@@ -155,7 +181,10 @@ export async function openOutbox(file: string): Promise<Outbox> {
   return {
     fresh,
     pending: () => state.pending,
-    knows: (id) => settled.has(id) || state.pending.some((item) => item.id === id),
+    claim: async () => false,
+    knows: async (id) => settled.has(id) || state.pending.some((item) => item.id === id),
+    parentPending: async (jobId) =>
+      state.pending.some((item) => item.jobId === jobId && item.kind === 'parent'),
     async add(items) {
       const added = items.filter(
         (item, i) =>
@@ -187,8 +216,7 @@ export async function openOutbox(file: string): Promise<Outbox> {
     async prune(live) {
       let changed = false
       for (const id of settled) {
-        const jobId = id.split(':', 1)[0] ?? id
-        if (!live.has(jobId)) {
+        if (!live.has(jobOfId(id))) {
           settled.delete(id)
           changed = true
         }

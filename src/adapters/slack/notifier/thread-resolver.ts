@@ -14,6 +14,9 @@ export class WaitForThread extends Error {
 /** The notification has nowhere to go, ever: the job is gone, or it never was a Slack job. */
 export class NoThread extends Error {}
 
+/** How long a fallback thread's mark holds other posters off: its post (with the client's retries) ends sooner. */
+const fallbackExpectMs = 60_000
+
 export interface ThreadResolverOptions {
   threads: JobThreads
   engine: Engine
@@ -27,7 +30,7 @@ export interface ThreadResolverOptions {
    */
   graceMs: number
   /** The job's parent waits in the outbox (Slack did not take it yet): its thread is coming, however late. */
-  parentPending: (jobId: string) => boolean
+  parentPending: (jobId: string) => Promise<boolean>
 }
 
 export interface ThreadResolver {
@@ -44,10 +47,22 @@ export function createThreadResolver(options: ThreadResolverOptions): ThreadReso
     const view = engine.getJob(jobId)
     if (!view) throw new NoThread(`job ${jobId} no longer exists`)
     const user = view.job.requestedBy.id
-    // A user id as the channel: Slack posts in the app's direct messages with that person.
-    const posted = await client.chat.postMessage({ channel: user, ...parentMessage(view.job, view.progress) })
-    if (!posted.channel || !posted.ts) throw new Error('chat.postMessage answered without channel and ts')
-    const thread = { channel: posted.channel, ts: posted.ts, user }
+    // The mark makes this the one poster of the fallback: another replica (or the progress updates here) waits for
+    // the link instead of posting a second direct message. It lapses if this one dies before linking.
+    if (!(await threads.expect(jobId, fallbackExpectMs))) throw new WaitForThread(250)
+    let thread: JobThread
+    try {
+      // A user id as the channel: Slack posts in the app's direct messages with that person.
+      const posted = await client.chat.postMessage({
+        channel: user,
+        ...parentMessage(view.job, view.progress),
+      })
+      if (!posted.channel || !posted.ts) throw new Error('chat.postMessage answered without channel and ts')
+      thread = { channel: posted.channel, ts: posted.ts, user }
+    } catch (error) {
+      await threads.unexpect(jobId)
+      throw error
+    }
     await threads.link(jobId, thread)
     logger.info('job had no Slack thread: started one in a direct message', { jobId, user })
     return thread
@@ -55,12 +70,12 @@ export function createThreadResolver(options: ThreadResolverOptions): ThreadReso
 
   return {
     async resolve(jobId) {
-      const linked = threads.get(jobId)
+      const linked = await threads.get(jobId)
       if (linked) return linked
       const job = engine.getJob(jobId)?.job
       if (!job) throw new NoThread(`job ${jobId} no longer exists and has no thread`)
       // A parent on its way (being posted, or kept until Slack answers) is waited for, past the grace.
-      if (threads.expected(jobId) || parentPending(jobId)) throw new WaitForThread(250)
+      if ((await threads.expected(jobId)) || (await parentPending(jobId))) throw new WaitForThread(250)
       if (job.requestedBy.via !== 'slack') throw new NoThread(`job ${jobId} was not requested in Slack`)
       const first = firstAskedAtMs.get(jobId) ?? now()
       firstAskedAtMs.set(jobId, first)
