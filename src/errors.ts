@@ -26,6 +26,8 @@ export const errorCodes = [
   'connection_is_disabled',
   'too_many_jobs',
   'job_not_undoable',
+  /** A dry run's Import or Cancel was decided already (by someone, on some replica): it is decided once. */
+  'dry_run_decided',
   'invalid_transition',
   /** A job that stopped the process twice in a row, set aside by recovery instead of being run again. */
   'job_quarantined',

@@ -1,4 +1,5 @@
 import { gunzipSync } from 'node:zlib'
+import type { Catalog } from '../domain/catalog.ts'
 import { checkImportTarget, findConnection } from '../domain/connections/connection.ts'
 import { type ParsedUsersFile, parseUsersFile } from '../domain/import/parse-users-file.ts'
 import { decodeUtf8 } from '../domain/import/utf8.ts'
@@ -60,6 +61,11 @@ export interface ImportRequest {
    * Auth0's API does (202) and let the job fail with the parse error as its `status_details`.
    */
   acceptUnparsable?: boolean
+  /**
+   * Checked and applied in the same catalog change that records the job (it may throw to refuse the request, leaving
+   * the catalog unchanged): what must happen once, with the job or not at all — a dry run's decision.
+   */
+  withRecord?: (draft: Catalog, job: ImportJob) => void
 }
 
 /**
@@ -118,6 +124,7 @@ export async function requestImport(
     // durable: a recorded job always has its file.
     const recorded = ctx.catalog.update(
       (draft) => {
+        request.withRecord?.(draft, job)
         draft.jobs.push(job)
       },
       { renameAfter: upload },

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { UndoJob } from '../../src/domain/jobs/job.ts'
+import { cancelDryRun, requestImportFromDryRun } from '../../src/engine/import-from-dry-run.ts'
 import { allOf } from '../support/async-users.ts'
 import { type Harness, openHarness } from '../support/roster-harness.ts'
 
@@ -63,6 +64,45 @@ describe('dry run', () => {
     await expect(h.engine.requestUndo(job.id, { via: 'cli', id: 't' })).rejects.toMatchObject({
       code: 'job_not_undoable',
     })
+  })
+})
+
+describe("a dry run's Import and Cancel", () => {
+  const admin = (id: string) => ({ via: 'slack' as const, id })
+
+  it('imports once for two presses at the same moment, and says who decided to the second', async () => {
+    const dry = await h.importUsers([{ email: 'once@example.com' }], { dryRun: true })
+    const imports = () =>
+      h.engine.listJobs(100).filter((j) => j.type === 'users_import' && !j.options.dryRun).length
+    const before = imports()
+    const presses = await Promise.allSettled([
+      requestImportFromDryRun(h.engine, dry.id, admin('U1')),
+      requestImportFromDryRun(h.engine, dry.id, admin('U2')),
+    ])
+    const started = presses.flatMap((p) => (p.status === 'fulfilled' ? [p.value] : []))
+    const refused = presses.flatMap((p) => (p.status === 'rejected' ? [p.reason] : []))
+    expect(started).toHaveLength(1)
+    expect(refused).toEqual([expect.objectContaining({ code: 'dry_run_decided' })])
+    expect(imports()).toBe(before + 1)
+    expect(h.engine.getJob(dry.id)?.job).toMatchObject({
+      decision: { outcome: 'imported', importJobId: started[0]?.id },
+    })
+  })
+
+  it('keeps the decision across a restart: a press after it is refused, and so is a cancel', async () => {
+    const dry = await h.importUsers([{ email: 'later@example.com' }], { dryRun: true })
+    await cancelDryRun(h.engine, dry.id, admin('U1'))
+    const storeDir = h.roster.storeDir
+    await h.close()
+    h = await openHarness({}, storeDir)
+    await expect(requestImportFromDryRun(h.engine, dry.id, admin('U2'))).rejects.toMatchObject({
+      code: 'dry_run_decided',
+      message: `The dry run ${dry.id} was already cancelled.`,
+    })
+    await expect(cancelDryRun(h.engine, dry.id, admin('U2'))).rejects.toMatchObject({
+      code: 'dry_run_decided',
+    })
+    expect(await h.engine.findUsers('later@example.com')).toEqual([])
   })
 })
 

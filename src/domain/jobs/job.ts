@@ -92,6 +92,15 @@ export const tenantPartSchema = z.object({
 })
 export type TenantPart = z.infer<typeof tenantPartSchema>
 
+export const dryRunDecisionSchema = z.object({
+  outcome: z.enum(['imported', 'cancelled']),
+  by: requesterSchema,
+  at: z.string(),
+  /** The import it started (`imported`). */
+  importJobId: z.string().optional(),
+})
+export type DryRunDecision = z.infer<typeof dryRunDecisionSchema>
+
 export const importJobSchema = z.object({
   ...jobBase,
   type: z.literal('users_import'),
@@ -112,6 +121,11 @@ export const importJobSchema = z.object({
   undoneBy: z.string().optional(),
   /** Into an Auth0 tenant: the Auth0 import jobs of its parts, in the order they were submitted. */
   tenantParts: z.array(tenantPartSchema).optional(),
+  /**
+   * A dry run's Import or Cancel, decided once for good: recorded in the same catalog change that creates the import
+   * (or cancels), so a double click, two people, two replicas or a restart between the two never import twice.
+   */
+  decision: dryRunDecisionSchema.optional(),
 })
 export type ImportJob = z.infer<typeof importJobSchema>
 

@@ -1,7 +1,8 @@
 import type { App } from '@slack/bolt'
 import type { KnownBlock } from '@slack/types'
 import { z } from 'zod'
-import { requestImportFromDryRun } from '../../../engine/import-from-dry-run.ts'
+import type { DryRunDecision } from '../../../domain/jobs/job.ts'
+import { cancelDryRun, requestImportFromDryRun } from '../../../engine/import-from-dry-run.ts'
 import { asAppError } from '../../../errors.ts'
 import { decidedPreview, importActionIds } from '../blocks/import-preview.ts'
 import { userText } from '../blocks/slack-text.ts'
@@ -20,23 +21,18 @@ const offeredFileSchema = z.object({ id: z.string().regex(/^F[A-Z0-9]+$/), name:
  * file. Each checks the `import` role of the person pressing it, whoever started the flow.
  */
 export function registerImportActions(app: App, deps: SlackDeps): void {
-  /** Dry runs someone already decided on in this process: a double click or two people never import twice. */
-  const decided = new Map<string, string>()
-
   const on = (actionId: string, handle: (args: ActionArgs, value: string) => Promise<void>) =>
     onButton(app, deps, actionId, 'import', handle)
 
+  // The decision is the dry run's, recorded in the catalog (engine/import-from-dry-run.ts): a double click, two
+  // people or two replicas get "already decided", never a second import.
   on(importActionIds.confirm, async (args, dryRunId) => {
     const user = args.body.user.id
-    const earlier = decided.get(dryRunId)
-    if (earlier) return args.reply({ text: `That dry run was already ${earlier}.` })
-    decided.set(dryRunId, `confirmed by <@${user}>`)
     let jobId: string
     try {
       jobId = (await requestImportFromDryRun(deps.engine, dryRunId, { via: 'slack', id: user })).id
     } catch (error) {
-      decided.delete(dryRunId)
-      return args.reply({ text: `:warning: ${userText(asAppError(error).message, 2000)}` })
+      return args.reply({ text: refusalText(error) })
     }
     // The import speaks in the dry run's thread: the notifier finds it there.
     const thread = (await deps.threads.get(dryRunId)) ?? threadOfMessage(args)
@@ -46,9 +42,11 @@ export function registerImportActions(app: App, deps: SlackDeps): void {
 
   on(importActionIds.cancel, async (args, dryRunId) => {
     const user = args.body.user.id
-    const earlier = decided.get(dryRunId)
-    if (earlier) return args.reply({ text: `That dry run was already ${earlier}.` })
-    decided.set(dryRunId, `cancelled by <@${user}>`)
+    try {
+      await cancelDryRun(deps.engine, dryRunId, { via: 'slack', id: user })
+    } catch (error) {
+      return args.reply({ text: refusalText(error) })
+    }
     await markDecided(deps, args, dryRunId, { by: user })
   })
 
@@ -121,4 +119,16 @@ function parseOffer(value: string): z.infer<typeof offeredFileSchema> | undefine
   } catch {
     return undefined
   }
+}
+
+/** "That dry run was already confirmed by @someone." for a decided dry run; the engine's message otherwise. */
+function refusalText(error: unknown): string {
+  const appError = asAppError(error)
+  const decision = (appError.details as { decision?: DryRunDecision } | undefined)?.decision
+  if (appError.code !== 'dry_run_decided' || !decision) return `:warning: ${userText(appError.message, 2000)}`
+  const who =
+    decision.by.via === 'slack' ? `<@${decision.by.id}>` : userText(decision.by.name ?? decision.by.id, 80)
+  return decision.outcome === 'imported'
+    ? `That dry run was already confirmed by ${who}.`
+    : `That dry run was already cancelled by ${who}.`
 }
