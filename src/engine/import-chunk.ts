@@ -58,10 +58,11 @@ export async function importChunk(
     const meta = chunkMeta(plan, checked, rows)
     if (job.options.dryRun) return { meta, diffs: plan.diffs }
     // Every user the plan read, written or not (an unchanged row, a conflict), and every user it writes.
-    const expected = users.expected([
-      ...users.users().map((user) => user.user_id),
-      ...plan.puts.map((p) => p.user_id),
-    ])
+    const read = users.users()
+    const ids: string[] = []
+    for (const user of read) ids.push(user.user_id)
+    for (const put of plan.puts) ids.push(put.user_id)
+    const expected = users.expected(ids)
     const committed = ctx.users.commit({ jobId: job.id, chunk, puts: plan.puts, deletes: [], meta }, expected)
     // Observed below or by the settling; a rejection meanwhile must not count as unhandled.
     committed.catch(() => undefined)

@@ -50,8 +50,10 @@ export interface UserJson {
 export interface StoreMaintenance {
   /** Bytes in the journal since the last compaction. */
   journalBytes(): number
-  /** Whether the journal still holds commits of the job (compaction would drop them). Synchronous on purpose: the
-   * scheduler decides and starts a compaction in one stretch, so no job starts in between. */
+  /**
+   * Whether the journal still holds commits of the job (compaction would drop them). Synchronous on purpose: the
+   * scheduler decides and starts a compaction in one stretch, so no job starts in between.
+   */
   hasCommits(jobId: string): boolean
   /**
    * Folds the journal into a new snapshot. The caller guarantees no job has commits that it still needs from

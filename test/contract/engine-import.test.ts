@@ -180,6 +180,49 @@ async function concurrentScenario(open: (wrap: Wrap) => Promise<Backend>) {
   }
 }
 
+/** A PATCH whose user another writer changes between its read and its commit: applied to the changed user. */
+async function concurrentPatch(open: (wrap: Wrap) => Promise<Backend>) {
+  let armed = false
+  const b = await open((users) => ({
+    ...users,
+    getById: async (userId) => {
+      const user = await users.getById(userId)
+      if (armed && user !== undefined) {
+        armed = false
+        const { rev: _rev, ...rest } = user
+        await users.commit(
+          {
+            jobId: 'patch_concurrent',
+            chunk: 0,
+            puts: [{ ...rest, family_name: 'Concurrent' }],
+            deletes: [],
+            meta: {},
+          },
+          new Map([[userId, user.rev]]),
+        )
+      }
+      return user
+    },
+  }))
+  try {
+    await importInto(b, first)
+    const [grace] = await b.engine.findUsers('grace@example.com')
+    armed = true
+    const patched = await b.engine.updateUser(
+      grace?.user_id as string,
+      { given_name: 'Amazing' },
+      requestedBy,
+    )
+    const stored = await b.engine.getUser(grace?.user_id as string)
+    return {
+      patched: [patched.given_name, patched.family_name],
+      stored: [stored?.given_name, stored?.family_name],
+    }
+  } finally {
+    await b.close()
+  }
+}
+
 async function run(open: () => Promise<Backend>) {
   const b = await open()
   try {
@@ -219,6 +262,11 @@ describe('the engine on the embedded store', () => {
       graceAfterUndo: 'Concurrent',
     })
   })
+
+  it('applies a patch to the user as another writer left it, never over that writer', async () => {
+    const outcome = await concurrentPatch((wrap) => openBackend(undefined, wrap))
+    expect(outcome).toEqual({ patched: ['Amazing', 'Concurrent'], stored: ['Amazing', 'Concurrent'] })
+  })
 })
 
 describe.skipIf(!hasPostgres)('the engine on PostgreSQL (pgUserStore), against the embedded store', () => {
@@ -250,5 +298,10 @@ describe.skipIf(!hasPostgres)('the engine on PostgreSQL (pgUserStore), against t
     const postgres = await concurrentScenario((wrap) => onPostgres(wrap))
     expect(postgres.lookups).toBe(2)
     expect(postgres).toEqual(embedded)
+  })
+
+  it('applies a patch to the user as another writer left it, never over that writer', async () => {
+    const postgres = await concurrentPatch((wrap) => onPostgres(wrap))
+    expect(postgres).toEqual({ patched: ['Amazing', 'Concurrent'], stored: ['Amazing', 'Concurrent'] })
   })
 })

@@ -18,7 +18,9 @@ import type { UserStore } from './sync-user-store.ts'
  * The embedded store (a synchronous UserStore, the file store) behind the AsyncUserStore port, so the engine can
  * use one port whichever backend holds the users. Reads answer from the store's memory; `commit` checks the batch
  * synchronously against that memory before the store applies it, so the checks and the write cannot interleave
- * with another commit of this process (the file store has one writer: STORE_DIR is locked to one process).
+ * with another commit of this process (the file store has one writer: STORE_DIR is locked to one process). A commit
+ * that passes them is in memory (reads and `commitsOf` show it) when `commit` returns, and durable when its promise
+ * resolves: the engine writes an import's report and undo data while its last chunk's fsync runs.
  *
  * Limit: a chunk committed twice is recognised from the store's `commitsOf`, which forgets a job's commits at
  * compaction; the engine compacts only when every job with commits is finished, so no job resumes after it.
@@ -108,23 +110,28 @@ function commitChecked(store: UserStore, batch: CommitBatch, expected?: Expected
  */
 function checkUnique(store: UserStore, batch: CommitBatch, puts: CommitBatch['puts']): void {
   const putIds = new Set(puts.map((put) => put.user_id))
-  const emails = new Map<string, string>()
-  const usernames = new Map<string, string>()
+  // Keys the batch gives, by connection (nested maps: no key string built per user on this hot path).
+  const given = new Map<string, { emails: Map<string, string>; usernames: Map<string, string> }>()
   for (const put of puts) {
-    const emailKey = `${put.connection_id}\u0000${put.email}`
-    const holder = emails.get(emailKey) ?? heldBy(store.findByEmail(put.connection_id, put.email), putIds)
+    let seen = given.get(put.connection_id)
+    if (seen === undefined) {
+      seen = { emails: new Map(), usernames: new Map() }
+      given.set(put.connection_id, seen)
+    }
+    const holder =
+      seen.emails.get(put.email) ?? heldBy(store.findByEmail(put.connection_id, put.email), putIds)
     if (holder !== undefined && holder !== put.user_id) {
       throw storeConflict(batch.jobId, batch.chunk, put.user_id, 'email')
     }
-    emails.set(emailKey, put.user_id)
+    seen.emails.set(put.email, put.user_id)
     if (put.username === undefined) continue
-    const usernameKey = `${put.connection_id}\u0000${put.username}`
     const named =
-      usernames.get(usernameKey) ?? heldBy(store.findByUsername(put.connection_id, put.username), putIds)
+      seen.usernames.get(put.username) ??
+      heldBy(store.findByUsername(put.connection_id, put.username), putIds)
     if (named !== undefined && named !== put.user_id) {
       throw storeConflict(batch.jobId, batch.chunk, put.user_id, 'username')
     }
-    usernames.set(usernameKey, put.user_id)
+    seen.usernames.set(put.username, put.user_id)
   }
 }
 
