@@ -282,7 +282,11 @@ export function describeSetup(config: Config): string[] {
     const where = auth0.baseUrlIsDefault ? '' : ` at ${auth0.baseUrl}`
     lines.push(`Directory: the Auth0 tenant ${auth0.domain}${where} (${via}).`)
   } else {
-    lines.push('Directory: the embedded store (AUTH0_DOMAIN not set).')
+    lines.push(
+      config.databaseUrl === undefined
+        ? 'Directory: the embedded store (AUTH0_DOMAIN not set).'
+        : "Directory: Roster's store on PostgreSQL, DATABASE_URL (AUTH0_DOMAIN not set).",
+    )
   }
   return lines
 }
