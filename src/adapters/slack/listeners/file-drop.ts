@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { fileOffer } from '../blocks/import-preview.ts'
 import { userText } from '../blocks/slack-text.ts'
 import { listenerNotification } from '../notifier/plan-notifications.ts'
+import { memoryReplayKeys } from '../replay-guard.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import { isUsersFileName, tooLargeError } from '../slack-files.ts'
 import { failureReason, isPermanentFailure, tellUser } from './reply.ts'
@@ -38,18 +39,22 @@ const maxOffersPerMessage = 3
  * and so are Slack's retries of an event already handled.
  */
 export function registerFileDrop(app: App, deps: SlackDeps): void {
-  const seen = new RecentKeys(2000)
+  // Slack may tell of one drop in more than one event (and retry each), to any replica: the keys are the replay
+  // guard's, shared by every replica on PostgreSQL, so one drop gets one offer.
+  const seen = deps.replay ?? memoryReplayKeys()
   app.event('message', async ({ event, body, client }) => {
     const parsed = fileShareSchema.safeParse(event)
     if (!parsed.success) return
     const drop = parsed.data
     const bot = deps.botUserId()
     if (drop.bot_id || drop.user === bot) return
-    if (!seen.add(`event:${body.event_id}`)) return
-    const files = drop.files
-      .filter((file) => file.user !== bot && file.name !== undefined && isUsersFileName(file.name))
-      .filter((file) => seen.add(`file:${drop.channel}:${drop.ts}:${file.id}`))
-      .slice(0, maxOffersPerMessage)
+    if (!(await seen.firstTime(`file-drop-event:${body.event_id}`))) return
+    const files: typeof drop.files = []
+    for (const file of drop.files) {
+      if (files.length === maxOffersPerMessage) break
+      if (file.user === bot || file.name === undefined || !isUsersFileName(file.name)) continue
+      if (await seen.firstTime(`file-drop:${drop.channel}:${drop.ts}:${file.id}`)) files.push(file)
+    }
     if (files.length === 0) return
     const decision = await deps.access.check(
       drop.user,
@@ -91,21 +96,4 @@ export function registerFileDrop(app: App, deps: SlackDeps): void {
       }
     }
   })
-}
-
-/** Remembers the last `limit` keys: enough to recognise a retry, bounded however long Roster runs. */
-class RecentKeys {
-  readonly #keys = new Set<string>()
-  constructor(private readonly limit: number) {}
-
-  /** False when the key was seen already. */
-  add(key: string): boolean {
-    if (this.#keys.has(key)) return false
-    this.#keys.add(key)
-    if (this.#keys.size > this.limit) {
-      const oldest = this.#keys.values().next().value
-      if (oldest !== undefined) this.#keys.delete(oldest)
-    }
-    return true
-  }
 }
