@@ -6,6 +6,7 @@ import { createGzip } from 'node:zlib'
 import type { ExportFormat } from '../../src/domain/export/format.ts'
 import type { Roster } from '../../src/roster.ts'
 import { count, type Scenario } from '../support/context.ts'
+import { pgExportFloor, pgExportFloorWork } from '../support/pg-floor.ts'
 import { describeProfile, profile } from '../support/profile.ts'
 import type { Row } from '../support/report.ts'
 import { benchRequester, openBenchRoster } from '../support/roster.ts'
@@ -92,6 +93,7 @@ async function exportRun(
 export const p4: Scenario = {
   id: 'P4',
   title: 'export 1M users',
+  stores: ['embedded', 'postgres'],
   async run(ctx) {
     const users = ctx.quick ? 50_000 : 1_000_000
     // Each full-size run takes 10–25 s: three of each format, two of each floor, keep the whole bench in 15 minutes.
@@ -101,14 +103,20 @@ export const p4: Scenario = {
     const roster = await openBenchRoster(store)
     const rows: Row[] = []
     const notes = [
-      `Tenant of ${count(users)} users. Floor: the store’s scan, JSON.stringify per user, one fs write stream (gzip level 1 for the gzip case, as exports use); extra RSS is the peak above the level before each run (sampled every 20 ms, after a GC). ${runs} runs per format, ${floorRuns} per floor; no warm-up run (the first thousand users warm the JIT). The floor parses every stored user (the store’s scan) before stringifying it: an export that avoids that parse can beat it (ratio above 1).`,
+      ctx.store === 'postgres'
+        ? `Tenant of ${count(users)} users. Floor: ${pgExportFloorWork}. Extra RSS is the peak above the level before each run (sampled every 20 ms, after a GC). ${runs} runs per format and per floor.`
+        : `Tenant of ${count(users)} users. Floor: the store’s scan, JSON.stringify per user, one fs write stream (gzip level 1 for the gzip case, as exports use); extra RSS is the peak above the level before each run (sampled every 20 ms, after a GC). ${runs} runs per format, ${floorRuns} per floor; no warm-up run (the first thousand users warm the JIT). The floor parses every stored user (the store’s scan) before stringifying it: an export that avoids that parse can beat it (ratio above 1).`,
     ]
     try {
       const floors = new Map<boolean, Sample[]>()
       for (const gzip of [false, true]) {
         const samples: Sample[] = []
         for (let run = 0; run < runs; run++)
-          samples.push(await floorRun(roster, join(ctx.dir, 'floor.out'), gzip))
+          samples.push(
+            store.databaseUrl
+              ? await pgExportFloor(store.databaseUrl, join(ctx.dir, 'floor.out'), gzip)
+              : await floorRun(roster, join(ctx.dir, 'floor.out'), gzip),
+          )
         floors.set(gzip, samples)
       }
       for (const { format, gzip } of cases) {
