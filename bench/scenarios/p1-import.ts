@@ -2,6 +2,7 @@ import { type BenchContext, count, type Scenario } from '../support/context.ts'
 import { importFloorMs, importFloorWork, schemaShare } from '../support/floor.ts'
 import { importFile } from '../support/generate.ts'
 import { pgImportFloorMs, pgImportFloorWork } from '../support/pg-floor.ts'
+import { describeStatements, statementsDuring } from '../support/pg-statements.ts'
 import { describeProfile, profile } from '../support/profile.ts'
 import type { Row } from '../support/report.ts'
 import { importDone, openBenchRoster, queueImport } from '../support/roster.ts'
@@ -66,11 +67,19 @@ async function measureTenant(ctx: BenchContext, tenant: number, runs: number): P
     }
     if (median(importsMs) > targetRatios[ctx.store] * median(floorsMs)) {
       let lines: string[] = []
+      let statements: string | undefined
       await oneRun(async (run) => {
-        const { result, summary } = await profile(run)
-        lines = describeProfile(summary)
+        const profiled = async () => {
+          const { result, summary } = await profile(run)
+          lines = describeProfile(summary)
+          return result
+        }
+        if (!store.databaseUrl) return profiled()
+        const { result, rows } = await statementsDuring(store.databaseUrl, profiled)
+        statements = describeStatements(rows)
         return result
       })
+      if (statements) lines.push(statements)
       notes.push(`tenant ${count(tenant)}, one more import under the profiler: ${lines.join(' — ')}`)
     }
   } finally {

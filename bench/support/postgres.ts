@@ -33,7 +33,8 @@ export async function startBenchCluster(): Promise<Cluster> {
       `npm run bench -- --store postgres needs a PostgreSQL server: ${missingPostgresMessage}`,
     )
   await stopAbandonedClusters(bin)
-  return startCluster(bin, { durable: true })
+  // pg_stat_statements: where the database's time goes, for a scenario that misses its target (pg-statements.ts).
+  return startCluster(bin, { durable: true, settings: ['shared_preload_libraries=pg_stat_statements'] })
 }
 
 /** One statement on the cluster's `postgres` database (CREATE DATABASE cannot run in a transaction). */

@@ -27,6 +27,8 @@ export interface ClusterOptions {
    * something (the benchmark). Default false: throwaway data, where durability costs time and buys nothing (tests).
    */
   durable?: boolean
+  /** More server settings, `name=value` each (e.g. the bench's `shared_preload_libraries=pg_stat_statements`). */
+  settings?: string[]
 }
 
 /** The PostgreSQL server binaries: the newest /usr/lib/postgresql/<version>/bin (Debian), else the folder of an `initdb` on PATH. */
@@ -103,6 +105,7 @@ export async function startCluster(bin: string, settings: ClusterOptions = {}): 
       `-k ${dir}`,
       ...(settings.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
       '-c max_connections=200',
+      ...(settings.settings ?? []).map((setting) => `-c ${setting}`),
     ].join(' ')
     const stop = async () => {
       await as('pg_ctl', ['stop', '-m', 'immediate', '-D', data]).catch(() => undefined)
