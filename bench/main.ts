@@ -11,7 +11,7 @@
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Cluster } from '../test/support/postgres-cluster.ts'
@@ -24,7 +24,12 @@ import { p7 } from './scenarios/p7-replicas.ts'
 import type { BenchContext, Scenario } from './support/context.ts'
 import { type Flags, parseFlags } from './support/flags.ts'
 import { copyStore, makeTenantStore, type TenantStore } from './support/generate.ts'
-import { keepSection, renderPostgresSection, spliceSection } from './support/markdown-sections.ts'
+import {
+  keepSection,
+  postgresCaveat,
+  renderPostgresSection,
+  spliceSection,
+} from './support/markdown-sections.ts'
 import { copyPgTemplate, dropDatabase, makePgTemplate, startBenchCluster } from './support/postgres.ts'
 import { type BenchReport, renderMarkdown, renderText, type ScenarioResult } from './support/report.ts'
 
@@ -120,6 +125,8 @@ say(
   `Roster bench${flags.quick ? ' (quick)' : ''}${onPostgres ? ' on PostgreSQL' : ''}: ${selected.map((s) => s.id).join(', ')} on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`,
 )
 
+// The machine's load when the run began: the PostgreSQL section says under what load its figures were taken.
+const loadAtStart = loadavg()[0] ?? 0
 const results: ScenarioResult[] = []
 const shared = new Map<string, unknown>()
 const runStart = performance.now()
@@ -201,7 +208,7 @@ if (writeMarkdown) {
   writeFileSync(
     path,
     onPostgres
-      ? spliceSection(before, renderPostgresSection(report))
+      ? spliceSection(before, renderPostgresSection(report, postgresCaveat(loadAtStart)))
       : keepSection(before, renderMarkdown(report)),
   )
   say(`Wrote ${path}.`)

@@ -53,5 +53,10 @@ export function renderPostgresSection(report: BenchReport, caveat = defaultCavea
   ].join('\n')
 }
 
+/** The caveat with the 1-minute load average when the run began (a quiet 2-core machine is below 1). */
+export function postgresCaveat(load: number): string {
+  return `These figures were taken on a shared, loaded 2-core machine (1-minute load average ${load.toFixed(1)} when the run began; other work ran beside the bench and the cluster shares the same cores): re-take them on a quiet machine before relying on them.`
+}
+
 export const defaultCaveat =
   'These figures were taken on a shared, loaded 2-core machine (other work running beside the bench, the cluster on the same cores): re-take them on a quiet machine before relying on them.'

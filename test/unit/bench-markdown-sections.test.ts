@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   keepSection,
+  postgresCaveat,
   renderPostgresSection,
   sectionEnd,
   sectionStart,
@@ -66,5 +67,13 @@ describe('bench markdown sections', () => {
     expect(after).not.toContain('old embedded')
     expect(after).toContain(section)
     expect(keepSection('# Benchmarks\n', '# fresh\n')).toBe('# fresh\n')
+  })
+})
+
+describe('bench postgres caveat', () => {
+  it('says the load the run began under', () => {
+    const caveat = postgresCaveat(13.66)
+    expect(caveat).toContain('load average 13.7')
+    expect(renderPostgresSection(report, caveat)).toContain(`> ${caveat}`)
   })
 })
