@@ -9,66 +9,53 @@
  *   --write        rewrite BENCHMARKS.md from this run (a full run of every scenario writes it unless --no-write)
  * Generated data goes to a temp directory, removed at the end, also on failure or Ctrl-C.
  */
-import { rmSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Cluster } from '../test/support/postgres-cluster.ts'
 import { p1, p2 } from './scenarios/p1-import.ts'
 import { p3 } from './scenarios/p3-bulk.ts'
 import { p4 } from './scenarios/p4-export.ts'
 import { p5 } from './scenarios/p5-slack.ts'
 import { p6 } from './scenarios/p6-startup.ts'
+import { p7 } from './scenarios/p7-replicas.ts'
 import type { BenchContext, Scenario } from './support/context.ts'
+import { type Flags, parseFlags } from './support/flags.ts'
 import { copyStore, makeTenantStore, type TenantStore } from './support/generate.ts'
+import {
+  keepSection,
+  postgresCaveat,
+  renderPostgresSection,
+  spliceSection,
+} from './support/markdown-sections.ts'
+import { copyPgTemplate, dropDatabase, makePgTemplate, startBenchCluster } from './support/postgres.ts'
 import { type BenchReport, renderMarkdown, renderText, type ScenarioResult } from './support/report.ts'
 
-const scenarios: Scenario[] = [p1, p2, p3, p4, p5, p6]
+const scenarios: Scenario[] = [p1, p2, p3, p4, p5, p6, p7]
 
-interface Flags {
-  quick: boolean
-  json: boolean
-  only: string[] | undefined
-  write: boolean | undefined
+let flags: Flags
+try {
+  flags = parseFlags(
+    process.argv.slice(2),
+    process.env,
+    scenarios.map((s) => s.id),
+  )
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n`)
+  process.exit(2)
 }
-
-/** A flag from argv, or from npm's config env (`npm run bench --quick` sets npm_config_quick=true). */
-function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Flags {
-  const npm = (name: string) => {
-    const value = env[`npm_config_${name}`]
-    return value === undefined || value === '' || value === 'false' ? undefined : value
-  }
-  const has = (name: string) => argv.includes(`--${name}`) || npm(name) !== undefined
-  let only: string | undefined = npm('only')
-  for (const [i, arg] of argv.entries()) {
-    if (arg === '--only') only = argv[i + 1]
-    else if (arg.startsWith('--only=')) only = arg.slice('--only='.length)
-  }
-  const known = new Set(['--quick', '--json', '--write', '--no-write', '--only'])
-  for (const [i, arg] of argv.entries()) {
-    if (!known.has(arg) && !arg.startsWith('--only=') && argv[i - 1] !== '--only') {
-      throw new Error(`unknown argument ${arg}: use --quick, --json, --only P1,P4, --write or --no-write`)
-    }
-  }
-  const ids = only?.split(',').map((id) => id.trim().toUpperCase())
-  for (const id of ids ?? []) {
-    if (!scenarios.some((s) => s.id === id)) throw new Error(`--only: no scenario ${id} (P1 to P6)`)
-  }
-  return {
-    quick: has('quick'),
-    json: has('json'),
-    only: ids,
-    write: argv.includes('--no-write') ? false : has('write') ? true : undefined,
-  }
-}
-
-const flags = parseFlags(process.argv.slice(2), process.env)
 const say = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`)
-const selected = scenarios.filter((s) => !flags.only || flags.only.includes(s.id))
+const selected = scenarios.filter(
+  (s) => (s.stores ?? ['embedded']).includes(flags.store) && (!flags.only || flags.only.includes(s.id)),
+)
+const onPostgres = flags.store === 'postgres'
 const writeMarkdown = flags.write ?? (!flags.quick && !flags.only)
 const command = [
   'npm run bench',
-  ...(flags.quick || flags.json || flags.only || flags.write ? ['--'] : []),
+  ...(flags.quick || flags.json || flags.only || flags.write || onPostgres ? ['--'] : []),
+  ...(onPostgres ? ['--store postgres'] : []),
   ...(flags.quick ? ['--quick'] : []),
   ...(flags.json ? ['--json'] : []),
   ...(flags.only ? [`--only ${flags.only.join(',')}`] : []),
@@ -86,12 +73,36 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
+// PostgreSQL: the bench's own throwaway cluster, stopped at the end (a killed run's is stopped by the next run).
+let cluster: Cluster | undefined
+if (onPostgres) {
+  try {
+    cluster = await startBenchCluster()
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`)
+    process.exit(1)
+  }
+}
+const stopCluster = async () => {
+  await cluster?.stop()
+  cluster = undefined
+}
+
 const templates = new Map<number, Promise<TenantStore>>()
 function template(users: number): Promise<TenantStore> {
   let made = templates.get(users)
   if (!made) {
     const start = performance.now()
-    made = makeTenantStore(join(workDir, 'templates', `tenant-${users}`), users).then((store) => {
+    // On PostgreSQL the template is a database: `databaseUrl` holds its name until ctx.tenant copies it.
+    const making: Promise<TenantStore> = cluster
+      ? makePgTemplate(cluster.url, workDir, users).then((tpl) => ({
+          storeDir: '',
+          databaseUrl: tpl.name,
+          connection: tpl.connection,
+          users,
+        }))
+      : makeTenantStore(join(workDir, 'templates', `tenant-${users}`), users)
+    made = making.then((store) => {
       if (users > 0)
         say(
           `  (generated a tenant of ${users.toLocaleString('en-US')} users in ${((performance.now() - start) / 1000).toFixed(1)} s)`,
@@ -111,9 +122,11 @@ const machine = {
   platform: `${process.platform} ${process.arch}`,
 }
 say(
-  `Roster bench${flags.quick ? ' (quick)' : ''}: ${selected.map((s) => s.id).join(', ')} on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`,
+  `Roster bench${flags.quick ? ' (quick)' : ''}${onPostgres ? ' on PostgreSQL' : ''}: ${selected.map((s) => s.id).join(', ')} on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`,
 )
 
+// The machine's load when the run began: the PostgreSQL section says under what load its figures were taken.
+const loadAtStart = loadavg()[0] ?? 0
 const results: ScenarioResult[] = []
 const shared = new Map<string, unknown>()
 const runStart = performance.now()
@@ -123,14 +136,22 @@ try {
     const dir = join(workDir, scenario.id)
     await mkdir(dir)
     let stores = 0
+    const databases: string[] = []
     const ctx: BenchContext = {
       quick: flags.quick,
+      store: flags.store,
       dir,
       log: say,
       shared,
       async tenant(users) {
         stores += 1
-        return copyStore(await template(users), join(dir, `store-${stores}`))
+        const from = await template(users)
+        const storeDir = join(dir, `store-${stores}`)
+        if (!cluster || from.databaseUrl === undefined) return copyStore(from, storeDir)
+        const databaseUrl = await copyPgTemplate(cluster.url, from.databaseUrl)
+        databases.push(databaseUrl)
+        await mkdir(storeDir)
+        return { ...from, storeDir, databaseUrl }
       },
     }
     const start = performance.now()
@@ -155,10 +176,12 @@ try {
       }
     }
     await rm(dir, { recursive: true, force: true })
+    if (cluster) for (const url of databases) await dropDatabase(cluster.url, url)
     results.push(result)
     for (const line of renderText(result)) say(line)
   }
 } finally {
+  await stopCluster()
   removeWorkDir()
 }
 
@@ -180,7 +203,14 @@ say(
 if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
 if (writeMarkdown) {
   const path = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url))
-  writeFileSync(path, renderMarkdown(report))
+  const before = existsSync(path) ? readFileSync(path, 'utf8') : ''
+  // Each store's figures have a part of the file; a run rewrites its own part and keeps the other.
+  writeFileSync(
+    path,
+    onPostgres
+      ? spliceSection(before, renderPostgresSection(report, postgresCaveat(loadAtStart)))
+      : keepSection(before, renderMarkdown(report)),
+  )
   say(`Wrote ${path}.`)
 }
 // A missed target is a finding, not a failure; a scenario that could not run is.

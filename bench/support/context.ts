@@ -1,9 +1,12 @@
+import type { StoreKind } from './flags.ts'
 import type { TenantStore } from './generate.ts'
 import type { Row } from './report.ts'
 
 /** What main.ts hands each scenario. */
 export interface BenchContext {
   quick: boolean
+  /** Which store Roster runs on (--store). */
+  store: StoreKind
   /** This scenario's own temp directory (removed after it). */
   dir: string
   /** A human progress line (stderr under --json). */
@@ -22,6 +25,8 @@ export interface ScenarioOutput {
 export interface Scenario {
   id: string
   title: string
+  /** The stores it runs on; default embedded only. */
+  stores?: StoreKind[]
   run(ctx: BenchContext): Promise<ScenarioOutput>
 }
 

@@ -138,7 +138,7 @@ export function largeFile(from: number, users: number): string {
 export const tenantBase = 100_000_000
 
 /** Tenant user `n` as the store keeps it. */
-function storedUser(n: number, connectionId: string): StoredUser {
+export function storedUser(n: number, connectionId: string): StoredUser {
   const { user_id, ...rest } = userRow(tenantBase + n)
   const id = typeof user_id === 'string' ? user_id : (tenantBase + n).toString(16).padStart(24, '0')
   return {
@@ -175,7 +175,10 @@ export async function writeTenant(usersDir: string, connectionId: string, count:
 }
 
 export interface TenantStore {
+  /** The embedded store; on PostgreSQL, the process's own folder (its lock and job-file cache). */
   storeDir: string
+  /** `--store postgres`: the tenant's database (a fresh copy per scenario). */
+  databaseUrl?: string
   /** The default connection's id. */
   connection: string
   users: number

@@ -6,12 +6,23 @@ import type { TenantStore } from './generate.ts'
 
 export const benchRequester = { via: 'cli', id: 'bench' } as const
 
+/** The settings that point Roster at a prepared store: STORE_DIR, and DATABASE_URL on PostgreSQL. */
+export function storeEnv(store: TenantStore): Record<string, string> {
+  return { STORE_DIR: store.storeDir, ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}) }
+}
+
 /** Roster on a prepared store, its engine running, with the defaults an admin gets (no extra settings). */
 export async function openBenchRoster(store: TenantStore, env: Record<string, string> = {}): Promise<Roster> {
-  const config = loadConfig({ STORE_DIR: store.storeDir, LOG_LEVEL: 'silent', BACKUP_CRON: 'off', ...env })
+  const config = loadConfig({ ...storeEnv(store), LOG_LEVEL: 'silent', BACKUP_CRON: 'off', ...env })
   const roster = await openRoster(config, { logger: silentLogger })
   roster.engine.start()
   return roster
+}
+
+/** Roster on a prepared store with its engine NOT started: it records jobs (and their files) but runs none. */
+export async function openBenchRosterIdle(store: TenantStore): Promise<Roster> {
+  const config = loadConfig({ ...storeEnv(store), LOG_LEVEL: 'silent', BACKUP_CRON: 'off' })
+  return openRoster(config, { logger: silentLogger })
 }
 
 /** Queues an import of `text` (a users file) and returns its job id. */

@@ -1,0 +1,118 @@
+/**
+ * The floors on PostgreSQL, measured on the scenario's own database.
+ *
+ * Import: the least work that leaves the same users valid and durable in the same table — read the file, check its
+ * nesting depth, JSON.parse, validate each user as Roster does (validateImportRow), make each stored row (id,
+ * connection, lower-cased email, identities, timestamps) and `COPY` them into `users`, with its indexes, in one
+ * committed transaction. The rows are deleted afterwards (not timed) so Roster then imports the same users.
+ *
+ * Export: a bare cursor read of the same users in the same order (`doc::text`, 5,000 a FETCH), one line each to the
+ * same kind of fs stream (gzip level 1 for the gzip case), no engine.
+ */
+import { createWriteStream } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGzip } from 'node:zlib'
+import pg from 'pg'
+import { defaultUsernameLimits } from '../../src/domain/connections/connection.ts'
+import { inputLimits } from '../../src/domain/import/input-limits.ts'
+import { deepNestingOffset } from '../../src/domain/import/json-depth.ts'
+import { validateImportRow } from '../../src/domain/import/validate-row.ts'
+import type { StoredUser } from '../../src/domain/users/user.ts'
+import { copyLine, copyRows } from './postgres.ts'
+import { collectGarbage, rssSampler } from './rss.ts'
+
+export const pgImportFloorWork =
+  'read the file, check its nesting depth, JSON.parse, validate every user as Roster’s import does, make each stored row and COPY them into `users` (same table, same indexes, same tenant) in one committed transaction'
+
+export const pgExportFloorWork =
+  'a bare cursor read of the same users in the same order (`SELECT doc::text … ORDER BY ord`, 5,000 per FETCH), one line per user to the same kind of fs stream (gzip level 1 for the gzip case)'
+
+/** One import floor on `databaseUrl`; milliseconds. */
+export async function pgImportFloorMs(
+  dir: string,
+  databaseUrl: string,
+  connection: string,
+  text: string,
+): Promise<number> {
+  const input = join(dir, 'floor-input.json')
+  await writeFile(input, text)
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  const ids: string[] = []
+  try {
+    const start = performance.now()
+    const read = await readFile(input, 'utf8')
+    if (deepNestingOffset(read, inputLimits.fileMaxDepth + 2) >= 0)
+      throw new Error('the generated file nests too deep')
+    const rows = JSON.parse(read) as unknown[]
+    const now = new Date().toISOString()
+    const users: Omit<StoredUser, 'rev'>[] = rows.map((raw, i) => {
+      const result = validateImportRow(raw, { usernameLimits: defaultUsernameLimits })
+      if (!result.ok) throw new Error(`the generated user is invalid: ${JSON.stringify(result.errors)}`)
+      const row = result.row as Record<string, unknown> & { email: string; user_id?: string }
+      const id = row.user_id ?? `floor${i.toString(16).padStart(19, '0')}`
+      const { user_id: _id, ...rest } = row
+      return {
+        ...(rest as Omit<StoredUser, 'user_id' | 'connection_id' | 'identities' | 'rev'>),
+        user_id: `auth0|${id}`,
+        connection_id: connection,
+        email: row.email.toLowerCase(),
+        identities: [
+          { connection: 'Username-Password-Authentication', provider: 'auth0', user_id: id, isSocial: false },
+        ],
+        created_at: now,
+        updated_at: now,
+      }
+    })
+    await client.query('BEGIN')
+    await copyRows(client, users.length, (i) => copyLine(users[i] as Omit<StoredUser, 'rev'>))
+    await client.query('COMMIT')
+    const ms = performance.now() - start
+    for (const user of users) ids.push(user.user_id)
+    return ms
+  } finally {
+    if (ids.length > 0) await client.query('DELETE FROM users WHERE user_id = ANY($1::text[])', [ids])
+    await client.end()
+  }
+}
+
+export interface FloorSample {
+  rate: number
+  extraMb: number
+}
+
+/** One export floor on `databaseUrl`: users/s and the peak RSS above the level before. */
+export async function pgExportFloor(databaseUrl: string, path: string, gzip: boolean): Promise<FloorSample> {
+  const client = new pg.Client({ connectionString: databaseUrl })
+  await client.connect()
+  try {
+    collectGarbage()
+    const rss = rssSampler()
+    const start = performance.now()
+    let users = 0
+    async function* pieces() {
+      await client.query('BEGIN')
+      await client.query(
+        'DECLARE floor_export NO SCROLL CURSOR FOR SELECT doc::text AS doc FROM users ORDER BY ord',
+      )
+      for (;;) {
+        const { rows } = await client.query<{ doc: string }>('FETCH 5000 FROM floor_export')
+        if (rows.length === 0) break
+        let piece = ''
+        for (const row of rows) piece += `${row.doc}\n`
+        users += rows.length
+        yield piece
+      }
+      await client.query('COMMIT')
+    }
+    if (gzip) await pipeline(Readable.from(pieces()), createGzip({ level: 1 }), createWriteStream(path))
+    else await pipeline(Readable.from(pieces()), createWriteStream(path))
+    const seconds = (performance.now() - start) / 1000
+    return { rate: users / seconds, extraMb: rss.stop() / 1048576 }
+  } finally {
+    await client.end()
+  }
+}
