@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { seedRows, toJsonArray } from '../support/generate-users.ts'
 import {
   defaultConnection,
@@ -17,6 +17,10 @@ import { readCatalog, storeFileProblems } from '../support/store-inspection.ts'
  * CLI "must be safe while `npm start` is running (no second writer on the store)". Real processes on one
  * STORE_DIR: the lock file decides who writes, and the CLI talks to the holder instead of opening the store.
  */
+
+// Each test starts two or three Roster processes one after another (~20 s on a quiet 2-core host): 30 s is too
+// tight when the host is busy.
+vi.setConfig({ testTimeout: 120_000 })
 
 const processes = new RosterProcesses()
 let dir: string
