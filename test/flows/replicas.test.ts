@@ -182,8 +182,16 @@ describe.skipIf(!hasPostgres)(`a replica killed during a ${bigCount}-user import
         () => (a.stderr().includes(`"msg":"fault injection: import paused after chunk"`) ? true : undefined),
         { timeoutMs: 120_000 },
       )
-      // B starts only now, so A claimed the job; A is killed holding its lease.
+      // B starts only now, so A claimed the job. While A lives (paused, renewing its lease every second), B must
+      // leave the job alone: two renewals by A after B is up, and the lease is still A's.
+      const leaseOf = async () => (await set.endState()).jobs.find((j) => j.id === job.id)?.lease
+      const holder = (await leaseOf())?.holder
       await set.start('b')
+      for (let renewals = 0; renewals < 2; renewals++) {
+        const until = (await leaseOf())?.until ?? ''
+        await poll('A to renew its lease', async () => ((await leaseOf())?.until ?? '') > until || undefined)
+      }
+      expect((await leaseOf())?.holder).toBe(holder)
       await set.kill9('a')
       const committed = (await set.endState()).commits.filter((c) => c.job_id === job.id).length
       expect(committed).toBe(pauseAt)
