@@ -65,6 +65,12 @@ export const envSchema = z.object({
   IMPORT_MAX_BYTES: integer(1, 100 * 1024 * 1024, 'a size in bytes from 1 to 104857600').default(512000),
   JOB_RETENTION_HOURS: integer(1, 24 * 365, 'a whole number of hours, at least 1').default(24),
   MAX_ACTIVE_IMPORTS: integer(1, 64, 'a whole number from 1 to 64').default(2),
+  // Replicas on PostgreSQL: how long a claim on a job (and on a notification being sent) holds unless renewed.
+  // Unset: 30 s for jobs (each store's own defaults for notifications); renewed every third of it.
+  JOB_LEASE_SECONDS: z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
+    integer(3, 3600, 'a whole number of seconds from 3 to 3600').optional(),
+  ),
   RETENTION_CRON: cronExpression.default('*/15 * * * *'),
   BACKUP_CRON: cronOrOff.default('0 3 * * *'),
   BACKUP_KEEP: integer(1, 1000, 'a whole number of backups from 1 to 1000').default(7),
@@ -220,6 +226,8 @@ export function loadConfig(env: Record<string, string | undefined>) {
       importMaxBytes: e.IMPORT_MAX_BYTES,
       maxActiveImports: e.MAX_ACTIVE_IMPORTS,
       retentionHours: e.JOB_RETENTION_HOURS,
+      /** JOB_LEASE_SECONDS in ms; undefined: the engine's default (30 s). Renewed every third of it. */
+      ...(e.JOB_LEASE_SECONDS === undefined ? {} : { leaseMs: e.JOB_LEASE_SECONDS * 1000 }),
     },
     retentionCron: e.RETENTION_CRON,
     /** `cron` undefined: scheduled backups are off (`backup now` still works). */

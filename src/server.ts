@@ -56,6 +56,8 @@ export async function startServer(
       logger,
       slack: slackConfigured,
       ...(engine.ctx.replica ? { replicaId: engine.ctx.replica.id } : {}),
+      // JOB_LEASE_SECONDS also bounds how long a dead replica's claimed notifications wait for another sender.
+      ...(config.limits.leaseMs === undefined ? {} : { claimMs: config.limits.leaseMs }),
     },
   )
   let slack: Awaited<ReturnType<typeof startSlackIfConfigured>>
