@@ -57,6 +57,10 @@ export async function startReplicaSet(env: Record<string, string> = {}): Promise
   const database = await createTestDatabase()
   const dir = await mkdtemp(join(tmpdir(), 'roster-replicas-'))
   const pool = new pg.Pool({ connectionString: database.url, max: 2 })
+  // The database is dropped WITH (FORCE) at close: a connection the pool is still ending then receives "terminating
+  // connection due to administrator command", which must not surface as an uncaught error of the test run.
+  pool.on('error', () => undefined)
+  pool.on('connect', (client) => client.on('error', () => undefined))
   const processes = new RosterProcesses()
   const servers = new Map<string, ServerProcess>()
   /** stderr of replicas that were stopped or killed: their log lines still count. */
