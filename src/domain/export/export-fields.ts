@@ -15,10 +15,8 @@ export type ExportField = z.infer<typeof exportFieldSchema>
  * the two dates a person expects to see (ignored on re-import). Backups use it, so a backup re-imports with
  * `import --upsert` — without passwords, which are never exported.
  */
-const fullProfileRoots = [
-  'user_id',
-  'email',
-  'email_verified',
+/** The profile fields a stored user may lack (every user has an id, an email, `email_verified` and dates). */
+export const optionalProfileRoots = [
   'username',
   'phone_number',
   'phone_verified',
@@ -30,6 +28,12 @@ const fullProfileRoots = [
   'blocked',
   'app_metadata',
   'user_metadata',
+] as const
+const fullProfileRoots = [
+  'user_id',
+  'email',
+  'email_verified',
+  ...optionalProfileRoots,
   'created_at',
   'updated_at',
 ] as const

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { optionalProfileRoots } from '../export/export-fields.ts'
 import type { StoredUser } from './user.ts'
 
 /**
@@ -45,20 +46,6 @@ const auth0UserShape = z.looseObject({
   created_at: text.optional(),
   updated_at: text.optional(),
 })
-
-const optionalFields = [
-  'username',
-  'phone_number',
-  'phone_verified',
-  'given_name',
-  'family_name',
-  'name',
-  'nickname',
-  'picture',
-  'blocked',
-  'app_metadata',
-  'user_metadata',
-] as const
 
 export interface Auth0UserContext {
   /** The tenant's connection id for a connection name (the identity's `connection`); undefined when unknown. */
@@ -123,7 +110,7 @@ export function fromAuth0User(json: unknown, context: Auth0UserContext): FromAut
     created_at: createdAt,
     updated_at: answer.updated_at ?? createdAt,
   }
-  for (const field of optionalFields) {
+  for (const field of optionalProfileRoots) {
     const value = answer[field]
     if (value !== undefined) Object.assign(user, { [field]: value })
   }
