@@ -37,8 +37,11 @@ export interface Stores {
   access: AccessMapping
   /** What the embedded backend alone has: its one-process lock and the file user store (journal compaction). */
   embedded?: EmbeddedExtras
-  /** What the PostgreSQL backend alone has: the pool every adapter shares (other stores may open on it too). */
-  postgres?: { pool: Pool; databaseUrl: string }
+  /**
+   * What the PostgreSQL backend alone has: the pool every adapter shares (other stores may open on it too), and
+   * `requests`, a small one for the short writes a request waits on (commits without waiting for the disk flush).
+   */
+  postgres?: { pool: Pool; requests: Pool; databaseUrl: string }
   /** Closes everything opened here (and releases the lock). */
   close(): Promise<void>
 }

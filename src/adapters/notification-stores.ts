@@ -13,7 +13,10 @@ import { memoryReplayKeys, type ReplayKeys } from './slack/replay-guard.ts'
  * recent requests and the mail outbox. Embedded: files in STORE_DIR (one process). PostgreSQL: tables shared by
  * every replica, each sending what it claims, once.
  */
-export type NotificationStoreLocation = { storeDir: string } | { pool: Pool; databaseUrl: string }
+export type NotificationStoreLocation =
+  | { storeDir: string }
+  /** `requests`: the stores' pool for what a request waits on (the replay guard's keys). Default `pool`. */
+  | { pool: Pool; databaseUrl: string; requests?: Pool }
 
 export interface SlackNotificationStores {
   threads: JobThreads
@@ -56,6 +59,7 @@ export async function openNotificationStores(
     const { openPgNotificationStores } = await import('./postgres/notification-stores.ts')
     return openPgNotificationStores(location.pool, location.databaseUrl, {
       ...options,
+      requests: location.requests ?? location.pool,
       replicaId: options.replicaId ?? defaultReplicaId(),
     })
   }

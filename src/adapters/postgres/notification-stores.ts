@@ -10,7 +10,8 @@ import { createPgJobThreads } from './slack-threads.ts'
 export async function openPgNotificationStores(
   pool: Pool,
   databaseUrl: string,
-  options: NotificationStoreOptions & { replicaId: string },
+  /** `requests`: the pool for what a Slack request waits on (the replay guard's keys). */
+  options: NotificationStoreOptions & { replicaId: string; requests: Pool },
 ): Promise<NotificationStores> {
   const { logger, replicaId } = options
   const wakeups = new NotificationWakeups(databaseUrl, { pollMs: options.pollMs ?? 2000, logger })
@@ -23,7 +24,7 @@ export async function openPgNotificationStores(
     ? {
         threads: createPgJobThreads(pool, databaseUrl),
         outbox,
-        replay: createPgReplayKeys(pool, databaseUrl, { logger }),
+        replay: createPgReplayKeys(options.requests, databaseUrl, { logger }),
       }
     : undefined
   return {

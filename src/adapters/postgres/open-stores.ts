@@ -10,17 +10,25 @@ import { createPool, databaseUnavailable, type Pool, redactUrl } from './pool.ts
 import { pgUserStore } from './user-store.ts'
 
 /**
- * The stores on PostgreSQL (DATABASE_URL): one pool shared by every adapter, the schema brought up to date first
+ * The stores on PostgreSQL (DATABASE_URL): one pool shared by every adapter (and a small one for requests), the schema brought up to date first
  * (pending migrations, under the migrator's advisory lock, as `roster db migrate` applies them), then the catalog
  * (seeded on first use). A database that cannot be reached or refuses stops here with one line naming
  * DATABASE_URL, its password hidden.
  */
 export async function openPostgresStores(databaseUrl: string, options: OpenStoresOptions): Promise<Stores> {
-  const pool = createPool(databaseUrl, {
-    onIdleError: (error) =>
-      options.logger.warn('PostgreSQL: an idle connection broke; the pool opens another', {
-        error: error.message,
-      }),
+  const onIdleError = (error: Error) =>
+    options.logger.warn('PostgreSQL: an idle connection broke; the pool opens another', {
+      error: error.message,
+    })
+  const pool = createPool(databaseUrl, { onIdleError })
+  // What a request waits on before it is answered (the audit record of an access decision, the Slack replay
+  // guard's key): a few connections of its own, so a Slack ack never queues behind the jobs' connections, and
+  // commits that do not wait for the disk flush, which would queue behind the WAL of a running import.
+  const requests = createPool(databaseUrl, {
+    onIdleError,
+    max: 3,
+    name: 'roster-requests',
+    asyncCommit: true,
   })
   try {
     if (options.create === false) await refuseEmpty(pool, databaseUrl)
@@ -35,21 +43,21 @@ export async function openPostgresStores(databaseUrl: string, options: OpenStore
       catalog,
       users: pgUserStore(pool, databaseUrl),
       artifacts,
-      audit: createPgAuditLog(pool, databaseUrl),
+      audit: createPgAuditLog(requests, databaseUrl),
       backups: createPgBackupStore(pool, databaseUrl),
       access: accessMappingInCatalog(catalog),
-      postgres: { pool, databaseUrl },
+      postgres: { pool, requests, databaseUrl },
       async close() {
         try {
           await catalog.close()
           await artifacts.close()
         } finally {
-          await pool.end()
+          await Promise.all([pool.end(), requests.end()])
         }
       },
     }
   } catch (error) {
-    await pool.end().catch(() => undefined)
+    await Promise.all([pool.end().catch(() => undefined), requests.end().catch(() => undefined)])
     throw error
   }
 }

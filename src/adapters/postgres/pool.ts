@@ -14,15 +14,27 @@ export interface PoolOptions {
   max?: number
   /** An idle connection that breaks (the server restarted, a network cut) is dropped by the pool and told here. */
   onIdleError?: (error: Error) => void
+  /** Shown in pg_stat_activity. Default `roster`. */
+  name?: string
+  /**
+   * Commits return without waiting for the disk flush (`synchronous_commit = off`): for small records a request
+   * waits on, where a flush would queue behind the WAL of a running import. What such a commit wrote is visible to
+   * every other connection at once; only a crash of the database server may lose the last fraction of a second of
+   * them (PostgreSQL flushes within 3 × wal_writer_delay, 600 ms by default), never leave them half-written. A later
+   * ordinary commit flushes them along.
+   */
+  asyncCommit?: boolean
 }
 
 export function createPool(databaseUrl: string, options: PoolOptions = {}): Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: options.max ?? 10,
-    application_name: 'roster',
+    application_name: options.name ?? 'roster',
     // A database that does not answer is a start-up error to report, not a hang.
     connectionTimeoutMillis: 10_000,
+    // Sent when connecting (an `options=` in DATABASE_URL replaces it: the commits then merely wait for the flush).
+    ...(options.asyncCommit ? { options: '-c synchronous_commit=off' } : {}),
   })
   // Without a listener, a broken idle connection would be an uncaught 'error' event and end the process.
   pool.on('error', (error) => options.onIdleError?.(error))
