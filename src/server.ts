@@ -15,7 +15,7 @@ import {
   openNotificationStores,
   type SlackNotificationStores,
 } from './adapters/notification-stores.ts'
-import { type SlackTuning, startSlack } from './adapters/slack/start-slack.ts'
+import type { SlackTuning } from './adapters/slack/start-slack.ts'
 import type { Config } from './config.ts'
 import { downloadName } from './domain/api/export-format.ts'
 import { type DirectoryHealth, directoryHealth } from './engine/tenant/directory-health.ts'
@@ -178,7 +178,7 @@ function listen(app: ReturnType<typeof createHttpApp>, port: number): Promise<Se
   })
 }
 
-function startSlackIfConfigured(
+async function startSlackIfConfigured(
   roster: Roster,
   config: Config,
   logger: Logger,
@@ -188,6 +188,9 @@ function startSlackIfConfigured(
   const { botToken, signingSecret, appToken, apiUrl, admins } = config.slack
   if (!botToken || !signingSecret || !stores) return undefined
   const { retries, minTimeoutMs, ...options } = tuning
+  // Bolt and its clients are the largest part of the code Roster loads: loaded only when Slack is configured (a
+  // replica serving the API alone starts sooner).
+  const { startSlack } = await import('./adapters/slack/start-slack.ts')
   return startSlack({
     ...options,
     settings: {

@@ -6,11 +6,34 @@ import { freePort } from '../../test/support/postgres-cluster.ts'
 import { processRss } from './rss.ts'
 
 /**
- * A Roster replica for the bench: `node --import tsx src/main.ts` (what `npm start` runs) on a PostgreSQL database,
- * with a STORE_DIR of its own and a free port, as a second machine behind a load balancer would run it.
+ * A Roster replica for the bench: `node --import tsx src/main.ts` (what `npm start` runs) or, `built`,
+ * `node dist/main.js` (what `npm run start:built` runs after `npm run build`) on a PostgreSQL database, with a
+ * STORE_DIR of its own and a free port, as a second machine behind a load balancer would run it.
  */
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+
+/** How a replica is started: from the sources through tsx, or from the bundle `npm run build` made. */
+export type ReplicaCommand = 'source' | 'built'
+
+export const replicaArgs: Record<ReplicaCommand, string[]> = {
+  source: ['--import', 'tsx', 'src/main.ts'],
+  built: ['dist/main.js'],
+}
+
+/** `npm run build` (scripts/build.ts): dist/main.js from the current sources. */
+export async function buildReplica(): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/build.ts'], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+    stderr += text
+  })
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+  if (code !== 0) throw new Error(`npm run build failed (exit ${code}): ${stderr.slice(0, 500)}`)
+}
 
 export interface Replica {
   pid: number
@@ -44,11 +67,12 @@ export async function startReplica(
   dir: string,
   databaseUrl: string,
   env: Record<string, string> = {},
+  command: ReplicaCommand = 'source',
 ): Promise<Replica> {
   const storeDir = await mkdtemp(join(dir, 'replica-'))
   const port = await freePort()
   const start = performance.now()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, replicaArgs[command], {
     cwd: repoRoot,
     env: {
       DATABASE_URL: databaseUrl,
