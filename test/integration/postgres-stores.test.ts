@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import pg from 'pg'
 import { describe, expect, it } from 'vitest'
+import { openNotificationStores } from '../../src/adapters/notification-stores.ts'
 import { openAccessControl } from '../../src/adapters/slack/access-control.ts'
 import { randomIds, systemClock } from '../../src/adapters/system.ts'
 import { AppError } from '../../src/errors.ts'
@@ -65,6 +66,52 @@ describe.skipIf(!hasPostgres)('openStores on PostgreSQL', () => {
       expect(await second.access.read()).toEqual({ users: { U0EDITOR1: 'editor-users' } })
     } finally {
       await Promise.all([first.close(), second.close()])
+    }
+  })
+
+  it('writes what a request waits on (audit, Slack replay keys) on a pool of its own, not waiting for the flush', async () => {
+    const stores = await openStores({ storeDir: '', databaseUrl: databaseUrl() }, options)
+    const { pool, requests } = stores.postgres as NonNullable<Stores['postgres']>
+    const notifications = await openNotificationStores(stores.postgres as NonNullable<Stores['postgres']>, {
+      logger: silentLogger,
+      slack: true,
+    })
+    try {
+      // Nothing else uses the requests pool: a connection there is the audit record's.
+      expect(requests.totalCount).toBe(0)
+      await stores.audit.record({
+        at: new Date().toISOString(),
+        actor: { via: 'slack', id: 'U0READER1' },
+        action: 'jobs.read',
+        where: 'C1',
+        allowed: true,
+      })
+      expect(requests.totalCount).toBe(1)
+      expect((await stores.audit.recent(1))[0]).toMatchObject({ actor: { id: 'U0READER1' } })
+      const replay = notifications.slack?.replay
+      const jobsBefore = pool.totalCount
+      let acquired = 0
+      requests.on('acquire', () => {
+        acquired += 1
+      })
+      expect(await replay?.firstTime('trigger:t-1')).toBe(true)
+      expect(await replay?.firstTime('trigger:t-1')).toBe(false)
+      expect(acquired).toBe(2)
+      expect(pool.totalCount).toBe(jobsBefore)
+
+      // The test cluster may turn synchronous commits off for every session: what counts is who set it.
+      const setting = async (on: pg.Pool) =>
+        (
+          await on.query<{ setting: string; source: string }>(
+            "SELECT setting, source FROM pg_settings WHERE name = 'synchronous_commit'",
+          )
+        ).rows[0]
+      expect(await setting(requests)).toEqual({ setting: 'off', source: 'client' })
+      // The jobs' writes (users, catalog, files) keep the database's own setting, durable by default.
+      expect((await setting(pool))?.source).not.toBe('client')
+    } finally {
+      await notifications.close()
+      await stores.close()
     }
   })
 
