@@ -16,6 +16,8 @@ export async function openBenchRoster(store: TenantStore, env: Record<string, st
   const config = loadConfig({ ...storeEnv(store), LOG_LEVEL: 'silent', BACKUP_CRON: 'off', ...env })
   const roster = await openRoster(config, { logger: silentLogger })
   roster.engine.start()
+  // As the server does at start (src/server.ts).
+  roster.engine.warmImports()
   return roster
 }
 

@@ -74,6 +74,11 @@ export class Engine {
     this.#scheduler.start()
   }
 
+  /** Starts the import worker thread now rather than with the first import: a server does, at start. */
+  warmImports(): void {
+    this.ctx.fileReader?.reader.warm()
+  }
+
   stop(): Promise<void> {
     return this.#scheduler.stop()
   }

@@ -20,7 +20,11 @@ export interface Transport {
  * the control channel named in the lock file; otherwise it opens the store itself (and resumes any job a crash
  * left behind, as the server would).
  */
-export async function connect(config: Config): Promise<Transport> {
+export async function connect(
+  config: Config,
+  /** The command imports a file in parts: the import worker thread starts while the CLI reads the file. */
+  options: { warmImports?: boolean } = {},
+): Promise<Transport> {
   // On PostgreSQL the store is the database: STORE_DIR is only this machine's folder, new or not.
   const existed =
     config.databaseUrl !== undefined ||
@@ -31,6 +35,7 @@ export async function connect(config: Config): Promise<Transport> {
   try {
     const roster = await openRoster(config, { logger: silentLogger })
     roster.engine.start()
+    if (options.warmImports) roster.engine.warmImports()
     return {
       mode: 'local',
       ...(existed ? {} : { createdStore: roster.storeDir }),
