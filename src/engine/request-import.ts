@@ -83,8 +83,13 @@ async function readAndCheck(
       connection,
       chunkRows,
     })
-  const text = decodeUpload(request.bytes, request.fileName, importMaxBytes)
-  const parsed = parseUsersFile(text, request.fileName, exportLabels)
+  const parsed =
+    request.parsed ??
+    parseUsersFile(
+      decodeUpload(request.bytes, request.fileName, importMaxBytes),
+      request.fileName,
+      exportLabels,
+    )
   // Checking the rows (CPU) runs while the upload and the record are fsync'd (waiting); the first run awaits it.
   const checks = checkRows(parsed.rows, { connection, exportLabels, chunkRows, fromChunk: 0 })
   return { format: parsed.format, rows: parsed.rows, checks }
@@ -103,6 +108,12 @@ export interface ImportRequest {
    * Auth0's API does (202) and let the job fail with the parse error as its `status_details`.
    */
   acceptUnparsable?: boolean
+  /**
+   * The users of `bytes`, parsed from these very bytes by the caller in this process (`roster import --split`, whose
+   * parts are NDJSON lines cut from the file it parsed): taken as they are, not parsed again. Only when this thread
+   * reads the file; the worker thread parses the bytes itself (the rows cost more to copy to it than to parse there).
+   */
+  parsed?: ParsedUsersFile
   /**
    * Checked and applied in the same catalog change that records the job (it may throw to refuse the request, leaving
    * the catalog unchanged): what must happen once, with the job or not at all — a dry run's decision.

@@ -4,7 +4,9 @@ import type { Config } from '../../config.ts'
 import { AppError, type ErrorCode, errorCodes } from '../../errors.ts'
 import { silentLogger } from '../../logger.ts'
 import { openRoster } from '../../roster.ts'
-import { type CliCommand, executeCommand } from './commands.ts'
+import { type CliCommand, executeCommand, executeImport } from './commands.ts'
+
+type ImportCommand = Extract<CliCommand, { name: 'import' }>
 
 /** Where CLI commands run: in this process on the store, or in the Roster server that holds the store. */
 export interface Transport {
@@ -12,6 +14,11 @@ export interface Transport {
   /** Local mode only: the store did not exist, this process just created it (empty). */
   readonly createdStore?: string
   run(command: CliCommand): Promise<unknown>
+  /**
+   * `import` of a part of `roster import --split`: `lines` is the part's NDJSON, `rows` its users as parsed. In this
+   * process the engine takes both as they are; a server is sent the bytes (base64, as any import).
+   */
+  importPart(command: ImportCommand, part: { lines: Buffer; rows?: unknown[] }): Promise<unknown>
   close(): Promise<void>
 }
 
@@ -40,6 +47,8 @@ export async function connect(
       mode: 'local',
       ...(existed ? {} : { createdStore: roster.storeDir }),
       run: (command) => executeCommand(roster.engine, command),
+      importPart: (command, { lines, rows }) =>
+        executeImport(roster.engine, command, lines, rows ? { format: 'ndjson', rows } : undefined),
       close: () => roster.close(),
     }
   } catch (error) {
@@ -62,8 +71,10 @@ function lockContact(error: unknown): { port: number; controlToken: string } | u
 }
 
 function serverTransport(port: number, token: string): Transport {
-  return {
+  const transport: Transport = {
     mode: 'server',
+    importPart: (command, { lines }) =>
+      transport.run({ ...command, contentBase64: lines.toString('base64') }),
     async run(command) {
       let response: Response
       try {
@@ -93,6 +104,7 @@ function serverTransport(port: number, token: string): Transport {
     },
     close: async () => {},
   }
+  return transport
 }
 
 function toCode(code: string | undefined): ErrorCode {
