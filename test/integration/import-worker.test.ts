@@ -97,7 +97,7 @@ const cases: [string, ImportFileToRead][] = [
         '{"email":"bad","__proto__":{"x":1}}',
         JSON.stringify(user(2, { user_metadata: nest(inputLimits.maxDepth + 1) })),
         JSON.stringify(user(3, { user_metadata: { s: 'x'.repeat(inputLimits.maxStringChars + 1) } })),
-        JSON.stringify(user(4, { blocked: 1e400 })).replace('null', '1e400'),
+        JSON.stringify(user(4, { blocked: 'INF' })).replace('"INF"', '1e400'),
         '"not an object"',
       ].join(',')}]`,
     ),
