@@ -125,7 +125,7 @@ export async function startServer(
   await roster.lock.update({ port, controlToken: roster.controlToken })
   engine.start()
   // A server imports files sooner or later: its worker thread starts now, not with the first file (~1 s).
-  engine.warmImports()
+  void engine.warmImports()
   await notifier.start()
   if (!config.mail.smtpUrl) logger.info('completion emails are written as .eml files', { dir: outboxDir })
   await engine.sweepRetention()

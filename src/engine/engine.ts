@@ -75,8 +75,8 @@ export class Engine {
   }
 
   /** Starts the import worker thread now rather than with the first import: a server does, at start. */
-  warmImports(): void {
-    this.ctx.fileReader?.reader.warm()
+  warmImports(): Promise<void> {
+    return this.ctx.fileReader?.reader.warm() ?? Promise.resolve()
   }
 
   stop(): Promise<void> {

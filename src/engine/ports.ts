@@ -178,7 +178,7 @@ export interface ImportFileReader {
   read(file: ImportFileToRead): Promise<ReadImportFile>
   /** Its thread has started and takes files at once (starting takes about a second: see `warm`). */
   readonly ready: boolean
-  /** Starts the thread ahead of the first file. */
-  warm(): void
+  /** Starts the thread ahead of the first file; resolves once it is ready (or could not start: never rejects). */
+  warm(): Promise<void>
   close(): Promise<void>
 }

@@ -71,7 +71,7 @@ async function readAndCheck(
   const exportLabels = ctx.catalog.read().exportLabels
   const { chunkRows, importMaxBytes } = ctx.limits
   const file = ctx.fileReader
-  file?.reader.warm()
+  void file?.reader.warm()
   const offThread =
     file?.use === 'always' || (file?.reader.ready === true && ctx.catalog.read().jobs.some(isActive))
   if (file && offThread)

@@ -42,7 +42,7 @@ export async function connect(
   try {
     const roster = await openRoster(config, { logger: silentLogger })
     roster.engine.start()
-    if (options.warmImports) roster.engine.warmImports()
+    if (options.warmImports) void roster.engine.warmImports()
     return {
       mode: 'local',
       ...(existed ? {} : { createdStore: roster.storeDir }),

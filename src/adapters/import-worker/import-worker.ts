@@ -58,6 +58,9 @@ export class ImportWorker implements ImportFileReader {
   #nextId = 1
   #closed = false
   #ready = false
+  /** Resolves when the current thread is ready, or has died (never rejects: `read` reports the failure). */
+  #started: Promise<void> = Promise.resolve()
+  #onStarted: () => void = () => undefined
 
   constructor(
     private readonly logger: Logger,
@@ -69,8 +72,9 @@ export class ImportWorker implements ImportFileReader {
     return this.#ready
   }
 
-  warm(): void {
+  warm(): Promise<void> {
     if (!this.#closed) this.#thread()
+    return this.#started
   }
 
   read(file: ImportFileToRead): Promise<ReadImportFile> {
@@ -97,6 +101,7 @@ export class ImportWorker implements ImportFileReader {
     const worker = this.#worker
     this.#worker = undefined
     this.#ready = false
+    this.#onStarted()
     this.#failAll(new AppError('store_unavailable', 'Roster is shutting down: the file was not read.'))
     await worker?.terminate()
   }
@@ -105,6 +110,9 @@ export class ImportWorker implements ImportFileReader {
     if (this.#worker) return this.#worker
     const worker = new Worker(bootstrap, { workerData: { entry: this.workerUrl.href } })
     worker.unref()
+    this.#started = new Promise((resolve) => {
+      this.#onStarted = resolve
+    })
     worker.on('message', (answer: WorkerAnswer) => this.#answer(answer))
     worker.on('error', (error) => this.#died(worker, error.message))
     worker.on('exit', (code) => this.#died(worker, `it exited with code ${code}`))
@@ -115,6 +123,7 @@ export class ImportWorker implements ImportFileReader {
   #answer(answer: WorkerAnswer): void {
     if (answer.type === 'ready') {
       this.#ready = true
+      this.#onStarted()
       return
     }
     const task = this.#tasks.get(answer.id)
@@ -158,6 +167,7 @@ export class ImportWorker implements ImportFileReader {
     if (this.#worker !== worker) return
     this.#worker = undefined
     this.#ready = false
+    this.#onStarted()
     if (this.#tasks.size > 0) this.logger.error('the import worker thread stopped', { reason })
     this.#failAll(undefined, reason)
   }
