@@ -52,7 +52,8 @@ try {
       const main0 = threadCpuMs()
       const all0 = processCpuMs()
       const ids: string[] = []
-      for (const [i, f] of texts.entries()) ids.push(await queueImport(roster, store.connection, f.text, `u-${i}.json`))
+      for (const [i, f] of texts.entries())
+        ids.push(await queueImport(roster, store.connection, f.text, `u-${i}.json`))
       for (const [i, id] of ids.entries()) await importDone(roster, id, texts[i]?.users ?? 0)
       const wall = performance.now() - start
       const main = threadCpuMs() - main0
@@ -62,7 +63,9 @@ try {
         `${mode}: ${(users / (wall / 1000)).toFixed(0)} users/s (${(wall / floorMs).toFixed(2)}× floor time), main thread CPU ${main.toFixed(0)} ms, process CPU ${all.toFixed(0)} ms`,
       )
     }
-    console.log(`${line.join(' | ')} | floor ${floorMs.toFixed(0)} ms | load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
+    console.log(
+      `${line.join(' | ')} | floor ${floorMs.toFixed(0)} ms | load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+    )
   }
 } finally {
   await rm(dir, { recursive: true, force: true })

@@ -124,8 +124,6 @@ export async function startServer(
   publicUrl = config.publicUrl ?? `http://localhost:${port}`
   await roster.lock.update({ port, controlToken: roster.controlToken })
   engine.start()
-  // A server imports files sooner or later: its worker thread starts now, not with the first file (~1 s).
-  void engine.warmImports()
   await notifier.start()
   if (!config.mail.smtpUrl) logger.info('completion emails are written as .eml files', { dir: outboxDir })
   await engine.sweepRetention()

@@ -74,7 +74,7 @@ export class Engine {
     this.#scheduler.start()
   }
 
-  /** Starts the import worker thread now rather than with the first import: a server does, at start. */
+  /** Starts the import worker thread now rather than when files first queue up (`roster import --split`). */
   warmImports(): Promise<void> {
     return this.ctx.fileReader?.reader.warm() ?? Promise.resolve()
   }

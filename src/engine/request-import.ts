@@ -71,9 +71,11 @@ async function readAndCheck(
   const exportLabels = ctx.catalog.read().exportLabels
   const { chunkRows, importMaxBytes } = ctx.limits
   const file = ctx.fileReader
-  void file?.reader.warm()
-  const offThread =
-    file?.use === 'always' || (file?.reader.ready === true && ctx.catalog.read().jobs.some(isActive))
+  const busy = file !== undefined && ctx.catalog.read().jobs.some(isActive)
+  // The thread starts the first time files queue up (a second or so): a Roster that only ever takes one file at a
+  // time (most tests, a quiet server) never pays for it.
+  if (busy) void file.reader.warm()
+  const offThread = file?.use === 'always' || (busy && file.reader.ready)
   if (file && offThread)
     return file.reader.read({
       bytes: request.bytes,
