@@ -59,7 +59,7 @@ async function readUpload(
 }
 
 /**
- * On the worker thread when other jobs keep this thread busy and the worker has started (the next queued file is
+ * On the worker thread when other imports keep this thread busy and the worker has started (the next queued file is
  * read and checked there while this thread plans and commits the current one); here otherwise, where a lone file is
  * done soonest (no copy of its checked users between threads). Same functions, same answers either way.
  */
@@ -71,9 +71,10 @@ async function readAndCheck(
   const exportLabels = ctx.catalog.read().exportLabels
   const { chunkRows, importMaxBytes } = ctx.limits
   const file = ctx.fileReader
-  const busy = file !== undefined && ctx.catalog.read().jobs.some(isActive)
-  // The thread starts the first time files queue up (a second or so): a Roster that only ever takes one file at a
-  // time (most tests, a quiet server) never pays for it.
+  const busy =
+    file !== undefined && ctx.catalog.read().jobs.some((j) => j.type === 'users_import' && isActive(j))
+  // The thread starts the first time import files queue up (it takes a second or so): a Roster that only ever takes
+  // one file at a time (most tests, a quiet server; an import beside an export, P5) never pays for it, nor its copy.
   if (busy) void file.reader.warm()
   const offThread = file?.use === 'always' || (busy && file.reader.ready)
   if (file && offThread)
