@@ -185,6 +185,9 @@ export async function runSplitImport(
   )
   const submitted: { part: ImportPart; id: string }[] = []
   let submitError: unknown
+  // The worker thread started while the file was read: usually ready by now, and every part after the first then
+  // has its users checked there while this thread commits the part before.
+  if (parts.length > 1) await transport.importsReady()
   for (const part of parts) {
     try {
       const command = { ...template, fileName: part.fileName, externalId }

@@ -19,6 +19,11 @@ export interface Transport {
    * process the engine takes both as they are; a server is sent the bytes (base64, as any import).
    */
   importPart(command: ImportCommand, part: { lines: Buffer; rows?: unknown[] }): Promise<unknown>
+  /**
+   * Resolves once this process's import worker thread (started by `connect` with `warmImports`) takes files, so that
+   * parts queued behind the first are checked on it; at once when the server runs the imports.
+   */
+  importsReady(): Promise<void>
   close(): Promise<void>
 }
 
@@ -42,13 +47,14 @@ export async function connect(
   try {
     const roster = await openRoster(config, { logger: silentLogger })
     roster.engine.start()
-    if (options.warmImports) void roster.engine.warmImports()
+    const ready = options.warmImports ? roster.engine.warmImports() : Promise.resolve()
     return {
       mode: 'local',
       ...(existed ? {} : { createdStore: roster.storeDir }),
       run: (command) => executeCommand(roster.engine, command),
       importPart: (command, { lines, rows }) =>
         executeImport(roster.engine, command, lines, rows ? { format: 'ndjson', rows } : undefined),
+      importsReady: () => ready,
       close: () => roster.close(),
     }
   } catch (error) {
@@ -75,6 +81,7 @@ function serverTransport(port: number, token: string): Transport {
     mode: 'server',
     importPart: (command, { lines }) =>
       transport.run({ ...command, contentBase64: lines.toString('base64') }),
+    importsReady: async () => {},
     async run(command) {
       let response: Response
       try {
