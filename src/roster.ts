@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { ImportWorker } from './adapters/import-worker/import-worker.ts'
 import { fileStoreMaintenance } from './adapters/store/async-user-store.ts'
 import type { OpenAppendHandle } from './adapters/store/journal-writer.ts'
 import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts'
@@ -49,6 +50,11 @@ export interface RosterDeps {
    * pass their own (a directory over a client with short timeouts).
    */
   tenant?: TenantDirectory
+  /**
+   * When the import worker thread reads and checks files: while other jobs are active (default: a lone file is done
+   * soonest on the main thread), always (tests of that path), or never (no worker thread).
+   */
+  importWorker?: 'busy' | 'always' | 'off'
 }
 
 /**
@@ -83,6 +89,9 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
       await localLock?.release()
     }
   }
+  const use = deps.importWorker ?? 'busy'
+  // The thread itself starts with the first import (ImportWorker.warm): a CLI command that imports nothing never has one.
+  const reader = use === 'off' ? undefined : new ImportWorker(deps.logger)
   try {
     const { catalog, artifacts } = stores
     await applyTenantSettings(catalog, config.tenant, deps.logger)
@@ -106,6 +115,7 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
         replica: { id: newReplicaId(), shared: stores.kind === 'postgres' },
         faults: config.faults,
         ...(tenant ? { tenant } : {}),
+        ...(reader && use !== 'off' ? { fileReader: { reader, use } } : {}),
       },
       { backups: { store: stores.backups, keep: config.backup.keep } },
     )
@@ -120,10 +130,12 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
       controlToken: randomBytes(24).toString('base64url'),
       async close() {
         await engine.stop()
+        await reader?.close()
         await close()
       },
     }
   } catch (error) {
+    await reader?.close()
     await close()
     throw error
   }

@@ -11,6 +11,7 @@ import { describeProfile, profile } from '../support/profile.ts'
 import type { Row } from '../support/report.ts'
 import { importDone, openBenchRoster, queueImport } from '../support/roster.ts'
 import { median, summarize } from '../support/stats.ts'
+import { describeTransfer, measureTransfer } from '../support/transfer-cost.ts'
 
 /**
  * P3: a bulk import of 100k users, two ways an admin does it: 50 files of 500 KB queued together through the
@@ -18,6 +19,7 @@ import { median, summarize } from '../support/stats.ts'
  * admin runs, Node's start-up included). Floor: the import floor of P1 (Roster's own validation) done file after
  * file on one thread, summed over the same files. Judged by the ratio to that floor, not by an absolute rate that
  * follows the host: the engine must beat one thread's floor (so it must use both cores), `--split` reach 0.8 of it.
+ * The Roster measured has had files queue up before (openBenchRoster waits for its import worker thread).
  */
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
@@ -160,6 +162,7 @@ export const p3: Scenario = {
       `Floor: P1’s floor (${importFloorWork}) of each of the ${fileCount} files in turn, on one thread; rate = users ÷ summed time. The engine’s row is judged against 1× (one thread’s floor: beating it takes both cores), the CLI’s against ${splitTarget}× (it also starts Node and re-reads the file).`,
       `CLI: \`roster import big.json --split --wait\` spawned on ${count(cliUsers)} users (${((Buffer.byteLength(largeFile(0, 1)) * cliUsers) / 1e6).toFixed(0)} MB), timed from spawn to exit; \`roster connections\` alone takes ${(idle.ms / 1000).toFixed(1)} s (Node, tsx, opening the store).`,
     ]
+    notes.push(describeTransfer(await measureTransfer(files.texts[0] as string)))
     if (median(engineRates) < engineTarget * files.floorRate) {
       let lines: string[] = []
       await engineRun(ctx, files, async (run) => {

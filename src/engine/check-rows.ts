@@ -19,6 +19,15 @@ export interface CheckedChunk {
 /** Checks of an import's chunks, by chunk number (none for chunks before `fromChunk`). */
 export type RowChecks = Promise<CheckedChunk>[]
 
+/**
+ * An import file's users as written, by 0-based index: an array, or (read on a worker thread) a view that parses
+ * a user from the file's text only when a report quotes it (see adapters/import-worker).
+ */
+export interface RowSource {
+  readonly length: number
+  at(index: number): unknown
+}
+
 export interface CheckSettings {
   connection: Connection
   exportLabels: Readonly<Record<string, string>>

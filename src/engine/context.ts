@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.ts'
 import type { JobEvents } from './events.ts'
-import type { Artifacts, CatalogStore, Clock, Ids, StoreMaintenance } from './ports.ts'
+import type { Artifacts, CatalogStore, Clock, Ids, ImportFileReader, StoreMaintenance } from './ports.ts'
 import type { TenantDirectory } from './tenant/tenant-directory.ts'
 import type { AsyncUserStore } from './user-directory.ts'
 
@@ -77,6 +77,11 @@ export interface EngineContext {
    * holds no users and its journal is only the durable log of the tenant jobs' parts. Absent: the embedded store.
    */
   tenant?: TenantDirectory
+  /**
+   * Reads and checks import files on another thread (a worker): absent, or while nothing else runs (`use: 'busy'`),
+   * the request's own thread does it. Tests pass `use: 'always'` to take that path with one file.
+   */
+  fileReader?: { reader: ImportFileReader; use: 'busy' | 'always' }
 }
 
 /** Artifact names within a job's folder. */

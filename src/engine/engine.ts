@@ -74,6 +74,11 @@ export class Engine {
     this.#scheduler.start()
   }
 
+  /** Starts the import worker thread now rather than when files first queue up (`roster import --split`). */
+  warmImports(): Promise<void> {
+    return this.ctx.fileReader?.reader.warm() ?? Promise.resolve()
+  }
+
   stop(): Promise<void> {
     return this.#scheduler.stop()
   }

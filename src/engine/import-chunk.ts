@@ -3,7 +3,7 @@ import type { ChunkPlan } from '../domain/import/plan-chunk.ts'
 import { reportEntry, type UserDiff } from '../domain/import/report.ts'
 import type { ImportJob } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
-import type { CheckedChunk } from './check-rows.ts'
+import type { CheckedChunk, RowSource } from './check-rows.ts'
 import type { EngineContext } from './context.ts'
 import { chunkKeys } from './import-run.ts'
 import { planInSlices } from './plan-in-slices.ts'
@@ -41,7 +41,7 @@ export async function importChunk(
   connection: Connection,
   chunk: number,
   checked: CheckedChunk,
-  rows: readonly unknown[],
+  rows: RowSource,
   options: { diffLimit: number; last: boolean },
 ): Promise<ChunkOutcome> {
   const { valid } = checked
@@ -102,14 +102,14 @@ export async function importChunk(
 }
 
 /** What the chunk's commit carries in the journal: its tally, its report entries (redacted), undo data. */
-function chunkMeta(plan: ChunkPlan, checked: CheckedChunk, rows: readonly unknown[]): ImportChunkMeta {
+function chunkMeta(plan: ChunkPlan, checked: CheckedChunk, rows: RowSource): ImportChunkMeta {
   return {
     tally: { ...plan.tally, failed: plan.tally.failed + checked.errors.length },
     // Every stage's errors (validation, file duplicates, store conflicts) pass the one redaction here, before
     // they reach the journal, the report or a preview.
     errors: [...checked.errors, ...plan.errors]
       .sort((a, b) => a.index - b.index)
-      .map((entry) => reportEntry(entry.index, rows[entry.index], entry.errors)),
+      .map((entry) => reportEntry(entry.index, rows.at(entry.index), entry.errors)),
     preImages: plan.preImages,
     ignored: checked.ignored,
   }

@@ -4,7 +4,7 @@ import { parseUsersFile } from '../domain/import/parse-users-file.ts'
 import type { PlannedRow } from '../domain/import/plan-chunk.ts'
 import type { ImportJob } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
-import { checkRows, type RowChecks } from './check-rows.ts'
+import { checkRows, type RowChecks, type RowSource } from './check-rows.ts'
 import { artifactNames, type EngineContext } from './context.ts'
 import { decodeUpload } from './request-import.ts'
 import type { RunControl } from './run-control.ts'
@@ -16,7 +16,7 @@ export const previewDiffs = 10
 /** What every import run starts from, into the embedded store or an Auth0 tenant alike. */
 export interface ImportRun {
   connection: Connection
-  rows: unknown[]
+  rows: RowSource
   /** The job's chunks already committed (none for a dry run, which commits nothing): the run resumes after them. */
   done: ChunkCommit[]
   chunkRows: number
@@ -32,21 +32,25 @@ export interface ImportRun {
 export async function prepareImportRun(
   ctx: EngineContext,
   job: ImportJob,
-  cached?: { rows: unknown[]; checks?: RowChecks },
+  cached?: { rows: RowSource; checks?: RowChecks },
 ): Promise<ImportRun> {
   const connection = ctx.catalog.read().connections.find((c) => c.id === job.connectionId)
   if (!connection) throw new AppError('connection_not_found', 'The connection does not exist.')
-  const rows = cached?.rows ?? (await readRows(ctx, job))
   const done = job.options.dryRun ? [] : await ctx.users.commitsOf(job.id)
   const chunkRows = job.upload.chunkRows
-  const checks =
-    cached?.checks ??
-    checkRows(rows, {
+  let rows: RowSource
+  let checks: RowChecks
+  if (cached?.checks) ({ rows, checks } = cached as { rows: RowSource; checks: RowChecks })
+  else {
+    const read = await readRows(ctx, job)
+    rows = read
+    checks = checkRows(read, {
       connection,
       exportLabels: ctx.catalog.read().exportLabels,
       chunkRows,
       fromChunk: done.length,
     })
+  }
   return { connection, rows, done, chunkRows, chunks: Math.ceil(rows.length / chunkRows), checks }
 }
 

@@ -1,7 +1,10 @@
 import type { AuditEntry } from '../domain/audit/audit-entry.ts'
 import type { BackupManifest, BackupSetListing } from '../domain/backups/backup-set.ts'
 import type { Catalog } from '../domain/catalog.ts'
+import type { Connection } from '../domain/connections/connection.ts'
+import type { uploadFormats } from '../domain/jobs/job.ts'
 import type { StoredUser } from '../domain/users/user.ts'
+import type { RowChecks, RowSource } from './check-rows.ts'
 
 /**
  * The engine's view of the world. Adapters implement these; the engine never imports lowdb, express, Bolt or
@@ -146,4 +149,36 @@ export interface Ids {
   connectionId(): string
   /** 24 hex characters, like Auth0's database user ids (the `auth0|` prefix is added by the caller). */
   userId(): string
+}
+
+/** An uploaded users file to read (decode, parse) and check (normalize, find duplicates, validate) in chunks. */
+export interface ImportFileToRead {
+  bytes: Uint8Array
+  fileName: string
+  /** IMPORT_MAX_BYTES: a gzipped upload may unpack to 20× this. */
+  maxBytes: number
+  exportLabels: Readonly<Record<string, string>>
+  connection: Connection
+  chunkRows: number
+}
+
+export interface ReadImportFile {
+  format: (typeof uploadFormats)[number]
+  rows: RowSource
+  /** Every chunk's check, from chunk 0. */
+  checks: RowChecks
+}
+
+/**
+ * Reads import files off the main thread (a worker thread), so the next queued file is parsed and checked while the
+ * main thread plans and commits the current one. Whole-file problems reject `read` with the same AppError (code and
+ * message) as reading on the main thread; a chunk's check rejects as `checkRows` would.
+ */
+export interface ImportFileReader {
+  read(file: ImportFileToRead): Promise<ReadImportFile>
+  /** Its thread has started and takes files at once (starting takes about a second: see `warm`). */
+  readonly ready: boolean
+  /** Starts the thread ahead of the first file; resolves once it is ready (or could not start: never rejects). */
+  warm(): Promise<void>
+  close(): Promise<void>
 }

@@ -1,11 +1,11 @@
 import { gunzipSync } from 'node:zlib'
 import type { Catalog } from '../domain/catalog.ts'
-import { checkImportTarget, findConnection } from '../domain/connections/connection.ts'
+import { type Connection, checkImportTarget, findConnection } from '../domain/connections/connection.ts'
 import { type ParsedUsersFile, parseUsersFile } from '../domain/import/parse-users-file.ts'
 import { decodeUtf8 } from '../domain/import/utf8.ts'
-import type { ImportJob, ImportOptions, Requester } from '../domain/jobs/job.ts'
+import { type ImportJob, type ImportOptions, isActive, type Requester } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
-import { checkRows, type RowChecks } from './check-rows.ts'
+import { checkRows, type RowChecks, type RowSource } from './check-rows.ts'
 import { artifactNames, type EngineContext } from './context.ts'
 
 /** gzip's magic number: Auth0's exports and Roster's backups are gzipped, and import as they are. */
@@ -33,19 +33,69 @@ export function decodeUpload(bytes: Uint8Array, fileName: string, maxBytes: numb
   return decodeUtf8(unpacked, fileName, 'unpacked byte')
 }
 
+/** What a request leaves its job's first run: the file's users and their checks, started. */
+interface ReadUpload {
+  format: ParsedUsersFile['format']
+  rows: RowSource
+  checks: RowChecks
+}
+
 /**
- * The upload's users, or, for a request that accepts unparsable files, none: such a job is recorded with no rows
- * and no cached parse, so its run reads the stored file, meets the same error and fails with it.
+ * The upload's users and their checks, or, for a request that accepts unparsable files, none: such a job is recorded
+ * with no rows and no cached parse, so its run reads the stored file, meets the same error and fails with it.
  */
-function readUpload(ctx: EngineContext, request: ImportRequest): ParsedUsersFile {
+async function readUpload(
+  ctx: EngineContext,
+  request: ImportRequest,
+  connection: Connection,
+): Promise<ReadUpload> {
   try {
-    const text = decodeUpload(request.bytes, request.fileName, ctx.limits.importMaxBytes)
-    return parseUsersFile(text, request.fileName, ctx.catalog.read().exportLabels)
+    return await readAndCheck(ctx, request, connection)
   } catch (error) {
     const unparsable = error instanceof AppError && error.code === 'invalid_users_file'
     if (!unparsable || !request.acceptUnparsable) throw error
-    return { format: /\.csv(\.gz)?$/i.test(request.fileName) ? 'csv' : 'json', rows: [] }
+    return { format: /\.csv(\.gz)?$/i.test(request.fileName) ? 'csv' : 'json', rows: [], checks: [] }
   }
+}
+
+/**
+ * On the worker thread when other imports keep this thread busy and the worker has started (the next queued file is
+ * read and checked there while this thread plans and commits the current one); here otherwise, where a lone file is
+ * done soonest (no copy of its checked users between threads). Same functions, same answers either way.
+ */
+async function readAndCheck(
+  ctx: EngineContext,
+  request: ImportRequest,
+  connection: Connection,
+): Promise<ReadUpload> {
+  const exportLabels = ctx.catalog.read().exportLabels
+  const { chunkRows, importMaxBytes } = ctx.limits
+  const file = ctx.fileReader
+  const busy =
+    file !== undefined && ctx.catalog.read().jobs.some((j) => j.type === 'users_import' && isActive(j))
+  // The thread starts the first time import files queue up (it takes a second or so): a Roster that only ever takes
+  // one file at a time (most tests, a quiet server; an import beside an export, P5) never pays for it, nor its copy.
+  if (busy) void file.reader.warm()
+  const offThread = file?.use === 'always' || (busy && file.reader.ready)
+  if (file && offThread)
+    return file.reader.read({
+      bytes: request.bytes,
+      fileName: request.fileName,
+      maxBytes: importMaxBytes,
+      exportLabels,
+      connection,
+      chunkRows,
+    })
+  const parsed =
+    request.parsed ??
+    parseUsersFile(
+      decodeUpload(request.bytes, request.fileName, importMaxBytes),
+      request.fileName,
+      exportLabels,
+    )
+  // Checking the rows (CPU) runs while the upload and the record are fsync'd (waiting); the first run awaits it.
+  const checks = checkRows(parsed.rows, { connection, exportLabels, chunkRows, fromChunk: 0 })
+  return { format: parsed.format, rows: parsed.rows, checks }
 }
 
 export interface ImportRequest {
@@ -61,6 +111,12 @@ export interface ImportRequest {
    * Auth0's API does (202) and let the job fail with the parse error as its `status_details`.
    */
   acceptUnparsable?: boolean
+  /**
+   * The users of `bytes`, parsed from these very bytes by the caller in this process (`roster import --split`, whose
+   * parts are NDJSON lines cut from the file it parsed): taken as they are, not parsed again. Only when this thread
+   * reads the file; the worker thread parses the bytes itself (the rows cost more to copy to it than to parse there).
+   */
+  parsed?: ParsedUsersFile
   /**
    * Checked and applied in the same catalog change that records the job (it may throw to refuse the request, leaving
    * the catalog unchanged): what must happen once, with the job or not at all — a dry run's decision.
@@ -79,7 +135,7 @@ export async function requestImport(
   request: ImportRequest,
   /** Ids of jobs being created: retention leaves their files alone until the record exists. */
   creating: Set<string>,
-): Promise<{ job: ImportJob; rows: unknown[]; checks: RowChecks }> {
+): Promise<{ job: ImportJob; rows: RowSource; checks: RowChecks }> {
   const { importMaxBytes } = ctx.limits
   if (request.bytes.byteLength > importMaxBytes) {
     throw new AppError(
@@ -91,7 +147,7 @@ export async function requestImport(
   const connection = findConnection(ctx.catalog.read().connections, request.connection)
   const refusal = checkImportTarget(connection)
   if (refusal || !connection) throw refusal
-  const parsed = readUpload(ctx, request)
+  const parsed = await readUpload(ctx, request, connection)
 
   const job: ImportJob = {
     id: ctx.ids.jobId(),
@@ -110,13 +166,6 @@ export async function requestImport(
       chunkRows: ctx.limits.chunkRows,
     },
   }
-  // Checking the rows (CPU) runs while the upload and the record are fsync'd (waiting); the first run awaits it.
-  const checks = checkRows(parsed.rows, {
-    connection,
-    exportLabels: ctx.catalog.read().exportLabels,
-    chunkRows: job.upload.chunkRows,
-    fromChunk: 0,
-  })
   creating.add(job.id)
   try {
     const upload = ctx.artifacts.put(job.id, artifactNames.upload, request.bytes)
@@ -145,5 +194,5 @@ export async function requestImport(
     via: job.requestedBy.via,
   })
   ctx.events.emit({ type: 'job:created', job })
-  return { job, rows: parsed.rows, checks }
+  return { job, rows: parsed.rows, checks: parsed.checks }
 }

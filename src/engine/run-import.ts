@@ -2,7 +2,7 @@ import type { ChunkTally, PreImage } from '../domain/import/plan-chunk.ts'
 import type { ReportEntry, UserDiff } from '../domain/import/report.ts'
 import type { ImportJob } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
-import type { RowChecks } from './check-rows.ts'
+import type { RowChecks, RowSource } from './check-rows.ts'
 import type { EngineContext } from './context.ts'
 import { importChunk } from './import-chunk.ts'
 import { pauseForFaultInjection, prepareImportRun, previewDiffs } from './import-run.ts'
@@ -28,7 +28,7 @@ export async function runImport(
   job: ImportJob,
   control: RunControl,
   /** The rows its request parsed, and their checks if the request started them (see `checkRows`). */
-  cached?: { rows: unknown[]; checks?: RowChecks },
+  cached?: { rows: RowSource; checks?: RowChecks },
 ): Promise<void> {
   if (ctx.tenant) return runTenantImport(ctx, ctx.tenant, job, control, cached)
   const { connection, rows, done, chunkRows, chunks, checks } = await prepareImportRun(ctx, job, cached)

@@ -2,7 +2,7 @@ import type { JobProgress } from '../domain/jobs/auth0-view.ts'
 import { isActive, type Job, writesUsers } from '../domain/jobs/job.ts'
 import { type ClaimView, jobsToClaim } from '../domain/jobs/job-claims.ts'
 import { AppError, asAppError } from '../errors.ts'
-import type { RowChecks } from './check-rows.ts'
+import type { RowChecks, RowSource } from './check-rows.ts'
 import type { EngineContext } from './context.ts'
 import { runExport } from './export.ts'
 import { finishJob } from './finish-job.ts'
@@ -49,7 +49,7 @@ interface Claimed extends JobClaim {
  */
 export class Scheduler {
   readonly #running = new Map<string, Running>()
-  readonly #rows = new Map<string, { rows: unknown[]; checks: RowChecks }>()
+  readonly #rows = new Map<string, { rows: RowSource; checks: RowChecks }>()
   #started = false
   #stopping = false
   #compacting: Promise<void> | undefined
@@ -62,7 +62,7 @@ export class Scheduler {
   constructor(private readonly ctx: EngineContext) {}
 
   /** Keeps a new job's parsed rows (and their checks, under way) for its first run: the file is parsed once. */
-  remember(jobId: string, cached: { rows: unknown[]; checks: RowChecks }): void {
+  remember(jobId: string, cached: { rows: RowSource; checks: RowChecks }): void {
     this.#rows.set(jobId, cached)
   }
 

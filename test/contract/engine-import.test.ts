@@ -41,12 +41,17 @@ function freshIds(): Ids {
 }
 
 /** A Roster's catalog and files with an Engine of its own whose users are `users` (the file store if absent). */
-async function openBackend(users?: AsyncUserStore, wrap: Wrap = (u) => u): Promise<Backend> {
+async function openBackend(
+  users?: AsyncUserStore,
+  wrap: Wrap = (u) => u,
+  importWorker: 'busy' | 'always' = 'busy',
+): Promise<Backend> {
   const clock = new FixedClock()
   const roster = await openRoster(loadConfig({ STORE_DIR: await tempDir() }), {
     logger: silentLogger,
     clock,
     ids: freshIds(),
+    importWorker,
   })
   // The Roster's own engine is never started: this one runs the jobs.
   const { maintenance, ...ctx } = roster.engine.ctx
@@ -248,6 +253,12 @@ describe('the engine on the embedded store', () => {
     expect(outcome.afterUndo).toEqual(outcome.afterFirst)
     expect(outcome.exported).toHaveLength(4)
     expect(outcome.counts).toEqual([4, 1])
+  })
+
+  it('gives the same summaries, reports, export and users with every file read on the worker thread', async () => {
+    const onMainThread = await run(() => openBackend())
+    const onWorker = await run(() => openBackend(undefined, undefined, 'always'))
+    expect(onWorker).toEqual(onMainThread)
   })
 
   it('plans a chunk again when another writer changes one of its users between lookup and commit', async () => {

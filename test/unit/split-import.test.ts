@@ -1,6 +1,11 @@
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import { decodeUsersFile, planImportParts, withSplitHint } from '../../src/adapters/cli/split-import.ts'
+import {
+  decodeUsersFile,
+  planImportParts,
+  readUsersFile,
+  withSplitHint,
+} from '../../src/adapters/cli/split-import.ts'
 import { AppError } from '../../src/errors.ts'
 
 const rows = Array.from({ length: 10 }, (_, n) => ({ email: `user${n}@example.com`, user_metadata: { n } }))
@@ -45,6 +50,38 @@ describe('planImportParts', () => {
   it('refuses a user that alone is over the limit, naming its index', () => {
     const big = [...rows.slice(0, 2), { email: 'big@example.com', user_metadata: { blob: 'x'.repeat(500) } }]
     expect(() => planImportParts(big, 200, 'users.json')).toThrow(/user at index 2 alone is \d+ bytes/)
+  })
+})
+
+describe('planImportParts on the file as written', () => {
+  const parse = (text: string) =>
+    text
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+
+  it("writes each user's own text as its line, and hands over the users those lines parse to", () => {
+    // Pretty-printed (line breaks inside users), odd spacing, a string holding brackets and an escaped quote, a
+    // number JSON.stringify would rewrite: each line is the file's text, parsed once by the CLI.
+    const text = `\ufeff[ ${JSON.stringify(rows.slice(0, 4), null, 2).slice(1, -1)} ,
+      {"email" : "odd@example.com", "user_metadata": {"s": "a,]}\\"b", "n": 1.50}} ]`
+    const file = readUsersFile(Buffer.from(text), 'users.json')
+    const parts = planImportParts(file.rows, 120, 'users.json', file)
+    expect(parts.length).toBeGreaterThan(1)
+    for (const part of parts) {
+      expect(part.text).toContain('"email"')
+      expect(parse(part.text)).toEqual(part.users)
+    }
+    expect(parts.flatMap((p) => p.users)).toEqual(file.rows)
+    expect(parts.at(-1)?.text).toContain('"n": 1.50}')
+  })
+
+  it('stringifies the users of a CSV file, and hands over none: the engine parses those lines', () => {
+    const csv = `email,given_name\n${rows.map((r) => `${r.email},G`).join('\n')}\n`
+    const file = readUsersFile(Buffer.from(csv), 'users.csv')
+    const parts = planImportParts(file.rows, 1_000_000, 'users.csv', file)
+    expect(parts[0]?.users).toBeUndefined()
+    expect(parse(parts[0]?.text ?? '')).toEqual(file.rows)
   })
 })
 

@@ -14,6 +14,7 @@ import { toAuth0Job } from '../../domain/jobs/auth0-view.ts'
 import type { Job } from '../../domain/jobs/job.ts'
 import { toAuth0User } from '../../domain/users/auth0-user-view.ts'
 import type { Engine } from '../../engine/engine.ts'
+import type { ImportRequest } from '../../engine/request-import.ts'
 import { AppError } from '../../errors.ts'
 
 /**
@@ -112,6 +113,34 @@ export interface CommandContext {
   exportLink?: (job: Job) => string | undefined
 }
 
+/**
+ * `import` with its file's bytes: from the command's base64, or (`roster import --split` in this process) a part's
+ * NDJSON as the CLI wrote it, with the users it parsed those very lines to, so the engine keeps the bytes and parses
+ * them no second time.
+ */
+export async function executeImport(
+  engine: Engine,
+  command: Extract<CliCommand, { name: 'import' }>,
+  bytes: Buffer,
+  parsed?: ImportRequest['parsed'],
+): Promise<unknown> {
+  const job = await engine.requestImport({
+    connection: command.connection,
+    fileName: command.fileName,
+    bytes,
+    options: {
+      upsert: command.upsert,
+      merge: command.merge,
+      dryRun: command.dryRun,
+      sendCompletionEmail: command.sendCompletionEmail,
+      ...(command.externalId === undefined ? {} : { externalId: command.externalId }),
+    },
+    requestedBy: { via: 'cli', id: command.requestedBy },
+    ...(parsed ? { parsed } : {}),
+  })
+  return toAuth0Job(job)
+}
+
 /** Runs one command against the engine; returns the Auth0-shaped JSON the CLI prints with `--json`. */
 export async function executeCommand(
   engine: Engine,
@@ -119,22 +148,8 @@ export async function executeCommand(
   context: CommandContext = {},
 ): Promise<unknown> {
   switch (command.name) {
-    case 'import': {
-      const job = await engine.requestImport({
-        connection: command.connection,
-        fileName: command.fileName,
-        bytes: Buffer.from(command.contentBase64, 'base64'),
-        options: {
-          upsert: command.upsert,
-          merge: command.merge,
-          dryRun: command.dryRun,
-          sendCompletionEmail: command.sendCompletionEmail,
-          ...(command.externalId === undefined ? {} : { externalId: command.externalId }),
-        },
-        requestedBy: { via: 'cli', id: command.requestedBy },
-      })
-      return toAuth0Job(job)
-    }
+    case 'import':
+      return executeImport(engine, command, Buffer.from(command.contentBase64, 'base64'))
     case 'export': {
       const job = await engine.requestExport({
         ...(command.connection === undefined ? {} : { connection: command.connection }),

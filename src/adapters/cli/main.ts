@@ -51,7 +51,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const config = loadConfig(readEnvironment().env)
   if (requested.name === 'db-migrate')
     return (await import('./db-command.ts')).runDbMigrate(config, invocation.json, print)
-  const transport = await connect(config)
+  const transport = await connect(config, { warmImports: requested.name === 'import' && !!invocation.split })
   try {
     if (transport.createdStore !== undefined && process.cwd() !== projectDir)
       warnNewStore(transport.createdStore)

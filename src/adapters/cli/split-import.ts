@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib'
 import { parseUsersFile } from '../../domain/import/parse-users-file.ts'
+import { rowSpans } from '../../domain/import/row-spans.ts'
 import { decodeUtf8 } from '../../domain/import/utf8.ts'
 import { AppError } from '../../errors.ts'
 import type { CliCommand } from './commands.ts'
@@ -24,6 +25,8 @@ export interface ImportPart {
   firstRow: number
   rows: number
   text: string
+  /** The users `text` parses to, when its lines are the file's own (not for CSV): see `planImportParts`. */
+  users?: unknown[]
 }
 
 /** What a gzipped file may unpack to here: the CLI's own memory, not a server's, bounds it (a V8 string's limit). */
@@ -31,8 +34,26 @@ const maxUnpackedBytes = 512 * 1024 * 1024
 
 /** The file's user objects: gunzipped when it starts with gzip's magic number, then read as any users file. */
 export function decodeUsersFile(bytes: Buffer, fileName: string): unknown[] {
-  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b)
-    return parseUsersFile(decodeUtf8(bytes, fileName), fileName).rows
+  return readUsersFile(bytes, fileName).rows
+}
+
+/** A users file read for splitting: its users, and where each one's JSON is in the text (JSON and NDJSON files). */
+export interface ReadUsersFile {
+  rows: unknown[]
+  text: string
+  spans?: Int32Array
+}
+
+export function readUsersFile(bytes: Buffer, fileName: string): ReadUsersFile {
+  const text = decodeUsersText(bytes, fileName)
+  const { rows, format } = parseUsersFile(text, fileName)
+  const spans = rowSpans(text, format)
+  // Used only if they found every user (they always should: checked, not assumed).
+  return spans && spans.length === rows.length * 2 ? { rows, text, spans } : { rows, text }
+}
+
+function decodeUsersText(bytes: Buffer, fileName: string): string {
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return decodeUtf8(bytes, fileName)
   let unpacked: Buffer
   try {
     unpacked = gunzipSync(bytes, { maxOutputLength: maxUnpackedBytes })
@@ -42,18 +63,40 @@ export function decodeUsersFile(bytes: Buffer, fileName: string): unknown[] {
       `${fileName} looks gzipped but does not unpack: ${(error as Error).message}.`,
     )
   }
-  return parseUsersFile(decodeUtf8(unpacked, fileName, 'unpacked byte'), fileName).rows
+  return decodeUtf8(unpacked, fileName, 'unpacked byte')
+}
+
+/**
+ * A user's NDJSON line: its own text from the file where it has one (no stringify, and the line parses to the very
+ * value the file's parse gave), else JSON.stringify (CSV). Line breaks inside a JSON value are whitespace between
+ * tokens (a string cannot hold a raw one), so they become spaces.
+ */
+function userLine(
+  rows: readonly unknown[],
+  index: number,
+  source?: Pick<ReadUsersFile, 'text' | 'spans'>,
+): string {
+  const spans = source?.spans
+  if (!source || !spans) return `${JSON.stringify(rows[index])}\n`
+  const json = source.text.slice(spans[index * 2], spans[index * 2 + 1])
+  return `${/[\r\n]/.test(json) ? json.replace(/[\r\n]/g, ' ') : json}\n`
 }
 
 /**
  * Cuts the users into NDJSON parts of at most `maxBytes` each, in file order (greedy: every part but the last is
- * as full as it can be). `big.json.gz` gives `big.part-01-of-12.ndjson` …
+ * as full as it can be). `big.json.gz` gives `big.part-01-of-12.ndjson` … Each part's `text` is written once, and
+ * `users` are what its lines parse to: the engine in this process keeps the one and need not parse it again.
  */
-export function planImportParts(rows: readonly unknown[], maxBytes: number, fileName: string): ImportPart[] {
+export function planImportParts(
+  rows: readonly unknown[],
+  maxBytes: number,
+  fileName: string,
+  source?: Pick<ReadUsersFile, 'text' | 'spans'>,
+): ImportPart[] {
   const groups: { firstRow: number; lines: string[]; bytes: number }[] = []
   let current: (typeof groups)[number] | undefined
-  rows.forEach((row, index) => {
-    const line = `${JSON.stringify(row)}\n`
+  for (let index = 0; index < rows.length; index++) {
+    const line = userLine(rows, index, source)
     const bytes = Buffer.byteLength(line)
     if (bytes > maxBytes) {
       throw new AppError(
@@ -68,7 +111,7 @@ export function planImportParts(rows: readonly unknown[], maxBytes: number, file
     }
     current.lines.push(line)
     current.bytes += bytes
-  })
+  }
   const base = fileName.replace(/\.gz$/i, '').replace(/\.(json|ndjson|jsonl|csv)$/i, '')
   const width = Math.max(2, String(groups.length).length)
   const pad = (n: number) => String(n).padStart(width, '0')
@@ -79,6 +122,8 @@ export function planImportParts(rows: readonly unknown[], maxBytes: number, file
     firstRow: group.firstRow,
     rows: group.lines.length,
     text: group.lines.join(''),
+    // A CSV file's users are JSON.stringify'd: the engine parses those lines, as a server would.
+    ...(source?.spans ? { users: rows.slice(group.firstRow, group.firstRow + group.lines.length) } : {}),
   }))
 }
 
@@ -129,8 +174,9 @@ export async function runSplitImport(
   io: SplitIo,
 ): Promise<number> {
   const { importMaxBytes } = (await transport.run({ name: 'limits' })) as { importMaxBytes: number }
-  const rows = decodeUsersFile(bytes, template.fileName)
-  const parts = planImportParts(rows, importMaxBytes, template.fileName)
+  const file = readUsersFile(bytes, template.fileName)
+  const { rows } = file
+  const parts = planImportParts(rows, importMaxBytes, template.fileName, file)
   const externalId = template.externalId ?? template.fileName
   io.note(
     `Importing ${template.fileName}: ${plural(rows.length, 'user')} in ${plural(parts.length, 'part')} of at ` +
@@ -139,14 +185,19 @@ export async function runSplitImport(
   )
   const submitted: { part: ImportPart; id: string }[] = []
   let submitError: unknown
+  // The worker thread started while the file was read: usually ready by now, and every part after the first then
+  // has its users checked there while this thread commits the part before.
+  if (parts.length > 1) await transport.importsReady()
   for (const part of parts) {
     try {
-      const job = (await transport.run({
-        ...template,
-        fileName: part.fileName,
-        contentBase64: Buffer.from(part.text).toString('base64'),
-        externalId,
-      })) as { id: string }
+      const command = { ...template, fileName: part.fileName, externalId }
+      const lines = Buffer.from(part.text)
+      const job = (await transport.importPart(command, {
+        lines,
+        ...(part.users ? { rows: part.users } : {}),
+      })) as {
+        id: string
+      }
       submitted.push({ part, id: job.id })
     } catch (error) {
       // The parts already sent are jobs now: wait for them and report, then say which parts were not sent.

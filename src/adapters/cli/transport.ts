@@ -4,7 +4,9 @@ import type { Config } from '../../config.ts'
 import { AppError, type ErrorCode, errorCodes } from '../../errors.ts'
 import { silentLogger } from '../../logger.ts'
 import { openRoster } from '../../roster.ts'
-import { type CliCommand, executeCommand } from './commands.ts'
+import { type CliCommand, executeCommand, executeImport } from './commands.ts'
+
+type ImportCommand = Extract<CliCommand, { name: 'import' }>
 
 /** Where CLI commands run: in this process on the store, or in the Roster server that holds the store. */
 export interface Transport {
@@ -12,6 +14,16 @@ export interface Transport {
   /** Local mode only: the store did not exist, this process just created it (empty). */
   readonly createdStore?: string
   run(command: CliCommand): Promise<unknown>
+  /**
+   * `import` of a part of `roster import --split`: `lines` is the part's NDJSON, `rows` its users as parsed. In this
+   * process the engine takes both as they are; a server is sent the bytes (base64, as any import).
+   */
+  importPart(command: ImportCommand, part: { lines: Buffer; rows?: unknown[] }): Promise<unknown>
+  /**
+   * Resolves once this process's import worker thread (started by `connect` with `warmImports`) takes files, so that
+   * parts queued behind the first are checked on it; at once when the server runs the imports.
+   */
+  importsReady(): Promise<void>
   close(): Promise<void>
 }
 
@@ -20,7 +32,11 @@ export interface Transport {
  * the control channel named in the lock file; otherwise it opens the store itself (and resumes any job a crash
  * left behind, as the server would).
  */
-export async function connect(config: Config): Promise<Transport> {
+export async function connect(
+  config: Config,
+  /** The command imports a file in parts: the import worker thread starts while the CLI reads the file. */
+  options: { warmImports?: boolean } = {},
+): Promise<Transport> {
   // On PostgreSQL the store is the database: STORE_DIR is only this machine's folder, new or not.
   const existed =
     config.databaseUrl !== undefined ||
@@ -31,10 +47,14 @@ export async function connect(config: Config): Promise<Transport> {
   try {
     const roster = await openRoster(config, { logger: silentLogger })
     roster.engine.start()
+    const ready = options.warmImports ? roster.engine.warmImports() : Promise.resolve()
     return {
       mode: 'local',
       ...(existed ? {} : { createdStore: roster.storeDir }),
       run: (command) => executeCommand(roster.engine, command),
+      importPart: (command, { lines, rows }) =>
+        executeImport(roster.engine, command, lines, rows ? { format: 'ndjson', rows } : undefined),
+      importsReady: () => ready,
       close: () => roster.close(),
     }
   } catch (error) {
@@ -57,8 +77,11 @@ function lockContact(error: unknown): { port: number; controlToken: string } | u
 }
 
 function serverTransport(port: number, token: string): Transport {
-  return {
+  const transport: Transport = {
     mode: 'server',
+    importPart: (command, { lines }) =>
+      transport.run({ ...command, contentBase64: lines.toString('base64') }),
+    importsReady: async () => {},
     async run(command) {
       let response: Response
       try {
@@ -88,6 +111,7 @@ function serverTransport(port: number, token: string): Transport {
     },
     close: async () => {},
   }
+  return transport
 }
 
 function toCode(code: string | undefined): ErrorCode {

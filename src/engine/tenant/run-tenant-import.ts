@@ -10,7 +10,7 @@ import {
 } from '../../domain/import/tenant-rows.ts'
 import type { ImportJob } from '../../domain/jobs/job.ts'
 import { AppError } from '../../errors.ts'
-import type { RowChecks } from '../check-rows.ts'
+import type { RowChecks, RowSource } from '../check-rows.ts'
 import type { EngineContext } from '../context.ts'
 import { pauseForFaultInjection, prepareImportRun, previewDiffs } from '../import-run.ts'
 import type { RunControl } from '../run-control.ts'
@@ -41,7 +41,7 @@ export async function runTenantImport(
   tenant: TenantDirectory,
   job: ImportJob,
   control: RunControl,
-  cached?: { rows: unknown[]; checks?: RowChecks },
+  cached?: { rows: RowSource; checks?: RowChecks },
 ): Promise<void> {
   const { connection, rows, done, chunkRows, chunks, checks } = await prepareImportRun(ctx, job, cached)
   const provider = providerOf(connection)
@@ -118,7 +118,7 @@ export async function runTenantImport(
         tally: { ...plan.tally, failed: plan.tally.failed + errors.length },
         errors: [...errors, ...plan.errors]
           .sort((a, b) => a.index - b.index)
-          .map((entry) => reportEntry(entry.index, rows[entry.index], entry.errors)),
+          .map((entry) => reportEntry(entry.index, rows.at(entry.index), entry.errors)),
         preImages: plan.preImages,
         ignored,
         tenant: { parts },

@@ -9,6 +9,7 @@ import {
 import type { RowError } from '../../domain/import/validate-row.ts'
 import type { ImportJob, TenantPart } from '../../domain/jobs/job.ts'
 import { AppError } from '../../errors.ts'
+import type { RowSource } from '../check-rows.ts'
 import type { EngineContext } from '../context.ts'
 import type { RunControl } from '../run-control.ts'
 import type { ImportChunkMeta } from '../run-import.ts'
@@ -68,7 +69,7 @@ export interface PartRun {
   part: number
   plan: TenantPartPlan
   /** The file's rows as the person wrote them: report lines show them (redacted). */
-  rows: readonly unknown[]
+  rows: RowSource
   /**
    * The part may have reached the tenant before (a run that stopped before recording its job id, or a submission
    * that failed without an answer): its own users' DUPLICATED_USER then means "done".
@@ -205,7 +206,7 @@ async function readResult(
   if (maybeSent) await dropOwnDuplicates(run, byIndex)
   const failures = [...byIndex]
     .sort(([a], [b]) => a - b)
-    .map(([index, rowErrors]) => reportEntry(index, run.rows[index], rowErrors))
+    .map(([index, rowErrors]) => reportEntry(index, run.rows.at(index), rowErrors))
   return { failures }
 }
 

@@ -1,0 +1,87 @@
+import { deserialize, serialize } from 'node:v8'
+import { parseUsersFile } from '../../src/domain/import/parse-users-file.ts'
+import { rowSpans } from '../../src/domain/import/row-spans.ts'
+import { decodeUtf8 } from '../../src/domain/import/utf8.ts'
+import { checkRows } from '../../src/engine/check-rows.ts'
+
+/**
+ * What moving an import file's parse and checks to a worker thread costs in copies, on one file (issue 15): the main
+ * thread's own work today, and each way of getting the result across. Structured clone is V8's serializer
+ * (`node:v8` serialize/deserialize is the same code postMessage runs); each figure is a median in milliseconds.
+ */
+export interface TransferCost {
+  users: number
+  /** Main thread today: UTF-8 decode, nesting check, JSON.parse. */
+  parseMs: number
+  /** Main thread today: normalize, in-file duplicates, validate (checkRows). */
+  checkMs: number
+  /** Parse here, check there: the parsed users cloned over (serialize here + rebuild there). */
+  rawCloneMs: { send: number; receive: number }
+  /** Parse and check there: the checked chunk cloned back (serialize there, rebuild here). */
+  checkedCloneMs: { send: number; receive: number }
+  /** The same as one JSON string: stringify there, JSON.parse here (loses undefined, -0, …: not used). */
+  checkedJsonMs: { send: number; receive: number }
+  /** Where each user is in the text (worker side): what lets the main thread skip the users as written. */
+  spansMs: number
+}
+
+function median(work: () => unknown, runs = 15): number {
+  const samples: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now()
+    work()
+    samples.push(performance.now() - start)
+  }
+  samples.sort((a, b) => a - b)
+  return samples[Math.floor(runs / 2)] as number
+}
+
+async function medianAsync(work: () => Promise<unknown>, runs = 15): Promise<number> {
+  const samples: number[] = []
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now()
+    await work()
+    samples.push(performance.now() - start)
+  }
+  samples.sort((a, b) => a - b)
+  return samples[Math.floor(runs / 2)] as number
+}
+
+export async function measureTransfer(text: string): Promise<TransferCost> {
+  const bytes = Buffer.from(text)
+  const parse = () => parseUsersFile(decodeUtf8(bytes, 'users.json'), 'users.json').rows
+  const rows = parse()
+  const connection = { id: 'con_1', name: 'c', strategy: 'auth0' } as never
+  const check = () =>
+    Promise.all(checkRows(rows, { connection, exportLabels: {}, chunkRows: rows.length, fromChunk: 0 }))
+  const [checked] = await check()
+  const raw = serialize(rows)
+  const cloned = serialize(checked)
+  const json = JSON.stringify(checked)
+  return {
+    users: rows.length,
+    parseMs: median(parse),
+    checkMs: await medianAsync(check),
+    rawCloneMs: { send: median(() => serialize(rows)), receive: median(() => deserialize(raw)) },
+    checkedCloneMs: { send: median(() => serialize(checked)), receive: median(() => deserialize(cloned)) },
+    checkedJsonMs: { send: median(() => JSON.stringify(checked)), receive: median(() => JSON.parse(json)) },
+    spansMs: median(() => rowSpans(text, 'json')),
+  }
+}
+
+/** The figures in one line, for P3's notes. */
+export function describeTransfer(t: TransferCost): string {
+  const ms = (n: number) => `${n.toFixed(1)} ms`
+  return (
+    `Both cores (issue 15): queued files are read and checked on a worker thread while the main thread plans and commits. Transfer cost, measured now on one 500 KB file (${t.users} users): on the main thread today, parse ${ms(t.parseMs)} + checks ${ms(t.checkMs)}. ` +
+    `Parsing here and checking there would clone the parsed users over (${ms(t.rawCloneMs.send)} to send + ${ms(t.rawCloneMs.receive)} to rebuild) and still parse here: not chosen. ` +
+    `Passing the bytes (a 0.5 MB copy) and parsing and checking there leaves the main thread only the checked chunk to rebuild: ${ms(t.checkedCloneMs.receive)} by structured clone (${ms(t.checkedCloneMs.send)} to send), or ${ms(t.checkedJsonMs.receive)} as one JSON string (${ms(t.checkedJsonMs.send)} to stringify) — ` +
+    `chosen: the bytes and structured clone, which keeps what JSON would lose (undefined values, -0, a __proto__ key arrives as an own key either way); the users as written come back as positions in the text (${ms(t.spansMs)} on the worker) and are parsed only when a report quotes one, instead of another ${ms(t.rawCloneMs.receive)} of clone.`
+  )
+}
+
+// `node --import tsx bench/support/transfer-cost.ts`: the figures alone.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { importFile } = await import('./generate.ts')
+  console.log(describeTransfer(await measureTransfer(importFile(0).text)))
+}

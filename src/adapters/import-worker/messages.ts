@@ -1,0 +1,53 @@
+import type { Connection } from '../../domain/connections/connection.ts'
+import type { uploadFormats } from '../../domain/jobs/job.ts'
+import type { CheckedChunk } from '../../engine/check-rows.ts'
+import { AppError, type ErrorCode, errorCodes } from '../../errors.ts'
+
+/** One file for the worker: what `ImportFileToRead` holds, with the task's id. */
+export interface FileTask {
+  id: number
+  bytes: Uint8Array
+  fileName: string
+  maxBytes: number
+  exportLabels: Readonly<Record<string, string>>
+  connection: Connection
+  chunkRows: number
+}
+
+/**
+ * The worker's answers, in this order for each task: `parsed` (or `refused`: the file as a whole), then one `chunk`
+ * per chunk (or `failed`, for that chunk and the rest). Structured clone carries them: what the checks produce
+ * arrives as it was, keys such as `__proto__`, `undefined` values and -0 included (JSON would not keep them).
+ */
+export type WorkerAnswer =
+  /** Sent once, when the worker has loaded its modules (with tsx, about a second): it takes files from then on. */
+  | { id?: undefined; type: 'ready' }
+  | {
+      id: number
+      type: 'parsed'
+      format: (typeof uploadFormats)[number]
+      count: number
+      /** Where each user is in the decoded text (see rowSpans); absent for CSV, which sends `rows`. */
+      spans?: Int32Array
+      rows?: unknown[]
+    }
+  | { id: number; type: 'chunk'; chunk: number; checked: CheckedChunk }
+  | { id: number; type: 'refused'; error: SentError }
+  | { id: number; type: 'failed'; chunk: number; error: SentError }
+
+export interface SentError {
+  code?: string
+  message: string
+  details?: unknown
+}
+
+export function sendError(error: unknown): SentError {
+  if (error instanceof AppError) return { code: error.code, message: error.message, details: error.details }
+  return { message: error instanceof Error ? error.message : String(error) }
+}
+
+/** The error as the main thread would have thrown it: the same AppError code, message and details. */
+export function receivedError(sent: SentError): Error {
+  const code = errorCodes.find((known) => known === sent.code) as ErrorCode | undefined
+  return code ? new AppError(code, sent.message, sent.details) : new Error(sent.message)
+}
