@@ -14,12 +14,13 @@ import { databaseUnavailable, type Pool, type PoolClient } from './pool.ts'
  *   most of an export's time), and each page is a short statement: a scan of millions holds no transaction open.
  * - From the second page on, the next page is read while this one is consumed: a scan that asks for a second page
  *   is a long one (an export); one that stops within the first (a GET /users page) reads nothing more.
- * - `doc` is jsonb, whose text is not what JSON.stringify writes: its separators carry a space and its keys are in
- *   jsonb's order (shorter keys first). Each user's text is compacted in place (whitespace outside strings dropped,
- *   nothing else) and `,"rev":<rev>}` appended, which is the JSON of `{ ...doc, rev }`, the user `scan` yields.
- *   Key order inside is jsonb's, as the parsed user's is today, so a file written from the bytes equals one written
- *   from parsed users; text the byte reader does not accept as canonical (numbers jsonb prints otherwise than
- *   JavaScript, `\u` escapes) goes the parsing way, through `user()`.
+ * - `doc` is `json` (migration 004): the text the commit wrote, JSON.stringify's, sent as stored. Rows written
+ *   before that migration hold jsonb's text instead: a space after each separator, nested keys in jsonb's order
+ *   (shorter first). Each user's text is compacted in place (whitespace outside strings dropped, nothing else:
+ *   stored text is unchanged by it) and `,"rev":<rev>}` appended, which is the JSON of `{ ...doc, rev }`, the user
+ *   `scan` yields. Nested keys stay in the stored order, as the parsed user has them, so a file written from the
+ *   bytes equals one written from parsed users; text the byte reader does not take as JSON.stringify's (numbers
+ *   jsonb printed otherwise than JavaScript, `\u` escapes) goes the parsing way, through `user()`.
  */
 
 /** Users per page: ~2–3 MB of JSON, a few ms of work between event-loop turns is the caller's to slice. */
@@ -112,7 +113,9 @@ async function readPage(
   try {
     const chunks: Buffer[] = []
     for await (const chunk of client.query(copyTo(sql(client)))) chunks.push(chunk as Buffer)
-    return new JsonPage(Buffer.concat(chunks))
+    const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0)
+    // Room after the last row for its `,"rev":…}` (JsonPage.make).
+    return new JsonPage(Buffer.concat(chunks, length + maxRevDigits + 8))
   } catch (error) {
     // A COPY cut short may leave the connection mid-protocol: it is closed rather than reused.
     broken = error instanceof Error ? error : new Error(String(error))
@@ -128,28 +131,33 @@ const backslash = 0x5c
 const comma = 0x2c
 const openBrace = 0x7b
 const closeBrace = 0x7d
+const colon = 0x3a
+const space = 0x20
 const revKey = Buffer.from('"rev":')
 const decoder = new TextDecoder()
 
+/** Digits of a rev at most: revs are commit seqs, below 2^53. */
+const maxRevDigits = 16
+
 /**
  * One page of COPY's binary output. Where each row's fields are is found when the page arrives (a walk over the
- * length prefixes); each user's text is made in place the first time it is iterated, so that work falls between
- * the caller's event-loop turns, not in one stretch per page.
+ * length prefixes, the revs' digits set aside); each user's JSON is made in place the first time it is iterated,
+ * so that work falls between the caller's event-loop turns, not in one stretch per page.
  */
 class JsonPage implements Iterable<UserJson> {
   readonly count: number
   /** The last row's `ord`, where the next page starts. */
   readonly lastOrd: string
-  /** Per row: rev's text `[revAt, revAt + revLength)`, doc's text `[docAt, docAt + docLength)`; then the made JSON. */
-  private readonly revAt: Int32Array
-  private readonly revLength: Int32Array
+  /** Per row: doc's text `[docAt, docAt + docLength)`, then the made JSON `[docAt, ends)`. */
   private readonly docAt: Int32Array
   private readonly docLength: Int32Array
-  private readonly starts: Int32Array
   private readonly ends: Int32Array
+  /** Per row: its rev's digits at `maxRevDigits * row`, how many in `revLength`. */
+  private readonly revDigits: Uint8Array
+  private readonly revLength: Uint8Array
   private made = 0
-  private readonly scratch = new Uint8Array(24)
 
+  /** `bytes`: the COPY output, with at least `maxRevDigits + 8` bytes of room after it. */
   constructor(private readonly bytes: Buffer) {
     if (bytes.length < 21 || !bytes.subarray(0, 11).equals(signature)) throw damaged('not a binary COPY')
     let at = 19 + bytes.readUInt32BE(15)
@@ -161,83 +169,102 @@ class JsonPage implements Iterable<UserJson> {
       if (fields !== 3 || bytes.readInt32BE(at + 2) !== 8) throw damaged('unexpected row')
       lastOrd = bytes.readBigInt64BE(at + 6).toString()
       const revLength = bytes.readInt32BE(at + 14)
+      if (revLength < 1 || revLength > maxRevDigits) throw damaged('unexpected rev')
       const docLength = bytes.readInt32BE(at + 18 + revLength)
       rows.push(at + 18, revLength, at + 22 + revLength, docLength)
       at += 22 + revLength + docLength
     }
-    this.count = rows.length / 4
+    const count = rows.length / 4
+    this.count = count
     this.lastOrd = lastOrd
-    this.revAt = new Int32Array(this.count)
-    this.revLength = new Int32Array(this.count)
-    this.docAt = new Int32Array(this.count)
-    this.docLength = new Int32Array(this.count)
-    for (let i = 0; i < this.count; i++) {
-      this.revAt[i] = rows[4 * i] as number
-      this.revLength[i] = rows[4 * i + 1] as number
+    this.docAt = new Int32Array(count)
+    this.docLength = new Int32Array(count)
+    this.ends = new Int32Array(count)
+    this.revDigits = new Uint8Array(count * maxRevDigits)
+    this.revLength = new Uint8Array(count)
+    for (let i = 0; i < count; i++) {
+      const revAt = rows[4 * i] as number
+      const revLength = rows[4 * i + 1] as number
+      for (let d = 0; d < revLength; d++) this.revDigits[i * maxRevDigits + d] = bytes[revAt + d] as number
+      this.revLength[i] = revLength
       this.docAt[i] = rows[4 * i + 2] as number
       this.docLength[i] = rows[4 * i + 3] as number
     }
-    this.starts = new Int32Array(this.count)
-    this.ends = new Int32Array(this.count)
   }
 
   *[Symbol.iterator](): Iterator<UserJson> {
     let row = 0
     // One item, reused (as the port allows): the caller reads it before asking for the next.
-    const item = { bytes: this.bytes, start: 0, end: 0, user: () => this.user(row) }
+    const item = { bytes: this.bytes as Uint8Array, start: 0, end: 0, user: () => this.user(row) }
     for (; row < this.count; row++) {
       if (row === this.made) this.make(row)
-      item.start = this.starts[row] as number
+      item.start = this.docAt[row] as number
       item.end = this.ends[row] as number
       yield item
     }
   }
 
   /**
-   * Row `row`'s JSON, written over its own COPY framing: it starts where the row's header starts (the rev's digits
-   * are set aside first), so the write never overtakes the read, and it ends before the next row's header.
+   * Row `row`'s JSON, in place: jsonb's text compacted (it only shrinks), then `,"rev":<digits>}` over its closing
+   * brace. That tail may run past the doc into the next row's framing (at most 7 + 16 bytes, where the framing
+   * before the next doc is at least 23), which was read in the constructor; after the last row there is room.
    */
   private make(row: number): void {
     const bytes = this.bytes
-    const revAt = this.revAt[row] as number
-    const revLength = this.revLength[row] as number
     const from = this.docAt[row] as number
     const to = from + (this.docLength[row] as number)
-    if (revLength > this.scratch.length) throw damaged('rev too long')
-    this.scratch.set(bytes.subarray(revAt, revAt + revLength))
-    const start = revAt - 18
-    let at = start
-    let inString = false
-    for (let i = from; i < to; i++) {
-      const byte = bytes[i] as number
-      if (inString) {
-        bytes[at++] = byte
-        if (byte === backslash) bytes[at++] = bytes[++i] as number
-        else if (byte === quote) inString = false
-      } else if (byte > 0x20) {
-        bytes[at++] = byte
-        if (byte === quote) inString = true
-      }
-    }
-    if (at - start < 2 || bytes[start] !== openBrace || bytes[at - 1] !== closeBrace)
+    let at = spacedAfterFirstKey(bytes, from, to) ? compact(bytes, from, to) : to
+    if (at - from < 2 || bytes[from] !== openBrace || bytes[at - 1] !== closeBrace)
       throw damaged('not an object')
     at -= 1
     if (bytes[at - 1] !== openBrace) bytes[at++] = comma
     revKey.copy(bytes, at)
     at += revKey.length
-    bytes.set(this.scratch.subarray(0, revLength), at)
-    at += revLength
+    const digits = row * maxRevDigits
+    const revLength = this.revLength[row] as number
+    for (let d = 0; d < revLength; d++) bytes[at++] = this.revDigits[digits + d] as number
     bytes[at++] = closeBrace
-    this.starts[row] = start
     this.ends[row] = at
     this.made = row + 1
   }
 
   /** The user as `scan` yields it: `{ ...doc, rev }`. */
   private user(row: number): StoredUser {
-    const text = decoder.decode(this.bytes.subarray(this.starts[row], this.ends[row]))
+    const text = decoder.decode(this.bytes.subarray(this.docAt[row], this.ends[row]))
     return JSON.parse(text) as StoredUser
   }
+}
+
+/**
+ * Whether the text is jsonb's (`{"key": …`, a space after every separator) rather than JSON.stringify's
+ * (`{"key":…`), told by its first key alone: both write every separator alike.
+ */
+function spacedAfterFirstKey(bytes: Uint8Array, from: number, to: number): boolean {
+  if (bytes[from] !== openBrace || bytes[from + 1] !== quote) return false
+  for (let i = from + 2; i < to; i++) {
+    const byte = bytes[i]
+    if (byte === backslash) i++
+    else if (byte === quote) return bytes[i + 1] === colon && bytes[i + 2] === space
+  }
+  return false
+}
+
+/** Drops the whitespace outside strings from `bytes[from, to)`, in place; where the text now ends. */
+function compact(bytes: Uint8Array, from: number, to: number): number {
+  let at = from
+  let inString = false
+  for (let i = from; i < to; i++) {
+    const byte = bytes[i] as number
+    if (inString) {
+      bytes[at++] = byte
+      if (byte === backslash) bytes[at++] = bytes[++i] as number
+      else if (byte === quote) inString = false
+    } else if (byte > space) {
+      bytes[at++] = byte
+      if (byte === quote) inString = true
+    }
+  }
+  return at
 }
 
 function damaged(what: string): AppError {
