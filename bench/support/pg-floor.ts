@@ -17,8 +17,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
 import pg from 'pg'
-import { to as copyTo } from 'pg-copy-streams'
-import { jsonPageSize } from '../../src/adapters/postgres/user-scan.ts'
+import { copyChunks, jsonPageSize } from '../../src/adapters/postgres/user-scan.ts'
 import { defaultUsernameLimits } from '../../src/domain/connections/connection.ts'
 import { inputLimits } from '../../src/domain/import/input-limits.ts'
 import { deepNestingOffset } from '../../src/domain/import/json-depth.ts'
@@ -127,10 +126,8 @@ async function floorPage(
   client: pg.Client,
   after: string,
 ): Promise<{ count: number; lastOrd: string; lines: Buffer }> {
-  const chunks: Buffer[] = []
   const sql = `COPY (SELECT ord, doc::text FROM users WHERE ord > ${after} ORDER BY ord LIMIT ${floorPageSize}) TO STDOUT (FORMAT binary)`
-  for await (const chunk of client.query(copyTo(sql))) chunks.push(chunk as Buffer)
-  const bytes = Buffer.concat(chunks)
+  const bytes = Buffer.concat(await copyChunks(client, sql))
   // Header: 11-byte signature, flags, extension length. Rows: field count, then (length, bytes) per field.
   let at = 19 + bytes.readUInt32BE(15)
   const lines = Buffer.allocUnsafe(bytes.length)

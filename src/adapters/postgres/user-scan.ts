@@ -1,3 +1,4 @@
+import type pg from 'pg'
 import { to as copyTo } from 'pg-copy-streams'
 import type { StoredUser } from '../../domain/users/user.ts'
 import type { UserJson, UserQuery } from '../../engine/ports.ts'
@@ -12,8 +13,9 @@ import { databaseUnavailable, type Pool, type PoolClient } from './pool.ts'
  * - Each page is one `COPY (SELECT ord, rev::text, doc::text … ORDER BY ord LIMIT n) TO STDOUT (FORMAT binary)`:
  *   the rows arrive as length-prefixed bytes, with no per-row string or object made by pg's row parser (which was
  *   most of an export's time), and each page is a short statement: a scan of millions holds no transaction open.
- * - From the second page on, the next page is read while this one is consumed: a scan that asks for a second page
- *   is a long one (an export); one that stops within the first (a GET /users page) reads nothing more.
+ * - The next page is read while this one is consumed: from the first page on for a whole scan (an export), from
+ *   the second for a caller that sizes its pages (a GET /users page, which stops within the first: it reads no
+ *   page more).
  * - `doc` is `json` (migration 004): the text the commit wrote, JSON.stringify's, sent as stored. Rows written
  *   before that migration hold jsonb's text instead: a space after each separator, nested keys in jsonb's order
  *   (shorter first). Each user's text is compacted in place (whitespace outside strings dropped, nothing else:
@@ -33,6 +35,9 @@ export async function* scanJsonPages(
   options: ScanOptions = {},
 ): AsyncGenerator<Iterable<UserJson>> {
   const pageSize = Math.max(1, Math.floor(options.pageSize ?? jsonPageSize))
+  // A caller that sizes its pages (a GET /users page) may want no more than the first; a whole scan (an export)
+  // reads ahead from the start.
+  const readAhead = options.pageSize === undefined
   const read = (after: string) =>
     readPage(pool, databaseUrl, (client) => pageSql(client, query.connectionId, after, pageSize))
   const start = await startAfter(pool, databaseUrl, query.connectionId, options.skip ?? 0)
@@ -42,7 +47,7 @@ export async function* scanJsonPages(
     let page = await read(start)
     for (let pages = 1; ; pages++) {
       const full = page.count === pageSize
-      if (full && pages > 1) {
+      if (full && (readAhead || pages > 1)) {
         next = read(page.lastOrd)
         // Handled now, awaited later: a failure while the caller works on this page is not "unhandled".
         next.catch(() => undefined)
@@ -111,8 +116,7 @@ async function readPage(
   }
   let broken: Error | undefined
   try {
-    const chunks: Buffer[] = []
-    for await (const chunk of client.query(copyTo(sql(client)))) chunks.push(chunk as Buffer)
+    const chunks = await copyChunks(client, sql(client))
     const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0)
     // Room after the last row for its `,"rev":…}` (JsonPage.make).
     return new JsonPage(Buffer.concat(chunks, length + maxRevDigits + 8))
@@ -123,6 +127,20 @@ async function readPage(
   } finally {
     client.release(broken)
   }
+}
+
+/**
+ * The COPY's output as it came (one chunk per row, about): gathered from 'data' events, not `for await`, which
+ * costs a promise per chunk.
+ */
+export function copyChunks(client: PoolClient | pg.Client, sql: string): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    const stream = client.query(copyTo(sql))
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+    stream.on('error', reject)
+    stream.on('end', () => resolve(chunks))
+  })
 }
 
 const signature = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1')
