@@ -38,8 +38,14 @@ export async function* scanJsonPages(
   // A caller that sizes its pages (a GET /users page) may want no more than the first; a whole scan (an export)
   // reads ahead from the start.
   const readAhead = options.pageSize === undefined
-  const read = (after: string) =>
-    readPage(pool, databaseUrl, (client) => pageSql(client, query.connectionId, after, pageSize))
+  // The bytes of the page before the caller's current one, whose time is over (a page lives until the next is
+  // asked for): the page being read goes into them, so a long scan does not allocate megabytes a page.
+  let spare: Buffer | undefined
+  const read = (after: string) => {
+    const into = spare
+    spare = undefined
+    return readPage(pool, databaseUrl, (client) => pageSql(client, query.connectionId, after, pageSize), into)
+  }
   const start = await startAfter(pool, databaseUrl, query.connectionId, options.skip ?? 0)
   if (start === undefined) return
   let next: Promise<JsonPage> | undefined
@@ -54,7 +60,9 @@ export async function* scanJsonPages(
       }
       yield page
       if (!full) return
+      const done = page
       page = await (next ?? read(page.lastOrd))
+      spare = done.bytes
       next = undefined
     }
   } finally {
@@ -107,6 +115,7 @@ async function readPage(
   pool: Pool,
   databaseUrl: string,
   sql: (client: PoolClient) => string,
+  into: Buffer | undefined,
 ): Promise<JsonPage> {
   let client: PoolClient
   try {
@@ -119,7 +128,12 @@ async function readPage(
     const chunks = await copyChunks(client, sql(client))
     const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0)
     // Room after the last row for its `,"rev":…}` (JsonPage.make).
-    return new JsonPage(Buffer.concat(chunks, length + maxRevDigits + 8))
+    const room = length + maxRevDigits + 8
+    const bytes =
+      into !== undefined && into.length >= room ? into : Buffer.allocUnsafeSlow(room + (room >> 3))
+    let at = 0
+    for (const chunk of chunks) at += chunk.copy(bytes, at)
+    return new JsonPage(bytes, length)
   } catch (error) {
     // A COPY cut short may leave the connection mid-protocol: it is closed rather than reused.
     broken = error instanceof Error ? error : new Error(String(error))
@@ -175,13 +189,18 @@ class JsonPage implements Iterable<UserJson> {
   private readonly revLength: Uint8Array
   private made = 0
 
-  /** `bytes`: the COPY output, with at least `maxRevDigits + 8` bytes of room after it. */
-  constructor(private readonly bytes: Buffer) {
-    if (bytes.length < 21 || !bytes.subarray(0, 11).equals(signature)) throw damaged('not a binary COPY')
+  /** `bytes[0, length)`: the COPY output, with at least `maxRevDigits + 8` bytes of room after it. */
+  constructor(
+    readonly bytes: Buffer,
+    length: number,
+  ) {
+    if (length < 21 || !bytes.subarray(0, 11).equals(signature)) throw damaged('not a binary COPY')
     let at = 19 + bytes.readUInt32BE(15)
     const rows: number[] = []
     let lastOrd = '0'
     for (;;) {
+      // Bounded by `length`: a reused buffer holds an older page's bytes after it.
+      if (at + 2 > length) throw damaged('cut short')
       const fields = bytes.readInt16BE(at)
       if (fields === -1) break
       if (fields !== 3 || bytes.readInt32BE(at + 2) !== 8) throw damaged('unexpected row')
@@ -191,6 +210,7 @@ class JsonPage implements Iterable<UserJson> {
       const docLength = bytes.readInt32BE(at + 18 + revLength)
       rows.push(at + 18, revLength, at + 22 + revLength, docLength)
       at += 22 + revLength + docLength
+      if (docLength < 0 || at > length) throw damaged('cut short')
     }
     const count = rows.length / 4
     this.count = count
