@@ -107,7 +107,7 @@ export const p4: Scenario = {
     const rows: Row[] = []
     const notes = [
       ctx.store === 'postgres'
-        ? `Tenant of ${count(users)} users. Floor: ${pgExportFloorWork}. Extra RSS is the peak above the level before each run (sampled every 20 ms, after a GC). ${runs} runs per format and per floor; no warm-up run. Roster reads the same pages, compacts each user's text in place where it is jsonb's (rows written before migration 004) and appends its rev, then writes the file's rows from those bytes as on the embedded store (src/domain/export/json-rows.ts).`
+        ? `Tenant of ${count(users)} users. Floor: ${pgExportFloorWork}. Extra RSS is the peak above the level before each run (sampled every 20 ms, after a GC). ${runs} runs per format and per floor; no warm-up run. Roster reads the same pages, compacts each user's text in place where it is jsonb's (rows written before migration 005) and appends its rev, then writes the file's rows from those bytes as on the embedded store (src/domain/export/json-rows.ts).`
         : `Tenant of ${count(users)} users. Floor: the store’s scan, JSON.stringify per user, one fs write stream (gzip level 1 for the gzip case, as exports use); extra RSS is the peak above the level before each run (sampled every 20 ms, after a GC). ${runs} runs per format, ${floorRuns} per floor; no warm-up run (the first thousand users warm the JIT). The floor parses every stored user (the store’s scan) before stringifying it: an export that avoids that parse can beat it (ratio above 1).`,
     ]
     try {

@@ -129,7 +129,7 @@ describe('export files from bytes and from parsed users', () => {
       expect(fromBytes).toEqual(await exportsOf(() => openBackend(undefined, false)))
     })
 
-    it('are the same for users written before migration 004 (jsonb’s text: spaced, keys reordered)', async () => {
+    it('are the same for users written before migration 005 (jsonb’s text: spaced, keys reordered)', async () => {
       const asJsonb = (parsed: boolean) => async () => {
         const backend = await onPostgres(parsed)()
         await pool.query('UPDATE users SET doc = doc::jsonb::json')

@@ -15,7 +15,7 @@ import { JsonPage, maxRevDigits } from './user-scan-page.ts'
  * - The next page is read while this one is consumed: from the first page on for a whole scan (an export), from
  *   the second for a caller that sizes its pages (a GET /users page, which stops within the first: it reads no
  *   page more).
- * - `doc` is `json` (migration 004): the text the commit wrote, JSON.stringify's, sent as stored. Rows written
+ * - `doc` is `json` (migration 005): the text the commit wrote, JSON.stringify's, sent as stored. Rows written
  *   before that migration hold jsonb's text instead: a space after each separator, nested keys in jsonb's order
  *   (shorter first). Each user's text is compacted in place (whitespace outside strings dropped, nothing else:
  *   stored text is unchanged by it) and `,"rev":<rev>}` appended, which is the JSON of `{ ...doc, rev }`, the user
