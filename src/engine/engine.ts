@@ -271,7 +271,7 @@ export class Engine {
   /**
    * One page of a user search found without parsing every user (a scan parses each, ~5 µs a user: seconds per
    * request at a million), or undefined when only a scan answers it. Without a query, the users before the page are
-   * skipped as bytes (or by the scan's `skip`, for a store without `scanJson`); with an exact user_id or email that
+   * skipped by the scan's `skip` (as bytes in the embedded store, on the index in PostgreSQL); with an exact user_id or email that
    * every match must have, the indexes find the candidates and the whole query is checked on them (an email may
    * exist once per connection; several matches leave the order to the scan). Same users, same order as filtering
    * `listUsers`.
@@ -293,7 +293,7 @@ export class Engine {
       const items =
         users.scanJson === undefined
           ? await usersAt(users.scan(scope, { skip: start, pageSize: perPage }), 0, perPage)
-          : await jsonUsersAt(users.scanJson(scope), start, perPage)
+          : await jsonUsersAt(users.scanJson(scope, { skip: start, pageSize: perPage }), perPage)
       return { items, start, limit: perPage, total: await counted }
     }
     const exact = indexedLookup(query)
@@ -391,19 +391,14 @@ async function usersAt(scan: AsyncIterable<StoredUser>, start: number, count: nu
   return items
 }
 
-/** `count` users of a JSON scan from position `start` on; only those are parsed. */
-async function jsonUsersAt(
-  pages: AsyncIterable<Iterable<UserJson>>,
-  start: number,
-  count: number,
-): Promise<StoredUser[]> {
+/** The first `count` users of a JSON scan, parsed; it is left as soon as they are read (no page more). */
+async function jsonUsersAt(pages: AsyncIterable<Iterable<UserJson>>, count: number): Promise<StoredUser[]> {
   const items: StoredUser[] = []
-  let position = 0
+  if (count <= 0) return items
   for await (const page of pages) {
     for (const json of page) {
-      if (position >= start + count) return items
-      if (position >= start) items.push(json.user())
-      position += 1
+      items.push(json.user())
+      if (items.length >= count) return items
     }
   }
   return items

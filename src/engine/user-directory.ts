@@ -30,10 +30,12 @@ export interface AsyncUserStore {
   /**
    * The users of `scan`, each as its JSON text, unparsed, a page at a time: exports and GET /users copy what they can
    * from the bytes instead of parsing every user. A page (and each UserJson in it, which may be reused) is valid
-   * until the next page is asked for; a store may hand the whole scan over as one page. Optional: without it, those
-   * callers parse every user from `scan`. The embedded store has it; its scan is taken when this is called.
+   * until the next page is asked for; a store may hand the whole scan over as one page (`pageSize` is then a hint),
+   * but honours `skip`. The text parses to the user `scan` yields; its keys may be in another order. Optional:
+   * without it, those callers parse every user from `scan`. The embedded store takes its scan when this is called;
+   * PostgreSQL reads pages as it goes (src/adapters/postgres/user-scan.ts).
    */
-  scanJson?(query?: UserQuery): AsyncIterable<Iterable<UserJson>>
+  scanJson?(query?: UserQuery, options?: ScanOptions): AsyncIterable<Iterable<UserJson>>
   /**
    * Users, the chunk's meta and its seq in one transaction; each put is stamped with `rev = seq`. Puts are applied
    * before deletes. Refuses, changing nothing:

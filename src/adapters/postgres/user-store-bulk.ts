@@ -26,7 +26,7 @@ export async function upsertByCopy(
 ): Promise<void> {
   await client.query(
     `CREATE TEMP TABLE IF NOT EXISTS roster_chunk_users
-       (n integer, user_id text, connection_id text, email text, username text, doc jsonb) ON COMMIT DELETE ROWS`,
+       (n integer, user_id text, connection_id text, email text, username text, doc json) ON COMMIT DELETE ROWS`,
   )
   const lines = puts.map(
     (put, i) =>
@@ -66,7 +66,7 @@ export async function upsertByUnnest(
   await client.query(
     `INSERT INTO users (user_id, connection_id, email, username, doc, rev)
      SELECT u.user_id, u.connection_id, u.email, u.username, u.doc, $6
-     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::json[])
        WITH ORDINALITY AS u(user_id, connection_id, email, username, doc, n)
      ORDER BY u.n ${upsert}`,
     [

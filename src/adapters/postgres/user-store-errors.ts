@@ -39,7 +39,7 @@ export function commitFailure(
   if (code === '40P01' || code === '40001') {
     return storeConflict(batch.jobId, batch.chunk, '(one of the chunk)', 'changed')
   }
-  // Class 22 (data exception: a \u0000 in a string jsonb cannot hold, a value too long) and 23 (integrity).
+  // Class 22 (data exception: a value too long, text that is not JSON) and 23 (integrity).
   if (code.startsWith('22') || code.startsWith('23')) {
     return new AppError(
       'invalid_request',

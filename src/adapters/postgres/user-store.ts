@@ -14,6 +14,7 @@ import {
 } from '../../engine/user-directory.ts'
 import { AppError } from '../../errors.ts'
 import { databaseUnavailable, type Pool, type PoolClient, transaction } from './pool.ts'
+import { scanJsonPages } from './user-scan.ts'
 import { upsertByCopy } from './user-store-bulk.ts'
 import { commitFailure } from './user-store-errors.ts'
 
@@ -78,6 +79,7 @@ export function pgUserStore(pool: Pool, databaseUrl: string): AsyncUserStore {
         return Number(rows[0]?.n ?? 0)
       }),
     scan: (query, options) => scanPages(pool, databaseUrl, query, options),
+    scanJson: (query, options) => scanJsonPages(pool, databaseUrl, query, options),
     commit: (batch, expected) => commitBatch(pool, databaseUrl, batch, expected),
     commitsOf: (jobId) =>
       read('read the commits of a job', async () => {

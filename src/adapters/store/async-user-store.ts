@@ -36,7 +36,12 @@ export function asyncUserStore(store: UserStore): AsyncUserStore {
     // Both take the store's view when called, not when first iterated: a count and a scan asked for in one stretch
     // (an export's total and its users) agree.
     scan: (query, options) => scanInTurns(store.scan(query), options),
-    ...(scanJson === undefined ? {} : { scanJson: (query?: UserQuery) => onePage(scanJson(query)) }),
+    ...(scanJson === undefined
+      ? {}
+      : {
+          scanJson: (query?: UserQuery, options?: ScanOptions) =>
+            onePage(scanJson(query), options?.skip ?? 0),
+        }),
     commit: async (batch, expected) => commitChecked(store, batch, expected),
     commitsOf: async (jobId) =>
       store.commitsOf(jobId).map(({ seq, jobId: job, chunk, meta }) => ({ seq, jobId: job, chunk, meta })),
@@ -77,8 +82,16 @@ async function* scanInTurns(
 }
 
 /** The whole scan as one page: the caller reads it synchronously, between its own event-loop turns. */
-async function* onePage(json: Iterable<UserJson>): AsyncGenerator<Iterable<UserJson>> {
-  yield json
+async function* onePage(json: Iterable<UserJson>, skip: number): AsyncGenerator<Iterable<UserJson>> {
+  yield skip > 0 ? skipped(json, skip) : json
+}
+
+function* skipped(json: Iterable<UserJson>, skip: number): Generator<UserJson> {
+  let left = skip
+  for (const each of json) {
+    if (left > 0) left -= 1
+    else yield each
+  }
 }
 
 /** The file store's journal upkeep, for the scheduler (`EngineContext.maintenance`): only this backend has one. */
