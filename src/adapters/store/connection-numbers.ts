@@ -1,0 +1,53 @@
+import { decodeKey } from './store-files.ts'
+
+/**
+ * Connections get small numbers in order of appearance (few exist, and a number is never reused), found by their
+ * key's bytes so that a million lines of a few connections decode no strings; and the users each has.
+ */
+export class ConnectionNumbers {
+  private readonly numbers = new Map<string, number>()
+  private readonly keys: Buffer[] = []
+  private readonly counts: number[] = []
+  /** Connection numbers by the hash of their key's bytes (the first connection with a hash wins it). */
+  private readonly byHash = new Map<number, number>()
+
+  numberOf(connectionId: string): number | undefined {
+    return this.numbers.get(connectionId)
+  }
+
+  count(connectionId: string): number {
+    const number = this.numbers.get(connectionId)
+    return number === undefined ? 0 : (this.counts[number] ?? 0)
+  }
+
+  countUser(number: number, change: number): void {
+    this.counts[number] = (this.counts[number] as number) + change
+  }
+
+  /**
+   * The number of the connection whose JSON-encoded key is `bytes[start, end)` (hashed `hash`), given one if new;
+   * -1 when the key does not decode.
+   */
+  numberOfKey(bytes: Buffer, start: number, end: number, hash: number): number {
+    const known = this.byHash.get(hash)
+    if (known !== undefined) {
+      const key = this.keys[known] as Buffer
+      if (key.length === end - start && key.compare(bytes, start, end) === 0) return known
+    }
+    let id: string
+    try {
+      id = decodeKey(bytes, start, end)
+    } catch {
+      return -1
+    }
+    let number = this.numbers.get(id)
+    if (number === undefined) {
+      number = this.keys.length
+      this.numbers.set(id, number)
+      this.keys.push(Buffer.from(bytes.subarray(start, end)))
+      this.counts.push(0)
+      if (known === undefined) this.byHash.set(hash, number)
+    }
+    return number
+  }
+}
