@@ -195,16 +195,12 @@ async function loadSnapshot(dir: string, index: UserIndex): Promise<SnapshotHead
       }
       for (let nl = chunk.indexOf(newline, start); nl !== -1 && nl < end; nl = chunk.indexOf(newline, start)) {
         lineNumber += 1
+        at.position = position + start
+        at.length = nl - start
         const problem =
           header.version === 1
             ? addVersion1Line(index, chunk, start, nl, position, at, keys)
-            : index.add(
-                chunk,
-                start,
-                nl,
-                Object.assign(at, { position: position + start, length: nl - start }),
-                lineOptions,
-              )
+            : index.add(chunk, start, nl, at, lineOptions)
         if (problem !== undefined) throw invalidLine(path, lineNumber, problem)
         users += 1
         start = nl + 1
