@@ -42,6 +42,11 @@ export class ByteSource {
     return new ByteSource(kind, undefined, openSync(path, 'r'), path)
   }
 
+  /** A file already open for reading: the source owns the descriptor from now on. */
+  static adopt(fd: number, path: string, kind: SourceKind): ByteSource {
+    return new ByteSource(kind, undefined, fd, path)
+  }
+
   static memory(bytes: Buffer): ByteSource {
     return new ByteSource('line', bytes, undefined, undefined)
   }

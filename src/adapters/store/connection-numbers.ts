@@ -1,4 +1,4 @@
-import { decodeKey } from './store-files.ts'
+import { decodeKey, hashKey } from './store-files.ts'
 
 /**
  * Connections get small numbers in order of appearance (few exist, and a number is never reused), found by their
@@ -10,6 +10,21 @@ export class ConnectionNumbers {
   private readonly counts: number[] = []
   /** Connection numbers by the hash of their key's bytes (the first connection with a hash wins it). */
   private readonly byHash = new Map<number, number>()
+
+  /** The connections' keys (JSON-encoded) in number order, and their users: for `index-file.ts`. */
+  saved(): { keys: string[]; counts: number[] } {
+    return { keys: this.keys.map((key) => key.toString('utf8')), counts: [...this.counts] }
+  }
+
+  /** Gives the keys `saved` answered their numbers again; answers false when one is not a JSON string. */
+  restore(keys: readonly string[], counts: readonly number[]): boolean {
+    for (const [i, key] of keys.entries()) {
+      const bytes = Buffer.from(key)
+      if (this.numberOfKey(bytes, 0, bytes.length, hashKey(bytes, 0, bytes.length)) !== i) return false
+      this.counts[i] = counts[i] as number
+    }
+    return true
+  }
 
   numberOf(connectionId: string): number | undefined {
     return this.numbers.get(connectionId)

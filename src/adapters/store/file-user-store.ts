@@ -43,6 +43,8 @@ export interface FileUserStoreOptions {
   snapshotBatchSize?: number
   /** Opens a journal file for appending. Default `fs.promises.open(path, 'a')`; tests inject handles that fail. */
   openJournal?: OpenAppendHandle
+  /** See `SnapshotLoadOptions`: the snapshot size from which opening saves an index file. Default 10,000 users. */
+  indexFileMinUsers?: number
 }
 
 const defaultSnapshotBatchSize = 1_000
@@ -52,7 +54,10 @@ export async function openFileUserStore(
   dir: string,
   options: FileUserStoreOptions = {},
 ): Promise<FileUserStore> {
-  const loaded = await loadStore(dir)
+  const loaded = await loadStore(
+    dir,
+    options.indexFileMinUsers === undefined ? {} : { indexFileMinUsers: options.indexFileMinUsers },
+  )
   const writer = new JournalWriter(
     dir,
     loaded.generation,

@@ -11,7 +11,7 @@ const maxLoad = 0.7
  * neighbouring memory instead of each slot's hash elsewhere: at a million users each miss costs ~100 ns.
  */
 export class SlotTable {
-  private cells: Int32Array
+  private cells: Int32Array<ArrayBuffer>
   private mask: number
   private size = 0
 
@@ -32,6 +32,18 @@ export class SlotTable {
       if (slot === -1) return -1 - i
       if (cells[2 * i] === hash && same(slot)) return i
     }
+  }
+
+  /** The cells and how many hold a slot, for `index-file.ts` (not copied: save them before the table changes). */
+  saved(): { cells: Int32Array<ArrayBuffer>; size: number } {
+    return { cells: this.cells, size: this.size }
+  }
+
+  /** Takes cells that `saved` gave (power-of-two many cell pairs). */
+  restore(cells: Int32Array<ArrayBuffer>, size: number): void {
+    this.cells = cells
+    this.mask = cells.length / 2 - 1
+    this.size = size
   }
 
   slotAt(cell: number): number {

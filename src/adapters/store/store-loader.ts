@@ -1,13 +1,13 @@
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { z } from 'zod'
-import type { StoredUser } from '../../domain/users/user.ts'
 import type { ChunkCommit } from '../../engine/user-directory.ts'
 import { AppError } from '../../errors.ts'
 import { ByteSource } from './byte-source.ts'
-import { isErrno, privateDirMode, truncateFile } from './durable-fs.ts'
+import { privateDirMode, truncateFile } from './durable-fs.ts'
 import { findPuts } from './journal-puts.ts'
-import { type JsonlLine, invalidLine, readJsonl, readLineChunks } from './jsonl.ts'
+import { type JsonlLine, invalidLine, readJsonl } from './jsonl.ts'
+import { loadSnapshot, type SnapshotLoadOptions } from './snapshot-loader.ts'
 import {
   commitRecordSchema,
   encodeUserLines,
@@ -15,16 +15,12 @@ import {
   journalFileName,
   listJournalGenerations,
   removeJournalsBefore,
-  type SnapshotHeader,
   snapshotFileName,
-  snapshotHeaderSchema,
   snapshotKeys,
   snapshotTmpFileName,
-  snapshotUserProblem,
 } from './store-files.ts'
-import { UserIndex } from './user-index.ts'
+import type { UserIndex } from './user-index.ts'
 
-const newline = 0x0a
 
 export interface LoadedStore {
   index: UserIndex
@@ -44,12 +40,11 @@ export interface LoadedStore {
  * what a crash can leave (a torn last append, a half-written `.tmp` snapshot, journals a finished compaction did
  * not get to delete) and refuses with `store_invalid` anything a crash cannot explain.
  */
-export async function loadStore(dir: string): Promise<LoadedStore> {
+export async function loadStore(dir: string, options: SnapshotLoadOptions = {}): Promise<LoadedStore> {
   await mkdir(dir, { recursive: true, mode: privateDirMode })
   await rm(join(dir, snapshotTmpFileName), { force: true })
 
-  const index = new UserIndex()
-  const header = await loadSnapshot(dir, index)
+  const { index, header } = await loadSnapshot(dir, options)
   const firstGeneration = header?.journal ?? 1
   const present = await listJournalGenerations(dir)
   if (header === undefined && present[0] !== undefined && present[0] !== 1) {
@@ -166,121 +161,6 @@ class Replay {
     this.index.drop(source)
     for (const userId of deletes) this.index.delete(userId)
   }
-}
-
-/**
- * Loads the snapshot's users into `index`: each user is a position in the snapshot file, which stays open. A
- * version 2 snapshot is read as it is: only the keys of each line are read and hashed. A version 1 snapshot (plain
- * user JSON per line) is parsed whole and checked as it always was; the index reads its users' JSON where it is,
- * and the next compaction writes version 2.
- */
-async function loadSnapshot(dir: string, index: UserIndex): Promise<SnapshotHeader | undefined> {
-  const path = join(dir, snapshotFileName)
-  let header: SnapshotHeader | undefined
-  let lineNumber = 0
-  let users = 0
-  let incompleteBytes: number
-  const at = { source: -1, position: 0, length: 0 }
-  const keys = { bytes: Buffer.alloc(1024) }
-  try {
-    ;({ incompleteBytes } = await readLineChunks(path, (chunk, end, position) => {
-      let start = 0
-      if (header === undefined) {
-        const headerEnd = chunk.indexOf(newline)
-        lineNumber = 1
-        header = parseHeader(chunk.toString('utf8', 0, headerEnd), path)
-        index.reserve(header.users)
-        at.source = index.hold(ByteSource.file(path, header.version === 1 ? 'json' : 'line'))
-        start = headerEnd + 1
-      }
-      for (let nl = chunk.indexOf(newline, start); nl !== -1 && nl < end; nl = chunk.indexOf(newline, start)) {
-        lineNumber += 1
-        at.position = position + start
-        at.length = nl - start
-        const problem =
-          header.version === 1
-            ? addVersion1Line(index, chunk, start, nl, position, at, keys)
-            : index.add(chunk, start, nl, at, lineOptions)
-        if (problem !== undefined) throw invalidLine(path, lineNumber, problem)
-        users += 1
-        start = nl + 1
-      }
-    }))
-  } catch (error) {
-    if (isErrno(error, 'ENOENT')) return undefined
-    throw error
-  }
-  if (at.source !== -1) index.drop(at.source)
-  if (header === undefined) {
-    throw invalidLine(
-      path,
-      1,
-      incompleteBytes > 0
-        ? 'the header line is incomplete (no newline)'
-        : 'the file is empty, but a snapshot starts with a header',
-    )
-  }
-  if (incompleteBytes > 0) throw invalidLine(path, lineNumber + 1, 'the last line is incomplete (no newline)')
-  if (users !== header.users) {
-    throw invalidLine(
-      path,
-      users + 2,
-      `the header promises ${header.users} users but the file ends after ${users}`,
-    )
-  }
-  return header
-}
-
-function parseHeader(text: string, path: string): SnapshotHeader {
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch {
-    throw invalidLine(path, 1, 'not valid JSON')
-  }
-  const parsed = snapshotHeaderSchema.safeParse(value)
-  if (!parsed.success) throw invalidLine(path, 1, 'not a roster-users snapshot header (version 1 or 2)')
-  return parsed.data
-}
-
-const lineOptions = { keysOnly: false, mustBeNew: true }
-const keysOptions = { keysOnly: true, mustBeNew: true }
-
-/**
- * Adds the version 1 line `chunk[start, nl)` (of a chunk at `position` in the file): parsed and checked, its keys
- * are hashed and its JSON (as written, without the whitespace JSON.parse allows around it) is where the user stays.
- */
-function addVersion1Line(
-  index: UserIndex,
-  chunk: Buffer,
-  start: number,
-  nl: number,
-  position: number,
-  at: { source: number; position: number; length: number },
-  keys: { bytes: Buffer },
-): string | undefined {
-  let first = start
-  let last = nl
-  while (first < last && isJsonSpace(chunk[first] as number)) first += 1
-  while (last > first && isJsonSpace(chunk[last - 1] as number)) last -= 1
-  let value: unknown
-  try {
-    value = JSON.parse(chunk.toString('utf8', first, last))
-  } catch {
-    return 'not valid JSON'
-  }
-  const problem = snapshotUserProblem(value)
-  if (problem !== undefined) return `not a valid user (${problem})`
-  const userKeys = snapshotKeys(value as StoredUser)
-  if (keys.bytes.length < userKeys.length * 3) keys.bytes = Buffer.alloc(userKeys.length * 3)
-  const end = keys.bytes.write(userKeys, 0)
-  at.position = position + first
-  at.length = last - first
-  return index.add(keys.bytes, 0, end, at, keysOptions)
-}
-
-function isJsonSpace(byte: number): boolean {
-  return byte === 0x20 || byte === 0x09 || byte === 0x0d
 }
 
 function parseRecord(value: unknown, path: string, line: number): JournalRecord {

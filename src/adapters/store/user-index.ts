@@ -1,6 +1,7 @@
 import type { StoredUser } from '../../domain/users/user.ts'
 import { ByteSource } from './byte-source.ts'
 import { ConnectionNumbers } from './connection-numbers.ts'
+import type { SnapshotIndexState } from './index-file.ts'
 import { KeyProbe } from './key-probe.ts'
 import { SlotTable } from './slot-table.ts'
 import { finishHash, hashKey, LineFields, parseLineUser, parseUserJson, readLineFields } from './store-files.ts'
@@ -126,7 +127,7 @@ export class UserIndex {
    * commits after opening must not have to copy every slot to grow.
    */
   reserve(users: number): void {
-    const wanted = this.slots.used + users + Math.ceil(users / 8) + 1_024
+    const wanted = this.slots.used + UserIndex.capacityFor(users)
     if (wanted > this.slots.capacity) this.slots.grow(wanted)
     this.ids.reserve(users)
     this.emails.reserve(users)
@@ -295,6 +296,60 @@ export class UserIndex {
     this.parsed.delete(slot)
     const holes = slots.used - this.live
     if (holes >= minHolesToRenumber && holes > this.live) this.renumber()
+  }
+
+  /**
+   * The index as `index-file.ts` saves it, right after a snapshot was loaded into an empty index (every slot a
+   * user of that one source); its arrays are the index's own, so save it before anything changes.
+   */
+  saved(): SnapshotIndexState {
+    const { keys, counts } = this.connections.saved()
+    const { position, length, connection, idHash, emailHash, usernameHash, hasUsername } = this.slots
+    return {
+      users: this.slots.used,
+      connections: keys,
+      connectionCounts: counts,
+      position,
+      length,
+      connection,
+      idHash,
+      emailHash,
+      usernameHash,
+      hasUsername,
+      tables: [this.ids.saved(), this.emails.saved(), this.usernames.saved()],
+    }
+  }
+
+  /** Slots to allocate for a snapshot of `users` users: room for the first commits after opening. */
+  static capacityFor(users: number): number {
+    return users + Math.ceil(users / 8) + 1_024
+  }
+
+  /**
+   * Takes a saved index (arrays of `capacityFor(users)` slots) of a snapshot into an empty index, its users in the
+   * held source `source`. Answers false when the saved connections do not decode (the index is then unusable).
+   */
+  restore(state: SnapshotIndexState, source: number): boolean {
+    if (!this.connections.restore(state.connections, state.connectionCounts)) return false
+    const slots = this.slots
+    slots.capacity = state.position.length
+    slots.used = state.users
+    slots.source = new Int32Array(slots.capacity).fill(source, 0, state.users)
+    slots.position = state.position
+    slots.length = state.length
+    slots.connection = state.connection
+    slots.idHash = state.idHash
+    slots.emailHash = state.emailHash
+    slots.usernameHash = state.usernameHash
+    slots.hasUsername = state.hasUsername
+    const [ids, emails, usernames] = state.tables
+    if (ids === undefined || emails === undefined || usernames === undefined) return false
+    this.ids.restore(ids.cells, ids.size)
+    this.emails.restore(emails.cells, emails.size)
+    this.usernames.restore(usernames.cells, usernames.size)
+    this.live = state.users
+    this.table.addUsers(source, state.users)
+    return true
   }
 
   /** Closes the files users are read from; the index answers nothing afterwards. */

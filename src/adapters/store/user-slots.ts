@@ -97,6 +97,10 @@ export class SourceTable {
     this.users[number] = (this.users[number] as number) + 1
   }
 
+  addUsers(number: number, users: number): void {
+    this.users[number] = (this.users[number] as number) + users
+  }
+
   removeUser(number: number): void {
     const users = (this.users[number] as number) - 1
     this.users[number] = users
