@@ -131,7 +131,11 @@ interface Size {
   note: string
 }
 
-async function startUp(ctx: Parameters<Scenario['run']>[0], users: number, emptyPeakMb: number): Promise<Size> {
+async function startUp(
+  ctx: Parameters<Scenario['run']>[0],
+  users: number,
+  emptyPeakMb: number,
+): Promise<Size> {
   const runs = ctx.quick ? 2 : 3
   const store = await ctx.tenant(users)
   const first = await startOnce(store)
@@ -195,7 +199,11 @@ export const p6: Scenario = {
       rows.push(...size.rows)
       opened.push(size.note)
     }
-    rows.push({ label: 'empty store: spawn → /healthz 200', unit: 's', value: summarize([emptyStart.seconds]) })
+    rows.push({
+      label: 'empty store: spawn → /healthz 200',
+      unit: 's',
+      value: summarize([emptyStart.seconds]),
+    })
     const notes = [
       `Floor: reading every file under users/ in 8 MB pieces (snapshot, journal, snapshot.index; page cache warm, as it is for the server). Where start-up goes: Node, tsx and loading the modules (an empty store) ${emptyStart.seconds.toFixed(2)} s; ${opened.join(' ')} Peak RSS with an empty store: ${emptyStart.peakMb.toFixed(0)} MB.`,
       ISSUE_15_NOTE,

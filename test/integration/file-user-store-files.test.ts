@@ -4,7 +4,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type FileUserStore, openFileUserStore } from '../../src/adapters/store/file-user-store.ts'
 import { indexFileName } from '../../src/adapters/store/index-file.ts'
 import type { StoredUser } from '../../src/domain/users/user.ts'
-import { allUsers, batch, conA, filesIn, removeDir, tempDir, user, users } from '../support/user-store-fixtures.ts'
+import {
+  allUsers,
+  batch,
+  conA,
+  filesIn,
+  removeDir,
+  tempDir,
+  user,
+  users,
+} from '../support/user-store-fixtures.ts'
 
 /**
  * The users stay in the store's files (snapshot lines, journal puts) and are read from there; the index of a
@@ -101,7 +110,10 @@ describe('FileUserStore index file', () => {
     expect((await stat(join(dir, indexFileName))).mtimeMs).toBe(saved.mtimeMs)
     expectReads(store, record.puts as StoredUser[])
     const more = await store.commit(batch('job_2', 0, { puts: [user(100)], deletes: [user(3).user_id] }))
-    const committed = [...(record.puts as StoredUser[]).filter((u) => u.user_id !== user(3).user_id), ...more.puts]
+    const committed = [
+      ...(record.puts as StoredUser[]).filter((u) => u.user_id !== user(3).user_id),
+      ...more.puts,
+    ]
     expectReads(store, committed as StoredUser[])
   })
 

@@ -35,6 +35,10 @@ export class ConnectionNumbers {
     return number === undefined ? 0 : (this.counts[number] ?? 0)
   }
 
+  countOf(number: number): number {
+    return this.counts[number] ?? 0
+  }
+
   countUser(number: number, change: number): void {
     this.counts[number] = (this.counts[number] as number) + change
   }

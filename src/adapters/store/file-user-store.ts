@@ -4,6 +4,7 @@ import type { CommitBatch, CommitRecord, UserJson, UserQuery } from '../../engin
 import type { ChunkCommit } from '../../engine/user-directory.ts'
 import { AppError } from '../../errors.ts'
 import { ByteSource } from './byte-source.ts'
+import { adoptSnapshot, moveToFile } from './index-moves.ts'
 import { JournalWriter, type OpenAppendHandle, openForAppend } from './journal-writer.ts'
 import { snapshotLines } from './snapshot-lines.ts'
 import {
@@ -223,7 +224,12 @@ export class FileUserStore implements UserStore {
    * Once a commit's line is durable, its users are read from there: the index lets go of their copy in memory.
    * Should the journal not open for reading, they stay in memory (correct, only larger).
    */
-  private moveToJournal(memory: ByteSource, generation: number, lineStart: number, encoded: EncodedCommit): void {
+  private moveToJournal(
+    memory: ByteSource,
+    generation: number,
+    lineStart: number,
+    encoded: EncodedCommit,
+  ): void {
     if (this.closed) return
     let journal = this.journals.get(generation)
     if (journal === undefined) {
@@ -235,7 +241,7 @@ export class FileUserStore implements UserStore {
       this.journals.set(generation, journal)
     }
     const positions = encoded.putStarts.map((start) => lineStart + start)
-    this.index.moveToFile(memory, journal, positions, encoded.putLengths)
+    moveToFile(this.index, memory, journal, positions, encoded.putLengths)
   }
 
   private async writeCompaction(
@@ -259,7 +265,7 @@ export class FileUserStore implements UserStore {
     // user (and no scan) reads them.
     if (!this.closed) {
       const snapshot = ByteSource.file(join(this.dir, snapshotFileName), 'line')
-      this.index.adoptSnapshot(users, snapshot, bodyStart, lengths)
+      adoptSnapshot(this.index, users, snapshot, bodyStart, lengths)
       for (const old of [...this.journals.keys()]) if (old < generation) this.journals.delete(old)
     }
     try {

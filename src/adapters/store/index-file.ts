@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { openPrivate } from './durable-fs.ts'
 import type { SnapshotHeader } from './store-files.ts'
+import type { UserIndex } from './user-index.ts'
 
 /**
  * `snapshot.index`: the index of the snapshot's users as it stands right after loading them, so the next start
@@ -38,7 +39,13 @@ export interface SnapshotIndexState {
 
 const headerSchema = z.object({
   format: z.literal(magic),
-  snapshot: z.object({ ino: z.number(), size: z.number(), mtimeMs: z.number(), seq: z.number(), journal: z.number() }),
+  snapshot: z.object({
+    ino: z.number(),
+    size: z.number(),
+    mtimeMs: z.number(),
+    seq: z.number(),
+    journal: z.number(),
+  }),
   users: z.number().int().nonnegative(),
   connections: z.array(z.string()),
   connectionCounts: z.array(z.number().int().nonnegative()),
@@ -48,7 +55,13 @@ const headerSchema = z.object({
 })
 
 function identity(stats: Stats, header: SnapshotHeader) {
-  return { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, seq: header.seq, journal: header.journal }
+  return {
+    ino: stats.ino,
+    size: stats.size,
+    mtimeMs: stats.mtimeMs,
+    seq: header.seq,
+    journal: header.journal,
+  }
 }
 
 function parts(state: SnapshotIndexState): Uint8Array[] {
@@ -177,4 +190,53 @@ export function readIndexFile(
   } finally {
     closeSync(indexFd)
   }
+}
+
+/**
+ * The index as the index file saves it, right after a snapshot was loaded into an empty index (every slot a user
+ * of that one source); its arrays are the index's own, so save it before anything changes.
+ */
+export function savedIndex(index: UserIndex): SnapshotIndexState {
+  const { keys, counts } = index.connections.saved()
+  const { position, length, connection, idHash, emailHash, usernameHash, hasUsername } = index.slots
+  return {
+    users: index.slots.used,
+    connections: keys,
+    connectionCounts: counts,
+    position,
+    length,
+    connection,
+    idHash,
+    emailHash,
+    usernameHash,
+    hasUsername,
+    tables: [index.ids.saved(), index.emails.saved(), index.usernames.saved()],
+  }
+}
+
+/**
+ * Takes a saved index (arrays of `UserIndex.capacityFor(users)` slots) into an empty index, its users in the held
+ * source `source`. Answers false when the saved connections do not decode (the index is then unusable).
+ */
+export function restoreIndex(index: UserIndex, state: SnapshotIndexState, source: number): boolean {
+  const [ids, emails, usernames] = state.tables
+  if (ids === undefined || emails === undefined || usernames === undefined) return false
+  if (!index.connections.restore(state.connections, state.connectionCounts)) return false
+  const slots = index.slots
+  slots.capacity = state.position.length
+  slots.used = state.users
+  slots.source = new Int32Array(slots.capacity).fill(source, 0, state.users)
+  slots.position = state.position
+  slots.length = state.length
+  slots.connection = state.connection
+  slots.idHash = state.idHash
+  slots.emailHash = state.emailHash
+  slots.usernameHash = state.usernameHash
+  slots.hasUsername = state.hasUsername
+  index.ids.restore(ids.cells, ids.size)
+  index.emails.restore(emails.cells, emails.size)
+  index.usernames.restore(usernames.cells, usernames.size)
+  index.live = state.users
+  index.table.addUsers(source, state.users)
+  return true
 }

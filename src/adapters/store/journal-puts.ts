@@ -55,7 +55,13 @@ function stringEnd(bytes: Buffer, i: number, end: number): number {
   return -1
 }
 
-function elements(bytes: Buffer, lineStart: number, from: number, end: number, count: number): PutRanges | undefined {
+function elements(
+  bytes: Buffer,
+  lineStart: number,
+  from: number,
+  end: number,
+  count: number,
+): PutRanges | undefined {
   const ranges: PutRanges = { starts: [], lengths: [] }
   if (bytes[from] === closeBracket) return count === 0 ? ranges : undefined
   let i = from

@@ -162,7 +162,8 @@ export async function readLineChunks(
     const readChunk = async (carry: Buffer): Promise<{ chunk: Buffer; buffer: Buffer; position: number }> => {
       const length = carry.length + Math.min(chunkBytes, size - position)
       let buffer = spare.pop()
-      if (buffer === undefined || buffer.length < length) buffer = Buffer.allocUnsafeSlow(Math.max(length, chunkBytes))
+      if (buffer === undefined || buffer.length < length)
+        buffer = Buffer.allocUnsafeSlow(Math.max(length, chunkBytes))
       // Copied before the first await: the chunk `carry` is in is handled (and then reused) meanwhile.
       carry.copy(buffer, 0)
       const chunk = buffer.subarray(0, length)

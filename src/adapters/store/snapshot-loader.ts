@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { StoredUser } from '../../domain/users/user.ts'
 import { ByteSource } from './byte-source.ts'
 import { isErrno } from './durable-fs.ts'
-import { readIndexFile, writeIndexFile } from './index-file.ts'
+import { readIndexFile, restoreIndex, savedIndex, writeIndexFile } from './index-file.ts'
 import { invalidLine, readLineChunks } from './jsonl.ts'
 import {
   type SnapshotHeader,
@@ -52,12 +52,12 @@ export async function loadSnapshot(
     if (header.version !== 1) {
       const saved = readIndexFile(dir, fd, header, UserIndex.capacityFor)
       const index = new UserIndex()
-      if (saved !== undefined && index.restore(saved, index.hold(source))) return { index, header }
+      if (saved !== undefined && restoreIndex(index, saved, index.hold(source))) return { index, header }
     }
     const index = await readLines(path, header, headerEnd, new UserIndex(), source)
     if (header.version !== 1 && header.users >= (options.indexFileMinUsers ?? 10_000)) {
       // Before anything changes the index: the file saves the index's own arrays.
-      await writeIndexFile(dir, fd, header, index.saved())
+      await writeIndexFile(dir, fd, header, savedIndex(index))
     }
     return { index, header }
   } catch (error) {
@@ -76,7 +76,9 @@ function readHeader(fd: number, path: string): { header: SnapshotHeader; headerE
     throw invalidLine(
       path,
       1,
-      read > 0 ? 'the header line is incomplete (no newline)' : 'the file is empty, but a snapshot starts with a header',
+      read > 0
+        ? 'the header line is incomplete (no newline)'
+        : 'the file is empty, but a snapshot starts with a header',
     )
   }
   let value: unknown
@@ -175,4 +177,3 @@ function addVersion1Line(
 function isJsonSpace(byte: number): boolean {
   return byte === 0x20 || byte === 0x09 || byte === 0x0d
 }
-

@@ -6,7 +6,7 @@ import { AppError } from '../../errors.ts'
 import { ByteSource } from './byte-source.ts'
 import { privateDirMode, truncateFile } from './durable-fs.ts'
 import { findPuts } from './journal-puts.ts'
-import { type JsonlLine, invalidLine, readJsonl } from './jsonl.ts'
+import { invalidLine, type JsonlLine, readJsonl } from './jsonl.ts'
 import { loadSnapshot, type SnapshotLoadOptions } from './snapshot-loader.ts'
 import {
   commitRecordSchema,
@@ -20,7 +20,6 @@ import {
   snapshotTmpFileName,
 } from './store-files.ts'
 import type { UserIndex } from './user-index.ts'
-
 
 export interface LoadedStore {
   index: UserIndex
@@ -97,7 +96,12 @@ export async function loadStore(dir: string, options: SnapshotLoadOptions = {}):
         }
         replay.apply(record, raw)
         lastSeq = record.seq
-        const commit: ChunkCommit = { seq: record.seq, jobId: record.jobId, chunk: record.chunk, meta: record.meta }
+        const commit: ChunkCommit = {
+          seq: record.seq,
+          jobId: record.jobId,
+          chunk: record.chunk,
+          meta: record.meta,
+        }
         const jobCommits = commitsByJob.get(record.jobId)
         if (jobCommits === undefined) commitsByJob.set(record.jobId, [commit])
         else jobCommits.push(commit)
@@ -141,7 +145,8 @@ class Replay {
 
   apply(record: JournalRecord, raw: JsonlLine): void {
     const { puts, deletes } = record
-    const ranges = puts.length === 0 ? undefined : findPuts(raw.bytes, raw.bytesStart, raw.bytesEnd, puts.length)
+    const ranges =
+      puts.length === 0 ? undefined : findPuts(raw.bytes, raw.bytesStart, raw.bytesEnd, puts.length)
     if (ranges === undefined) {
       this.index.apply(encodeUserLines(puts), deletes)
       return

@@ -1,12 +1,12 @@
 import type { StoredUser } from '../../domain/users/user.ts'
 import { ByteSource } from './byte-source.ts'
 import { ConnectionNumbers } from './connection-numbers.ts'
-import type { SnapshotIndexState } from './index-file.ts'
 import { KeyProbe } from './key-probe.ts'
 import { SlotTable } from './slot-table.ts'
-import { finishHash, hashKey, LineFields, parseLineUser, parseUserJson, readLineFields } from './store-files.ts'
+import { finishHash, LineFields, readLineFields } from './store-files.ts'
+import { UserReader } from './user-reader.ts'
 import { freeSlot, SourceTable, UserSlots } from './user-slots.ts'
-import { UserView } from './user-view.ts'
+import { takeView, type UserView } from './user-view.ts'
 
 /**
  * The users and the lookups the engine needs, built for millions of users: the index holds no user, only where
@@ -24,46 +24,37 @@ import { UserView } from './user-view.ts'
 
 /** Free slots are reused only by renumbering every slot (which keeps the order): once they outnumber the users. */
 const minHolesToRenumber = 4_096
-const minCacheSweep = 4_096
 const newline = 0x0a
-const tab = 0x09
 
 export class UserIndex {
-  private readonly table = new SourceTable()
-  private readonly slots = new UserSlots()
-  private live = 0
-  private readonly ids = new SlotTable(0)
+  // Public for the index's own modules (user-view.ts, index-moves.ts, index-file.ts), which work on its arrays.
+  readonly table = new SourceTable()
+  readonly slots = new UserSlots()
+  readonly ids = new SlotTable(0)
   /** By connection and email: the connection's number is mixed into the hash and compared first. */
-  private readonly emails = new SlotTable(0)
-  private readonly usernames = new SlotTable(0)
-  private readonly connections = new ConnectionNumbers()
-  /**
-   * Users parsed by point reads, held weakly: while a caller holds a user, reading it again gives the same object
-   * (the import planner compares users it found by id, email and username by identity).
-   */
-  private readonly parsed = new Map<number, WeakRef<StoredUser>>()
-  private sweepParsedAt = minCacheSweep
+  readonly emails = new SlotTable(0)
+  readonly usernames = new SlotTable(0)
+  readonly connections = new ConnectionNumbers()
+  /** Users: the slots in use but the free ones. */
+  live = 0
   /** Changes when slots are renumbered: the slots of an older view mean nothing any more. */
-  private epoch = 0
+  epoch = 0
+  private readonly reader = new UserReader(this.slots, this.table)
   private readonly fields = new LineFields()
   private readonly probe = new KeyProbe()
-  private readBuffer = Buffer.alloc(4096)
-  /** The location `atMoving` looks for: a source number and a position in it. */
-  private movingSource = -1
-  private movingPosition = 0
 
-  private readonly sameId = (slot: number) => this.user(slot).user_id === this.probe.text()
+  private readonly sameId = (slot: number) => this.reader.read(slot).user_id === this.probe.text()
   private readonly sameEmail = (slot: number) =>
-    this.slots.connection[slot] === this.probe.connection && this.user(slot).email === this.probe.text()
+    this.slots.connection[slot] === this.probe.connection &&
+    this.reader.read(slot).email === this.probe.text()
   private readonly sameUsername = (slot: number) =>
-    this.slots.connection[slot] === this.probe.connection && this.user(slot).username === this.probe.text()
-  private readonly atMoving = (slot: number) =>
-    this.slots.source[slot] === this.movingSource && this.slots.position[slot] === this.movingPosition
+    this.slots.connection[slot] === this.probe.connection &&
+    this.reader.read(slot).username === this.probe.text()
 
   get(userId: string): StoredUser | undefined {
     this.probe.setText(userId, 0)
     const cell = this.ids.locate(finishHash(this.probe.hash()), this.sameId)
-    return cell < 0 ? undefined : this.user(this.ids.slotAt(cell))
+    return cell < 0 ? undefined : this.reader.read(this.ids.slotAt(cell))
   }
 
   /** Exact match: emails are stored lower-cased, so callers pass the normalized email. */
@@ -72,7 +63,7 @@ export class UserIndex {
     if (connection === undefined) return undefined
     this.probe.setText(email, connection)
     const cell = this.emails.locate(finishHash(this.probe.hash(), connection + 1), this.sameEmail)
-    return cell < 0 ? undefined : this.user(this.emails.slotAt(cell))
+    return cell < 0 ? undefined : this.reader.read(this.emails.slotAt(cell))
   }
 
   findByUsername(connectionId: string, username: string): StoredUser | undefined {
@@ -80,7 +71,7 @@ export class UserIndex {
     if (connection === undefined) return undefined
     this.probe.setText(username, connection)
     const cell = this.usernames.locate(finishHash(this.probe.hash(), connection + 1), this.sameUsername)
-    return cell < 0 ? undefined : this.user(this.usernames.slotAt(cell))
+    return cell < 0 ? undefined : this.reader.read(this.usernames.slotAt(cell))
   }
 
   count(connectionId?: string): number {
@@ -89,37 +80,7 @@ export class UserIndex {
 
   /** The users as they are now, in insertion order (a replaced user keeps its place). O(slots), ~5 ms a million. */
   view(connectionId?: string): UserView {
-    const wanted = connectionId === undefined ? -1 : (this.connections.numberOf(connectionId) ?? -2)
-    const length = wanted === -1 ? this.live : wanted === -2 ? 0 : this.count(connectionId)
-    const sources = this.table.sources.slice()
-    const { source, position, length: lengths, connection } = this.slots
-    if (wanted === -1 && length === this.slots.used) {
-      // No free slots: the positions are the arrays as they are, and each user's slot is its position.
-      return new UserView(
-        length,
-        sources,
-        source.slice(0, length),
-        position.slice(0, length),
-        lengths.slice(0, length),
-        undefined,
-        this.epoch,
-      )
-    }
-    const viewSources = new Int32Array(length)
-    const viewPositions = new Float64Array(length)
-    const viewLengths = new Int32Array(length)
-    const viewSlots = new Int32Array(length)
-    let n = 0
-    for (let slot = 0; slot < this.slots.used && n < length; slot++) {
-      const number = source[slot] as number
-      if (number === freeSlot || (wanted !== -1 && connection[slot] !== wanted)) continue
-      viewSources[n] = number
-      viewPositions[n] = position[slot] as number
-      viewLengths[n] = lengths[slot] as number
-      viewSlots[n] = slot
-      n += 1
-    }
-    return new UserView(length, sources, viewSources, viewPositions, viewLengths, viewSlots, this.epoch)
+    return takeView(this, connectionId === undefined ? -1 : (this.connections.numberOf(connectionId) ?? -2))
   }
 
   /**
@@ -179,7 +140,7 @@ export class UserIndex {
       this.unlinkLookups(slot)
       previous = slots.source[slot] as number
       this.connections.countUser(slots.connection[slot] as number, -1)
-      this.parsed.delete(slot)
+      this.reader.forget(slot)
     } else {
       if (slots.used === slots.capacity) slots.grow(Math.max(1_024, Math.ceil(slots.capacity * 1.5)))
       slot = slots.used
@@ -222,64 +183,6 @@ export class UserIndex {
     return memory !== undefined && this.table.holds(memory) ? memory : undefined
   }
 
-  /**
-   * Points the users of a commit's memory source (see `apply`) at their copies in a file: line i's user is then
-   * `lengths[i]` bytes at `positions[i]` of `file`. Users replaced or deleted since are left as they are.
-   */
-  moveToFile(memory: ByteSource, file: ByteSource, positions: ArrayLike<number>, lengths: ArrayLike<number>): void {
-    const from = memory.number
-    const bytes = memory.bytes
-    if (bytes === undefined || !this.table.holds(memory)) return
-    const target = this.table.hold(file)
-    let start = 0
-    for (let i = 0, end = bytes.indexOf(newline); end !== -1; i++, end = bytes.indexOf(newline, start)) {
-      this.movingSource = from
-      this.movingPosition = start
-      const cell = this.ids.locate(finishHash(hashKey(bytes, start, bytes.indexOf(tab, start))), this.atMoving)
-      if (cell >= 0) {
-        const slot = this.ids.slotAt(cell)
-        this.slots.source[slot] = target
-        this.slots.position[slot] = positions[i] as number
-        this.slots.length[slot] = lengths[i] as number
-        this.table.addUser(target)
-        this.table.removeUser(from)
-        if (!this.table.holds(memory)) break
-      }
-      start = end + 1
-    }
-    this.table.drop(target)
-  }
-
-  /**
-   * Points the users of `view` that are still where it saw them at their lines in a new snapshot `file`, written
-   * from the view: line k is `lengths[k]` bytes, the first starts at `bodyStart`. After slots were renumbered the
-   * view's slots mean nothing: its users then stay where they are until the next compaction moves them.
-   */
-  adoptSnapshot(view: UserView, file: ByteSource, bodyStart: number, lengths: Int32Array): void {
-    if (view.epoch !== this.epoch) return
-    const target = this.table.hold(file)
-    const slots = this.slots
-    let position = bodyStart
-    for (let k = 0; k < view.length; k++) {
-      const slot = view.slots === undefined ? k : (view.slots[k] as number)
-      const current = slots.source[slot] as number
-      const length = lengths[k] as number
-      if (
-        current !== freeSlot &&
-        this.table.sources[current] === view.sources[view.sourceNumbers[k] as number] &&
-        slots.position[slot] === view.positions[k]
-      ) {
-        slots.source[slot] = target
-        slots.position[slot] = position
-        slots.length[slot] = length
-        this.table.addUser(target)
-        this.table.removeUser(current)
-      }
-      position += length + 1
-    }
-    this.table.drop(target)
-  }
-
   /** Removing an unknown id does nothing. */
   delete(userId: string): void {
     this.probe.setText(userId, 0)
@@ -293,63 +196,14 @@ export class UserIndex {
     this.connections.countUser(slots.connection[slot] as number, -1)
     slots.source[slot] = freeSlot
     this.live -= 1
-    this.parsed.delete(slot)
+    this.reader.forget(slot)
     const holes = slots.used - this.live
     if (holes >= minHolesToRenumber && holes > this.live) this.renumber()
-  }
-
-  /**
-   * The index as `index-file.ts` saves it, right after a snapshot was loaded into an empty index (every slot a
-   * user of that one source); its arrays are the index's own, so save it before anything changes.
-   */
-  saved(): SnapshotIndexState {
-    const { keys, counts } = this.connections.saved()
-    const { position, length, connection, idHash, emailHash, usernameHash, hasUsername } = this.slots
-    return {
-      users: this.slots.used,
-      connections: keys,
-      connectionCounts: counts,
-      position,
-      length,
-      connection,
-      idHash,
-      emailHash,
-      usernameHash,
-      hasUsername,
-      tables: [this.ids.saved(), this.emails.saved(), this.usernames.saved()],
-    }
   }
 
   /** Slots to allocate for a snapshot of `users` users: room for the first commits after opening. */
   static capacityFor(users: number): number {
     return users + Math.ceil(users / 8) + 1_024
-  }
-
-  /**
-   * Takes a saved index (arrays of `capacityFor(users)` slots) of a snapshot into an empty index, its users in the
-   * held source `source`. Answers false when the saved connections do not decode (the index is then unusable).
-   */
-  restore(state: SnapshotIndexState, source: number): boolean {
-    if (!this.connections.restore(state.connections, state.connectionCounts)) return false
-    const slots = this.slots
-    slots.capacity = state.position.length
-    slots.used = state.users
-    slots.source = new Int32Array(slots.capacity).fill(source, 0, state.users)
-    slots.position = state.position
-    slots.length = state.length
-    slots.connection = state.connection
-    slots.idHash = state.idHash
-    slots.emailHash = state.emailHash
-    slots.usernameHash = state.usernameHash
-    slots.hasUsername = state.hasUsername
-    const [ids, emails, usernames] = state.tables
-    if (ids === undefined || emails === undefined || usernames === undefined) return false
-    this.ids.restore(ids.cells, ids.size)
-    this.emails.restore(emails.cells, emails.size)
-    this.usernames.restore(usernames.cells, usernames.size)
-    this.live = state.users
-    this.table.addUsers(source, state.users)
-    return true
   }
 
   /** Closes the files users are read from; the index answers nothing afterwards. */
@@ -386,36 +240,8 @@ export class UserIndex {
    */
   private unlinkLookups(slot: number): void {
     this.emails.remove(this.slots.emailHash[slot] as number, slot)
-    if (this.slots.hasUsername[slot] === 1) this.usernames.remove(this.slots.usernameHash[slot] as number, slot)
-  }
-
-  /** The slot's user, read from its source and parsed (the same object while a caller holds it). */
-  private user(slot: number): StoredUser {
-    const held = this.parsed.get(slot)?.deref()
-    if (held !== undefined) return held
-    const source = this.table.sources[this.slots.source[slot] as number] as ByteSource
-    const position = this.slots.position[slot] as number
-    const length = this.slots.length[slot] as number
-    let bytes = source.bytes
-    let start = position
-    if (bytes === undefined) {
-      if (this.readBuffer.length < length) this.readBuffer = Buffer.allocUnsafeSlow(2 * length)
-      source.read(this.readBuffer, 0, length, position)
-      bytes = this.readBuffer
-      start = 0
-    }
-    const user =
-      source.kind === 'json'
-        ? parseUserJson(bytes, start, start + length)
-        : parseLineUser(bytes, start, start + length)
-    this.parsed.set(slot, new WeakRef(user))
-    if (this.parsed.size >= this.sweepParsedAt) {
-      for (const [parsedSlot, ref] of this.parsed) {
-        if (ref.deref() === undefined) this.parsed.delete(parsedSlot)
-      }
-      this.sweepParsedAt = Math.max(minCacheSweep, this.parsed.size * 2)
-    }
-    return user
+    if (this.slots.hasUsername[slot] === 1)
+      this.usernames.remove(this.slots.usernameHash[slot] as number, slot)
   }
 
   /** Packs the slots of the users that exist, in order, so that deleted users stop costing slots. */
@@ -424,12 +250,7 @@ export class UserIndex {
     this.ids.rebuild(renumbered)
     this.emails.rebuild(renumbered)
     this.usernames.rebuild(renumbered)
-    const parsed = [...this.parsed]
-    this.parsed.clear()
-    for (const [slot, ref] of parsed) {
-      const moved = renumbered[slot] as number
-      if (moved !== -1) this.parsed.set(moved, ref)
-    }
+    this.reader.renumber(renumbered)
     this.epoch += 1
   }
 }

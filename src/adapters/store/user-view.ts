@@ -2,6 +2,8 @@ import type { StoredUser } from '../../domain/users/user.ts'
 import type { UserJson } from '../../engine/ports.ts'
 import type { ByteSource } from './byte-source.ts'
 import { keyEnd, parseUserJson } from './store-files.ts'
+import type { UserIndex } from './user-index.ts'
+import { freeSlot } from './user-slots.ts'
 
 /** Bytes read at once by a scan: runs of neighbouring users in one file, up to this size. */
 const blockBytes = 1024 * 1024
@@ -33,6 +35,34 @@ export class UserView implements Iterable<StoredUser> {
       yield reader.user()
     }
   }
+}
+
+/** The users of `index` now, all (`connection` -1) or a connection's (its number; -2: an unknown one, none). */
+export function takeView(index: UserIndex, connection: number): UserView {
+  const { slots, live, epoch } = index
+  const length = connection === -1 ? live : connection === -2 ? 0 : index.connections.countOf(connection)
+  const sources = index.table.sources.slice()
+  const { source, position, length: lengths } = slots
+  if (connection === -1 && length === slots.used) {
+    // No free slots: the positions are the arrays as they are, and each user's slot is its position.
+    const [s, p, l] = [source.slice(0, length), position.slice(0, length), lengths.slice(0, length)]
+    return new UserView(length, sources, s, p, l, undefined, epoch)
+  }
+  const viewSources = new Int32Array(length)
+  const viewPositions = new Float64Array(length)
+  const viewLengths = new Int32Array(length)
+  const viewSlots = new Int32Array(length)
+  let n = 0
+  for (let slot = 0; slot < slots.used && n < length; slot++) {
+    const number = source[slot] as number
+    if (number === freeSlot || (connection !== -1 && slots.connection[slot] !== connection)) continue
+    viewSources[n] = number
+    viewPositions[n] = position[slot] as number
+    viewLengths[n] = lengths[slot] as number
+    viewSlots[n] = slot
+    n += 1
+  }
+  return new UserView(length, sources, viewSources, viewPositions, viewLengths, viewSlots, epoch)
 }
 
 /**
@@ -100,7 +130,8 @@ export class ViewReader {
       if (position < end || position - end > maxGapBytes || next - first > blockBytes) break
       end = next
     }
-    if (this.buffer.length < end - first) this.buffer = Buffer.allocUnsafeSlow(Math.max(blockBytes, end - first))
+    if (this.buffer.length < end - first)
+      this.buffer = Buffer.allocUnsafeSlow(Math.max(blockBytes, end - first))
     const block = this.buffer.subarray(0, end - first)
     // Marked unread first: should the read throw, the reused Buffer no longer holds the block it held.
     this.blockSource = -1
