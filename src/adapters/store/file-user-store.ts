@@ -172,7 +172,12 @@ export class FileUserStore implements UserStore {
     const generation = this.writer.generation
     const lineStart = this.writer.bytes
     return this.writer.append(encoded.line).then(() => {
-      if (memory !== undefined) this.moveToJournal(memory, generation, lineStart, encoded)
+      if (memory !== undefined) {
+        // The commit is durable whatever happens here: at worst its users stay in memory.
+        try {
+          this.moveToJournal(memory, generation, lineStart, encoded)
+        } catch {}
+      }
       return record
     })
   }

@@ -18,7 +18,7 @@ import type { UserIndex } from './user-index.ts'
 
 export const indexFileName = 'snapshot.index'
 const tmpName = 'snapshot.index.tmp'
-const magic = 'roster-index-1'
+const magic = 'roster-index-1' as const
 
 /** The state `UserIndex` saves and restores: every used slot is a user of the snapshot. */
 export interface SnapshotIndexState {
@@ -64,6 +64,12 @@ function identity(stats: Stats, header: SnapshotHeader) {
   }
 }
 
+/** The header's fields in a fixed order: hashed with the arrays, so that no field can change how they are cut. */
+function shapeText(shape: Omit<z.infer<typeof headerSchema>, 'sha256'>): string {
+  const { snapshot, users, connections, connectionCounts, tableCells, tableSizes } = shape
+  return JSON.stringify([snapshot, users, connections, connectionCounts, tableCells, tableSizes])
+}
+
 function parts(state: SnapshotIndexState): Uint8Array[] {
   const n = state.users
   const bytes = (array: Float64Array | Int32Array | Uint8Array, count: number) =>
@@ -88,9 +94,7 @@ export async function writeIndexFile(
   state: SnapshotIndexState,
 ): Promise<void> {
   const body = parts(state)
-  const hash = createHash('sha256')
-  for (const part of body) hash.update(part)
-  const head = {
+  const shape = {
     format: magic,
     snapshot: identity(fstatSync(fd), header),
     users: state.users,
@@ -98,8 +102,10 @@ export async function writeIndexFile(
     connectionCounts: state.connectionCounts,
     tableCells: state.tables.map((table) => table.cells.length),
     tableSizes: state.tables.map((table) => table.size),
-    sha256: hash.digest('hex'),
   }
+  const hash = createHash('sha256').update(shapeText(shape))
+  for (const part of body) hash.update(part)
+  const head = { ...shape, sha256: hash.digest('hex') }
   const tmpPath = join(dir, tmpName)
   try {
     const handle = await openPrivate(tmpPath, 'w')
@@ -173,7 +179,9 @@ export function readIndexFile(
         size: head.tableSizes[i] as number,
       })),
     }
-    const hash = createHash('sha256')
+    if (!head.tableCells.every((cells) => cells >= 32 && (cells & (cells - 1)) === 0)) return undefined
+    const { sha256, ...shape } = head
+    const hash = createHash('sha256').update(shapeText(shape))
     let position = newline + 1
     for (const part of parts(state)) {
       let done = 0
@@ -185,7 +193,7 @@ export function readIndexFile(
       position += part.length
       hash.update(part)
     }
-    if (hash.digest('hex') !== head.sha256) return undefined
+    if (hash.digest('hex') !== sha256) return undefined
     return state
   } finally {
     closeSync(indexFd)
