@@ -131,6 +131,8 @@ export async function loadStore(dir: string, options: SnapshotLoadOptions = {}):
  * Applies replayed commits to the index with their users left in the journal: each put points at its bytes in
  * the record's line (see `findPuts`). A line not shaped as Roster writes them keeps its users in memory instead.
  */
+const replayOptions = { keysOnly: true, mustBeNew: false }
+
 class Replay {
   private path = ''
   private file: ByteSource | undefined
@@ -160,7 +162,7 @@ class Replay {
       const end = this.keys.write(keys, 0)
       at.position = raw.fileOffset + (ranges.starts[i] as number)
       at.length = ranges.lengths[i] as number
-      const problem = this.index.add(this.keys, 0, end, at, { keysOnly: true, mustBeNew: false })
+      const problem = this.index.add(this.keys, 0, end, at, replayOptions)
       if (problem !== undefined) throw new Error(`A put is not a user: ${problem}`)
     })
     this.index.drop(source)

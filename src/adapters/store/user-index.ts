@@ -25,6 +25,7 @@ import { takeView, type UserView } from './user-view.ts'
 /** Free slots are reused only by renumbering every slot (which keeps the order): once they outnumber the users. */
 const minHolesToRenumber = 4_096
 const newline = 0x0a
+const putOptions = { keysOnly: false, mustBeNew: false }
 
 export class UserIndex {
   // Public for the index's own modules (user-view.ts, index-moves.ts, index-file.ts), which work on its arrays.
@@ -171,9 +172,11 @@ export class UserIndex {
       memory = ByteSource.memory(lines)
       const source = this.table.hold(memory)
       let start = 0
+      const at = { source, position: 0, length: 0 }
       for (let end = lines.indexOf(newline); end !== -1; end = lines.indexOf(newline, start)) {
-        const at = { source, position: start, length: end - start }
-        const problem = this.add(lines, start, end, at, { keysOnly: false, mustBeNew: false })
+        at.position = start
+        at.length = end - start
+        const problem = this.add(lines, start, end, at, putOptions)
         if (problem !== undefined) throw new Error(`A put is not a snapshot line: ${problem}`)
         start = end + 1
       }
