@@ -31,7 +31,7 @@ import { jsonOfView, type UserView } from './user-view.ts'
  * files in blocks, and opening reads the snapshot once to hash its keys. A commit's users are held in memory only
  * until its journal line is durable. Compaction writes the users by copying their bytes.
  *
- * Limits: the index takes ~110 bytes per user (1M users: ~110 MB), and one process owns a directory at a time:
+ * Limits: the index takes 70–140 bytes per user (1M users: ~70 MB), and one process owns a directory at a time:
  * nothing here stops a second process from appending to the same journal. Reads of users are reads of files: on a
  * cold page cache the first scan of a large store waits on the disk.
  */
