@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { readdir, readFile } from 'node:fs/promises'
+import { open, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../../src/config.ts'
@@ -12,13 +12,17 @@ import { processRss } from '../support/rss.ts'
 import { summarize } from '../support/stats.ts'
 
 /**
- * P6: start-up with a 1M-user store: `node --import tsx src/main.ts` (what `npm start` runs) spawned on the store,
- * timed from spawn until GET /healthz answers 200; the child's RSS from /proc. Floor: reading the store's bytes
- * (every file under users/, the snapshot and its journal) in this process.
+ * P6: start-up with a 1M-user store (and, in the full run, a 5M-user one): `node --import tsx src/main.ts` (what
+ * `npm start` runs) spawned on the store, timed from spawn until GET /healthz answers 200; the child's RSS from
+ * /proc. The first start on a generated store has no `snapshot.index` yet: it hashes every line and saves the index
+ * file, and is reported on its own row; the timed starts after it read the index file, as every start does once
+ * Roster has opened a snapshot. Floor: reading the store's bytes (every file under users/) in this process.
  */
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
-const targetS = 5
+/** Issue 15's targets, at 1M users: serving within 2 s, and at most 400 MB (0.4 KB per user) of server RSS. */
+const targetS = 2
+const targetMb = 400
 
 interface Start {
   seconds: number
@@ -95,10 +99,19 @@ async function startOnce(store: TenantStore): Promise<Start> {
   }
 }
 
+/** Reads every file under users/ in 8 MB pieces (readFile stops at 2 GB; a 5M-user snapshot is 3.4 GB). */
 async function readStoreMs(store: TenantStore): Promise<number> {
   const dir = join(store.storeDir, 'users')
   const start = performance.now()
-  for (const name of await readdir(dir)) await readFile(join(dir, name))
+  const buffer = Buffer.allocUnsafe(8 * 1024 * 1024)
+  for (const name of await readdir(dir)) {
+    const handle = await open(join(dir, name), 'r')
+    try {
+      while ((await handle.read(buffer, 0, buffer.length)).bytesRead > 0) {}
+    } finally {
+      await handle.close()
+    }
+  }
   return performance.now() - start
 }
 
@@ -113,47 +126,106 @@ async function openStoreMs(store: TenantStore): Promise<number> {
   return ms
 }
 
+interface Size {
+  rows: Row[]
+  note: string
+}
+
+async function startUp(
+  ctx: Parameters<Scenario['run']>[0],
+  users: number,
+  emptyPeakMb: number,
+): Promise<Size> {
+  const runs = ctx.quick ? 2 : 3
+  const store = await ctx.tenant(users)
+  const first = await startOnce(store)
+  const starts: Start[] = []
+  const floors: number[] = []
+  for (let run = 0; run < runs; run++) {
+    floors.push((await readStoreMs(store)) / 1000)
+    starts.push(await startOnce(store))
+  }
+  const openMs = await openStoreMs(store)
+  const seconds = summarize(starts.map((s) => s.seconds))
+  const floor = summarize(floors)
+  const peaks = [first, ...starts].map((s) => s.peakMb)
+  const peak = summarize(peaks)
+  const worstPeak = Math.max(...peaks)
+  const targeted = users === 1_000_000
+  ctx.log(
+    `  P6 ${count(users)} users: serving after ${seconds.median.toFixed(2)} s (first start ${first.seconds.toFixed(2)} s), floor ${floor.median.toFixed(2)} s, peak RSS ${worstPeak.toFixed(0)} MB`,
+  )
+  const rows: Row[] = [
+    {
+      label: `${count(users)} users: spawn → /healthz 200`,
+      unit: 's',
+      value: seconds,
+      floor,
+      ratio: seconds.median / floor.median,
+      ...(targeted ? { target: `≤ ${targetS} s`, met: seconds.median <= targetS } : {}),
+    },
+    {
+      label: `${count(users)} users: first start (no snapshot.index yet: hashes every line, saves it)`,
+      unit: 's',
+      value: summarize([first.seconds]),
+    },
+    {
+      label: `${count(users)} users: peak RSS of the server (every start)`,
+      unit: 'MB',
+      value: peak,
+      ...(targeted ? { target: `≤ ${targetMb} MB`, met: worstPeak <= targetMb } : {}),
+    },
+    {
+      label: `${count(users)} users: peak RSS per user (above the empty store's)`,
+      unit: 'KB',
+      value: summarize([((worstPeak - emptyPeakMb) * 1024) / users]),
+    },
+  ]
+  const note = `${count(users)} users: opening the store in-process (openRoster, one run, from snapshot.index) ${(openMs / 1000).toFixed(2)} s.`
+  return { rows, note }
+}
+
 export const p6: Scenario = {
   id: 'P6',
-  title: 'start-up with a 1M-user store',
+  title: 'start-up with a 1M-user store (5M in the full run)',
   async run(ctx) {
-    const users = ctx.quick ? 50_000 : 1_000_000
-    const runs = ctx.quick ? 2 : 3
+    const sizes = ctx.quick ? [50_000] : [1_000_000, 5_000_000]
     const empty = await ctx.tenant(0)
-    const store = await ctx.tenant(users)
     const emptyStart = await startOnce(empty)
-    const starts: Start[] = []
-    const floors: number[] = []
-    for (let run = 0; run < runs; run++) {
-      floors.push((await readStoreMs(store)) / 1000)
-      starts.push(await startOnce(store))
+    const rows: Row[] = []
+    const opened: string[] = []
+    for (const users of sizes) {
+      const size = await startUp(ctx, users, emptyStart.peakMb)
+      rows.push(...size.rows)
+      opened.push(size.note)
     }
-    const openMs = await openStoreMs(store)
-    const seconds = summarize(starts.map((s) => s.seconds))
-    const floor = summarize(floors)
-    ctx.log(
-      `  P6 ${count(users)} users: serving after ${seconds.median.toFixed(2)} s, floor ${floor.median.toFixed(2)} s`,
-    )
-    const rows: Row[] = [
-      {
-        label: `${count(users)} users: spawn → /healthz 200`,
-        unit: 's',
-        value: seconds,
-        floor,
-        ratio: seconds.median / floor.median,
-        target: `≤ ${targetS} s`,
-        met: seconds.median <= targetS,
-      },
-      {
-        label: `${count(users)} users: peak RSS of the server`,
-        unit: 'MB',
-        value: summarize(starts.map((s) => s.peakMb)),
-      },
-      { label: 'empty store: spawn → /healthz 200', unit: 's', value: summarize([emptyStart.seconds]) },
-    ]
+    rows.push({
+      label: 'empty store: spawn → /healthz 200',
+      unit: 's',
+      value: summarize([emptyStart.seconds]),
+    })
     const notes = [
-      `Floor: readFile of every file under users/ (snapshot and journal, page cache warm, as it is for the server). Where start-up goes: Node, tsx and loading the modules (an empty store) ${emptyStart.seconds.toFixed(2)} s; opening the ${count(users)}-user store in-process (openRoster, one run) ${(openMs / 1000).toFixed(2)} s. Peak RSS with an empty store: ${emptyStart.peakMb.toFixed(0)} MB.`,
+      `Floor: reading every file under users/ in 8 MB pieces (snapshot, journal, snapshot.index; page cache warm, as it is for the server). Where start-up goes: Node, tsx and loading the modules (an empty store) ${emptyStart.seconds.toFixed(2)} s; ${opened.join(' ')} Peak RSS with an empty store: ${emptyStart.peakMb.toFixed(0)} MB.`,
+      ISSUE_15_NOTE,
     ]
     return { rows, notes }
   },
 }
+
+/** What issue 15 changed in the embedded store, with the figures that chose it (measured at 1M users). */
+const ISSUE_15_NOTE =
+  'Issue 15 (memory): the store used to keep every user’s snapshot line in memory — the snapshot file’s own bytes ' +
+  'in 32 MB Buffers, 653 MiB of the 728 MiB of ArrayBuffers at 1M users (685 bytes a user), the index (slots and ' +
+  'three hash tables in typed arrays) ~75 MiB, the JS heap 8 MB. Now the users stay in the files: the index keeps ' +
+  'where each user’s bytes are (its snapshot line, or its put in a journal record) and reads them by position when ' +
+  'the user is read (a pread from the page cache and a parse, a few µs); a commit’s users stay in memory only until ' +
+  'its journal line is durable. Per user: a 37-byte slot (position, length, connection, the hashes of its keys) and ' +
+  'a cell in the id, email and username tables (open addressing on 32-bit hashes, at most 70% full); a lookup miss ' +
+  'reads nothing, a hit reads the user it answers with and compares the key itself. In-process, opening 1M users: ' +
+  '79 MB of ArrayBuffers and ~200 MB RSS instead of 728 MB and 805 MB. Hashing 685 MB of lines still costs ~1.7–2 s ' +
+  'of CPU on this host, so the index of a loaded snapshot is saved as `snapshot.index` (67 MB at 1M users: the ' +
+  'typed arrays, tied to the snapshot by its inode, size, mtime and header, with a SHA-256 of the arrays; a cache ' +
+  'that is rebuilt when missing or stale): opening from it takes ~0.16 s of CPU. A compaction’s new snapshot makes ' +
+  'it stale, so the first start after one hashes the lines again and saves it. Scans read the files in 1 MB blocks ' +
+  'into one reused Buffer: a 1M-user `scanJson` costs ~0.6 s of CPU against ~0.4 s from memory, small beside an ' +
+  'export’s own work per user.'

@@ -4,7 +4,7 @@ import type { Summary } from './stats.ts'
 export interface Row {
   /** What was measured, e.g. `import into 1,000,000 users`. */
   label: string
-  unit: 'ms' | 's' | 'users/s' | 'MB' | 'ratio'
+  unit: 'ms' | 's' | 'users/s' | 'MB' | 'KB' | 'ratio'
   value: Summary
   floor?: Summary
   /** value median ÷ floor median. */
@@ -48,7 +48,7 @@ export function formatNumber(n: number, unit: Row['unit']): string {
   if (!Number.isFinite(n)) return '–'
   if (unit === 'users/s') return grouped(n)
   if (unit === 'ratio') return n.toFixed(2)
-  if (unit === 's') return n.toFixed(2)
+  if (unit === 's' || unit === 'KB') return n.toFixed(2)
   return grouped(n, Math.abs(n) < 10 ? 1 : 0)
 }
 

@@ -36,7 +36,8 @@ export interface UserQuery {
 
 /**
  * One user of `scanJson`: `bytes[start, end)` is its JSON text as stored (JSON.stringify of the user when the store
- * wrote it, but not checked), valid while the scan runs. The object may be reused for the next user.
+ * wrote it, but not checked), valid until the next user is asked for (the embedded store reads its files into one
+ * reused Buffer). The object may be reused for the next user.
  */
 export interface UserJson {
   readonly bytes: Uint8Array

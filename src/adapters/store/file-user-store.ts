@@ -1,31 +1,39 @@
+import { join } from 'node:path'
 import type { StoredUser } from '../../domain/users/user.ts'
 import type { CommitBatch, CommitRecord, UserJson, UserQuery } from '../../engine/ports.ts'
+import type { ChunkCommit } from '../../engine/user-directory.ts'
 import { AppError } from '../../errors.ts'
+import { ByteSource } from './byte-source.ts'
+import { adoptSnapshot, moveToFile } from './index-moves.ts'
 import { JournalWriter, type OpenAppendHandle, openForAppend } from './journal-writer.ts'
+import { snapshotLines } from './snapshot-lines.ts'
 import {
+  type EncodedCommit,
   encodeCommit,
   type JournalRecord,
-  keyEnd,
-  parseLineUser,
+  journalFileName,
   removeJournalsBefore,
+  snapshotFileName,
   writeSnapshot,
 } from './store-files.ts'
 import { loadStore } from './store-loader.ts'
 import type { UserStore } from './sync-user-store.ts'
-import type { UserIndex, UserView } from './user-index.ts'
+import type { UserIndex } from './user-index.ts'
+import { jsonOfView, type UserView } from './user-view.ts'
 
 /**
- * A UserStore on plain files whose cost per commit scales with the batch, not the tenant: every user lives in
- * memory (answering reads), each commit is one appended journal line (group-committed with fdatasync), and
- * `compact` folds the journal into a snapshot in the background. The file formats are in `store-files.ts`.
+ * A UserStore on plain files whose cost per commit scales with the batch, not the tenant: an index of every user
+ * lives in memory (answering reads), each commit is one appended journal line (group-committed with fdatasync),
+ * and `compact` folds the journal into a snapshot in the background. The file formats are in `store-files.ts`.
  *
- * Users are held as the bytes of their snapshot lines and parsed when read (see `UserIndex`), so opening costs
- * reading the snapshot and hashing its keys, not parsing every user: each read parses the users it returns (a few
- * microseconds each), and a scan parses every user it yields. Compaction writes the users by copying their bytes.
+ * The users themselves stay in the files (see `UserIndex`): a user is read by position from its snapshot line or
+ * its journal put when it is read (a pread of the page cache and a parse, a few microseconds), a scan reads the
+ * files in blocks, and opening reads the snapshot once to hash its keys. A commit's users are held in memory only
+ * until its journal line is durable. Compaction writes the users by copying their bytes.
  *
- * Limits: the whole tenant must fit in memory (its snapshot's size, ~500 bytes per user, plus 60–120 bytes of index
- * per user), and one process owns a directory at a time: nothing here stops a second process from appending to
- * the same journal.
+ * Limits: the index takes 70–140 bytes per user (1M users: ~70 MB), and one process owns a directory at a time:
+ * nothing here stops a second process from appending to the same journal. Reads of users are reads of files: on a
+ * cold page cache the first scan of a large store waits on the disk.
  */
 
 export interface FileUserStoreOptions {
@@ -36,6 +44,8 @@ export interface FileUserStoreOptions {
   snapshotBatchSize?: number
   /** Opens a journal file for appending. Default `fs.promises.open(path, 'a')`; tests inject handles that fail. */
   openJournal?: OpenAppendHandle
+  /** See `SnapshotLoadOptions`: the snapshot size from which opening saves an index file. Default 10,000 users. */
+  indexFileMinUsers?: number
 }
 
 const defaultSnapshotBatchSize = 1_000
@@ -45,14 +55,22 @@ export async function openFileUserStore(
   dir: string,
   options: FileUserStoreOptions = {},
 ): Promise<FileUserStore> {
-  const loaded = await loadStore(dir)
+  const loaded = await loadStore(
+    dir,
+    options.indexFileMinUsers === undefined ? {} : { indexFileMinUsers: options.indexFileMinUsers },
+  )
   const writer = new JournalWriter(
     dir,
     loaded.generation,
-    loaded.journalBytes,
+    loaded.generationBytes,
     options.openJournal ?? openForAppend,
   )
-  await writer.ready()
+  try {
+    await writer.ready()
+  } catch (error) {
+    loaded.index.close()
+    throw error
+  }
   return new FileUserStore(
     dir,
     loaded.index,
@@ -60,22 +78,26 @@ export async function openFileUserStore(
     loaded.commitsByJob,
     writer,
     options.snapshotBatchSize ?? defaultSnapshotBatchSize,
+    loaded.journalBytes - loaded.generationBytes,
   )
 }
 
 export class FileUserStore implements UserStore {
   private compaction: Promise<void> | undefined
-  /** Journal bytes of older generations that no snapshot has folded in yet (a compaction failed or is running). */
-  private unfoldedBytes = 0
+  /** The journals users are read from, by generation, opened for reading when a commit's users move there. */
+  private readonly journals = new Map<number, ByteSource>()
+  private closed = false
 
   /** Use `openFileUserStore`, which loads the directory first. */
   constructor(
     readonly dir: string,
     private readonly index: UserIndex,
     private lastSeq: number,
-    private commitsByJob: Map<string, JournalRecord[]>,
+    private commitsByJob: Map<string, ChunkCommit[]>,
     private readonly writer: JournalWriter,
     private readonly snapshotBatchSize: number,
+    /** Journal bytes of older generations that no snapshot has folded in yet (a compaction failed or is running). */
+    private unfoldedBytes = 0,
   ) {}
 
   getById(userId: string): StoredUser | undefined {
@@ -107,7 +129,7 @@ export class FileUserStore implements UserStore {
    * bytes instead of parsing a million users. One item, reused: read it before asking for the next.
    */
   scanJson(query: UserQuery = {}): Iterable<UserJson> {
-    return jsonOf(this.index.view(query.connectionId))
+    return jsonOfView(this.index.view(query.connectionId))
   }
 
   /**
@@ -126,7 +148,7 @@ export class FileUserStore implements UserStore {
       deletes: [...batch.deletes],
       meta: batch.meta,
     }
-    let encoded: { line: Buffer; puts: Buffer }
+    let encoded: EncodedCommit
     try {
       // Serialized before anything changes, so a batch that cannot be written (a cycle or a BigInt in meta, a
       // user whose keys are not strings) leaves the store as it was. Also freezes meta as committed, whatever the
@@ -141,11 +163,23 @@ export class FileUserStore implements UserStore {
       )
     }
     this.lastSeq = seq
-    this.index.apply(encoded.puts, record.deletes)
+    const memory = this.index.apply(encoded.puts, record.deletes)
+    // Only what recovery needs: the users are in the index (and the journal), not kept twice.
+    const commit: ChunkCommit = { seq, jobId: record.jobId, chunk: record.chunk, meta: record.meta }
     const jobCommits = this.commitsByJob.get(record.jobId)
-    if (jobCommits === undefined) this.commitsByJob.set(record.jobId, [record])
-    else jobCommits.push(record)
-    return this.writer.append(encoded.line).then(() => record)
+    if (jobCommits === undefined) this.commitsByJob.set(record.jobId, [commit])
+    else jobCommits.push(commit)
+    const generation = this.writer.generation
+    const lineStart = this.writer.bytes
+    return this.writer.append(encoded.line).then(() => {
+      if (memory !== undefined) {
+        // The commit is durable whatever happens here: at worst its users stay in memory.
+        try {
+          this.moveToJournal(memory, generation, lineStart, encoded)
+        } catch {}
+      }
+      return record
+    })
   }
 
   /** The last commit's sequence number: every commit, applied at once, takes the next. */
@@ -153,7 +187,7 @@ export class FileUserStore implements UserStore {
     return this.lastSeq
   }
 
-  commitsOf(jobId: string): CommitRecord[] {
+  commitsOf(jobId: string): ChunkCommit[] {
     return [...(this.commitsByJob.get(jobId) ?? [])]
   }
 
@@ -186,6 +220,33 @@ export class FileUserStore implements UserStore {
     const closing = this.writer.close()
     await this.compaction?.catch(() => undefined)
     await closing
+    this.closed = true
+    this.index.close()
+    for (const journal of this.journals.values()) journal.close()
+  }
+
+  /**
+   * Once a commit's line is durable, its users are read from there: the index lets go of their copy in memory.
+   * Should the journal not open for reading, they stay in memory (correct, only larger).
+   */
+  private moveToJournal(
+    memory: ByteSource,
+    generation: number,
+    lineStart: number,
+    encoded: EncodedCommit,
+  ): void {
+    if (this.closed) return
+    let journal = this.journals.get(generation)
+    if (journal === undefined) {
+      try {
+        journal = ByteSource.file(join(this.dir, journalFileName(generation)), 'json')
+      } catch {
+        return
+      }
+      this.journals.set(generation, journal)
+    }
+    const positions = encoded.putStarts.map((start) => lineStart + start)
+    moveToFile(this.index, memory, journal, positions, encoded.putLengths)
   }
 
   private async writeCompaction(
@@ -197,13 +258,21 @@ export class FileUserStore implements UserStore {
     // The snapshot must not get ahead of the old journal (a commit still in flight there could yet fail and be
     // reported as failed) and must name a journal that exists on disk.
     await retired
-    await writeSnapshot(
+    const lengths = new Int32Array(users.length)
+    const bodyStart = await writeSnapshot(
       this.dir,
       { seq, journal: generation },
       users.length,
-      this.index.snapshotBatches(users, this.snapshotBatchSize),
+      snapshotLines(users, this.snapshotBatchSize, lengths),
     )
     this.unfoldedBytes = 0
+    // The users the snapshot holds are read from it from now on; the old snapshot and journals are let go once no
+    // user (and no scan) reads them.
+    if (!this.closed) {
+      const snapshot = ByteSource.file(join(this.dir, snapshotFileName), 'line')
+      adoptSnapshot(this.index, users, snapshot, bodyStart, lengths)
+      for (const old of [...this.journals.keys()]) if (old < generation) this.journals.delete(old)
+    }
     try {
       await removeJournalsBefore(this.dir, generation)
     } catch (error) {
@@ -214,31 +283,5 @@ export class FileUserStore implements UserStore {
         `Compacted, but could not delete old journals in ${this.dir}: ${reason}`,
       )
     }
-  }
-}
-
-/** Where one user's JSON is in its snapshot line (after the four keys). */
-class LineJson implements UserJson {
-  bytes: Buffer = Buffer.alloc(0)
-  lineStart = 0
-  end = 0
-
-  /** Found when asked: a page of the users API skips users without reading them. */
-  get start(): number {
-    return keyEnd(this.bytes, this.lineStart, 3) + 1
-  }
-
-  user(): StoredUser {
-    return parseLineUser(this.bytes, this.lineStart, this.end)
-  }
-}
-
-function* jsonOf(view: UserView): Generator<UserJson> {
-  const item = new LineJson()
-  for (let i = 0; i < view.length; i++) {
-    item.bytes = view.buffers[view.bufferNumbers[i] as number] as Buffer
-    item.lineStart = view.starts[i] as number
-    item.end = view.ends[i] as number
-    yield item
   }
 }

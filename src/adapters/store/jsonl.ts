@@ -27,13 +27,8 @@ export interface ReadJsonlResult {
 
 /** Chunk size for reading: big enough that a 500 MB snapshot is a few hundred reads, small enough to stay cheap. */
 const readChunkBytes = 4 * 1024 * 1024
-/**
- * Chunk size for `readLineChunks`, whose chunks are kept: each is one Buffer of its own, outside V8's heap. Every
- * such allocation counts towards V8's external-memory GC trigger: 8 MB chunks cost ~60 (cheap but not free) GCs
- * while opening a 500 MB snapshot and ~30% more CPU than 32 MB ones. Holding one user's line keeps the whole chunk,
- * but compaction moves every user out of the snapshot's chunks anyway.
- */
-const lineChunkBytes = 32 * 1024 * 1024
+/** Chunk size for `readLineChunks`: two such Buffers are used in turn, whatever the file's size. */
+const lineChunkBytes = 8 * 1024 * 1024
 const newline = 0x0a
 
 /**
@@ -43,19 +38,19 @@ const newline = 0x0a
  */
 export async function readJsonl(
   path: string,
-  onValue: (value: unknown, lineNumber: number) => void,
+  onValue: (value: unknown, lineNumber: number, line: JsonlLine) => void,
   options: ReadJsonlOptions,
 ): Promise<ReadJsonlResult> {
   // A line is only handed over once the next one starts, because whether a bad line is forgivable depends on
   // whether it is the last one.
-  let pending: { text: string; lineNumber: number; end: number } | undefined
+  let pending: PendingLine | undefined
   let goodBytes = 0
   let lineNumber = 0
   let fileOffset = 0
   let partial: Buffer[] = []
 
-  const settle = (line: { text: string; lineNumber: number; end: number }) => {
-    onValue(parseLine(path, line.text, line.lineNumber), line.lineNumber)
+  const settle = (line: PendingLine) => {
+    onValue(parseLine(path, line.text, line.lineNumber), line.lineNumber, line)
     goodBytes = line.end
   }
 
@@ -67,13 +62,21 @@ export async function readJsonl(
     while (nl !== -1) {
       if (pending !== undefined) settle(pending)
       // Only a line longer than a chunk is glued from pieces; the common case decodes straight from the chunk.
-      const text =
-        partial.length === 0
-          ? chunk.toString('utf8', start, nl)
-          : Buffer.concat([...partial, chunk.subarray(start, nl)]).toString('utf8')
+      const glued = partial.length === 0 ? undefined : Buffer.concat([...partial, chunk.subarray(start, nl)])
+      const bytes = glued ?? chunk
+      const bytesStart = glued === undefined ? start : 0
+      const bytesEnd = glued === undefined ? nl : glued.length
       partial = []
       lineNumber += 1
-      pending = { text, lineNumber, end: fileOffset + nl + 1 }
+      pending = {
+        text: bytes.toString('utf8', bytesStart, bytesEnd),
+        lineNumber,
+        end: fileOffset + nl + 1,
+        bytes,
+        bytesStart,
+        bytesEnd,
+        fileOffset: fileOffset + nl - (bytesEnd - bytesStart),
+      }
       start = nl + 1
       nl = chunk.indexOf(newline, start)
     }
@@ -96,6 +99,21 @@ export async function readJsonl(
   }
   settle(pending)
   return { goodBytes, tornBytes: 0, lines: lineNumber }
+}
+
+/** A line as read: its bytes are `bytes[bytesStart, bytesEnd)` (no newline), found at `fileOffset` of the file. */
+export interface JsonlLine {
+  bytes: Buffer
+  bytesStart: number
+  bytesEnd: number
+  fileOffset: number
+}
+
+interface PendingLine extends JsonlLine {
+  text: string
+  lineNumber: number
+  /** The file offset after its newline. */
+  end: number
 }
 
 export function invalidLine(path: string, lineNumber: number, problem: string): AppError {
@@ -124,54 +142,57 @@ function isJson(text: string): boolean {
 }
 
 /**
- * Reads `path` in chunks of whole lines, for files whose bytes are kept: `onChunk` gets a fresh Buffer of its own
- * and `end`, the offset after its last newline (what follows `end` is the start of a line that continues in the
- * next chunk; a line longer than a chunk makes a bigger one). Answers the bytes after the last newline of the file:
- * an incomplete last line, or 0.
+ * Reads `path` in chunks of whole lines: `onChunk` gets the chunk, `end` (the offset after its last newline; what
+ * follows is the start of a line that continues in the next chunk, and a line longer than a chunk makes a bigger
+ * one) and `position`, where the chunk's first byte is in the file. Chunks are two Buffers used in turn (the next
+ * is read while one is handled), so `onChunk` must not keep one. Answers the bytes after the last newline of the
+ * file: an incomplete last line, or 0.
  */
 export async function readLineChunks(
   path: string,
-  onChunk: (chunk: Buffer, end: number) => void,
+  onChunk: (chunk: Buffer, end: number, position: number) => void,
   chunkBytes = lineChunkBytes,
 ): Promise<{ incompleteBytes: number }> {
   const handle = await open(path, 'r')
   try {
     const size = (await handle.stat()).size
     let position = 0
+    const spare: Buffer[] = []
     /** Reads the next chunk after `carry` (the incomplete line the last chunk ended with). */
-    const readChunk = async (carry: Buffer): Promise<Buffer> => {
-      const chunk = Buffer.allocUnsafeSlow(carry.length + Math.min(chunkBytes, size - position))
-      carry.copy(chunk, 0)
+    const readChunk = async (carry: Buffer): Promise<{ chunk: Buffer; buffer: Buffer; position: number }> => {
+      const length = carry.length + Math.min(chunkBytes, size - position)
+      let buffer = spare.pop()
+      if (buffer === undefined || buffer.length < length)
+        buffer = Buffer.allocUnsafeSlow(Math.max(length, chunkBytes))
+      // Copied before the first await: the chunk `carry` is in is handled (and then reused) meanwhile.
+      carry.copy(buffer, 0)
+      const chunk = buffer.subarray(0, length)
       let filled = carry.length
       const from = position
-      position += chunk.length - filled
-      while (filled < chunk.length) {
-        const { bytesRead } = await handle.read(
-          chunk,
-          filled,
-          chunk.length - filled,
-          from + filled - carry.length,
-        )
+      position += length - filled
+      while (filled < length) {
+        const { bytesRead } = await handle.read(chunk, filled, length - filled, from + filled - carry.length)
         if (bytesRead === 0) throw new Error(`${path} got shorter while it was read`)
         filled += bytesRead
       }
-      return chunk
+      return { chunk, buffer, position: from - carry.length }
     }
     let carry: Buffer = Buffer.alloc(0)
     let next = size > 0 ? readChunk(carry) : undefined
     while (next !== undefined) {
-      const chunk = await next
+      const { chunk, buffer, position: chunkPosition } = await next
       const end = chunk.lastIndexOf(newline) + 1
       carry = chunk.subarray(end)
       // The next read runs while this chunk is handled.
       next = position < size ? readChunk(carry) : undefined
       // Handled only after the next read has started, so a failure here leaves it running: settle it first.
       try {
-        if (end > 0) onChunk(chunk, end)
+        if (end > 0) onChunk(chunk, end, chunkPosition)
       } catch (error) {
         await next?.catch(() => undefined)
         throw error
       }
+      spare.push(buffer)
     }
     return { incompleteBytes: carry.length }
   } finally {

@@ -93,7 +93,7 @@ export function snapshotKeys(user: StoredUser): string {
  * lines, sharing one JSON.stringify and one UTF-8 encoding per user: the journal line copies each user's JSON from
  * the snapshot lines' bytes. Throws when the record is not JSON or a key of a put is not a string.
  */
-export function encodeCommit(record: JournalRecord): { line: Buffer; puts: Buffer } {
+export function encodeCommit(record: JournalRecord): EncodedCommit {
   const users = encodeUsers(record.puts)
   const meta = JSON.stringify(record.meta)
   const head =
@@ -104,13 +104,27 @@ export function encodeCommit(record: JournalRecord): { line: Buffer; puts: Buffe
   let length = Buffer.byteLength(head) + Buffer.byteLength(tail) + Math.max(0, ends.length - 1)
   for (let i = 0; i < ends.length; i++) length += (ends[i] as number) - (jsonStarts[i] as number)
   const line = Buffer.allocUnsafe(length)
+  const putStarts: number[] = new Array(ends.length)
+  const putLengths: number[] = new Array(ends.length)
   let offset = line.write(head, 0)
   for (let i = 0; i < ends.length; i++) {
     if (i > 0) line[offset++] = comma
+    putStarts[i] = offset
+    putLengths[i] = (ends[i] as number) - (jsonStarts[i] as number)
     offset += bytes.copy(line, offset, jsonStarts[i] as number, ends[i] as number)
   }
   line.write(tail, offset)
-  return { line, puts: bytes }
+  return { line, puts: bytes, putStarts, putLengths }
+}
+
+export interface EncodedCommit {
+  /** The journal line. */
+  line: Buffer
+  /** The puts as snapshot lines, for the index. */
+  puts: Buffer
+  /** Where each put's JSON is in `line`, and its length: where the index finds the user once the line is on disk. */
+  putStarts: number[]
+  putLengths: number[]
 }
 
 /** The snapshot lines of users, for replaying a journal record into the index. */
@@ -233,13 +247,15 @@ function scanKey(bytes: Uint8Array, from: number, end: number, optional: boolean
 
 /**
  * Reads the keys of the line `bytes[start, end)` (`end` is its newline) into `into`. Answers what is wrong with
- * the line, or undefined. Checks the shape only: the JSON after the keys is parsed when the user is read.
+ * the line, or undefined. Checks the shape only: the JSON after the keys is parsed when the user is read. With
+ * `keysOnly`, `bytes[start, end)` is just the keys (`snapshotKeys`), the user's JSON being elsewhere.
  */
 export function readLineFields(
   bytes: Uint8Array,
   start: number,
   end: number,
   into: LineFields,
+  keysOnly = false,
 ): string | undefined {
   const idEnd = scanKey(bytes, start, end, false)
   if (idEnd === -1) return 'user_id: expected a JSON string and a tab'
@@ -257,6 +273,7 @@ export function readLineFields(
   if (usernameEnd === -1) return 'username: expected a JSON string or nothing, and a tab'
   into.usernameEnd = usernameEnd
   into.usernameHash = scannedHash
+  if (keysOnly) return undefined
   if (bytes[usernameEnd + 1] !== openBrace || bytes[end - 1] !== closeBrace) {
     return 'expected a JSON object after the keys'
   }
@@ -297,28 +314,38 @@ export function keyEnd(bytes: Uint8Array, start: number, field: number): number 
  * surfaces: as `store_invalid`, like a damaged line found while opening.
  */
 export function parseLineUser(bytes: Buffer, start: number, end: number): StoredUser {
-  const json = keyEnd(bytes, start, 3) + 1
+  return parseUserJson(bytes, keyEnd(bytes, start, 3) + 1, end, start)
+}
+
+/**
+ * The user whose JSON is `bytes[start, end)`: a snapshot line's after its keys (`lineStart` is then where the line
+ * starts, to name the user in an error), or a journal put's.
+ */
+export function parseUserJson(bytes: Buffer, start: number, end: number, lineStart = -1): StoredUser {
   let value: unknown
   try {
-    value = JSON.parse(bytes.toString('utf8', json, end))
+    value = JSON.parse(bytes.toString('utf8', start, end))
   } catch {
-    throw damagedUser(bytes, start, 'not valid JSON')
+    throw damagedUser(bytes, lineStart, 'not valid JSON')
   }
   const problem = snapshotUserProblem(value)
-  if (problem !== undefined) throw damagedUser(bytes, start, problem)
+  if (problem !== undefined) {
+    const userId = (value as { user_id?: unknown } | null)?.user_id
+    throw damagedUser(bytes, lineStart, problem, typeof userId === 'string' ? userId : undefined)
+  }
   return value as StoredUser
 }
 
-function damagedUser(bytes: Buffer, start: number, problem: string): AppError {
-  let userId: string
-  try {
-    userId = decodeKey(bytes, start, keyEnd(bytes, start, 0))
-  } catch {
-    userId = '(unreadable)'
+function damagedUser(bytes: Buffer, lineStart: number, problem: string, known?: string): AppError {
+  let userId = known ?? '(unreadable)'
+  if (known === undefined && lineStart >= 0) {
+    try {
+      userId = decodeKey(bytes, lineStart, keyEnd(bytes, lineStart, 0))
+    } catch {}
   }
   return new AppError(
     'store_invalid',
-    `${snapshotFileName}: the line of user ${userId} is not a valid user (${problem}). The user store is damaged; ` +
+    `User store: the line of user ${userId} is not a valid user (${problem}). The user store is damaged; ` +
       'restore it from a backup.',
     { userId },
   )
@@ -350,15 +377,16 @@ export function snapshotUserProblem(value: unknown): string | undefined {
  * Writes the new snapshot crash-safely: a crash before the rename leaves the old snapshot in charge (and a `.tmp`
  * that the next open deletes), a crash after leaves the new one. `lines` yields the user lines (exactly `users` of
  * them) in batches; each batch is produced on the event loop, then written before the next is asked for, so that
- * compaction of a million users never holds the event loop for long.
+ * compaction of a million users never holds the event loop for long. Answers where the first user line starts.
  */
 export async function writeSnapshot(
   dir: string,
   header: Omit<SnapshotHeader, 'format' | 'version' | 'users'>,
   users: number,
   lines: Iterable<Uint8Array>,
-): Promise<void> {
+): Promise<number> {
   const tmpPath = join(dir, snapshotTmpFileName)
+  let bodyStart = 0
   try {
     // Holds every user's secrets, like the snapshot it becomes: private from its first byte.
     const handle = await openPrivate(tmpPath, 'w')
@@ -369,7 +397,9 @@ export async function writeSnapshot(
         ...header,
         users,
       }
-      await handle.writeFile(`${JSON.stringify(fullHeader)}\n`)
+      const headerLine = `${JSON.stringify(fullHeader)}\n`
+      bodyStart = Buffer.byteLength(headerLine)
+      await handle.writeFile(headerLine)
       // writeFile on a handle writes from the current position and loops until every byte is written.
       for (const batch of lines) await handle.writeFile(batch)
       await handle.sync()
@@ -378,6 +408,7 @@ export async function writeSnapshot(
     }
     await rename(tmpPath, join(dir, snapshotFileName))
     await syncDirectory(dir)
+    return bodyStart
   } catch (error) {
     await rm(tmpPath, { force: true }).catch(() => undefined)
     const reason = error instanceof Error ? error.message : String(error)

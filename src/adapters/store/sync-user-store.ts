@@ -1,5 +1,6 @@
 import type { StoredUser } from '../../domain/users/user.ts'
 import type { CommitBatch, CommitRecord, UserJson, UserQuery } from '../../engine/ports.ts'
+import type { ChunkCommit } from '../../engine/user-directory.ts'
 
 /**
  * The embedded file store's own, synchronous interface: every read answers from memory. The engine does not use it
@@ -25,8 +26,11 @@ export interface UserStore {
    * restart: memory may then be ahead of disk, and only a reload tells the truth.
    */
   commit(batch: CommitBatch): Promise<CommitRecord>
-  /** Commits of a job since the last compaction, in order: what a restart needs to resume the job. */
-  commitsOf(jobId: string): CommitRecord[]
+  /**
+   * Commits of a job since the last compaction, in order, without their users: what a restart needs to resume the
+   * job.
+   */
+  commitsOf(jobId: string): ChunkCommit[]
   /**
    * Changes with every commit applied, and only then: work that reads the users across event-loop turns (an
    * import planning a chunk in slices) checks it to know they did not change meanwhile. Optional: without it,

@@ -1,0 +1,166 @@
+import { readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type FileUserStore, openFileUserStore } from '../../src/adapters/store/file-user-store.ts'
+import { indexFileName } from '../../src/adapters/store/index-file.ts'
+import type { StoredUser } from '../../src/domain/users/user.ts'
+import {
+  allUsers,
+  batch,
+  conA,
+  filesIn,
+  removeDir,
+  tempDir,
+  user,
+  users,
+} from '../support/user-store-fixtures.ts'
+
+/**
+ * The users stay in the store's files (snapshot lines, journal puts) and are read from there; the index of a
+ * loaded snapshot is saved in `snapshot.index` for the next start. What these must keep: every read answers what
+ * was committed, whichever file a user is read from, and a saved index is used only for the snapshot it belongs to.
+ */
+
+let dir: string
+const opened: FileUserStore[] = []
+
+async function openStore(): Promise<FileUserStore> {
+  // Every snapshot gets an index file here, however small.
+  const store = await openFileUserStore(dir, { indexFileMinUsers: 0 })
+  opened.push(store)
+  return store
+}
+
+async function reopen(store: FileUserStore): Promise<FileUserStore> {
+  await store.close()
+  return openStore()
+}
+
+function expectReads(store: FileUserStore, committed: readonly StoredUser[]): void {
+  expect(allUsers(store)).toEqual(committed)
+  for (const u of committed) {
+    expect(store.getById(u.user_id)).toEqual(u)
+    expect(store.findByEmail(u.connection_id, u.email)).toEqual(u)
+    if (u.username !== undefined) expect(store.findByUsername(u.connection_id, u.username)).toEqual(u)
+  }
+  expect(store.count()).toBe(committed.length)
+}
+
+beforeEach(async () => {
+  dir = await tempDir()
+})
+
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close()
+  await removeDir(dir)
+})
+
+describe('FileUserStore users read from its files', () => {
+  it('reads committed users from the journal once durable, also after more commits and a reopen', async () => {
+    let store = await openStore()
+    const first = await store.commit(batch('job_1', 0, { puts: users(1, 50) }))
+    const second = await store.commit(batch('job_1', 1, { puts: [user(7, { given_name: 'Again' })] }))
+    const committed = (first.puts as StoredUser[]).map((u) =>
+      u.user_id === user(7).user_id ? (second.puts[0] as StoredUser) : u,
+    )
+
+    expectReads(store, committed)
+    store = await reopen(store)
+    expectReads(store, committed)
+  })
+
+  it('replays a journal record written by hand (spaces around its keys), keeping its users readable', async () => {
+    const u = { ...user(1), rev: 1 }
+    const record = `{ "seq": 1, "jobId": "job_1", "chunk": 0, "puts": [ ${JSON.stringify(u)} ], "deletes": [], "meta": null }\n`
+    await writeFile(join(dir, 'journal-1.jsonl'), record)
+
+    const store = await openStore()
+
+    expectReads(store, [u])
+  })
+
+  it('keeps a scan taken before a compaction readable after the compaction replaced the files', async () => {
+    const store = await openStore()
+    const record = await store.commit(batch('job_1', 0, { puts: users(1, 30) }))
+    const scan = store.scan()
+    const json = store.scanJson()
+
+    await store.compact()
+    await store.commit(batch('job_2', 0, { deletes: [user(1).user_id] }))
+    await store.compact()
+
+    expect([...scan]).toEqual(record.puts)
+    expect([...json].length).toBe(30)
+    expect(store.count()).toBe(29)
+  })
+})
+
+describe('FileUserStore index file', () => {
+  it('saves the index of a loaded snapshot and opens from it with the same answers', async () => {
+    let store = await openStore()
+    const record = await store.commit(batch('job_1', 0, { puts: users(1, 40, { connection_id: conA }) }))
+    await store.compact()
+    expect(await filesIn(dir)).not.toContain(indexFileName)
+
+    store = await reopen(store)
+    expect(await filesIn(dir)).toContain(indexFileName)
+    const saved = await stat(join(dir, indexFileName))
+    store = await reopen(store)
+
+    expect((await stat(join(dir, indexFileName))).mtimeMs).toBe(saved.mtimeMs)
+    expectReads(store, record.puts as StoredUser[])
+    const more = await store.commit(batch('job_2', 0, { puts: [user(100)], deletes: [user(3).user_id] }))
+    const committed = [
+      ...(record.puts as StoredUser[]).filter((u) => u.user_id !== user(3).user_id),
+      ...more.puts,
+    ]
+    expectReads(store, committed as StoredUser[])
+  })
+
+  it('ignores the index file of an earlier snapshot once a compaction wrote a new one', async () => {
+    let store = await openStore()
+    await store.commit(batch('job_1', 0, { puts: users(1, 20) }))
+    await store.compact()
+    store = await reopen(store)
+    const record = await store.commit(batch('job_2', 0, { puts: [user(5, { email: 'moved@example.com' })] }))
+    await store.commit(batch('job_2', 1, { deletes: [user(6).user_id] }))
+    await store.compact()
+
+    store = await reopen(store)
+
+    expect(store.getById(user(6).user_id)).toBeUndefined()
+    expect(store.findByEmail(user(5).connection_id, 'moved@example.com')).toEqual(record.puts[0])
+    expect(store.findByEmail(user(5).connection_id, user(5).email)).toBeUndefined()
+    expect(store.count()).toBe(19)
+  })
+
+  it('ignores an index file whose arrays do not match their checksum, and writes a good one', async () => {
+    let store = await openStore()
+    const record = await store.commit(batch('job_1', 0, { puts: users(1, 20) }))
+    await store.compact()
+    store = await reopen(store)
+    await store.close()
+    const bytes = await readFile(join(dir, indexFileName))
+    // The last byte is in the username table: flipping it would point a lookup at the wrong slot.
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff
+    await writeFile(join(dir, indexFileName), bytes)
+
+    store = await openStore()
+
+    expectReads(store, record.puts as StoredUser[])
+    expect(await readFile(join(dir, indexFileName))).not.toEqual(bytes)
+  })
+
+  it('opens without the index file when it is gone', async () => {
+    let store = await openStore()
+    const record = await store.commit(batch('job_1', 0, { puts: users(1, 10) }))
+    await store.compact()
+    store = await reopen(store)
+    await store.close()
+    await rm(join(dir, indexFileName))
+
+    store = await openStore()
+
+    expectReads(store, record.puts as StoredUser[])
+  })
+})
