@@ -1,7 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../src/adapters/postgres/migrate.ts'
-import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
+import { describe, expect, it } from 'vitest'
 import { pgUserStore } from '../../src/adapters/postgres/user-store.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { ImportOptions, Job } from '../../src/domain/jobs/job.ts'
@@ -13,7 +11,8 @@ import { silentLogger } from '../../src/logger.ts'
 import { openRoster } from '../../src/roster.ts'
 import { allOf } from '../support/async-users.ts'
 import { FixedClock } from '../support/clock-and-ids.ts'
-import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
+import { hasPostgres } from '../support/postgres.ts'
+import { usePgContractDatabase } from '../support/postgres-contract.ts'
 import { tempDir } from '../support/temp-dir.ts'
 
 /**
@@ -270,20 +269,11 @@ describe('the engine on the embedded store', () => {
 })
 
 describe.skipIf(!hasPostgres)('the engine on PostgreSQL (pgUserStore), against the embedded store', () => {
-  const databaseUrl = useTestDatabase()
-  let pool: Pool
-
-  beforeAll(async () => {
-    pool = createPool(databaseUrl())
-    await migrate(pool, databaseUrl())
-  })
-  afterAll(async () => {
-    await pool.end()
-  })
+  const db = usePgContractDatabase()
 
   const onPostgres = async (wrap?: Wrap) => {
-    await pool.query('TRUNCATE users, commits RESTART IDENTITY')
-    return openBackend(pgUserStore(pool, databaseUrl()), wrap)
+    await db.truncate('users', 'commits')
+    return openBackend(pgUserStore(db.pool(), db.url()), wrap)
   }
 
   it('gives the same summaries, reports, export and users as the embedded store', async () => {

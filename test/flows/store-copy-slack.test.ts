@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/logger.ts'
 import { openRoster } from '../../src/roster.ts'
 import { type RunningServer, startServer } from '../../src/server.ts'
 import { createTestDatabase, hasPostgres } from '../support/postgres.ts'
+import { importUsers } from '../support/roster-harness.ts'
 import { poll, RosterProcesses } from '../support/roster-process.ts'
 import { createSlackDriver } from '../support/slack/driver.ts'
 import { type SlackEmulator, startSlackEmulator } from '../support/slack/emulator.ts'
@@ -88,16 +89,10 @@ describe.skipIf(!hasPostgres)('roster store copy of Slack threads and outboxes',
   it('sends what the source had not sent, once, in the job’s thread, from either copy', async () => {
     const source = join(dir, 'source')
     const a = await start(slackEnv(emulator, source))
-    const seed = await a.roster.engine.requestImport({
-      connection: upa,
-      fileName: 'seed.json',
-      bytes: Buffer.from(
-        JSON.stringify(Array.from({ length: 12 }, (_, i) => ({ email: `u${i}@example.com` }))),
-      ),
-      options: { upsert: false, merge: false, dryRun: false, sendCompletionEmail: false },
-      requestedBy: { via: 'cli', id: 'seed' },
-    })
-    await a.roster.engine.waitFor(seed.id)
+    await importUsers(
+      a.roster.engine,
+      Array.from({ length: 12 }, (_, i) => ({ email: `u${i}@example.com` })),
+    )
     // Slack goes down once the thread's parent is posted: the rest stays in the outbox.
     const parentPosted = emulator.waitFor('chat.postMessage', (args, call) => {
       if (call.ok !== true || !String(args.text).startsWith('Export requested')) return false
