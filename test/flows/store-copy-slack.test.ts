@@ -13,7 +13,7 @@ import { importUsers } from '../support/roster-harness.ts'
 import { poll, RosterProcesses } from '../support/roster-process.ts'
 import { createSlackDriver } from '../support/slack/driver.ts'
 import { type SlackEmulator, startSlackEmulator } from '../support/slack/emulator.ts'
-import { slackAdmin, slackEnv } from '../support/slack-harness.ts'
+import { slackAdmin, slackDownAfterPost, slackEnv } from '../support/slack-harness.ts'
 
 /**
  * The copied notification stores in use: a Slack export whose thread was started, then whose result Slack did not
@@ -94,11 +94,7 @@ describe.skipIf(!hasPostgres)('roster store copy of Slack threads and outboxes',
       Array.from({ length: 12 }, (_, i) => ({ email: `u${i}@example.com` })),
     )
     // Slack goes down once the thread's parent is posted: the rest stays in the outbox.
-    const parentPosted = emulator.waitFor('chat.postMessage', (args, call) => {
-      if (call.ok !== true || !String(args.text).startsWith('Export requested')) return false
-      emulator.setDown(true)
-      return true
-    })
+    const parentPosted = slackDownAfterPost(emulator, 'Export requested')
     await a.driver.command('/export', { user: slackAdmin, channel, text: `${upa} csv sample` })
     await parentPosted
     const job: Job = await poll('the export job', () =>
