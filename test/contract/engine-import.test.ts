@@ -125,6 +125,21 @@ async function scenario(b: Backend) {
   }
 }
 
+/** What another job or replica does meanwhile: sets the user's family_name, expecting it as read. */
+async function changeAsAnotherWriter(users: AsyncUserStore, user: StoredUser): Promise<void> {
+  const { rev: _rev, ...rest } = user
+  await users.commit(
+    {
+      jobId: 'patch_concurrent',
+      chunk: 0,
+      puts: [{ ...rest, family_name: 'Concurrent' }],
+      deletes: [],
+      meta: {},
+    },
+    new Map([[user.user_id, user.rev]]),
+  )
+}
+
 /**
  * A writer that changes a user of the chunk between its lookup and its commit, once: after the first lookup that
  * finds `email`, it sets the user's family_name through the store, as another job or replica would.
@@ -139,17 +154,7 @@ function changeAfterLookup(email: string, lookups: { count: number }): Wrap {
       const user = answer.findByEmail(connectionId, email)
       if (!done && user !== undefined && keys.emails?.includes(email)) {
         done = true
-        const { rev: _rev, ...rest } = user
-        await users.commit(
-          {
-            jobId: 'patch_concurrent',
-            chunk: 0,
-            puts: [{ ...rest, family_name: 'Concurrent' }],
-            deletes: [],
-            meta: {},
-          },
-          new Map([[user.user_id, user.rev]]),
-        )
+        await changeAsAnotherWriter(users, user)
       }
       return answer
     },
@@ -188,17 +193,7 @@ async function concurrentPatch(open: (wrap: Wrap) => Promise<Backend>) {
       const user = await users.getById(userId)
       if (armed && user !== undefined) {
         armed = false
-        const { rev: _rev, ...rest } = user
-        await users.commit(
-          {
-            jobId: 'patch_concurrent',
-            chunk: 0,
-            puts: [{ ...rest, family_name: 'Concurrent' }],
-            deletes: [],
-            meta: {},
-          },
-          new Map([[userId, user.rev]]),
-        )
+        await changeAsAnotherWriter(users, user)
       }
       return user
     },
