@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { z } from 'zod'
 import { AppError } from '../errors.ts'
 import { type QueuedMail, queuedMailSchema, type SentMail, sentMailSchema } from './mail/mail-outbox.ts'
 import { writeDurably } from './mail/mailer.ts'
@@ -83,19 +84,9 @@ async function readFileNotificationRecords(storeDir: string): Promise<Notificati
   const threadsText = await readIfThere(threadsFile)
   const outboxFile = join(storeDir, 'slack-outbox.json')
   const outboxText = await readIfThere(outboxFile)
-  const parse = <T>(
-    file: string,
-    text: string,
-    schema: { safeParse(v: unknown): { data?: T; error?: unknown } },
-  ) => {
-    const parsed = schema.safeParse(safeJson(text))
-    if (parsed.data === undefined)
-      throw new AppError('store_invalid', `Cannot read ${file}: it is not what Roster writes there.`)
-    return parsed.data
-  }
   const threads =
-    threadsText === undefined ? {} : parse(threadsFile, threadsText, jobThreadsFileSchema).threads
-  const outbox = outboxText === undefined ? undefined : parse(outboxFile, outboxText, outboxFileSchema)
+    threadsText === undefined ? {} : parseFile(threadsFile, threadsText, jobThreadsFileSchema).threads
+  const outbox = outboxText === undefined ? undefined : parseFile(outboxFile, outboxText, outboxFileSchema)
 
   const outboxDir = join(storeDir, 'outbox')
   const sent: SentMail[] = []
@@ -160,6 +151,15 @@ async function readIfThere(file: string): Promise<string | undefined> {
       cause: error,
     })
   }
+}
+
+/** A file Roster wrote, as its schema says; one that is not is named (a copy never guesses at what it holds). */
+function parseFile<T>(file: string, text: string, schema: z.ZodType<T>): T {
+  const parsed = schema.safeParse(safeJson(text))
+  if (!parsed.success) {
+    throw new AppError('store_invalid', `Cannot read ${file}: ${z.prettifyError(parsed.error)}`)
+  }
+  return parsed.data
 }
 
 function safeJson(text: string): unknown {
