@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -7,7 +7,7 @@ import { createFileAuditLog } from '../../src/adapters/store/audit-file.ts'
 import { seedRows, toJsonArray } from '../support/generate-users.ts'
 import { createTestDatabase, hasPostgres } from '../support/postgres.ts'
 import { defaultConnection, RosterProcesses } from '../support/roster-process.ts'
-import { storeContents as contents } from '../support/store-contents.ts'
+import { storeContents as contents, writeNotificationFiles } from '../support/store-contents.ts'
 
 /**
  * `roster store copy` as a person runs it, a child process each: a store made by real commands (imports, an edit
@@ -69,7 +69,7 @@ beforeAll(async () => {
     join(source, 'access.json'),
     JSON.stringify({ users: { U0ADMIN1: 'admin', U0VIEW22: 'viewer-users' } }),
   )
-  await writeNotificationFiles(source)
+  await writeNotificationFiles(source, { importJob, updateJob })
   const audit = createFileAuditLog(join(source, 'audit.jsonl'))
   for (const [id, allowed] of [
     ['U0VIEW22', false],
@@ -84,55 +84,6 @@ beforeAll(async () => {
     })
   }
 }, 300_000)
-
-/** What the notification stores of a store that ran with Slack and SMTP hold, as their files. */
-async function writeNotificationFiles(storeDir: string): Promise<void> {
-  const createdAt = new Date().toISOString()
-  await writeFile(
-    join(storeDir, 'slack-threads.json'),
-    JSON.stringify({
-      threads: { [importJob]: { channel: 'C0GENERAL', ts: '1764900000.000100', user: 'U0ADMIN1' } },
-    }),
-  )
-  const parent = {
-    id: `${updateJob}:parent`,
-    jobId: updateJob,
-    kind: 'parent',
-    createdAt,
-    message: { text: 'Import requested' },
-    target: { channel: 'C0GENERAL', user: 'U0ADMIN1' },
-  }
-  const result = {
-    id: `${updateJob}:result`,
-    jobId: updateJob,
-    kind: 'result',
-    createdAt,
-    message: { text: 'Done' },
-  }
-  await writeFile(
-    join(storeDir, 'slack-outbox.json'),
-    JSON.stringify({
-      version: 1,
-      pending: [parent, result],
-      settled: [`${importJob}:final`, `${importJob}:result`],
-    }),
-  )
-  const mail = (jobId: string) => ({
-    jobId,
-    to: ['ops@example.com'],
-    subject: `Import ${jobId}`,
-    text: 'Done',
-    html: '<p>Done</p>',
-    messageId: `<${jobId}@roster>`,
-    attempts: 2,
-    lastError: 'connect ECONNREFUSED',
-  })
-  for (const dir of ['queue', 'failed']) await mkdir(join(storeDir, 'outbox', dir), { recursive: true })
-  await writeFile(join(storeDir, 'outbox', 'queue', `${updateJob}.json`), JSON.stringify(mail(updateJob)))
-  await writeFile(join(storeDir, 'outbox', 'failed', 'job_gone.json'), JSON.stringify(mail('job_gone')))
-  const sent = { jobId: importJob, to: ['ops@example.com'], via: 'smtp', sentAt: '2026-12-01T08:00:00.000Z' }
-  await writeFile(join(storeDir, 'outbox', 'sent.jsonl'), `${JSON.stringify(sent)}\n`)
-}
 
 const notificationCounts = {
   slackThreads: 1,

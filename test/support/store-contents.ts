@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { readNotificationRecords } from '../../src/adapters/notification-records.ts'
 import { randomIds, systemClock } from '../../src/adapters/system.ts'
 import type { UndoChunk } from '../../src/domain/import/plan-undo.ts'
@@ -58,4 +60,60 @@ export async function storeContents(location: StoreLocation) {
   } finally {
     await stores.close()
   }
+}
+
+/**
+ * What the notification stores of a store that ran with Slack and SMTP hold, as their files: `importJob`'s thread
+ * and its sent notifications and email, `updateJob`'s parent and result waiting to be sent and its email queued,
+ * and an email given up on.
+ */
+export async function writeNotificationFiles(
+  storeDir: string,
+  { importJob, updateJob }: { importJob: string; updateJob: string },
+): Promise<void> {
+  const createdAt = new Date().toISOString()
+  await writeFile(
+    join(storeDir, 'slack-threads.json'),
+    JSON.stringify({
+      threads: { [importJob]: { channel: 'C0GENERAL', ts: '1764900000.000100', user: 'U0ADMIN1' } },
+    }),
+  )
+  const parent = {
+    id: `${updateJob}:parent`,
+    jobId: updateJob,
+    kind: 'parent',
+    createdAt,
+    message: { text: 'Import requested' },
+    target: { channel: 'C0GENERAL', user: 'U0ADMIN1' },
+  }
+  const result = {
+    id: `${updateJob}:result`,
+    jobId: updateJob,
+    kind: 'result',
+    createdAt,
+    message: { text: 'Done' },
+  }
+  await writeFile(
+    join(storeDir, 'slack-outbox.json'),
+    JSON.stringify({
+      version: 1,
+      pending: [parent, result],
+      settled: [`${importJob}:final`, `${importJob}:result`],
+    }),
+  )
+  const mail = (jobId: string) => ({
+    jobId,
+    to: ['ops@example.com'],
+    subject: `Import ${jobId}`,
+    text: 'Done',
+    html: '<p>Done</p>',
+    messageId: `<${jobId}@roster>`,
+    attempts: 2,
+    lastError: 'connect ECONNREFUSED',
+  })
+  for (const dir of ['queue', 'failed']) await mkdir(join(storeDir, 'outbox', dir), { recursive: true })
+  await writeFile(join(storeDir, 'outbox', 'queue', `${updateJob}.json`), JSON.stringify(mail(updateJob)))
+  await writeFile(join(storeDir, 'outbox', 'failed', 'job_gone.json'), JSON.stringify(mail('job_gone')))
+  const sent = { jobId: importJob, to: ['ops@example.com'], via: 'smtp', sentAt: '2026-12-01T08:00:00.000Z' }
+  await writeFile(join(storeDir, 'outbox', 'sent.jsonl'), `${JSON.stringify(sent)}\n`)
 }
