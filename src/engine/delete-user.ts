@@ -1,9 +1,6 @@
 import type { Requester } from '../domain/jobs/job.ts'
-import { AppError } from '../errors.ts'
+import { commitWithReplans } from './commit-with-replans.ts'
 import type { EngineContext } from './context.ts'
-
-/** Reads and commits in a row that a concurrent change to the user refused before the request fails. */
-export const maxSingleUserAttempts = 5
 
 /**
  * Deletes one user outside any job (`DELETE /api/v2/users/{id}`): one atomic store commit through the journal,
@@ -18,31 +15,23 @@ export async function deleteUser(
   userId: string,
   requestedBy: Requester,
 ): Promise<boolean> {
-  for (let attempt = 1; ; attempt++) {
+  const deleted = await commitWithReplans(async () => {
     const user = await ctx.users.getById(userId)
     if (!user) return false
-    try {
-      // Expecting the user as read: a concurrent change (its email too) is read again, never deleted blind.
-      await ctx.users.commit(
-        {
-          jobId: `delete_${ctx.ids.jobId().slice('job_'.length)}`,
-          chunk: 0,
-          puts: [],
-          deletes: [userId],
-          meta: { kind: 'user-delete', via: requestedBy.via, by: requestedBy.id, email: user.email },
-        },
-        new Map([[userId, user.rev]]),
-      )
-      break
-    } catch (error) {
-      if (!isConflict(error) || attempt >= maxSingleUserAttempts) throw error
-    }
-  }
+    // Expecting the user as read: a concurrent change (its email too) is read again, never deleted blind.
+    await ctx.users.commit(
+      {
+        jobId: `delete_${ctx.ids.jobId().slice('job_'.length)}`,
+        chunk: 0,
+        puts: [],
+        deletes: [userId],
+        meta: { kind: 'user-delete', via: requestedBy.via, by: requestedBy.id, email: user.email },
+      },
+      new Map([[userId, user.rev]]),
+    )
+    return true
+  })
+  if (!deleted) return false
   ctx.logger.info('user deleted', { userId, via: requestedBy.via, by: requestedBy.id })
   return true
-}
-
-/** A commit refused because the users it read changed meanwhile: read again and retry. */
-export function isConflict(error: unknown): error is AppError {
-  return error instanceof AppError && error.code === 'store_conflict'
 }

@@ -4,18 +4,12 @@ import { reportEntry, type UserDiff } from '../domain/import/report.ts'
 import type { ImportJob } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
 import type { CheckedChunk, RowSource } from './check-rows.ts'
+import { commitWithReplans } from './commit-with-replans.ts'
 import type { EngineContext } from './context.ts'
 import { chunkKeys } from './import-run.ts'
 import { planInSlices } from './plan-in-slices.ts'
 import type { CommitRecord } from './ports.ts'
 import type { ImportChunkMeta } from './run-import.ts'
-
-/**
- * Plans of one chunk refused in a row because other writers changed its users meanwhile (`store_conflict`) before
- * the job fails. Each attempt looks the users up again, so only a chunk whose users keep changing under it, between
- * one lookup and its commit, ever reaches it.
- */
-export const maxChunkAttempts = 5
 
 export interface ChunkOutcome {
   meta: ImportChunkMeta
@@ -46,59 +40,66 @@ export async function importChunk(
 ): Promise<ChunkOutcome> {
   const { valid } = checked
   const keys = chunkKeys(valid, connection)
-  for (let attempt = 1; ; attempt++) {
-    const users = await ctx.users.lookup(connection.id, keys)
-    const plan = await planInSlices(valid, connection, users, {
-      upsert: job.options.upsert,
-      merge: job.options.merge,
-      now: ctx.clock.now().toISOString(),
-      newUserId: () => ctx.ids.userId(),
-      diffLimit: job.options.dryRun ? options.diffLimit : 0,
-    })
-    const meta = chunkMeta(plan, checked, rows)
-    if (job.options.dryRun) return { meta, diffs: plan.diffs }
-    // Every user the plan read, written or not (an unchanged row, a conflict), and every user it writes.
-    const read = users.users()
-    const ids: string[] = []
-    for (const user of read) ids.push(user.user_id)
-    for (const put of plan.puts) ids.push(put.user_id)
-    const expected = users.expected(ids)
-    const committed = ctx.users.commit({ jobId: job.id, chunk, puts: plan.puts, deletes: [], meta }, expected)
-    // Observed below or by the settling; a rejection meanwhile must not count as unhandled.
-    committed.catch(() => undefined)
-    try {
-      // The embedded store applies a commit in memory at once (commitsOf shows it) and is durable later.
-      if (options.last && (await ctx.users.commitsOf(job.id)).some((c) => c.chunk === chunk)) {
-        return { meta, diffs: plan.diffs, committed }
+  return commitWithReplans(
+    async () => {
+      const users = await ctx.users.lookup(connection.id, keys)
+      const plan = await planInSlices(valid, connection, users, {
+        upsert: job.options.upsert,
+        merge: job.options.merge,
+        now: ctx.clock.now().toISOString(),
+        newUserId: () => ctx.ids.userId(),
+        diffLimit: job.options.dryRun ? options.diffLimit : 0,
+      })
+      const meta = chunkMeta(plan, checked, rows)
+      if (job.options.dryRun) return { meta, diffs: plan.diffs }
+      // Every user the plan read, written or not (an unchanged row, a conflict), and every user it writes.
+      const read = users.users()
+      const ids: string[] = []
+      for (const user of read) ids.push(user.user_id)
+      for (const put of plan.puts) ids.push(put.user_id)
+      const expected = users.expected(ids)
+      const committed = ctx.users.commit(
+        { jobId: job.id, chunk, puts: plan.puts, deletes: [], meta },
+        expected,
+      )
+      // Observed below or by the settling; a rejection meanwhile must not count as unhandled.
+      committed.catch(() => undefined)
+      try {
+        // The embedded store applies a commit in memory at once (commitsOf shows it) and is durable later.
+        if (options.last && (await ctx.users.commitsOf(job.id)).some((c) => c.chunk === chunk)) {
+          return { meta, diffs: plan.diffs, committed }
+        }
+        await committed
+        return { meta, diffs: plan.diffs }
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'chunk_committed') {
+          const record = (await ctx.users.commitsOf(job.id)).find((c) => c.chunk === chunk)
+          if (record !== undefined) return { meta: record.meta as ImportChunkMeta, diffs: [] }
+        }
+        throw error
       }
-      await committed
-      return { meta, diffs: plan.diffs }
-    } catch (error) {
-      const code = error instanceof AppError ? error.code : undefined
-      if (code === 'chunk_committed') {
-        const record = (await ctx.users.commitsOf(job.id)).find((c) => c.chunk === chunk)
-        if (record !== undefined) return { meta: record.meta as ImportChunkMeta, diffs: [] }
-      }
-      if (code !== 'store_conflict') throw error
-      if (attempt >= maxChunkAttempts) {
+    },
+    {
+      exhausted: (conflict, attempts) => {
         const from = chunk * job.upload.chunkRows + 1
         const to = Math.min(rows.length, (chunk + 1) * job.upload.chunkRows)
-        throw new AppError(
+        return new AppError(
           'store_conflict',
-          `Rows ${from} to ${to} of the file were planned ${attempt} times, and each time other writers (another ` +
+          `Rows ${from} to ${to} of the file were planned ${attempts} times, and each time other writers (another ` +
             'job, the API, another Roster) changed their users before they were saved, so the import stopped. The ' +
             'rows before them are imported; run the import again (with upsert) once those other writes are over.',
-          (error as AppError).details,
+          conflict.details,
         )
-      }
-      ctx.logger.info('users changed while an import chunk was planned; planning it again', {
-        jobId: job.id,
-        chunk,
-        attempt,
-        error: (error as AppError).details,
-      })
-    }
-  }
+      },
+      onReplan: (conflict, attempt) =>
+        ctx.logger.info('users changed while an import chunk was planned; planning it again', {
+          jobId: job.id,
+          chunk,
+          attempt,
+          error: conflict.details,
+        }),
+    },
+  )
 }
 
 /** What the chunk's commit carries in the journal: its tally, its report entries (redacted), undo data. */

@@ -1,28 +1,20 @@
 import type { JobProgress } from '../domain/jobs/auth0-view.ts'
-import { isActive, type Job, writesUsers } from '../domain/jobs/job.ts'
+import { isActive, type Job } from '../domain/jobs/job.ts'
 import { type ClaimView, jobsToClaim } from '../domain/jobs/job-claims.ts'
-import { AppError, asAppError } from '../errors.ts'
 import type { RowChecks, RowSource } from './check-rows.ts'
+import { compactWhenQuiet } from './compact-when-quiet.ts'
 import type { EngineContext } from './context.ts'
 import { runExport } from './export.ts'
-import { finishJob } from './finish-job.ts'
 import { claimJobs, type JobClaim, releaseLease, renewLeases } from './job-leases.ts'
 import { runImport } from './run-import.ts'
-import { settleFailedImport } from './settle-import.ts'
+import { settleFailedRun } from './settle-failed-run.ts'
+import { maxStoppedRuns, progressSoFar, quarantined } from './stopped-runs.ts'
 import { runTenantExport } from './tenant/run-tenant-export.ts'
 import { runTenantUndo } from './tenant/run-tenant-undo.ts'
 import { runUndo } from './undo.ts'
 
 /** Dry runs write nothing, so they do not wait for an import slot; this only bounds CPU. */
 const maxConcurrentDryRuns = 2
-/**
- * Runs in a row that may end with the process gone (a crash, a kill, an out-of-memory) without the job committing
- * anything in between, before recovery sets the job aside as `failed` instead of starting it again: two, so one
- * unrelated crash (a deploy's kill -9) never costs a job.
- */
-const maxStoppedRuns = 2
-/** Compact the user journal once it holds this much, at a moment when no writing job is in flight. */
-const compactAtJournalBytes = 64 * 1024 * 1024
 /** How long a replica's claim on a job holds unless renewed (EngineLimits.leaseMs). */
 const defaultLeaseMs = 30_000
 
@@ -143,21 +135,10 @@ export class Scheduler {
     const candidates = jobsToClaim(jobs, this.#view(ctx.clock.now().getTime()))
     if (candidates.length === 0) return
     const chunks = new Map<string, number>()
-    for (const job of candidates) chunks.set(job.id, await this.#commitsSoFar(job))
+    for (const job of candidates) chunks.set(job.id, await progressSoFar(ctx, job))
     const terms = { leaseMs: this.#leaseMs, maxStoppedRuns }
     const { claims, durable } = await claimJobs(ctx, (nowMs) => this.#view(nowMs), chunks, terms)
     for (const claim of claims) this.#start({ ...claim, durable })
-  }
-
-  /**
-   * Commits the job made so far: a run that adds one made progress, so a crash after it is not held against the
-   * job. Into a tenant, so does a part's Auth0 job recorded or completed (a run may only poll), an undo's too.
-   */
-  async #commitsSoFar(job: Job): Promise<number> {
-    if (!writesUsers(job)) return 0
-    const parts = job.type !== 'users_export' ? (job.tenantParts ?? []) : []
-    const commits = await this.ctx.users.commitsOf(job.id)
-    return commits.length + parts.length + parts.filter((p) => p.status === 'completed').length
   }
 
   #start(claim: Claimed): void {
@@ -229,12 +210,7 @@ export class Scheduler {
       const { job, count, durable } = claim
       if (count > maxStoppedRuns) {
         started = durable
-        throw new AppError(
-          'job_quarantined',
-          `Roster stopped ${maxStoppedRuns} times in a row while running this job, without it committing anything ` +
-            'in between, so it was set aside instead of being run again. The server log of those runs says why; ' +
-            'fix the cause (or the file) and start a new job.',
-        )
+        throw quarantined()
       }
       // The attempt must be on disk before the run can take the process down, or recovery would never see it.
       await durable
@@ -274,71 +250,14 @@ export class Scheduler {
   }
 
   async #fail(id: string, error: unknown): Promise<void> {
-    const appError = asAppError(error)
-    const holder = this.ctx.catalog.read().jobs.find((j) => j.id === id)?.lease?.holder
-    if (appError.code === 'lease_lost' || (holder !== undefined && holder !== this.ctx.replica.id)) {
-      // Another replica runs the job now (this run's failure may be its doing: a chunk it committed first), and
-      // settles it: this one writes neither a report nor a status.
-      this.ctx.logger.warn('another replica took this job over: this run stops', {
-        jobId: id,
-        code: appError.code,
-      })
-      return
-    }
-    if (appError.code === 'store_unavailable') {
-      // Memory may be ahead of disk: the job stays processing and resumes from the journal at the next start.
-      this.ctx.logger.error('store write failed; restart Roster to resume the job', {
-        jobId: id,
-        error: appError,
-      })
-      this.#stopping = true
-      return
-    }
-    this.ctx.logger.error('job failed', { jobId: id, code: appError.code, error: appError })
-    const details = appError.code === 'unexpected' ? `Internal error: ${appError.message}` : appError.message
-    try {
-      const job = this.ctx.catalog.read().jobs.find((j) => j.id === id)
-      if (job?.type === 'users_import') {
-        await settleFailedImport(this.ctx, job, details)
-      } else {
-        await finishJob(this.ctx, id, (draft) => {
-          draft.status = 'failed'
-          draft.statusDetails = details
-        })
-      }
-    } catch (settleError) {
-      // Writing the report or undo data failed too: the record still says failed (and why), or every start would
-      // run the job again. Only a store that cannot write at all leaves it processing.
-      this.ctx.logger.error('could not record job failure', { jobId: id, error: settleError })
-      try {
-        await finishJob(this.ctx, id, (draft) => {
-          if (draft.status !== 'processing' && draft.status !== 'pending') return
-          draft.status = 'failed'
-          draft.statusDetails = details
-        })
-      } catch (finishError) {
-        this.ctx.logger.error('could not record job failure', { jobId: id, error: finishError })
-      }
-    }
+    // A store that cannot write: memory may be ahead of disk, so this replica starts nothing more.
+    if ((await settleFailedRun(this.ctx, id, error)) === 'store-unavailable') this.#stopping = true
   }
 
   #maybeCompact(): void {
-    // Only the embedded store has a journal to compact.
-    const { maintenance } = this.ctx
-    if (maintenance === undefined || this.#compacting) return
-    if (maintenance.journalBytes() < compactAtJournalBytes) return
-    // Compaction drops the journal's per-job records: safe only when no job still needs them to resume. That is
-    // a pending job too when it has commits: its start (`processing`) is not waited for, so a crash can undo it.
-    // Decided and started in one synchronous stretch, so no job starts in between.
-    const needsCommits = (j: Job) =>
-      writesUsers(j) &&
-      (j.status === 'processing' || (j.status === 'pending' && maintenance.hasCommits(j.id)))
-    if (this.ctx.catalog.read().jobs.some(needsCommits)) return
-    this.#compacting = maintenance
-      .compact()
-      .catch((error) => this.ctx.logger.error('user store compaction failed', { error }))
-      .finally(() => {
-        this.#compacting = undefined
-      })
+    if (this.#compacting) return
+    this.#compacting = compactWhenQuiet(this.ctx)?.finally(() => {
+      this.#compacting = undefined
+    })
   }
 }

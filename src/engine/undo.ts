@@ -2,6 +2,7 @@ import { planUndo, type UndoChunk } from '../domain/import/plan-undo.ts'
 import type { ReportEntry } from '../domain/import/report.ts'
 import type { Job, Requester, UndoJob } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
+import { commitWithReplans } from './commit-with-replans.ts'
 import { artifactNames, type EngineContext } from './context.ts'
 import { finishJob } from './finish-job.ts'
 
@@ -61,12 +62,6 @@ function undoRefusal(target: Job, jobs: readonly Job[]): string | null {
   return null
 }
 
-/**
- * Undos planned in a row that another writer's change to one of their users refused (`store_conflict`) before the
- * undo fails: each attempt reads the users again, and a user changed meanwhile becomes a reported conflict.
- */
-const maxUndoAttempts = 5
-
 /** Runs (or resumes) an undo: one atomic commit, so an undo is all or nothing. */
 export async function runUndo(ctx: EngineContext, job: UndoJob): Promise<void> {
   const done = await ctx.users.commitsOf(job.id)
@@ -102,34 +97,37 @@ async function commitUndo(
   chunks: readonly UndoChunk[],
 ): Promise<UndoChunkMeta> {
   const userIds = [...new Set(chunks.flatMap((chunk) => chunk.preImages.map((image) => image.user_id)))]
-  for (let attempt = 1; ; attempt++) {
-    const users = await ctx.users.lookup(job.connectionId, { userIds })
-    const plan = planUndo(chunks, users)
-    const meta: UndoChunkMeta = { tally: plan.tally, conflicts: plan.conflicts }
-    const batch = { jobId: job.id, chunk: 0, puts: plan.puts, deletes: plan.deletes, meta }
-    try {
-      await ctx.users.commit(batch, users.expected(userIds))
-      return meta
-    } catch (error) {
-      const code = error instanceof AppError ? error.code : undefined
-      if (code === 'chunk_committed') {
-        const record = (await ctx.users.commitsOf(job.id))[0]
-        if (record !== undefined) return record.meta as UndoChunkMeta
+  return commitWithReplans(
+    async () => {
+      const users = await ctx.users.lookup(job.connectionId, { userIds })
+      const plan = planUndo(chunks, users)
+      const meta: UndoChunkMeta = { tally: plan.tally, conflicts: plan.conflicts }
+      const batch = { jobId: job.id, chunk: 0, puts: plan.puts, deletes: plan.deletes, meta }
+      try {
+        await ctx.users.commit(batch, users.expected(userIds))
+        return meta
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'chunk_committed') {
+          const record = (await ctx.users.commitsOf(job.id))[0]
+          if (record !== undefined) return record.meta as UndoChunkMeta
+        }
+        throw error
       }
-      if (code !== 'store_conflict') throw error
-      if (attempt >= maxUndoAttempts) {
-        throw new AppError(
+    },
+    {
+      exhausted: (conflict, attempts) =>
+        new AppError(
           'store_conflict',
-          `The undo was planned ${attempt} times, and each time other writers (another job, the API, another ` +
+          `The undo was planned ${attempts} times, and each time other writers (another job, the API, another ` +
             'Roster) changed the users it restores before it was saved, so it stopped having changed nothing. ' +
             'Undo the import again once those other writes are over.',
-          (error as AppError).details,
-        )
-      }
-      ctx.logger.info('users changed while an undo was planned; planning it again', {
-        jobId: job.id,
-        attempt,
-      })
-    }
-  }
+          conflict.details,
+        ),
+      onReplan: (_conflict, attempt) =>
+        ctx.logger.info('users changed while an undo was planned; planning it again', {
+          jobId: job.id,
+          attempt,
+        }),
+    },
+  )
 }

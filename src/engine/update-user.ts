@@ -5,8 +5,8 @@ import { charCount, zSchemaMessage } from '../domain/import/row-errors.ts'
 import type { Requester } from '../domain/jobs/job.ts'
 import type { StoredUser } from '../domain/users/user.ts'
 import { AppError } from '../errors.ts'
+import { commitWithReplans } from './commit-with-replans.ts'
 import type { EngineContext } from './context.ts'
-import { isConflict, maxSingleUserAttempts } from './delete-user.ts'
 
 /** bcrypt's cost for passwords set through PATCH: 2^10 rounds, the cost Auth0's own bcrypt hashes carry. */
 const bcryptCost = 10
@@ -30,7 +30,8 @@ export async function updateUser(
   const { password, ...rest } = patch
   const resolved: ResolvedPatch =
     password === undefined ? rest : { ...rest, password_hash: await bcrypt.hash(password, bcryptCost) }
-  for (let attempt = 1; ; attempt++) {
+  // A username taken meanwhile is found by the check when read again (`user_conflict`).
+  return commitWithReplans(async () => {
     const user = await ctx.users.getById(userId)
     if (!user) throw new AppError('not_found', 'The user does not exist.')
     await checkAgainstConnection(ctx, user, patch)
@@ -38,24 +39,19 @@ export async function updateUser(
     if (!next) return user
     const jobId = `patch_${ctx.ids.jobId().slice('job_'.length)}`
     const fields = Object.keys(patch)
-    try {
-      const record = await ctx.users.commit(
-        {
-          jobId,
-          chunk: 0,
-          puts: [next],
-          deletes: [],
-          meta: { kind: 'user-patch', via: requestedBy.via, by: requestedBy.id, fields },
-        },
-        new Map([[userId, user.rev]]),
-      )
-      ctx.logger.info('user updated', { userId, fields, via: requestedBy.via })
-      return { ...next, rev: record.seq }
-    } catch (error) {
-      // A username taken meanwhile is found by the check when read again (`user_conflict`).
-      if (!isConflict(error) || attempt >= maxSingleUserAttempts) throw error
-    }
-  }
+    const record = await ctx.users.commit(
+      {
+        jobId,
+        chunk: 0,
+        puts: [next],
+        deletes: [],
+        meta: { kind: 'user-patch', via: requestedBy.via, by: requestedBy.id, fields },
+      },
+      new Map([[userId, user.rev]]),
+    )
+    ctx.logger.info('user updated', { userId, fields, via: requestedBy.via })
+    return { ...next, rev: record.seq }
+  })
 }
 
 /** The rules that depend on the user's connection: the `connection` named, username length and uniqueness. */

@@ -1,7 +1,12 @@
+import {
+  countNotificationRecords,
+  readNotificationRecords,
+  writeNotificationRecords,
+} from '../adapters/notification-records.ts'
 import type { Catalog } from '../domain/catalog.ts'
 import type { StoredUser } from '../domain/users/user.ts'
 import type { Stores } from '../stores.ts'
-import { refuseNonEmptyTarget, refuseUnfinishedJobs } from './checks.ts'
+import { notificationLocation, refuseNonEmptyTarget, refuseUnfinishedJobs } from './checks.ts'
 import { copyBackups, copyJobFiles, type FilesCopied } from './copy-files.ts'
 
 /** What `roster store copy` moved, as it prints it (`--json`: this object). */
@@ -18,6 +23,8 @@ export interface CopySummary {
   files: FilesCopied
   auditEntries: number
   backupSets: number
+  /** Slack thread links, the Slack outbox (to send, and sent), the mail outbox, the replay guard's keys. */
+  notifications: ReturnType<typeof countNotificationRecords>
   /** What was found but not copied, and why. */
   skipped: string[]
   /** What a store holds that this copy leaves behind. */
@@ -30,13 +37,16 @@ const usersPerCommit = 2000
 /**
  * Copies a whole store into an empty one: catalog (tenant, connections, jobs history, API tokens and clients,
  * export labels), the Slack access mapping, users (same user_ids; revisions are the target's own), every job's
- * files, the audit log and the backup sets. Refuses, before writing anything, a target that holds anything and a
- * source with a job half-way through. Both stores are the caller's to open and close (openStores: the embedded
+ * files, the audit log, the backup sets and the notification stores (thread links, so that a job's later messages
+ * land in its thread; the Slack and mail outboxes, so that what was not sent yet is sent from the target; the replay
+ * guard's keys still in their window). Refuses, before writing anything, a target that holds anything and a source
+ * with a job half-way through (a notification a live replica is sending counts as one). Both stores are the caller's to open and close (openStores: the embedded
  * ones are locked, so no Roster process changes them meanwhile).
  */
 export async function copyStore(source: Stores, target: Stores): Promise<CopySummary> {
   await refuseNonEmptyTarget(target)
-  await refuseUnfinishedJobs(source)
+  const notifications = await readNotificationRecords(notificationLocation(source))
+  await refuseUnfinishedJobs(source, notifications.claimed)
   const catalog = source.catalog.read()
   // Users first: the catalog then names only jobs whose users are there, and undo data is re-pointed at them.
   const users = await copyUsers(source, target)
@@ -47,6 +57,8 @@ export async function copyStore(source: Stores, target: Stores): Promise<CopySum
   const files = await copyJobFiles(source, target)
   const auditEntries = await copyAudit(source, target)
   const backups = await copyBackups(source, target)
+  // Last: the outboxes name jobs (and their files) that are on the target by now.
+  await writeNotificationRecords(notificationLocation(target), notifications)
   // The embedded target folds the copy's journal into its snapshot now, rather than at its first quiet moment.
   await target.embedded?.fileUsers.compact()
   return {
@@ -62,10 +74,15 @@ export async function copyStore(source: Stores, target: Stores): Promise<CopySum
     files,
     auditEntries,
     backupSets: backups.sets,
-    skipped: backups.skipped,
-    notCopied: [
-      'Slack thread links and the Slack and mail outboxes (notifications not yet sent are not sent from the target)',
-    ],
+    notifications: countNotificationRecords(notifications),
+    skipped: [...backups.skipped, ...notifications.unreadable],
+    notCopied:
+      target.kind === 'embedded' && notifications.replayKeys.length > 0
+        ? [
+            `${notifications.replayKeys.length} replay-guard keys (an embedded store keeps them in its process's memory: ` +
+              'a Slack request retried within 5 minutes of the copy may run again)',
+          ]
+        : [],
   }
 }
 

@@ -1,10 +1,9 @@
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe } from 'vitest'
-import { createPgArtifacts, type PgArtifacts } from '../../src/adapters/postgres/artifacts.ts'
-import { migrate } from '../../src/adapters/postgres/migrate.ts'
-import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
+import { describe } from 'vitest'
+import { createPgArtifacts } from '../../src/adapters/postgres/artifacts.ts'
 import { createFileArtifacts } from '../../src/adapters/store/artifacts.ts'
-import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
+import { hasPostgres } from '../support/postgres.ts'
+import { usePgContractDatabase } from '../support/postgres-contract.ts'
 import { tempDir } from '../support/temp-dir.ts'
 import { artifactsContract } from './artifacts.contract.ts'
 
@@ -13,26 +12,13 @@ describe('Artifacts on files (createFileArtifacts)', () => {
 })
 
 describe.skipIf(!hasPostgres)('Artifacts in PostgreSQL (createPgArtifacts)', () => {
-  const databaseUrl = useTestDatabase()
-  let pool: Pool
-  const opened: PgArtifacts[] = []
-
-  beforeAll(async () => {
-    pool = createPool(databaseUrl())
-    await migrate(pool, databaseUrl())
-  })
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((artifacts) => artifacts.close()))
-  })
-  afterAll(async () => {
-    await pool.end()
-  })
+  const db = usePgContractDatabase()
 
   artifactsContract(async () => {
-    await pool.query('DELETE FROM job_files')
+    await db.truncate('job_files', 'job_file_parts')
     // Parts of an odd size: files of a few hundred KB already span several, and a part ends mid-piece.
-    const artifacts = createPgArtifacts(pool, databaseUrl(), { partBytes: 100_000 })
-    opened.push(artifacts)
+    const artifacts = createPgArtifacts(db.pool(), db.url(), { partBytes: 100_000 })
+    db.cleanup(() => artifacts.close())
     return artifacts
   })
 })

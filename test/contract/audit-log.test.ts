@@ -1,10 +1,9 @@
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe } from 'vitest'
+import { describe } from 'vitest'
 import { createPgAuditLog } from '../../src/adapters/postgres/audit.ts'
-import { migrate } from '../../src/adapters/postgres/migrate.ts'
-import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
 import { createFileAuditLog } from '../../src/adapters/store/audit-file.ts'
-import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
+import { hasPostgres } from '../support/postgres.ts'
+import { usePgContractDatabase } from '../support/postgres-contract.ts'
 import { tempDir } from '../support/temp-dir.ts'
 import { auditLogContract } from './audit-log.contract.ts'
 
@@ -16,25 +15,13 @@ describe('AuditLog in a file (createFileAuditLog)', () => {
 })
 
 describe.skipIf(!hasPostgres)('AuditLog in PostgreSQL (createPgAuditLog)', () => {
-  const databaseUrl = useTestDatabase()
-  let pool: Pool
-  /** Another replica's connections to the same database. */
-  let other: Pool
-
-  beforeAll(async () => {
-    pool = createPool(databaseUrl())
-    other = createPool(databaseUrl())
-    await migrate(pool, databaseUrl())
-  })
-  afterAll(async () => {
-    await Promise.all([pool.end(), other.end()])
-  })
+  const db = usePgContractDatabase()
 
   auditLogContract(async () => {
-    await pool.query('TRUNCATE audit')
+    await db.truncate('audit')
     return {
-      log: createPgAuditLog(pool, databaseUrl()),
-      reopen: () => createPgAuditLog(other, databaseUrl()),
+      log: createPgAuditLog(db.pool(), db.url()),
+      reopen: () => createPgAuditLog(db.other(), db.url()),
     }
   })
 })

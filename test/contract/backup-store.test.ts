@@ -1,13 +1,12 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe } from 'vitest'
+import { describe } from 'vitest'
 import { createPgBackupStore } from '../../src/adapters/postgres/backups.ts'
-import { migrate } from '../../src/adapters/postgres/migrate.ts'
-import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
 import { createBackupFiles } from '../../src/adapters/store/backup-files.ts'
 import { backupManifestFile } from '../../src/domain/backups/backup-set.ts'
 import type { BackupStore } from '../../src/engine/ports.ts'
-import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
+import { hasPostgres } from '../support/postgres.ts'
+import { usePgContractDatabase } from '../support/postgres-contract.ts'
 import { tempDir } from '../support/temp-dir.ts'
 import { backupStoreContract } from './backup-store.contract.ts'
 
@@ -25,30 +24,18 @@ describe('BackupStore in folders (createBackupFiles)', () => {
 })
 
 describe.skipIf(!hasPostgres)('BackupStore in PostgreSQL (createPgBackupStore)', () => {
-  const databaseUrl = useTestDatabase()
-  let pool: Pool
-  /** Another replica's connections to the same database. */
-  let other: Pool
-
-  beforeAll(async () => {
-    pool = createPool(databaseUrl())
-    other = createPool(databaseUrl())
-    await migrate(pool, databaseUrl())
-  })
-  afterAll(async () => {
-    await Promise.all([pool.end(), other.end()])
-  })
+  const db = usePgContractDatabase()
 
   backupStoreContract(async () => {
-    await pool.query('TRUNCATE backups, backup_files')
+    await db.truncate('backups', 'backup_files')
     // Parts of an odd size: a file of a few hundred KB spans several, and a part ends mid-read.
-    const store = createPgBackupStore(pool, databaseUrl(), { partBytes: 65_537 })
+    const store = createPgBackupStore(db.pool(), db.url(), { partBytes: 65_537 })
     return {
       store,
-      reopen: () => createPgBackupStore(other, databaseUrl()),
+      reopen: () => createPgBackupStore(db.other(), db.url()),
       read: (name, file) => readWhole(store, name, file),
       async breakManifest(name) {
-        await pool.query(`UPDATE backups SET manifest = '{"version":2}' WHERE name = $1`, [name])
+        await db.pool().query(`UPDATE backups SET manifest = '{"version":2}' WHERE name = $1`, [name])
       },
     }
   })

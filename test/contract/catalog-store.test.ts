@@ -1,12 +1,11 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe } from 'vitest'
-import { openPgCatalogStore, type PgCatalogStore } from '../../src/adapters/postgres/catalog-store.ts'
-import { migrate } from '../../src/adapters/postgres/migrate.ts'
-import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
+import { describe } from 'vitest'
+import { openPgCatalogStore } from '../../src/adapters/postgres/catalog-store.ts'
 import { openCatalogStore } from '../../src/adapters/store/catalog-store.ts'
 import { type Catalog, catalogSchema } from '../../src/domain/catalog.ts'
-import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
+import { hasPostgres } from '../support/postgres.ts'
+import { usePgContractDatabase } from '../support/postgres-contract.ts'
 import { tempDir } from '../support/temp-dir.ts'
 import { catalogStoreContract } from './catalog-store.contract.ts'
 
@@ -23,28 +22,16 @@ describe('CatalogStore on a file (openCatalogStore)', () => {
 })
 
 describe.skipIf(!hasPostgres)('CatalogStore in PostgreSQL (openPgCatalogStore)', () => {
-  const databaseUrl = useTestDatabase()
-  let pool: Pool
-  const opened: PgCatalogStore[] = []
-
-  beforeAll(async () => {
-    pool = createPool(databaseUrl())
-    await migrate(pool, databaseUrl())
-  })
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((store) => store.close()))
-  })
-  afterAll(async () => {
-    await pool.end()
-  })
+  const db = usePgContractDatabase()
 
   catalogStoreContract(async () => {
+    const pool = db.pool()
     await pool.query('DROP TRIGGER IF EXISTS catalog_broken ON catalog')
     await pool.query('DELETE FROM catalog')
     return {
       async open(seed) {
-        const store = await openPgCatalogStore(pool, databaseUrl(), seed)
-        opened.push(store)
+        const store = await openPgCatalogStore(pool, db.url(), seed)
+        db.cleanup(() => store.close())
         return store
       },
       async stored() {

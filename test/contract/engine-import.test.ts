@@ -1,7 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../src/adapters/postgres/migrate.ts'
-import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
+import { describe, expect, it } from 'vitest'
 import { pgUserStore } from '../../src/adapters/postgres/user-store.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { ImportOptions, Job } from '../../src/domain/jobs/job.ts'
@@ -13,7 +11,8 @@ import { silentLogger } from '../../src/logger.ts'
 import { openRoster } from '../../src/roster.ts'
 import { allOf } from '../support/async-users.ts'
 import { FixedClock } from '../support/clock-and-ids.ts'
-import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
+import { hasPostgres } from '../support/postgres.ts'
+import { usePgContractDatabase } from '../support/postgres-contract.ts'
 import { tempDir } from '../support/temp-dir.ts'
 
 /**
@@ -131,6 +130,21 @@ async function scenario(b: Backend) {
   }
 }
 
+/** What another job or replica does meanwhile: sets the user's family_name, expecting it as read. */
+async function changeAsAnotherWriter(users: AsyncUserStore, user: StoredUser): Promise<void> {
+  const { rev: _rev, ...rest } = user
+  await users.commit(
+    {
+      jobId: 'patch_concurrent',
+      chunk: 0,
+      puts: [{ ...rest, family_name: 'Concurrent' }],
+      deletes: [],
+      meta: {},
+    },
+    new Map([[user.user_id, user.rev]]),
+  )
+}
+
 /**
  * A writer that changes a user of the chunk between its lookup and its commit, once: after the first lookup that
  * finds `email`, it sets the user's family_name through the store, as another job or replica would.
@@ -145,17 +159,7 @@ function changeAfterLookup(email: string, lookups: { count: number }): Wrap {
       const user = answer.findByEmail(connectionId, email)
       if (!done && user !== undefined && keys.emails?.includes(email)) {
         done = true
-        const { rev: _rev, ...rest } = user
-        await users.commit(
-          {
-            jobId: 'patch_concurrent',
-            chunk: 0,
-            puts: [{ ...rest, family_name: 'Concurrent' }],
-            deletes: [],
-            meta: {},
-          },
-          new Map([[user.user_id, user.rev]]),
-        )
+        await changeAsAnotherWriter(users, user)
       }
       return answer
     },
@@ -194,17 +198,7 @@ async function concurrentPatch(open: (wrap: Wrap) => Promise<Backend>) {
       const user = await users.getById(userId)
       if (armed && user !== undefined) {
         armed = false
-        const { rev: _rev, ...rest } = user
-        await users.commit(
-          {
-            jobId: 'patch_concurrent',
-            chunk: 0,
-            puts: [{ ...rest, family_name: 'Concurrent' }],
-            deletes: [],
-            meta: {},
-          },
-          new Map([[userId, user.rev]]),
-        )
+        await changeAsAnotherWriter(users, user)
       }
       return user
     },
@@ -281,20 +275,11 @@ describe('the engine on the embedded store', () => {
 })
 
 describe.skipIf(!hasPostgres)('the engine on PostgreSQL (pgUserStore), against the embedded store', () => {
-  const databaseUrl = useTestDatabase()
-  let pool: Pool
-
-  beforeAll(async () => {
-    pool = createPool(databaseUrl())
-    await migrate(pool, databaseUrl())
-  })
-  afterAll(async () => {
-    await pool.end()
-  })
+  const db = usePgContractDatabase()
 
   const onPostgres = async (wrap?: Wrap) => {
-    await pool.query('TRUNCATE users, commits RESTART IDENTITY')
-    return openBackend(pgUserStore(pool, databaseUrl()), wrap)
+    await db.truncate('users', 'commits')
+    return openBackend(pgUserStore(db.pool(), db.url()), wrap)
   }
 
   it('gives the same summaries, reports, export and users as the embedded store', async () => {

@@ -1,10 +1,9 @@
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe } from 'vitest'
-import { migrate } from '../../src/adapters/postgres/migrate.ts'
-import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
+import { describe } from 'vitest'
 import { createPgJobThreads } from '../../src/adapters/postgres/slack-threads.ts'
 import { openJobThreads } from '../../src/adapters/slack/job-threads.ts'
-import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
+import { hasPostgres } from '../support/postgres.ts'
+import { usePgContractDatabase } from '../support/postgres-contract.ts'
 import { tempDir } from '../support/temp-dir.ts'
 import { jobThreadsContract } from './job-threads.contract.ts'
 
@@ -19,26 +18,14 @@ describe('Slack thread links in a file (openJobThreads)', () => {
 })
 
 describe.skipIf(!hasPostgres)('Slack thread links in PostgreSQL (createPgJobThreads)', () => {
-  const databaseUrl = useTestDatabase()
-  let pool: Pool
-  /** Another replica's connections. */
-  let other: Pool
-
-  beforeAll(async () => {
-    pool = createPool(databaseUrl())
-    other = createPool(databaseUrl())
-    await migrate(pool, databaseUrl())
-  })
-  afterAll(async () => {
-    await Promise.all([pool.end(), other.end()])
-  })
+  const db = usePgContractDatabase()
 
   jobThreadsContract(
     async () => {
-      await pool.query('TRUNCATE slack_threads')
+      await db.truncate('slack_threads')
       return {
-        threads: createPgJobThreads(pool, databaseUrl()),
-        reopen: async () => createPgJobThreads(other, databaseUrl()),
+        threads: createPgJobThreads(db.pool(), db.url()),
+        reopen: async () => createPgJobThreads(db.other(), db.url()),
       }
     },
     { shared: true },

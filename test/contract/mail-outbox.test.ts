@@ -1,10 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe } from 'vitest'
+import { describe } from 'vitest'
 import { openFileMailOutbox } from '../../src/adapters/mail/mail-outbox.ts'
-import { createPgMailOutbox, type PgMailOutbox } from '../../src/adapters/postgres/mail-outbox.ts'
-import { migrate } from '../../src/adapters/postgres/migrate.ts'
-import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
+import { createPgMailOutbox } from '../../src/adapters/postgres/mail-outbox.ts'
 import { silentLogger } from '../../src/logger.ts'
-import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
+import { hasPostgres } from '../support/postgres.ts'
+import { pgOutboxLocation, usePgContractDatabase } from '../support/postgres-contract.ts'
 import { tempDir } from '../support/temp-dir.ts'
 import { mailOutboxContract } from './mail-outbox.contract.ts'
 
@@ -19,42 +18,18 @@ describe('mail outbox in STORE_DIR/outbox (openFileMailOutbox)', () => {
 })
 
 describe.skipIf(!hasPostgres)('mail outbox in PostgreSQL (createPgMailOutbox)', () => {
-  const databaseUrl = useTestDatabase()
-  let pool: Pool
-  /** Another replica's connections. */
-  let other: Pool
-  const opened: PgMailOutbox[] = []
-  let replicas = 0
+  const db = usePgContractDatabase()
 
-  beforeAll(async () => {
-    pool = createPool(databaseUrl())
-    other = createPool(databaseUrl())
-    await migrate(pool, databaseUrl())
-  })
-  afterEach(async () => {
-    await Promise.all(opened.splice(0).map((outbox) => outbox.close()))
-  })
-  afterAll(async () => {
-    await Promise.all([pool.end(), other.end()])
-  })
-
-  const openOn = (on: Pool, claimMs = 60_000) => {
-    const outbox = createPgMailOutbox({
-      pool: on,
-      databaseUrl: databaseUrl(),
-      replicaId: `replica-${++replicas}`,
-      claimMs,
-    })
-    opened.push(outbox)
-    return outbox
-  }
-
-  mailOutboxContract(async () => {
-    await pool.query('TRUNCATE mail_outbox')
-    return {
-      outbox: openOn(pool),
-      reopen: async () => openOn(other),
-      replica: async (claimMs?: number) => openOn(other, claimMs),
-    }
-  })
+  mailOutboxContract(
+    pgOutboxLocation(db, ['mail_outbox'], async (on, claimMs = 60_000) => {
+      const outbox = createPgMailOutbox({
+        pool: on,
+        databaseUrl: db.url(),
+        replicaId: db.replicaId(),
+        claimMs,
+      })
+      db.cleanup(() => outbox.close())
+      return outbox
+    }),
+  )
 })

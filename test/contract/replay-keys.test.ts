@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../src/adapters/postgres/migrate.ts'
-import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
+import { describe, expect, it } from 'vitest'
 import { createPgReplayKeys } from '../../src/adapters/postgres/replay-keys.ts'
 import { memoryReplayKeys, RecentKeys } from '../../src/adapters/slack/replay-guard.ts'
-import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
+import { hasPostgres } from '../support/postgres.ts'
+import { usePgContractDatabase } from '../support/postgres-contract.ts'
 import { replayKeysContract } from './replay-keys.contract.ts'
 
 describe('replay keys in memory (memoryReplayKeys)', () => {
@@ -13,31 +12,20 @@ describe('replay keys in memory (memoryReplayKeys)', () => {
 })
 
 describe.skipIf(!hasPostgres)('replay keys in PostgreSQL (createPgReplayKeys)', () => {
-  const databaseUrl = useTestDatabase()
-  let pool: Pool
-  /** Another replica's connections. */
-  let other: Pool
-
-  beforeAll(async () => {
-    pool = createPool(databaseUrl())
-    other = createPool(databaseUrl())
-    await migrate(pool, databaseUrl())
-  })
-  afterAll(async () => {
-    await Promise.all([pool.end(), other.end()])
-  })
+  const db = usePgContractDatabase()
 
   replayKeysContract(async (windowMs) => {
-    await pool.query('TRUNCATE slack_requests')
+    await db.truncate('slack_requests')
     return {
-      keys: createPgReplayKeys(pool, databaseUrl(), { windowMs }),
-      other: createPgReplayKeys(other, databaseUrl(), { windowMs }),
+      keys: createPgReplayKeys(db.pool(), db.url(), { windowMs }),
+      other: createPgReplayKeys(db.other(), db.url(), { windowMs }),
     }
   })
 
   it('prunes keys older than the window', async () => {
-    await pool.query('TRUNCATE slack_requests')
-    const keys = createPgReplayKeys(pool, databaseUrl(), { windowMs: 60_000 })
+    await db.truncate('slack_requests')
+    const pool = db.pool()
+    const keys = createPgReplayKeys(pool, db.url(), { windowMs: 60_000 })
     await keys.firstTime('event:Old')
     await keys.firstTime('event:New')
     await pool.query(

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe } from 'vitest'
-import { migrate } from '../../src/adapters/postgres/migrate.ts'
-import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
+import { describe } from 'vitest'
 import { pgUserStore } from '../../src/adapters/postgres/user-store.ts'
 import { asyncUserStore } from '../../src/adapters/store/async-user-store.ts'
 import { openFileUserStore } from '../../src/adapters/store/file-user-store.ts'
-import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
+import { hasPostgres } from '../support/postgres.ts'
+import { usePgContractDatabase } from '../support/postgres-contract.ts'
 import { removeDir, tempDir } from '../support/user-store-fixtures.ts'
 import { userStoreContract } from './user-store.contract.ts'
 
@@ -23,25 +22,13 @@ describe('AsyncUserStore over the file store (asyncUserStore(openFileUserStore))
 })
 
 describe.skipIf(!hasPostgres)('AsyncUserStore in PostgreSQL (pgUserStore)', () => {
-  const databaseUrl = useTestDatabase()
-  let pool: Pool
-  /** Another replica's connections to the same database. */
-  let other: Pool
-
-  beforeAll(async () => {
-    pool = createPool(databaseUrl())
-    other = createPool(databaseUrl())
-    await migrate(pool, databaseUrl())
-  })
-  afterAll(async () => {
-    await Promise.all([pool.end(), other.end()])
-  })
+  const db = usePgContractDatabase()
 
   userStoreContract(async () => {
-    await pool.query('TRUNCATE users, commits RESTART IDENTITY')
+    await db.truncate('users', 'commits')
     return {
-      store: pgUserStore(pool, databaseUrl()),
-      other: async () => pgUserStore(other, databaseUrl()),
+      store: pgUserStore(db.pool(), db.url()),
+      other: async () => pgUserStore(db.other(), db.url()),
       close: async () => undefined,
     }
   })

@@ -6,10 +6,6 @@ import { bigRows, seedRows, toJsonArray, type UserRow } from '../support/generat
 import { hasPostgres } from '../support/postgres.ts'
 import { duplicates, type ReplicaSet, type StoredUserRow, startReplicaSet } from '../support/replicas.ts'
 import { defaultConnection, poll } from '../support/roster-process.ts'
-import { createSlackDriver } from '../support/slack/driver.ts'
-import { startSlackEmulator } from '../support/slack/emulator.ts'
-import type { EmulatorCall } from '../support/slack/types.ts'
-import { slackAdmin } from '../support/slack-harness.ts'
 import { type SmtpSink, startSmtpSink } from '../support/smtp-sink.ts'
 
 /**
@@ -17,7 +13,7 @@ import { type SmtpSink, startSmtpSink } from '../support/smtp-sink.ts'
  * import — at a chunk boundary, and while a chunk's transaction is open — has its job taken over by the other once
  * its lease lapses (JOB_LEASE_SECONDS=3 here), and the end state equals an uninterrupted run on a second database:
  * users, summary, error report, undo, each chunk committed once, each job finished once, each email sent once.
- * First, two replicas take a mix of Slack, CLI and API work: each job runs once, each message and email goes out once.
+ * (replicas-slack.test.ts: two replicas taking Slack, CLI and API work; a replica killed holding a Slack send.)
  */
 
 const seedCount = 2_000 // one chunk: FAULT_PAUSE_AFTER_CHUNK (≥ 2) never holds the seed import
@@ -237,176 +233,6 @@ describe.skipIf(!hasPostgres)(`a replica killed during a ${bigCount}-user import
       await expectTakenOverLikeReference(set, job.id, committed)
     } finally {
       await set.close()
-    }
-  }, 180_000)
-})
-
-const channel = 'C0GENERAL'
-const textOf = (call: EmulatorCall) => String(call.args.text ?? '')
-
-describe.skipIf(!hasPostgres)('two replicas on one database', () => {
-  it('take Slack, CLI and API work: each job runs once, each Slack message and email is sent once', async () => {
-    const emulator = await startSlackEmulator({ users: [{ id: slackAdmin, name: 'ada' }] })
-    const set = await startReplicaSet({
-      ...env(),
-      SLACK_BOT_TOKEN: emulator.botToken,
-      SLACK_SIGNING_SECRET: emulator.signingSecret,
-      SLACK_API_URL: emulator.apiUrl,
-      SLACK_ADMINS: slackAdmin,
-      // All seven imports accepted at once (the API answers 429 past the limit, as Auth0 does), across replicas.
-      MAX_ACTIVE_IMPORTS: '8',
-    })
-    try {
-      const [a, b] = [await set.start('a'), await set.start('b')]
-      const slackA = createSlackDriver({ emulator, appUrl: `http://127.0.0.1:${a.port}/slack/events` })
-      const slackB = createSlackDriver({ emulator, appUrl: `http://127.0.0.1:${b.port}/slack/events` })
-      const created = await set.cli('a', [
-        'tokens',
-        'create',
-        '--name',
-        'ci',
-        '--scopes',
-        'create:users,read:users,read:connections',
-      ])
-      const secret = /^ {2}(rst_\S+)$/m.exec(created.stdout)?.[1] ?? ''
-      const auth = { authorization: `Bearer ${secret}` }
-      const connections = await set.cliJson<{ id: string; name: string }[]>('b', ['connections'])
-      const connectionId = connections.find((c) => c.name === defaultConnection)?.id ?? ''
-
-      // Six files of 150 users: three imported by the CLI through A, three by the API through B, all at once.
-      const rows = seedRows(900)
-      const files = await Promise.all(
-        [0, 1, 2, 3, 4, 5].map(async (n) => {
-          const file = join(dir, `mix-${n}.json`)
-          await writeFile(file, toJsonArray(rows.slice(n * 150, n * 150 + 150)))
-          return file
-        }),
-      )
-      const cliJobs = files
-        .slice(0, 3)
-        .map((file) =>
-          set.cliJson<JobJson>('a', [
-            'import',
-            file,
-            '--connection',
-            defaultConnection,
-            '--send-completion-email',
-          ]),
-        )
-      const apiJobs = files.slice(3).map(async (file, n) => {
-        const body = new FormData()
-        body.append('connection_id', connectionId)
-        body.append('users', new Blob([toJsonArray(rows.slice((n + 3) * 150, (n + 4) * 150))]), 'users.json')
-        const response = await fetch(`http://127.0.0.1:${b.port}/api/v2/jobs/users-imports`, {
-          method: 'POST',
-          headers: auth,
-          body,
-        })
-        expect(response.status, file).toBe(202)
-        return (await response.json()) as JobJson
-      })
-      // Slack: an export asked of each replica, and a file dropped on A whose import goes back and forth.
-      expect(
-        (await slackA.command('/export', { user: slackAdmin, channel, text: `${defaultConnection} csv` }))
-          .status,
-      ).toBe(200)
-      expect(
-        (await slackB.command('/export', { user: slackAdmin, channel, text: `${defaultConnection} json` }))
-          .status,
-      ).toBe(200)
-      const dropped = toJsonArray([1, 2, 3, 4].map((n) => ({ email: `dropped${n}@example.com` })))
-      const { ts } = await slackA.dropFile({
-        name: 'users.json',
-        content: dropped,
-        user: slackAdmin,
-        channel,
-      })
-      await emulator.waitFor('chat.postMessage', (args) => args.thread_ts === ts)
-      await slackB.click({ actionId: 'import_open', user: slackAdmin, channel })
-      await emulator.waitFor('views.open', (_args, call) => call.ok === true)
-      const view = slackB.latestView(slackAdmin)
-      const submitted = await slackA.submitView(
-        view.id,
-        { import_connection: connectionId, import_options: ['sendCompletionEmail'] },
-        slackAdmin,
-      )
-      expect(submitted.status).toBe(200)
-      await emulator.waitFor(
-        'chat.postMessage',
-        (args) => String(args.text).startsWith('Dry run job_'),
-        60_000,
-      )
-      await slackB.click({ actionId: 'import_confirm', user: slackAdmin, channel })
-      await emulator.waitFor('chat.update', (args) => String(args.text).includes('confirmed'), 60_000)
-      const submittedIds = [...(await Promise.all(cliJobs)), ...(await Promise.all(apiJobs))].map(
-        (job) => job.id,
-      )
-
-      // Everything settles: every job finished, every Slack message and email sent.
-      const state = await poll(
-        'every job, message and email settled',
-        async () => {
-          const state = await set.endState()
-          const settled =
-            state.jobs.every((job) => job.status === 'completed') &&
-            state.slackOutbox.every((row) => row.settled) &&
-            state.mailOutbox.every((row) => row.sent) &&
-            emulator.callsOf('files.completeUploadExternal').filter((call) => call.ok === true).length >= 2
-          return settled ? state : undefined
-        },
-        { timeoutMs: 120_000, intervalMs: 100 },
-      )
-      const imports = state.jobs.filter((job) => job.type === 'users_import' && !job.options.dryRun)
-      expect(imports).toHaveLength(7)
-      expect(submittedIds.every((id) => imports.some((job) => job.id === id))).toBe(true)
-      expect(state.jobs.filter((job) => job.type === 'users_export')).toHaveLength(2)
-
-      // Each job ran to completion once: finished once across both replicas, each chunk committed once.
-      const finished = set.logged('job finished').map((line) => String(line.jobId))
-      expect(duplicates(finished)).toEqual([])
-      expect(finished.sort()).toEqual(state.jobs.map((job) => job.id).sort())
-      expect(duplicates(state.commits.map((c) => `${c.job_id} ${c.chunk}`))).toEqual([])
-      for (const job of imports) expect(state.commits.filter((c) => c.job_id === job.id)).toHaveLength(1)
-
-      // Each completion email once: one per job that asked for it (the dry run included), none twice.
-      const emailed = state.jobs.filter(
-        (job) => job.type === 'users_import' && job.options.sendCompletionEmail,
-      )
-      expect(emailed.length).toBeGreaterThanOrEqual(7)
-      for (const job of emailed) expect(mailsAbout(job.id), job.id).toHaveLength(1)
-
-      // Each Slack message once: no message posted twice into the same place, one file per export.
-      const posted = emulator
-        .callsOf('chat.postMessage')
-        .filter((call) => call.ok === true)
-        .map((call) => `${call.args.channel} ${call.args.thread_ts ?? ''} ${textOf(call)}`)
-      expect(duplicates(posted)).toEqual([])
-      expect(
-        emulator.callsOf('files.completeUploadExternal').filter((call) => call.ok === true),
-      ).toHaveLength(2)
-      for (const job of state.jobs.filter((j) => j.type === 'users_export'))
-        expect(posted.filter((line) => line.includes(job.id)).length, job.id).toBeGreaterThan(0)
-
-      // Both replicas serve the same users.
-      const listed = async (port: number) => {
-        const all: string[] = []
-        for (let page = 0; ; page++) {
-          const response = await fetch(
-            `http://127.0.0.1:${port}/api/v2/users?per_page=100&page=${page}&sort=email:1`,
-            { headers: auth },
-          )
-          expect(response.status).toBe(200)
-          const users = (await response.json()) as Record<string, unknown>[]
-          all.push(...users.map((user) => JSON.stringify(user)))
-          if (users.length < 100) return all
-        }
-      }
-      const fromA = await listed(a.port)
-      expect(fromA).toHaveLength(904)
-      expect(await listed(b.port)).toEqual(fromA)
-    } finally {
-      await set.close()
-      await emulator.close()
     }
   }, 180_000)
 })

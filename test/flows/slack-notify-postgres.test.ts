@@ -14,7 +14,7 @@ import { poll } from '../support/roster-process.ts'
 import { createSlackDriver, type SlackDriver } from '../support/slack/driver.ts'
 import { type SlackEmulator, startSlackEmulator } from '../support/slack/emulator.ts'
 import { commandRequest } from '../support/slack/interactions.ts'
-import { slackAdmin, slackEnv } from '../support/slack-harness.ts'
+import { slackAdmin, slackDownAfterPost, slackEnv } from '../support/slack-harness.ts'
 
 /**
  * The Slack side with its notification stores in PostgreSQL (thread links, outbox, replay keys): the real path
@@ -133,11 +133,7 @@ describe.skipIf(!hasPostgres)('Slack notifications in PostgreSQL', () => {
   it('sends, once, what a stopped replica held while Slack was down, after the next one starts', async () => {
     const a = await replica()
     await seed(a.roster)
-    const parentPosted = emulator.waitFor('chat.postMessage', (args, call) => {
-      if (call.ok !== true || !String(args.text).startsWith('Export requested')) return false
-      emulator.setDown(true)
-      return true
-    })
+    const parentPosted = slackDownAfterPost(emulator, 'Export requested')
     await a.driver.command('/export', { user: slackAdmin, channel, text: `${upa} csv sample` })
     await parentPosted
     const job = await poll('the export job', () =>

@@ -1,22 +1,20 @@
-import { createHash } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { createPool } from '../../src/adapters/postgres/pool.ts'
 import { createFileAuditLog } from '../../src/adapters/store/audit-file.ts'
-import { randomIds, systemClock } from '../../src/adapters/system.ts'
-import type { UndoChunk } from '../../src/domain/import/plan-undo.ts'
-import { silentLogger } from '../../src/logger.ts'
-import { openStores, type StoreLocation, seedCatalog } from '../../src/stores.ts'
 import { seedRows, toJsonArray } from '../support/generate-users.ts'
 import { createTestDatabase, hasPostgres } from '../support/postgres.ts'
 import { defaultConnection, RosterProcesses } from '../support/roster-process.ts'
+import { storeContents as contents, writeNotificationFiles } from '../support/store-contents.ts'
 
 /**
  * `roster store copy` as a person runs it, a child process each: a store made by real commands (imports, an edit
- * since, tokens, clients, a connection, an export, a backup, Slack access, audit entries) copied embedded →
- * PostgreSQL → embedded comes back equal, part by part, and an undo of an import made before the copies reports
- * and does on the copy what it does on the original.
+ * since, tokens, clients, a connection, an export, a backup, Slack access, audit entries, and the notification
+ * stores as a Slack-connected Roster leaves them) copied embedded → PostgreSQL → embedded comes back equal, part by
+ * part, and an undo of an import made before the copies reports and does on the copy what it does on the original.
+ * PostgreSQL → PostgreSQL too. (store-copy-slack.test.ts: the copied threads and outboxes in use.)
  */
 
 const processes = new RosterProcesses()
@@ -46,54 +44,6 @@ async function copy(from: string, to: string): Promise<Record<string, unknown>> 
   return JSON.parse(run.stdout) as Record<string, unknown>
 }
 
-const sha = (bytes: Buffer | undefined) => bytes && createHash('sha256').update(bytes).digest('hex')
-
-/** Everything a store holds, in a form two stores can be compared by (revisions left out: each store has its own). */
-async function contents(location: StoreLocation) {
-  const stores = await openStores(location, {
-    logger: silentLogger,
-    seed: () => seedCatalog({}, systemClock, randomIds),
-    create: false,
-  })
-  try {
-    const users = []
-    for await (const { rev: _rev, ...user } of stores.users.scan()) users.push(user)
-    const { access: _access, ...catalog } = stores.catalog.read()
-    const files: Record<string, unknown> = {}
-    for (const jobId of (await stores.artifacts.jobIds()).sort()) {
-      for (const name of await stores.artifacts.list(jobId)) {
-        const bytes = await stores.artifacts.get(jobId, name)
-        // Undo data: the same pre-images, in the same order (their chunks carry each store's own revisions).
-        files[`${jobId}/${name}`] =
-          name === 'undo.json'
-            ? (JSON.parse(String(bytes)) as UndoChunk[]).flatMap((chunk) => chunk.preImages)
-            : sha(bytes)
-      }
-    }
-    const backups = []
-    for (const set of (await stores.backups.list()).sort((a, b) => a.name.localeCompare(b.name))) {
-      const hashes: Record<string, string | undefined> = {}
-      for (const { file } of set.manifest?.connections ?? []) {
-        const parts = await stores.backups.readFile(set.name, file)
-        const chunks: Buffer[] = []
-        for await (const part of parts ?? []) chunks.push(part)
-        hashes[file] = sha(Buffer.concat(chunks))
-      }
-      backups.push({ name: set.name, manifest: set.manifest, hashes })
-    }
-    return {
-      users,
-      catalog,
-      files,
-      backups,
-      audit: await stores.audit.recent(1_000_000),
-      access: await stores.access.read(),
-    }
-  } finally {
-    await stores.close()
-  }
-}
-
 beforeAll(async () => {
   // Not tempDir: it is removed after each test, and the source serves every test of the file.
   dir = await mkdtemp(join(tmpdir(), 'roster-store-copy-'))
@@ -119,6 +69,7 @@ beforeAll(async () => {
     join(source, 'access.json'),
     JSON.stringify({ users: { U0ADMIN1: 'admin', U0VIEW22: 'viewer-users' } }),
   )
+  await writeNotificationFiles(source, { importJob, updateJob })
   const audit = createFileAuditLog(join(source, 'audit.jsonl'))
   for (const [id, allowed] of [
     ['U0VIEW22', false],
@@ -133,6 +84,16 @@ beforeAll(async () => {
     })
   }
 }, 300_000)
+
+const notificationCounts = {
+  slackThreads: 1,
+  slackPending: 2,
+  slackSettled: 2,
+  mailQueued: 1,
+  mailSent: 1,
+  mailFailed: 1,
+  replayKeys: 0,
+}
 
 describe('roster store copy between embedded stores', () => {
   it(
@@ -149,6 +110,7 @@ describe('roster store copy between embedded stores', () => {
       })
       expect(summary.auditEntries).toBe(2)
       expect(summary.backupSets).toBe(1)
+      expect(summary.notifications).toEqual(notificationCounts)
       expect(await contents({ storeDir: target })).toEqual(await contents({ storeDir: source }))
 
       const again = await processes.runCli(dir, ['store', 'copy', '--from', source, '--to', target])
@@ -190,6 +152,7 @@ describe.skipIf(!hasPostgres)('roster store copy embedded → PostgreSQL → emb
     async () => {
       const toPg = await copy(source, database.url)
       expect(toPg).toMatchObject({ users: seedCount, to: expect.stringMatching(/^postgres:\/\//) })
+      expect(toPg.notifications).toEqual(notificationCounts)
       const back = join(dir, 'round-trip')
       expect(await copy(database.url, back)).toMatchObject({ users: seedCount, backupSets: 1 })
 
@@ -210,6 +173,55 @@ describe.skipIf(!hasPostgres)('roster store copy embedded → PostgreSQL → emb
       // And the first import's undo removes every user it inserted but the one blocked since.
       const first = await json(back, ['undo', importJob, '--wait'], 4)
       expect(first.summary).toMatchObject({ deleted: seedCount - 100, conflicts: 100 })
+    },
+    slow,
+  )
+})
+
+describe.skipIf(!hasPostgres)('roster store copy PostgreSQL → PostgreSQL', () => {
+  const databases: { url: string; drop(): Promise<void> }[] = []
+  afterAll(() => Promise.all(databases.map((database) => database.drop())))
+
+  it(
+    'gives an equal database, with the replay keys still in their window; a send a live replica holds is refused',
+    async () => {
+      const [first, second] = [await createTestDatabase(), await createTestDatabase()]
+      databases.push(first, second)
+      await copy(source, first.url)
+      const pool = createPool(first.url)
+      try {
+        // A key seen now is copied; one seen an hour ago is out of the window (a request that old is refused anyway).
+        await pool.query(
+          "INSERT INTO slack_requests (key, seen_at) VALUES ('event:Ev1', now()), ('event:Ev0', now() - interval '1 hour')",
+        )
+        await pool.query(
+          "UPDATE mail_outbox SET claimed_by = 'replica-a', claimed_until = now() + interval '1 hour' WHERE job_id = $1",
+          [updateJob],
+        )
+        const refused = await processes.runCli(dir, [
+          'store',
+          'copy',
+          '--from',
+          first.url,
+          '--to',
+          second.url,
+        ])
+        expect(refused.code).not.toBe(0)
+        expect(refused.stderr).toContain(`has jobs that are half-way through (${updateJob})`)
+        expect(refused.stderr).not.toMatch(/^\s+at /m)
+        // The replica died: its claim lapses, and the copy takes the email as queued.
+        await pool.query(
+          "UPDATE mail_outbox SET claimed_until = now() - interval '1 second' WHERE job_id = $1",
+          [updateJob],
+        )
+      } finally {
+        await pool.end()
+      }
+      const summary = await copy(first.url, second.url)
+      expect(summary.notifications).toEqual({ ...notificationCounts, replayKeys: 1 })
+      const copied = await contents({ storeDir: '', databaseUrl: second.url })
+      expect(copied.notifications.replayKeys.map((each) => each.key)).toEqual(['event:Ev1'])
+      expect(copied).toEqual(await contents({ storeDir: '', databaseUrl: first.url }))
     },
     slow,
   )

@@ -11,6 +11,7 @@ import { poll } from './roster-process.ts'
 import { createSlackDriver, type SlackDriver } from './slack/driver.ts'
 import { type SlackEmulator, type SlackEmulatorOptions, startSlackEmulator } from './slack/emulator.ts'
 import { createSocketModeDriver, type SocketModeDriver } from './slack/socket-driver.ts'
+import type { EmulatorCall } from './slack/types.ts'
 
 /** Bootstrapped through `SLACK_ADMINS`: an admin whatever access.json says. */
 export const slackAdmin = 'UADMIN1'
@@ -123,4 +124,16 @@ export async function openSlackHarness(options: SlackHarnessOptions = {}): Promi
     await rm(storeDir, { recursive: true, force: true })
     throw error
   }
+}
+
+/**
+ * Slack goes down right after the emulator accepts a message starting with `text` (a thread's parent): what Roster
+ * sends next waits in its outbox. Resolves with that message's call.
+ */
+export function slackDownAfterPost(emulator: SlackEmulator, text: string): Promise<EmulatorCall> {
+  return emulator.waitFor('chat.postMessage', (args, call) => {
+    if (call.ok !== true || !String(args.text).startsWith(text)) return false
+    emulator.setDown(true)
+    return true
+  })
 }

@@ -44,6 +44,7 @@ function locationOf(value: string): StoreLocation {
 
 function describe(summary: CopySummary): string {
   const n = (value: number) => value.toLocaleString('en')
+  const notes = summary.notifications
   const lines = [
     `Copied ${summary.from} to ${summary.to}:`,
     `  users            ${n(summary.users)}`,
@@ -54,6 +55,9 @@ function describe(summary: CopySummary): string {
     `  Slack access     ${n(summary.accessEntries)}`,
     `  audit entries    ${n(summary.auditEntries)}`,
     `  backup sets      ${n(summary.backupSets)}`,
+    `  Slack threads    ${n(notes.slackThreads)}, outbox ${n(notes.slackPending)} to send, ${n(notes.slackSettled)} sent`,
+    `  emails           ${n(notes.mailQueued)} to send, ${n(notes.mailSent)} sent, ${n(notes.mailFailed)} given up on`,
+    `  replay keys      ${n(notes.replayKeys)}`,
   ]
   for (const skipped of summary.skipped) lines.push(`Skipped: ${skipped}`)
   for (const left of summary.notCopied) lines.push(`Not copied: ${left}`)

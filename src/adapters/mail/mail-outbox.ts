@@ -17,6 +17,15 @@ export const queuedMailSchema = z.object({
 })
 export type QueuedMail = z.infer<typeof queuedMailSchema>
 
+/** A line of `outbox/sent.jsonl`: a completion email sent (no body: it is not needed again). */
+export const sentMailSchema = z.object({
+  jobId: z.string(),
+  to: z.array(z.string()),
+  via: z.string(),
+  sentAt: z.string(),
+})
+export type SentMail = z.infer<typeof sentMailSchema>
+
 /**
  * The port: where completion emails wait until sent, one per job. `STORE_DIR/outbox` (openFileMailOutbox, one
  * process) or the `mail_outbox` table shared by replicas (src/adapters/postgres/mail-outbox.ts), where each sender
@@ -107,7 +116,7 @@ export async function openFileMailOutbox(
     },
     async sent(mail, record) {
       // Recorded before the queued copy goes: a crash between leaves both, and the next open drops the copy.
-      const line = { jobId: mail.jobId, to: mail.to, via: record.via, sentAt: record.sentAt }
+      const line: SentMail = { jobId: mail.jobId, to: mail.to, via: record.via, sentAt: record.sentAt }
       await appendFile(join(outboxDir, 'sent.jsonl'), `${JSON.stringify(line)}\n`, { mode: 0o600 })
       sentIds.add(mail.jobId)
       await rm(queueFile(mail.jobId), { force: true })

@@ -40,7 +40,8 @@ export interface JobThreads {
   prune(liveJobIds: ReadonlySet<string>): Promise<void>
 }
 
-const fileSchema = z.object({ threads: z.record(z.string(), jobThreadSchema) })
+/** `slack-threads.json` (read by `roster store copy` too). */
+export const jobThreadsFileSchema = z.object({ threads: z.record(z.string(), jobThreadSchema) })
 
 /**
  * `STORE_DIR/slack-threads.json`. The expected marks are in memory: one process uses the store, and after a restart
@@ -49,7 +50,7 @@ const fileSchema = z.object({ threads: z.record(z.string(), jobThreadSchema) })
 export async function openJobThreads(file: string, now: () => number = Date.now): Promise<JobThreads> {
   let threads: Record<string, JobThread> = {}
   try {
-    threads = fileSchema.parse(JSON.parse(await readFile(file, 'utf8'))).threads
+    threads = jobThreadsFileSchema.parse(JSON.parse(await readFile(file, 'utf8'))).threads
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }

@@ -74,14 +74,15 @@ export const notificationSchema = z.object({
 })
 export type Notification = z.infer<typeof notificationSchema>
 
-const outboxFileSchema = z.object({
+/** `slack-outbox.json` (read by `roster store copy` too). */
+export const outboxFileSchema = z.object({
   version: z.literal(1),
   /** Waiting to be sent, in the order they were planned. */
   pending: z.array(notificationSchema),
   /** Ids sent (or dropped for good). Pruned with the jobs they belong to. */
   settled: z.array(z.string()),
 })
-type OutboxFile = z.infer<typeof outboxFileSchema>
+export type OutboxFile = z.infer<typeof outboxFileSchema>
 
 /**
  * The outbox as the listeners see it. A message that carries the outcome of work (a job's parent, a dry run's
