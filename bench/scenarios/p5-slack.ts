@@ -65,10 +65,11 @@ export const p5: Scenario = {
   title: 'Slack responsiveness: /jobs every 50 ms during an import and an export',
   stores: ['embedded', 'postgres'],
   async run(ctx) {
-    // On PostgreSQL the export of the whole tenant runs at a few thousand users/s (P4): 100k users, one run.
+    // The same tenant on both stores: PostgreSQL exports now read the stored JSON by COPY pages (P4), so a 1M-user
+    // export lasts long enough on either to give a few hundred commands a run.
     const onPg = ctx.store === 'postgres'
-    const users = ctx.quick ? (onPg ? 20_000 : 50_000) : onPg ? 100_000 : 1_000_000
-    const runs = ctx.quick || onPg ? 1 : 2
+    const users = ctx.quick ? (onPg ? 20_000 : 50_000) : 1_000_000
+    const runs = ctx.quick ? 1 : 2
     const store = await ctx.tenant(users)
     const emulator = await startSlackEmulator()
     const config = loadConfig({
