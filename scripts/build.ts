@@ -14,7 +14,11 @@ const outdir = `${root}dist`
 
 await rm(outdir, { recursive: true, force: true })
 await build({
-  entryPoints: [`${root}src/main.ts`],
+  // The import worker thread is an entry of its own: Node starts a worker from a file (src/adapters/import-worker).
+  entryPoints: {
+    main: `${root}src/main.ts`,
+    'import-worker': `${root}src/adapters/import-worker/worker.ts`,
+  },
   outdir,
   bundle: true,
   // The PostgreSQL driver and the Auth0 client stay in chunks of their own, loaded only when configured.

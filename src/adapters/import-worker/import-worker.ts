@@ -49,7 +49,13 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject }
 }
 
-const defaultWorkerUrl = new URL('./worker.ts', import.meta.url)
+/**
+ * Run from the sources (tsx), the worker is TypeScript and starts through a bootstrap that registers tsx first. Run
+ * from the bundle (`npm run build`, scripts/build.ts), this module is a chunk in dist/ and the worker is
+ * dist/import-worker.js beside it, plain JavaScript that starts as it is.
+ */
+const fromSources = import.meta.url.endsWith('.ts')
+const defaultWorkerUrl = new URL(fromSources ? './worker.ts' : './import-worker.js', import.meta.url)
 const bootstrap = new URL('./worker-bootstrap.mjs', import.meta.url)
 
 export class ImportWorker implements ImportFileReader {
@@ -108,7 +114,9 @@ export class ImportWorker implements ImportFileReader {
 
   #thread(): Worker {
     if (this.#worker) return this.#worker
-    const worker = new Worker(bootstrap, { workerData: { entry: this.workerUrl.href } })
+    const worker = this.workerUrl.pathname.endsWith('.ts')
+      ? new Worker(bootstrap, { workerData: { entry: this.workerUrl.href } })
+      : new Worker(this.workerUrl)
     worker.unref()
     this.#started = new Promise((resolve) => {
       this.#onStarted = resolve
