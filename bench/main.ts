@@ -208,7 +208,7 @@ if (writeMarkdown) {
   writeFileSync(
     path,
     onPostgres
-      ? spliceSection(before, renderPostgresSection(report, postgresCaveat(loadAtStart)))
+      ? spliceSection(before, renderPostgresSection(report, postgresCaveat(loadAtStart, cpus().length)))
       : keepSection(before, renderMarkdown(report)),
   )
   say(`Wrote ${path}.`)

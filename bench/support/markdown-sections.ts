@@ -54,9 +54,15 @@ export function renderPostgresSection(report: BenchReport, caveat = defaultCavea
   ].join('\n')
 }
 
-/** The caveat with the 1-minute load average when the run began (a quiet 2-core machine is below 1). */
-export function postgresCaveat(load: number): string {
-  return `These figures were taken on a shared, loaded 2-core machine (1-minute load average ${load.toFixed(1)} when the run began; other work ran beside the bench and the cluster shares the same cores): re-take them on a quiet machine before relying on them.`
+/**
+ * The 1-minute load average when the run began, and a caveat when it says other work was running: at or above the
+ * machine's cores (`cores`), the bench and the cluster did not have them to themselves.
+ */
+export function postgresCaveat(load: number, cores = 2): string {
+  const average = `1-minute load average ${load.toFixed(1)} when the run began`
+  if (load < cores)
+    return `Taken with the machine to the bench (${average}); the cluster shares the machine's ${cores} cores with Roster and the bench.`
+  return `These figures were taken on a shared, loaded ${cores}-core machine (${average}; other work ran beside the bench and the cluster shares the same cores): re-take them on a quiet machine before relying on them.`
 }
 
 export const defaultCaveat =

@@ -74,6 +74,13 @@ describe('bench postgres caveat', () => {
   it('says the load the run began under', () => {
     const caveat = postgresCaveat(13.66)
     expect(caveat).toContain('load average 13.7')
+    expect(caveat).toContain('re-take them on a quiet machine')
     expect(renderPostgresSection(report, caveat)).toContain(`> ${caveat}`)
+  })
+
+  it('warns only when the load reached the cores', () => {
+    expect(postgresCaveat(1.6, 2)).toContain('load average 1.6')
+    expect(postgresCaveat(1.6, 2)).not.toContain('loaded')
+    expect(postgresCaveat(2.1, 2)).toContain('re-take them on a quiet machine')
   })
 })
