@@ -1,17 +1,11 @@
-import type { Connection } from '../../domain/connections/connection.ts'
 import type { uploadFormats } from '../../domain/jobs/job.ts'
 import type { CheckedChunk } from '../../engine/check-rows.ts'
+import type { ImportFileToRead } from '../../engine/ports.ts'
 import { AppError, type ErrorCode, errorCodes } from '../../errors.ts'
 
 /** One file for the worker: what `ImportFileToRead` holds, with the task's id. */
-export interface FileTask {
+export interface FileTask extends ImportFileToRead {
   id: number
-  bytes: Uint8Array
-  fileName: string
-  maxBytes: number
-  exportLabels: Readonly<Record<string, string>>
-  connection: Connection
-  chunkRows: number
 }
 
 /**
