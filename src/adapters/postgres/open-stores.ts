@@ -12,9 +12,8 @@ import { pgUserStore } from './user-store.ts'
 /**
  * The stores on PostgreSQL (DATABASE_URL): one pool shared by every adapter (and a small one for requests), the
  * schema brought up to date first (pending migrations, under the migrator's advisory lock, as `roster db migrate`
- * applies them), then the catalog
- * (seeded on first use). A database that cannot be reached or refuses stops here with one line naming
- * DATABASE_URL, its password hidden.
+ * applies them), then the catalog (seeded on first use). A database that cannot be reached or refuses stops here
+ * with one line naming DATABASE_URL, its password hidden.
  */
 export async function openPostgresStores(databaseUrl: string, options: OpenStoresOptions): Promise<Stores> {
   const onIdleError = (error: Error) =>
