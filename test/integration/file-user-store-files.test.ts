@@ -1,7 +1,7 @@
 import { readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type FileUserStore, openFileUserStore } from '../../src/adapters/store/file-user-store.ts'
+import { describe, expect, it } from 'vitest'
+import type { FileUserStore } from '../../src/adapters/store/file-user-store.ts'
 import { indexFileName } from '../../src/adapters/store/index-file.ts'
 import type { StoredUser } from '../../src/domain/users/user.ts'
 import {
@@ -9,10 +9,9 @@ import {
   batch,
   conA,
   filesIn,
-  removeDir,
-  tempDir,
   user,
   users,
+  useStoreFolder,
 } from '../support/user-store-fixtures.ts'
 
 /**
@@ -21,20 +20,9 @@ import {
  * was committed, whichever file a user is read from, and a saved index is used only for the snapshot it belongs to.
  */
 
-let dir: string
-const opened: FileUserStore[] = []
-
-async function openStore(): Promise<FileUserStore> {
-  // Every snapshot gets an index file here, however small.
-  const store = await openFileUserStore(dir, { indexFileMinUsers: 0 })
-  opened.push(store)
-  return store
-}
-
-async function reopen(store: FileUserStore): Promise<FileUserStore> {
-  await store.close()
-  return openStore()
-}
+// Every snapshot gets an index file here, however small.
+const folder = useStoreFolder({ indexFileMinUsers: 0 })
+const { openStore, reopen } = folder
 
 function expectReads(store: FileUserStore, committed: readonly StoredUser[]): void {
   expect(allUsers(store)).toEqual(committed)
@@ -45,15 +33,6 @@ function expectReads(store: FileUserStore, committed: readonly StoredUser[]): vo
   }
   expect(store.count()).toBe(committed.length)
 }
-
-beforeEach(async () => {
-  dir = await tempDir()
-})
-
-afterEach(async () => {
-  for (const store of opened.splice(0)) await store.close()
-  await removeDir(dir)
-})
 
 describe('FileUserStore users read from its files', () => {
   it('reads committed users from the journal once durable, also after more commits and a reopen', async () => {
@@ -72,7 +51,7 @@ describe('FileUserStore users read from its files', () => {
   it('replays a journal record written by hand (spaces around its keys), keeping its users readable', async () => {
     const u = { ...user(1), rev: 1 }
     const record = `{ "seq": 1, "jobId": "job_1", "chunk": 0, "puts": [ ${JSON.stringify(u)} ], "deletes": [], "meta": null }\n`
-    await writeFile(join(dir, 'journal-1.jsonl'), record)
+    await writeFile(join(folder.dir, 'journal-1.jsonl'), record)
 
     const store = await openStore()
 
@@ -100,14 +79,14 @@ describe('FileUserStore index file', () => {
     let store = await openStore()
     const record = await store.commit(batch('job_1', 0, { puts: users(1, 40, { connection_id: conA }) }))
     await store.compact()
-    expect(await filesIn(dir)).not.toContain(indexFileName)
+    expect(await filesIn(folder.dir)).not.toContain(indexFileName)
 
     store = await reopen(store)
-    expect(await filesIn(dir)).toContain(indexFileName)
-    const saved = await stat(join(dir, indexFileName))
+    expect(await filesIn(folder.dir)).toContain(indexFileName)
+    const saved = await stat(join(folder.dir, indexFileName))
     store = await reopen(store)
 
-    expect((await stat(join(dir, indexFileName))).mtimeMs).toBe(saved.mtimeMs)
+    expect((await stat(join(folder.dir, indexFileName))).mtimeMs).toBe(saved.mtimeMs)
     expectReads(store, record.puts as StoredUser[])
     const more = await store.commit(batch('job_2', 0, { puts: [user(100)], deletes: [user(3).user_id] }))
     const committed = [
@@ -140,15 +119,15 @@ describe('FileUserStore index file', () => {
     await store.compact()
     store = await reopen(store)
     await store.close()
-    const bytes = await readFile(join(dir, indexFileName))
+    const bytes = await readFile(join(folder.dir, indexFileName))
     // The last byte is in the username table: flipping it would point a lookup at the wrong slot.
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ 0xff
-    await writeFile(join(dir, indexFileName), bytes)
+    await writeFile(join(folder.dir, indexFileName), bytes)
 
     store = await openStore()
 
     expectReads(store, record.puts as StoredUser[])
-    expect(await readFile(join(dir, indexFileName))).not.toEqual(bytes)
+    expect(await readFile(join(folder.dir, indexFileName))).not.toEqual(bytes)
   })
 
   it('opens without the index file when it is gone', async () => {
@@ -157,7 +136,7 @@ describe('FileUserStore index file', () => {
     await store.compact()
     store = await reopen(store)
     await store.close()
-    await rm(join(dir, indexFileName))
+    await rm(join(folder.dir, indexFileName))
 
     store = await openStore()
 

@@ -1,7 +1,6 @@
 import { appendFile, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type FileUserStore, openFileUserStore } from '../../src/adapters/store/file-user-store.ts'
+import { describe, expect, it } from 'vitest'
 import type { AppendHandle } from '../../src/adapters/store/journal-writer.ts'
 import {
   allUsers,
@@ -9,30 +8,16 @@ import {
   filesIn,
   journalSeqs,
   rejection,
-  removeDir,
-  tempDir,
   user,
   users,
+  useStoreFolder,
 } from '../support/user-store-fixtures.ts'
 
-let dir: string
-const opened: FileUserStore[] = []
+const folder = useStoreFolder()
+const { openStore, session } = folder
 
-async function openStore(options: Parameters<typeof openFileUserStore>[1] = {}): Promise<FileUserStore> {
-  const store = await openFileUserStore(dir, options)
-  opened.push(store)
-  return store
-}
-
-/** Opens the store, applies `work`, closes it: one "process lifetime". */
-async function session(work: (store: FileUserStore) => Promise<unknown>): Promise<void> {
-  const store = await openStore()
-  await work(store)
-  await store.close()
-}
-
-const journal = (generation: number) => join(dir, `journal-${generation}.jsonl`)
-const snapshot = () => join(dir, 'snapshot.jsonl')
+const journal = (generation: number) => join(folder.dir, `journal-${generation}.jsonl`)
+const snapshot = () => join(folder.dir, 'snapshot.jsonl')
 
 async function replaceLine(path: string, lineIndex: number, text: string | undefined): Promise<void> {
   const lines = (await readFile(path, 'utf8')).split('\n')
@@ -40,15 +25,6 @@ async function replaceLine(path: string, lineIndex: number, text: string | undef
   else lines[lineIndex] = text
   await writeFile(path, lines.join('\n'))
 }
-
-beforeEach(async () => {
-  dir = await tempDir()
-})
-
-afterEach(async () => {
-  for (const store of opened.splice(0)) await store.close()
-  await removeDir(dir)
-})
 
 describe('FileUserStore after a crash mid-append', () => {
   it.each([
@@ -188,12 +164,15 @@ describe('FileUserStore snapshot damage', () => {
 describe('FileUserStore after a crash mid-compaction', () => {
   it('ignores a half-written snapshot.jsonl.tmp and deletes it', async () => {
     await session((store) => store.commit(batch('job_1', 0, { puts: users(1, 5) })))
-    await writeFile(join(dir, 'snapshot.jsonl.tmp'), '{"format":"roster-users","version":1,"seq":1,"jour')
+    await writeFile(
+      join(folder.dir, 'snapshot.jsonl.tmp'),
+      '{"format":"roster-users","version":1,"seq":1,"jour',
+    )
 
     const reopened = await openStore()
 
     expect(reopened.count()).toBe(5)
-    expect(await filesIn(dir)).toEqual(['journal-1.jsonl'])
+    expect(await filesIn(folder.dir)).toEqual(['journal-1.jsonl'])
   })
 
   it('replays old and new journal when the crash came after rotation but before the rename', async () => {
@@ -208,7 +187,7 @@ describe('FileUserStore after a crash mid-compaction', () => {
     // Back to the moment before the rename: no snapshot yet, the old journal still there, a partial tmp.
     await rm(snapshot())
     await writeFile(journal(1), oldJournal)
-    await writeFile(join(dir, 'snapshot.jsonl.tmp'), '{"format":"roster-users"')
+    await writeFile(join(folder.dir, 'snapshot.jsonl.tmp'), '{"format":"roster-users"')
 
     const reopened = await openStore()
 
@@ -256,7 +235,7 @@ describe('FileUserStore after a crash mid-compaction', () => {
 
     expect(allUsers(reopened)).toEqual(expected)
     expect(reopened.commitsOf('job_1')).toEqual([])
-    expect(await filesIn(dir)).toEqual(['journal-2.jsonl', 'snapshot.jsonl'])
+    expect(await filesIn(folder.dir)).toEqual(['journal-2.jsonl', 'snapshot.jsonl'])
   })
 })
 
@@ -303,6 +282,6 @@ describe('FileUserStore after a failed write', () => {
     expect(compaction.code).toBe('store_unavailable')
     expect(compaction.message).toContain('journal-2.jsonl')
     expect(refused.code).toBe('store_unavailable')
-    expect(await filesIn(dir)).toEqual(['journal-1.jsonl', 'journal-2.jsonl'])
+    expect(await filesIn(folder.dir)).toEqual(['journal-1.jsonl', 'journal-2.jsonl'])
   })
 })

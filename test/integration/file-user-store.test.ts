@@ -1,7 +1,7 @@
 import { open, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type FileUserStore, openFileUserStore } from '../../src/adapters/store/file-user-store.ts'
+import { describe, expect, it } from 'vitest'
+import type { FileUserStore } from '../../src/adapters/store/file-user-store.ts'
 import type { AppendHandle } from '../../src/adapters/store/journal-writer.ts'
 import type { StoredUser } from '../../src/domain/users/user.ts'
 import { AppError } from '../../src/errors.ts'
@@ -13,41 +13,13 @@ import {
   filesIn,
   journalSeqs,
   rejection,
-  removeDir,
-  tempDir,
   user,
   users,
+  useStoreFolder,
 } from '../support/user-store-fixtures.ts'
 
-let dir: string
-const opened: FileUserStore[] = []
-
-async function openStore(options: Parameters<typeof openFileUserStore>[1] = {}): Promise<FileUserStore> {
-  const store = await openFileUserStore(dir, options)
-  opened.push(store)
-  return store
-}
-
-async function reopen(store: FileUserStore): Promise<FileUserStore> {
-  await store.close()
-  return openStore()
-}
-
-/** Opens the store, applies `work`, closes it: one "process lifetime". */
-async function session(work: (store: FileUserStore) => Promise<unknown>): Promise<void> {
-  const store = await openStore()
-  await work(store)
-  await store.close()
-}
-
-beforeEach(async () => {
-  dir = await tempDir()
-})
-
-afterEach(async () => {
-  for (const store of opened.splice(0)) await store.close()
-  await removeDir(dir)
-})
+const folder = useStoreFolder()
+const { openStore, reopen, session } = folder
 
 describe('FileUserStore commits and reads', () => {
   it('gives back the same users, in the same order, after a reopen', async () => {
@@ -250,7 +222,9 @@ describe('FileUserStore group commit', () => {
 
     expect(records.map((record) => record.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
     expect(syncs).toBeLessThan(40)
-    expect(await journalSeqs(join(dir, 'journal-1.jsonl'))).toEqual(records.map((record) => record.seq))
+    expect(await journalSeqs(join(folder.dir, 'journal-1.jsonl'))).toEqual(
+      records.map((record) => record.seq),
+    )
     expect(allUsers(reopened).map((u) => u.user_id)).toEqual(records.map((record) => record.puts[0]?.user_id))
   })
 })
@@ -267,7 +241,7 @@ describe('FileUserStore compaction', () => {
     await store.compact()
     const reopened = await reopen(store)
 
-    expect(await filesIn(dir)).toEqual(['journal-2.jsonl', 'snapshot.jsonl'])
+    expect(await filesIn(folder.dir)).toEqual(['journal-2.jsonl', 'snapshot.jsonl'])
     expect(allUsers(reopened)).toEqual(before)
     expect(reopened.findByEmail(conA, 'five@example.com')?.user_id).toBe(user(5).user_id)
     expect(reopened.commitsOf('job_1')).toEqual([])
@@ -283,7 +257,7 @@ describe('FileUserStore compaction', () => {
     const after = allUsers(store)
     const reopened = await reopen(store)
 
-    expect(await journalSeqs(join(dir, 'journal-2.jsonl'))).toEqual([2])
+    expect(await journalSeqs(join(folder.dir, 'journal-2.jsonl'))).toEqual([2])
     expect(allUsers(reopened)).toEqual(after)
     expect(reopened.getById(user(1).user_id)).toBeUndefined()
     expect(reopened.commitsOf('job_2').map((record) => record.seq)).toEqual([2])
@@ -298,7 +272,7 @@ describe('FileUserStore compaction', () => {
     await Promise.all([first, second])
 
     expect(second).toBe(first)
-    expect(await filesIn(dir)).toEqual(['journal-2.jsonl', 'snapshot.jsonl'])
+    expect(await filesIn(folder.dir)).toEqual(['journal-2.jsonl', 'snapshot.jsonl'])
   })
 
   it('compacts again on top of an earlier snapshot', async () => {
@@ -312,7 +286,7 @@ describe('FileUserStore compaction', () => {
 
     const reopened = await reopen(store)
 
-    expect(await filesIn(dir)).toEqual(['journal-3.jsonl', 'snapshot.jsonl'])
+    expect(await filesIn(folder.dir)).toEqual(['journal-3.jsonl', 'snapshot.jsonl'])
     expect(allUsers(reopened)).toEqual(before)
     expect((await reopened.commit(batch('job_4', 0, { puts: [user(40)] }))).seq).toBe(4)
   })
@@ -377,7 +351,7 @@ describe('FileUserStore lazy users and the snapshot format', () => {
     expect(store.count({ connectionId: 'con_"odd"\\connection' })).toBe(1)
     expect(store.findByEmail(conA, 'zoë@exämple.com')).toBeUndefined()
     expect(store.findByUsername(conA, 'tab\\there')).toBeUndefined()
-    const lines = (await readFile(join(dir, 'snapshot.jsonl'), 'utf8')).split('\n').slice(1, -1)
+    const lines = (await readFile(join(folder.dir, 'snapshot.jsonl'), 'utf8')).split('\n').slice(1, -1)
     expect(lines.map((line) => line.split('\t').length)).toEqual([5, 5, 5, 5])
   })
 
@@ -385,7 +359,7 @@ describe('FileUserStore lazy users and the snapshot format', () => {
     const users1 = users(1, 5).map((u, i) => ({ ...u, rev: i + 1 }))
     const header = { format: 'roster-users', version: 1, seq: 5, journal: 1, users: users1.length }
     await writeFile(
-      join(dir, 'snapshot.jsonl'),
+      join(folder.dir, 'snapshot.jsonl'),
       [header, ...users1].map((line) => `${JSON.stringify(line)}\n`).join(''),
     )
 
@@ -397,7 +371,9 @@ describe('FileUserStore lazy users and the snapshot format', () => {
     await store.compact()
     store = await reopen(store)
 
-    expect(JSON.parse((await readFile(join(dir, 'snapshot.jsonl'), 'utf8')).split('\n')[0] ?? '')).toEqual({
+    expect(
+      JSON.parse((await readFile(join(folder.dir, 'snapshot.jsonl'), 'utf8')).split('\n')[0] ?? ''),
+    ).toEqual({
       ...header,
       version: 2,
       seq: 6,
@@ -452,9 +428,9 @@ describe('FileUserStore lazy users and the snapshot format', () => {
       await store.commit(batch('job_1', 0, { puts: users(1, 3) }))
       await store.compact()
     })
-    const lines = (await readFile(join(dir, 'snapshot.jsonl'), 'utf8')).split('\n')
+    const lines = (await readFile(join(folder.dir, 'snapshot.jsonl'), 'utf8')).split('\n')
     lines[2] = lines[2]?.replace('"email_verified":true', '"email_verified":"yes"') ?? ''
-    await writeFile(join(dir, 'snapshot.jsonl'), lines.join('\n'))
+    await writeFile(join(folder.dir, 'snapshot.jsonl'), lines.join('\n'))
 
     const store = await openStore()
 

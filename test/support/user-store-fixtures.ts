@@ -1,7 +1,8 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { expect } from 'vitest'
+import { afterEach, beforeEach, expect } from 'vitest'
+import { type FileUserStore, openFileUserStore } from '../../src/adapters/store/file-user-store.ts'
 import type { UserStore } from '../../src/adapters/store/sync-user-store.ts'
 import type { StoredUser } from '../../src/domain/users/user.ts'
 import type { CommitBatch } from '../../src/engine/ports.ts'
@@ -75,4 +76,44 @@ export async function rejection(promise: Promise<unknown>): Promise<AppError> {
   )
   expect(error).toBeInstanceOf(AppError)
   return error as AppError
+}
+
+type StoreOptions = Parameters<typeof openFileUserStore>[1]
+
+/**
+ * The set-up every FileUserStore test file shares: a temp folder per test, and each store opened on it closed
+ * before the folder is removed after the test. `defaults`: the options every open gets, unless a call overrides them.
+ */
+export function useStoreFolder(defaults: StoreOptions = {}) {
+  let dir = ''
+  const opened: FileUserStore[] = []
+  beforeEach(async () => {
+    dir = await tempDir()
+  })
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close()
+    await removeDir(dir)
+  })
+  async function openStore(options: StoreOptions = {}): Promise<FileUserStore> {
+    const store = await openFileUserStore(dir, { ...defaults, ...options })
+    opened.push(store)
+    return store
+  }
+  return {
+    /** This test's folder. */
+    get dir(): string {
+      return dir
+    },
+    openStore,
+    async reopen(store: FileUserStore): Promise<FileUserStore> {
+      await store.close()
+      return openStore()
+    },
+    /** Opens the store, applies `work`, closes it: one "process lifetime". */
+    async session(work: (store: FileUserStore) => Promise<unknown>): Promise<void> {
+      const store = await openStore()
+      await work(store)
+      await store.close()
+    },
+  }
 }
