@@ -1,8 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { gunzipSync } from 'node:zlib'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../src/adapters/postgres/migrate.ts'
-import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
+import { describe, expect, it } from 'vitest'
 import { pgUserStore } from '../../src/adapters/postgres/user-store.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { ExportFormat } from '../../src/domain/export/format.ts'
@@ -10,7 +8,8 @@ import { Engine } from '../../src/engine/engine.ts'
 import type { AsyncUserStore } from '../../src/engine/user-directory.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { openRoster } from '../../src/roster.ts'
-import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
+import { hasPostgres } from '../support/postgres.ts'
+import { usePgContractDatabase } from '../support/postgres-contract.ts'
 import { tempDir } from '../support/temp-dir.ts'
 import { batch, conB, type NewUser, user } from '../support/user-store-fixtures.ts'
 
@@ -106,20 +105,11 @@ describe('export files from bytes and from parsed users', () => {
   })
 
   describe.skipIf(!hasPostgres)('on PostgreSQL', () => {
-    const databaseUrl = useTestDatabase()
-    let pool: Pool
-
-    beforeAll(async () => {
-      pool = createPool(databaseUrl())
-      await migrate(pool, databaseUrl())
-    })
-    afterAll(async () => {
-      await pool.end()
-    })
+    const db = usePgContractDatabase()
 
     const onPostgres = (parsed: boolean) => async () => {
-      await pool.query('TRUNCATE users, commits RESTART IDENTITY')
-      return openBackend(pgUserStore(pool, databaseUrl()), parsed)
+      await db.truncate('users', 'commits')
+      return openBackend(pgUserStore(db.pool(), db.url()), parsed)
     }
 
     it('are the same, and the same as the embedded store’s', async () => {
@@ -132,7 +122,7 @@ describe('export files from bytes and from parsed users', () => {
     it('are the same for users written before migration 005 (jsonb’s text: spaced, keys reordered)', async () => {
       const asJsonb = (parsed: boolean) => async () => {
         const backend = await onPostgres(parsed)()
-        await pool.query('UPDATE users SET doc = doc::jsonb::json')
+        await db.pool().query('UPDATE users SET doc = doc::jsonb::json')
         return backend
       }
       const fromBytes = await exportsOf(asJsonb(false))

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { migrate } from '../../src/adapters/postgres/migrate.ts'
-import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
+import { describe, expect, it } from 'vitest'
 import { pgUserStore } from '../../src/adapters/postgres/user-store.ts'
 import type { StoredUser } from '../../src/domain/users/user.ts'
 import { allOf } from '../support/async-users.ts'
-import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
+import { hasPostgres } from '../support/postgres.ts'
+import { usePgContractDatabase } from '../support/postgres-contract.ts'
 import { batch, user, users } from '../support/user-store-fixtures.ts'
 
 /**
@@ -12,24 +11,15 @@ import { batch, user, users } from '../support/user-store-fixtures.ts'
  * (user-store.contract.ts): users written before migration 005 hold jsonb's text, which it reads as well.
  */
 describe.skipIf(!hasPostgres)('scanJson on PostgreSQL', () => {
-  const databaseUrl = useTestDatabase()
-  let pool: Pool
-
-  beforeAll(async () => {
-    pool = createPool(databaseUrl())
-    await migrate(pool, databaseUrl())
-  })
-  afterAll(async () => {
-    await pool.end()
-  })
+  const db = usePgContractDatabase()
 
   it('reads users written before migration 005 (jsonb’s text) as JSON.stringify’s text of them', async () => {
-    await pool.query('TRUNCATE users, commits RESTART IDENTITY')
-    const store = pgUserStore(pool, databaseUrl())
+    await db.truncate('users', 'commits')
+    const store = pgUserStore(db.pool(), db.url())
     const metadata = { zeta: 'a: b, c', a: { 'k k': [1, { y: null, x: true }] }, empty: {}, list: [] }
     await store.commit(batch('job_A', 0, { puts: [...users(1, 3), user(4, { user_metadata: metadata })] }))
-    await pool.query('UPDATE users SET doc = doc::jsonb::json WHERE user_id <> $1', [user(2).user_id])
-    const stored = await pool.query<{ doc: string }>('SELECT doc::text AS doc FROM users ORDER BY ord')
+    await db.pool().query('UPDATE users SET doc = doc::jsonb::json WHERE user_id <> $1', [user(2).user_id])
+    const stored = await db.pool().query<{ doc: string }>('SELECT doc::text AS doc FROM users ORDER BY ord')
     expect(stored.rows.map((row) => row.doc.includes('": '))).toEqual([true, false, true, true])
 
     const scanned = await allOf(store.scan())
@@ -47,8 +37,8 @@ describe.skipIf(!hasPostgres)('scanJson on PostgreSQL', () => {
   })
 
   it('reads a whole scan ahead, page after page, into the same bytes, and stops with the users', async () => {
-    await pool.query('TRUNCATE users, commits RESTART IDENTITY')
-    const store = pgUserStore(pool, databaseUrl())
+    await db.truncate('users', 'commits')
+    const store = pgUserStore(db.pool(), db.url())
     for (let chunk = 0; chunk < 3; chunk++) {
       await store.commit(batch('job_A', chunk, { puts: users(1 + chunk * 4_000, 4_000) }))
     }
