@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto'
-import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { Logger } from '../logger.ts'
 import { type MailOutbox, openFileMailOutbox } from './mail/mail-outbox.ts'
@@ -7,6 +5,7 @@ import type { Pool } from './postgres/pool.ts'
 import { type JobThreads, openJobThreads } from './slack/job-threads.ts'
 import { type Outbox, openOutbox } from './slack/notifier/outbox.ts'
 import { memoryReplayKeys, type ReplayKeys } from './slack/replay-guard.ts'
+import { newReplicaId } from './system.ts'
 
 /**
  * Where Roster keeps what it has to tell people: the Slack thread of each job, the Slack outbox, the replay guard's
@@ -60,7 +59,7 @@ export async function openNotificationStores(
     return openPgNotificationStores(location.pool, location.databaseUrl, {
       ...options,
       requests: location.requests ?? location.pool,
-      replicaId: options.replicaId ?? defaultReplicaId(),
+      replicaId: options.replicaId ?? newReplicaId(),
     })
   }
   const { storeDir } = location
@@ -73,8 +72,4 @@ export async function openNotificationStores(
       }
     : undefined
   return { shared: false, ...(slack ? { slack } : {}), mail, close: async () => undefined }
-}
-
-export function defaultReplicaId(): string {
-  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`
 }

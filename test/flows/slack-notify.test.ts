@@ -8,6 +8,7 @@ import type { Ids } from '../../src/engine/ports.ts'
 import { silentLogger } from '../../src/logger.ts'
 import { openRoster } from '../../src/roster.ts'
 import { startServer } from '../../src/server.ts'
+import { importUsers } from '../support/roster-harness.ts'
 import { poll } from '../support/roster-process.ts'
 import { createSlackDriver } from '../support/slack/driver.ts'
 import { type SlackEmulator, startSlackEmulator } from '../support/slack/emulator.ts'
@@ -124,16 +125,11 @@ describe('faults on every call the notifier makes', () => {
   let h: SlackHarness
   beforeEach(async () => {
     h = await openSlackHarness({ emulator: { users: people } })
-    const seed = await h.roster.engine.requestImport({
-      connection: upa,
-      fileName: 'seed.json',
-      bytes: Buffer.from(
-        JSON.stringify(Array.from({ length: 12 }, (_, i) => ({ email: `u${i}@example.com` }))),
-      ),
-      options: { upsert: false, merge: false, dryRun: false, sendCompletionEmail: false },
-      requestedBy: { via: 'cli', id: 'seed' },
-    })
-    await h.roster.engine.waitFor(seed.id)
+    await importUsers(
+      h.roster.engine,
+      Array.from({ length: 12 }, (_, i) => ({ email: `u${i}@example.com` })),
+      { connection: upa },
+    )
   })
   afterEach(async () => {
     await h.close()
@@ -263,14 +259,9 @@ describe('a restart', () => {
   it('sends what the outbox still held, and nothing that was already sent', async () => {
     const storeDir = await tempDir()
     const first = await startRoster(emulator, storeDir)
-    const seed = await first.roster.engine.requestImport({
+    await importUsers(first.roster.engine, [{ email: 'a@example.com' }, { email: 'b@example.com' }], {
       connection: upa,
-      fileName: 'seed.json',
-      bytes: Buffer.from(JSON.stringify([{ email: 'a@example.com' }, { email: 'b@example.com' }])),
-      options: { upsert: false, merge: false, dryRun: false, sendCompletionEmail: false },
-      requestedBy: { via: 'cli', id: 'seed' },
     })
-    await first.roster.engine.waitFor(seed.id)
     // Slack goes down as the file upload starts: the parent's final state, the result and the table are sent;
     // the file is not.
     let down = false
