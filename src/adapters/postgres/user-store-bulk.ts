@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream/promises'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { StoredUser } from '../../domain/users/user.ts'
 import type { PoolClient } from './pool.ts'
@@ -71,14 +72,18 @@ function userFields(put: Omit<StoredUser, 'rev'>, doc: string): string {
   }\t${copyField(doc)}`
 }
 
-/** `count` COPY lines in pieces of ~1 MB: few writes, and the chunk is never one string twice its size. */
-function* copyPieces(count: number, line: (i: number) => string): Generator<string> {
+/**
+ * `count` COPY lines in pieces of ~256 KB, the event loop let go between them: a chunk's ~1 MB of lines is not made
+ * in one stretch (Slack's acks wait no longer than a piece), and the chunk is never one string twice its size.
+ */
+async function* copyPieces(count: number, line: (i: number) => string): AsyncGenerator<string> {
   let piece = ''
   for (let i = 0; i < count; i++) {
     piece += line(i)
-    if (piece.length >= 1 << 20) {
+    if (piece.length >= 1 << 18) {
       yield piece
       piece = ''
+      await nextTurn()
     }
   }
   if (piece !== '') yield piece
