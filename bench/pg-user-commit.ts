@@ -8,7 +8,8 @@
  *   src/adapters/postgres/user-store.ts uses);
  *
  * each with the chunk's `commits` row, in one transaction;
- * - `floor` (inserts only): a bare COPY of the rows into `users`, the fastest the table and its indexes allow.
+ * - `floor` (inserts only): a bare COPY of the rows into `users`, the fastest the table and its indexes allow (what
+ *   the store does for a chunk of new users only: `insertByCopy`).
  *
  * Prints the median of each. Figures vary by machine; this is not a test.
  */

@@ -9,7 +9,9 @@ import type { PoolClient } from './pool.ts'
  * scans) and new users take theirs in the chunk's order. The store uses `upsertByCopy`: measured by
  * bench/pg-user-commit.ts on a 100k-user tenant (two runs on a shared 2-core machine, medians of 7), a 2,000-user
  * chunk took 340–350 ms by COPY against 530–940 ms by unnest to insert (a bare COPY into `users`, the floor:
- * 315–435 ms), and 420–530 ms against 730–770 ms to replace. `upsertByUnnest` stays for that comparison.
+ * 315–435 ms), and 420–530 ms against 730–770 ms to replace. `upsertByUnnest` stays for that comparison. A chunk
+ * of new users only takes `insertByCopy`, that bare COPY itself (issue 15: the store's part of a P1 import, its
+ * lookup and commit, went from 1.4–2.2× to 1.0–1.8× the floor's COPY, same runs on a loaded 2-core machine).
  */
 
 const upsert = `ON CONFLICT (user_id) DO UPDATE SET connection_id = EXCLUDED.connection_id, email = EXCLUDED.email,
