@@ -5,10 +5,11 @@
  *
  * - `unnest`: one INSERT … SELECT FROM unnest($1::text[], …) ON CONFLICT DO UPDATE (`upsertByUnnest`);
  * - `copy`: COPY into a temp table (pg-copy-streams), then the same INSERT … SELECT from it (`upsertByCopy`, what
- *   src/adapters/postgres/user-store.ts uses);
+ *   src/adapters/postgres/user-store.ts uses when a chunk replaces users);
  *
  * each with the chunk's `commits` row, in one transaction;
- * - `floor` (inserts only): a bare COPY of the rows into `users`, the fastest the table and its indexes allow.
+ * - `floor` (inserts only): a bare COPY of the rows into `users`, the fastest the table and its indexes allow (what
+ *   the store does for a chunk of new users only: `insertByCopy`).
  *
  * Prints the median of each. Figures vary by machine; this is not a test.
  */

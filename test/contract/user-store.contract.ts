@@ -371,6 +371,33 @@ export function userStoreContract(open: () => Promise<UserStoreLocation>): void 
       expect((await store.getById(user(1).user_id))?.name).toBe('Mine')
     })
 
+    it('refuses new users when one appeared since the plan, by user_id or by email, writing none of them', async () => {
+      const fresh = users(40, 3)
+      const ids = fresh.map((each) => each.user_id)
+      const plan = await store.lookup(conA, { userIds: ids, emails: fresh.map((each) => each.email) })
+      expect(plan.users()).toEqual([])
+      // Another writer inserts user 41 itself, then a user of another id with user 42's email.
+      await store.commit(batch('job_B', 0, { puts: [user(41, { name: 'Other writer' })] }))
+      const byId = await refusal(store.commit(batch('job_C', 0, { puts: fresh }), plan.expected(ids)))
+      await store.commit(
+        batch('job_B', 1, { puts: [user(99, { email: user(42).email, username: 'other' })] }),
+      )
+      const withoutUser41 = [user(40), user(42)]
+      const byEmail = await refusal(
+        store.commit(
+          batch('job_C', 0, { puts: withoutUser41 }),
+          plan.expected([user(40).user_id, user(42).user_id]),
+        ),
+      )
+
+      expect(byId).toMatchObject({ code: 'store_conflict', details: { userId: user(41).user_id } })
+      expect(byEmail).toMatchObject({ code: 'store_conflict', details: { reason: 'email' } })
+      expect(await store.commitsOf('job_C')).toEqual([])
+      expect(await store.getById(user(40).user_id)).toBeUndefined()
+      expect((await store.getById(user(41).user_id))?.name).toBe('Other writer')
+      expect(await store.count()).toBe(2)
+    })
+
     it('stores a password hash and reads it back, and never shows one in an error', async () => {
       await store.commit(batch('job_A', 0, { puts: [user(1, { password_hash: secret })] }))
       expect((await store.getById(user(1).user_id))?.password_hash).toBe(secret)
@@ -417,6 +444,31 @@ export function userStoreContract(open: () => Promise<UserStoreLocation>): void 
         expect(error.code).toBe('store_conflict')
         expect((await store.getById(user(1).user_id))?.name).toBe('Replica 2')
         await refusal(other.commit(batch('job_A', 0, { puts: [user(7)] })))
+      } finally {
+        await other.close()
+      }
+    })
+
+    it('let one of two commits of the same new users through, never a user twice', async (context) => {
+      if (location.other === undefined) return context.skip()
+      const other = await location.other()
+      try {
+        await store.commit(batch('job_A', 0, { puts: users(1, 2) }))
+        const fresh = users(30, 50)
+        const ids = fresh.map((each) => each.user_id)
+        const plan = await store.lookup(conA, { userIds: ids, emails: fresh.map((each) => each.email) })
+        const outcomes = await Promise.allSettled([
+          store.commit(batch('job_B', 0, { puts: users(30, 50, { name: 'B' }) }), plan.expected(ids)),
+          other.commit(batch('job_C', 0, { puts: users(30, 50, { name: 'C' }) }), plan.expected(ids)),
+        ])
+
+        expect(outcomes.filter((each) => each.status === 'fulfilled')).toHaveLength(1)
+        const refused = outcomes.find((each) => each.status === 'rejected')
+        expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: 'store_conflict' })
+        const stored = await all(store)
+        expect(stored).toHaveLength(52)
+        expect(new Set(stored.slice(2).map((each) => each.name)).size).toBe(1)
+        expect((await store.commitsOf('job_B')).length + (await store.commitsOf('job_C')).length).toBe(1)
       } finally {
         await other.close()
       }

@@ -70,10 +70,22 @@ export function createPgArtifacts(
       const fileId = inserted.rows[0]?.id as string
       let size = 0
       let parts = 0
-      for await (const part of cutIntoParts(pieces, partBytes)) {
-        await insertPart(client, fileId, parts, part)
-        size += part.length
-        parts++
+      // One part stored while the next is made: the writer (an export formatting users) goes on instead of
+      // waiting for the database, and at most two parts are held.
+      let storing: Promise<void> | undefined
+      try {
+        for await (const part of cutIntoParts(pieces, partBytes)) {
+          await storing
+          storing = insertPart(client, fileId, parts, part)
+          // Awaited above or below; a failure meanwhile must not count as unhandled.
+          storing.catch(() => undefined)
+          size += part.length
+          parts++
+        }
+        await storing
+      } finally {
+        // Left by the pieces' failure: the insert under way ends before ROLLBACK is sent on the same connection.
+        await storing?.catch(() => undefined)
       }
       await client.query('UPDATE job_files SET size = $2, parts = $3 WHERE id = $1', [fileId, size, parts])
       return size

@@ -3,7 +3,7 @@ import { to as copyTo } from 'pg-copy-streams'
 import type { UserJson, UserQuery } from '../../engine/ports.ts'
 import type { ScanOptions } from '../../engine/user-directory.ts'
 import { databaseUnavailable, type Pool, type PoolClient } from './pool.ts'
-import { JsonPage, maxRevDigits } from './user-scan-page.ts'
+import { type JsonPage, JsonPageReader } from './user-scan-page.ts'
 
 /**
  * `scanJson` on PostgreSQL: the users' JSON as bytes, a page at a time, for exports and GET /users pages, so they copy
@@ -43,7 +43,13 @@ export async function* scanJsonPages(
   const read = (after: string) => {
     const into = spare
     spare = undefined
-    return readPage(pool, databaseUrl, (client) => pageSql(client, query.connectionId, after, pageSize), into)
+    return readPage(
+      pool,
+      databaseUrl,
+      (client) => pageSql(client, query.connectionId, after, pageSize),
+      pageSize,
+      into,
+    )
   }
   const start = await startAfter(pool, databaseUrl, query.connectionId, options.skip ?? 0)
   if (start === undefined) return
@@ -114,6 +120,7 @@ async function readPage(
   pool: Pool,
   databaseUrl: string,
   sql: (client: PoolClient) => string,
+  rows: number,
   into: Buffer | undefined,
 ): Promise<JsonPage> {
   let client: PoolClient
@@ -124,15 +131,20 @@ async function readPage(
   }
   let broken: Error | undefined
   try {
-    const chunks = await copyChunks(client, sql(client))
-    const length = chunks.reduce((sum, chunk) => sum + chunk.length, 0)
-    // Room after the last row for its `,"rev":…}` (JsonPage.make).
-    const room = length + maxRevDigits + 8
-    const bytes =
-      into !== undefined && into.length >= room ? into : Buffer.allocUnsafeSlow(room + (room >> 3))
-    let at = 0
-    for (const chunk of chunks) at += chunk.copy(bytes, at)
-    return new JsonPage(bytes, length)
+    const reader = new JsonPageReader(rows, into)
+    await new Promise<void>((resolve, reject) => {
+      const stream = client.query(copyTo(sql(client)))
+      stream.on('data', (chunk: Buffer) => {
+        try {
+          reader.push(chunk)
+        } catch (error) {
+          stream.destroy(error as Error)
+        }
+      })
+      stream.on('error', reject)
+      stream.on('end', resolve)
+    })
+    return reader.finish()
   } catch (error) {
     // A COPY cut short may leave the connection mid-protocol: it is closed rather than reused.
     broken = error instanceof Error ? error : new Error(String(error))

@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream/promises'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { from as copyFrom } from 'pg-copy-streams'
 import type { StoredUser } from '../../domain/users/user.ts'
 import type { PoolClient } from './pool.ts'
@@ -8,7 +9,9 @@ import type { PoolClient } from './pool.ts'
  * scans) and new users take theirs in the chunk's order. The store uses `upsertByCopy`: measured by
  * bench/pg-user-commit.ts on a 100k-user tenant (two runs on a shared 2-core machine, medians of 7), a 2,000-user
  * chunk took 340–350 ms by COPY against 530–940 ms by unnest to insert (a bare COPY into `users`, the floor:
- * 315–435 ms), and 420–530 ms against 730–770 ms to replace. `upsertByUnnest` stays for that comparison.
+ * 315–435 ms), and 420–530 ms against 730–770 ms to replace. `upsertByUnnest` stays for that comparison. A chunk
+ * of new users only takes `insertByCopy`, that bare COPY itself (issue 15: the store's part of a P1 import, its
+ * lookup and commit, went from 1.4–2.2× to 1.0–1.8× the floor's COPY, same runs on a loaded 2-core machine).
  */
 
 const upsert = `ON CONFLICT (user_id) DO UPDATE SET connection_id = EXCLUDED.connection_id, email = EXCLUDED.email,
@@ -28,25 +31,11 @@ export async function upsertByCopy(
     `CREATE TEMP TABLE IF NOT EXISTS roster_chunk_users
        (n integer, user_id text, connection_id text, email text, username text, doc json) ON COMMIT DELETE ROWS`,
   )
-  const lines = puts.map(
-    (put, i) =>
-      `${i}\t${copyField(put.user_id)}\t${copyField(put.connection_id)}\t${copyField(put.email)}\t${
-        put.username === undefined ? '\\N' : copyField(put.username)
-      }\t${copyField(docs[i] as string)}\n`,
-  )
   await pipeline(
-    (function* () {
-      // Pieces of ~1 MB: few writes, and the chunk is not joined into one string twice its size.
-      let piece = ''
-      for (const line of lines) {
-        piece += line
-        if (piece.length >= 1 << 20) {
-          yield piece
-          piece = ''
-        }
-      }
-      if (piece !== '') yield piece
-    })(),
+    copyPieces(
+      puts.length,
+      (i) => `${i}\t${userFields(puts[i] as Omit<StoredUser, 'rev'>, docs[i] as string)}\n`,
+    ),
     client.query(copyFrom('COPY roster_chunk_users FROM STDIN')),
   )
   await client.query(
@@ -54,6 +43,52 @@ export async function upsertByCopy(
      SELECT user_id, connection_id, email, username, doc, $1 FROM roster_chunk_users ORDER BY n ${upsert}`,
     [seq],
   )
+}
+
+/**
+ * New users only: COPY straight into `users`, as the floor does (no temp table, no second pass over the rows). A
+ * user that exists meanwhile (another replica inserted the same user_id, email or username since the plan's
+ * lookup, committed or not) makes the COPY fail on the unique index, after waiting for that writer's transaction:
+ * the commit ends in `store_conflict` (user-store-errors.ts) and the chunk is planned again; it never overwrites
+ * nor duplicates a user.
+ */
+export async function insertByCopy(
+  client: PoolClient,
+  puts: readonly Omit<StoredUser, 'rev'>[],
+  docs: readonly string[],
+  seq: string,
+): Promise<void> {
+  await pipeline(
+    copyPieces(
+      puts.length,
+      (i) => `${userFields(puts[i] as Omit<StoredUser, 'rev'>, docs[i] as string)}\t${seq}\n`,
+    ),
+    client.query(copyFrom('COPY users (user_id, connection_id, email, username, doc, rev) FROM STDIN')),
+  )
+}
+
+/** user_id, connection_id, email, username and doc, as COPY text fields. */
+function userFields(put: Omit<StoredUser, 'rev'>, doc: string): string {
+  return `${copyField(put.user_id)}\t${copyField(put.connection_id)}\t${copyField(put.email)}\t${
+    put.username === undefined ? '\\N' : copyField(put.username)
+  }\t${copyField(doc)}`
+}
+
+/**
+ * `count` COPY lines in pieces of ~256 KB, the event loop let go between them: a chunk's ~1 MB of lines is not made
+ * in one stretch (Slack's acks wait no longer than a piece), and the chunk is never one string twice its size.
+ */
+async function* copyPieces(count: number, line: (i: number) => string): AsyncGenerator<string> {
+  let piece = ''
+  for (let i = 0; i < count; i++) {
+    piece += line(i)
+    if (piece.length >= 1 << 18) {
+      yield piece
+      piece = ''
+      await nextTurn()
+    }
+  }
+  if (piece !== '') yield piece
 }
 
 /** All the puts as arrays, one parameter per column, in one INSERT … SELECT FROM unnest(…). */
