@@ -44,8 +44,10 @@ export type WorkerAnswer =
       type: 'parsed'
       format: (typeof uploadFormats)[number]
       count: number
-      /** Where each user is in the decoded text (see rowSpans); absent for CSV, which sends `rows`. */
-      spans?: Int32Array
+      /**
+       * CSV only: the users as parsed (a CSV row's text is not its JSON). A JSON or NDJSON file's users stay in its
+       * text: the main thread finds and parses one there when a report quotes it (import-worker.ts, textRows).
+       */
       rows?: unknown[]
     }
   | { id: number; type: 'chunk'; chunk: number; checked: CheckedChunk }

@@ -1,6 +1,5 @@
 import { parentPort } from 'node:worker_threads'
 import { parseUsersFile } from '../../domain/import/parse-users-file.ts'
-import { rowSpans } from '../../domain/import/row-spans.ts'
 import { checkRows } from '../../engine/check-rows.ts'
 import { decodeUpload } from '../../engine/request-import.ts'
 import { partBytes, planImportParts, readUsersFile } from '../../engine/split-file.ts'
@@ -34,25 +33,23 @@ post({ type: 'ready' })
  * kept until the part is read (once), so the whole file is parsed once, here. A CSV file's parts keep nothing (their
  * lines are JSON.stringify'd users, which the engine parses, as a server would).
  */
-const kept = new Map<number, ({ rows: unknown[]; spans: Int32Array } | undefined)[]>()
+const kept = new Map<number, (unknown[] | undefined)[]>()
 
 function splitFile(task: SplitTask): void {
   const { id, fileName } = task
   try {
-    const file = readUsersFile(
-      Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength),
-      fileName,
-    )
+    const bytes = Buffer.from(task.bytes.buffer, task.bytes.byteOffset, task.bytes.byteLength)
+    const file = readUsersFile(bytes, fileName)
     const parts = planImportParts(file.rows, task.maxBytes, fileName, file)
-    const sent: SentPart[] = []
-    const keep: ({ rows: unknown[]; spans: Int32Array } | undefined)[] = []
-    for (const { text, users, ...part } of parts) {
-      const spans = users && rowSpans(text, 'ndjson')
-      const found = spans !== undefined && users !== undefined && spans.length === users.length * 2
-      keep.push(found ? { rows: users, spans } : undefined)
-      sent.push({ ...part, bytes: partBytes(text), kept: found })
-    }
-    kept.set(id, keep)
+    kept.set(
+      id,
+      parts.map((part) => part.users),
+    )
+    const sent: SentPart[] = parts.map(({ text, users, ...part }) => ({
+      ...part,
+      bytes: partBytes(text),
+      kept: users !== undefined,
+    }))
     post(
       { id, type: 'split', users: file.rows.length, parts: sent },
       sent.map((part) => part.bytes.buffer as ArrayBuffer),
@@ -63,38 +60,29 @@ function splitFile(task: SplitTask): void {
 }
 
 /** The kept users of a part, handed over once (undefined when not kept: the part's bytes are parsed then). */
-function takeKept(task: FileTask): { rows: unknown[]; spans: Int32Array } | undefined {
+function takeKept(task: FileTask): unknown[] | undefined {
   if (task.part === undefined) return undefined
   const parts = kept.get(task.part.split)
-  const found = parts?.[task.part.part]
-  if (!parts || !found) return undefined
+  const users = parts?.[task.part.part]
+  if (!parts || !users) return undefined
   parts[task.part.part] = undefined
   if (parts.every((part) => part === undefined)) kept.delete(task.part.split)
-  return found
+  return users
 }
 
 async function readFile(task: FileTask): Promise<void> {
   const { id, fileName } = task
-  let rows: unknown[]
-  const part = takeKept(task)
-  if (part) {
-    rows = part.rows
-    post({ id, type: 'parsed', format: 'ndjson', count: rows.length, spans: part.spans }, [
-      part.spans.buffer as ArrayBuffer,
-    ])
+  let rows = takeKept(task)
+  if (rows) {
+    post({ id, type: 'parsed', format: 'ndjson', count: rows.length })
     return checkFile(task, rows)
   }
   try {
     const text = decodeUpload(task.bytes, fileName, task.maxBytes)
     const parsed = parseUsersFile(text, fileName, task.exportLabels)
     rows = parsed.rows
-    const spans = rowSpans(text, parsed.format)
-    // The spans stand for the rows only if they found every one (they always should: checked, not assumed).
-    if (spans && spans.length === rows.length * 2)
-      post({ id, type: 'parsed', format: parsed.format, count: rows.length, spans }, [
-        spans.buffer as ArrayBuffer,
-      ])
-    else post({ id, type: 'parsed', format: parsed.format, count: rows.length, rows })
+    const format = parsed.format
+    post({ id, type: 'parsed', format, count: rows.length, ...(format === 'csv' ? { rows } : {}) })
   } catch (error) {
     post({ id, type: 'refused', error: sendError(error) })
     return
