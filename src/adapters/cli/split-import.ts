@@ -77,7 +77,7 @@ export async function runSplitImport(
   const { importMaxBytes } = (await transport.run({ name: 'limits' })) as { importMaxBytes: number }
   // Cut by this process's import worker thread when it runs the imports (parsed once, there), else here.
   const file =
-    (await transport.splitFile(bytes, template.fileName)) ??
+    (await splitThere(transport, bytes, template.fileName)) ??
     splitHere(bytes, template.fileName, importMaxBytes)
   const { parts } = file
   const externalId = template.externalId ?? template.fileName
@@ -156,6 +156,24 @@ export async function runSplitImport(
   }
   if (results.some(({ job }) => job.status !== 'completed')) return exitCodes.failed
   return summary.failed > 0 ? exitCodes.someUsersFailed : exitCodes.ok
+}
+
+/**
+ * The file cut by the worker thread, or undefined when there is none or it failed for a reason of its own (it stopped:
+ * the file is then cut here). What is wrong with the file itself (not JSON, a user over the limit) is thrown as is.
+ */
+async function splitThere(
+  transport: Transport,
+  bytes: Buffer,
+  fileName: string,
+): Promise<SplitFile | undefined> {
+  try {
+    return await transport.splitFile(bytes, fileName)
+  } catch (error) {
+    if (error instanceof AppError && error.code !== 'unexpected' && error.code !== 'store_unavailable')
+      throw error
+    return undefined
+  }
 }
 
 /** The file read and cut on this thread: the users of its parts go with them (none for CSV, see planImportParts). */
