@@ -5,19 +5,24 @@
  * load balancer pays at every deploy and every restart. The bundle starts in a fraction of that (BENCHMARKS.md,
  * P7). Same code, same settings; `npm start` stays the way to run from the sources.
  */
-import { cp, rm } from 'node:fs/promises'
+import { cp, rm, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { sourceStamp, stampFileOf } from '../bin/build-stamp.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const outdir = `${root}dist`
 
+// Taken before bundling: a source edited while the build runs leaves the stamp behind it, so the bundle is stale.
+const sources = sourceStamp()
 await rm(outdir, { recursive: true, force: true })
 await build({
   // The import worker thread is an entry of its own: Node starts a worker from a file (src/adapters/import-worker).
+  // The CLI too: `roster` (bin/roster.js) runs dist/cli.js while the stamp below says it is as fresh as the sources.
   entryPoints: {
     main: `${root}src/main.ts`,
     'import-worker': `${root}src/adapters/import-worker/worker.ts`,
+    cli: `${root}src/adapters/cli/main.ts`,
   },
   outdir,
   bundle: true,
@@ -35,4 +40,5 @@ await build({
 })
 // migrate.ts reads its SQL files next to itself (`./migrations/`): next to the bundle's chunks, then.
 await cp(`${root}src/adapters/postgres/migrations`, `${outdir}/migrations`, { recursive: true })
+await writeFile(stampFileOf(), `${JSON.stringify({ sources })}\n`)
 process.stdout.write(`Built ${outdir}/main.js: run it with \`npm run start:built\`.\n`)

@@ -76,7 +76,7 @@ export function describeTransfer(t: TransferCost): string {
     `Both cores (issue 15): queued files are read and checked on a worker thread while the main thread plans and commits. Transfer cost, measured now on one 500 KB file (${t.users} users): on the main thread today, parse ${ms(t.parseMs)} + checks ${ms(t.checkMs)}. ` +
     `Parsing here and checking there would clone the parsed users over (${ms(t.rawCloneMs.send)} to send + ${ms(t.rawCloneMs.receive)} to rebuild) and still parse here: not chosen. ` +
     `Passing the bytes (a 0.5 MB copy) and parsing and checking there leaves the main thread only the checked chunk to rebuild: ${ms(t.checkedCloneMs.receive)} by structured clone (${ms(t.checkedCloneMs.send)} to send), or ${ms(t.checkedJsonMs.receive)} as one JSON string (${ms(t.checkedJsonMs.send)} to stringify) — ` +
-    `chosen: the bytes and structured clone, which keeps what JSON would lose (undefined values, -0, a __proto__ key arrives as an own key either way); the users as written come back as positions in the text (${ms(t.spansMs)} on the worker) and are parsed only when a report quotes one, instead of another ${ms(t.rawCloneMs.receive)} of clone.`
+    `chosen: the bytes and structured clone, which keeps what JSON would lose (undefined values, -0, a __proto__ key arrives as an own key either way); of the users as written only their count comes back: a report that quotes one finds every user's place in the text on the main thread then (${ms(t.spansMs)}, once per file with errors, instead of on the worker for every file) and parses that one, instead of another ${ms(t.rawCloneMs.receive)} of clone.`
   )
 }
 

@@ -33,7 +33,7 @@ import { artifactNames, type EngineContext } from './context.ts'
 import { deleteUser } from './delete-user.ts'
 import type { JobListener } from './events.ts'
 import { type ExportRequest, requestExport } from './export.ts'
-import type { UserJson } from './ports.ts'
+import type { SplitFile, UserJson } from './ports.ts'
 import { type ImportRequest, requestImport } from './request-import.ts'
 import { sweepRetention } from './retention.ts'
 import { claimScheduleTick } from './schedule-claims.ts'
@@ -77,6 +77,15 @@ export class Engine {
   /** Starts the import worker thread now rather than when files first queue up (`roster import --split`). */
   warmImports(): Promise<void> {
     return this.ctx.fileReader?.reader.warm() ?? Promise.resolve()
+  }
+
+  /**
+   * `roster import --split` in this process: the file read and cut into parts of at most IMPORT_MAX_BYTES on the
+   * import worker thread, which keeps each part's users for its import (`ImportRequest.part`): the file is parsed
+   * once, there, while this thread commits. Undefined without the worker thread (the CLI then cuts it itself).
+   */
+  splitImportFile(bytes: Uint8Array, fileName: string): Promise<SplitFile> | undefined {
+    return this.ctx.fileReader?.reader.split({ bytes, fileName, maxBytes: this.ctx.limits.importMaxBytes })
   }
 
   stop(): Promise<void> {

@@ -5,6 +5,7 @@ import type { Connection } from '../domain/connections/connection.ts'
 import type { uploadFormats } from '../domain/jobs/job.ts'
 import type { StoredUser } from '../domain/users/user.ts'
 import type { RowChecks, RowSource } from './check-rows.ts'
+import type { PartToImport } from './split-file.ts'
 
 /**
  * The engine's view of the world. Adapters implement these; the engine never imports lowdb, express, Bolt or
@@ -161,6 +162,20 @@ export interface ImportFileToRead {
   exportLabels: Readonly<Record<string, string>>
   connection: Connection
   chunkRows: number
+  /** The file is this part of a file the reader split (`split`): its users are taken from that parse, if it has them. */
+  part?: SplitPartRef
+}
+
+/** A part of a file `ImportFileReader.split` cut: which split, which part (0-based). */
+export interface SplitPartRef {
+  split: number
+  part: number
+}
+
+/** `roster import --split`'s file, read and cut into NDJSON parts where the reader runs (see engine/split-file.ts). */
+export interface SplitFile {
+  users: number
+  parts: PartToImport[]
 }
 
 export interface ReadImportFile {
@@ -177,6 +192,12 @@ export interface ReadImportFile {
  */
 export interface ImportFileReader {
   read(file: ImportFileToRead): Promise<ReadImportFile>
+  /**
+   * Reads a file too large for one import and cuts it into NDJSON parts of at most `maxBytes`, keeping each part's
+   * users: `read` of a part (with its `ref`) then checks them without parsing its bytes again. Rejects as the
+   * CLI's own reading would (splitUsersFile), with the same AppError.
+   */
+  split(file: { bytes: Uint8Array; fileName: string; maxBytes: number }): Promise<SplitFile>
   /** Its thread has started and takes files at once (starting takes about a second: see `warm`). */
   readonly ready: boolean
   /** Starts the thread ahead of the first file; resolves once it is ready (or could not start: never rejects). */

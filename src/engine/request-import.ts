@@ -7,6 +7,7 @@ import { type ImportJob, type ImportOptions, isActive, type Requester } from '..
 import { AppError } from '../errors.ts'
 import { checkRows, type RowChecks, type RowSource } from './check-rows.ts'
 import { artifactNames, type EngineContext } from './context.ts'
+import type { SplitPartRef } from './ports.ts'
 
 /** gzip's magic number: Auth0's exports and Roster's backups are gzipped, and import as they are. */
 const isGzip = (bytes: Uint8Array) => bytes[0] === 0x1f && bytes[1] === 0x8b
@@ -76,9 +77,11 @@ async function readAndCheck(
   // The thread starts the first time import files queue up (it takes a second or so): a Roster that only ever takes
   // one file at a time (most tests, a quiet server; an import beside an export, P5) never pays for it, nor its copy.
   if (busy) void file.reader.warm()
-  const offThread = file?.use === 'always' || (busy && file.reader.ready)
+  // A part the worker cut (roster import --split) has its users parsed there: it is checked there, busy or not.
+  const offThread = file?.use === 'always' || request.part !== undefined || (busy && file.reader.ready)
   if (file && offThread)
     return file.reader.read({
+      ...(request.part ? { part: request.part } : {}),
       bytes: request.bytes,
       fileName: request.fileName,
       maxBytes: importMaxBytes,
@@ -117,6 +120,8 @@ export interface ImportRequest {
    * reads the file; the worker thread parses the bytes itself (the rows cost more to copy to it than to parse there).
    */
   parsed?: ParsedUsersFile
+  /** A part the import worker thread cut (`Engine.splitImportFile`): its users are parsed there already. */
+  part?: SplitPartRef
   /**
    * Checked and applied in the same catalog change that records the job (it may throw to refuse the request, leaving
    * the catalog unchanged): what must happen once, with the job or not at all — a dry run's decision.

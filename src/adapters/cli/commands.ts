@@ -115,14 +115,14 @@ export interface CommandContext {
 
 /**
  * `import` with its file's bytes: from the command's base64, or (`roster import --split` in this process) a part's
- * NDJSON as the CLI wrote it, with the users it parsed those very lines to, so the engine keeps the bytes and parses
- * them no second time.
+ * NDJSON as it was cut, with the users those very lines were parsed to (by the CLI, `parsed`, or kept by the import
+ * worker thread that cut it, `part`), so the engine keeps the bytes and parses them no second time.
  */
 export async function executeImport(
   engine: Engine,
   command: Extract<CliCommand, { name: 'import' }>,
   bytes: Buffer,
-  parsed?: ImportRequest['parsed'],
+  read: Pick<ImportRequest, 'parsed' | 'part'> = {},
 ): Promise<unknown> {
   const job = await engine.requestImport({
     connection: command.connection,
@@ -136,7 +136,7 @@ export async function executeImport(
       ...(command.externalId === undefined ? {} : { externalId: command.externalId }),
     },
     requestedBy: { via: 'cli', id: command.requestedBy },
-    ...(parsed ? { parsed } : {}),
+    ...read,
   })
   return toAuth0Job(job)
 }

@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs'
 import { copyFile, mkdir } from 'node:fs/promises'
 import { userInfo } from 'node:os'
-import { dirname, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { loadConfig, readEnvironment } from '../../config.ts'
 import { AppError } from '../../errors.ts'
@@ -24,8 +25,18 @@ import { connect, type Transport } from './transport.ts'
 import { exitCodes, usage, usageFor } from './usage.ts'
 
 const waitPollMs = 250
-/** The folder holding Roster's package.json: `npm start` runs here, so a relative STORE_DIR means this folder. */
-const projectDir = resolve(fileURLToPath(new URL('../../..', import.meta.url)))
+/**
+ * The folder holding Roster's package.json: `npm start` runs here, so a relative STORE_DIR means this folder. Found
+ * upwards from this module: src/adapters/cli/ from the sources, dist/ from the bundle (bin/roster.js runs either).
+ */
+const projectDir = findProjectDir(dirname(fileURLToPath(import.meta.url)))
+
+function findProjectDir(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir
+    if (dirname(dir) === dir) return resolve(from, '../../..')
+  }
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   let invocation: Invocation

@@ -1,7 +1,11 @@
-import { gunzipSync } from 'node:zlib'
-import { parseUsersFile } from '../../domain/import/parse-users-file.ts'
-import { rowSpans } from '../../domain/import/row-spans.ts'
-import { decodeUtf8 } from '../../domain/import/utf8.ts'
+import type { SplitFile } from '../../engine/ports.ts'
+import {
+  type ImportPart,
+  type PartToImport,
+  partBytes,
+  planImportParts,
+  readUsersFile,
+} from '../../engine/split-file.ts'
 import { AppError } from '../../errors.ts'
 import type { CliCommand } from './commands.ts'
 import { formatSummary, plural } from './format.ts'
@@ -16,115 +20,12 @@ import { exitCodes } from './usage.ts'
 
 type ImportCommand = Extract<CliCommand, { name: 'import' }>
 
-export interface ImportPart {
-  /** 1-based. */
-  part: number
-  of: number
-  fileName: string
-  /** 0-based position of the part's first user in the whole file: add it to the indexes of the part's errors. */
-  firstRow: number
-  rows: number
-  text: string
-  /** The users `text` parses to, when its lines are the file's own (not for CSV): see `planImportParts`. */
-  users?: unknown[]
-}
-
-/** What a gzipped file may unpack to here: the CLI's own memory, not a server's, bounds it (a V8 string's limit). */
-const maxUnpackedBytes = 512 * 1024 * 1024
+export type { ImportPart, ReadUsersFile } from '../../engine/split-file.ts'
+export { planImportParts, readUsersFile }
 
 /** The file's user objects: gunzipped when it starts with gzip's magic number, then read as any users file. */
 export function decodeUsersFile(bytes: Buffer, fileName: string): unknown[] {
   return readUsersFile(bytes, fileName).rows
-}
-
-/** A users file read for splitting: its users, and where each one's JSON is in the text (JSON and NDJSON files). */
-export interface ReadUsersFile {
-  rows: unknown[]
-  text: string
-  spans?: Int32Array
-}
-
-export function readUsersFile(bytes: Buffer, fileName: string): ReadUsersFile {
-  const text = decodeUsersText(bytes, fileName)
-  const { rows, format } = parseUsersFile(text, fileName)
-  const spans = rowSpans(text, format)
-  // Used only if they found every user (they always should: checked, not assumed).
-  return spans && spans.length === rows.length * 2 ? { rows, text, spans } : { rows, text }
-}
-
-function decodeUsersText(bytes: Buffer, fileName: string): string {
-  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return decodeUtf8(bytes, fileName)
-  let unpacked: Buffer
-  try {
-    unpacked = gunzipSync(bytes, { maxOutputLength: maxUnpackedBytes })
-  } catch (error) {
-    throw new AppError(
-      'invalid_users_file',
-      `${fileName} looks gzipped but does not unpack: ${(error as Error).message}.`,
-    )
-  }
-  return decodeUtf8(unpacked, fileName, 'unpacked byte')
-}
-
-/**
- * A user's NDJSON line: its own text from the file where it has one (no stringify, and the line parses to the very
- * value the file's parse gave), else JSON.stringify (CSV). Line breaks inside a JSON value are whitespace between
- * tokens (a string cannot hold a raw one), so they become spaces.
- */
-function userLine(
-  rows: readonly unknown[],
-  index: number,
-  source?: Pick<ReadUsersFile, 'text' | 'spans'>,
-): string {
-  const spans = source?.spans
-  if (!source || !spans) return `${JSON.stringify(rows[index])}\n`
-  const json = source.text.slice(spans[index * 2], spans[index * 2 + 1])
-  return `${/[\r\n]/.test(json) ? json.replace(/[\r\n]/g, ' ') : json}\n`
-}
-
-/**
- * Cuts the users into NDJSON parts of at most `maxBytes` each, in file order (greedy: every part but the last is
- * as full as it can be). `big.json.gz` gives `big.part-01-of-12.ndjson` … Each part's `text` is written once, and
- * `users` are what its lines parse to: the engine in this process keeps the one and need not parse it again.
- */
-export function planImportParts(
-  rows: readonly unknown[],
-  maxBytes: number,
-  fileName: string,
-  source?: Pick<ReadUsersFile, 'text' | 'spans'>,
-): ImportPart[] {
-  const groups: { firstRow: number; lines: string[]; bytes: number }[] = []
-  let current: (typeof groups)[number] | undefined
-  for (let index = 0; index < rows.length; index++) {
-    const line = userLine(rows, index, source)
-    const bytes = Buffer.byteLength(line)
-    if (bytes > maxBytes) {
-      throw new AppError(
-        'payload_too_large',
-        `${fileName}: the user at index ${index} alone is ${bytes} bytes, more than the ${maxBytes} bytes one ` +
-          'import takes (IMPORT_MAX_BYTES). It cannot be imported; shorten its metadata.',
-      )
-    }
-    if (!current || current.bytes + bytes > maxBytes) {
-      current = { firstRow: index, lines: [], bytes: 0 }
-      groups.push(current)
-    }
-    current.lines.push(line)
-    current.bytes += bytes
-  }
-  const base = fileName.replace(/\.gz$/i, '').replace(/\.(json|ndjson|jsonl|csv)$/i, '')
-  const width = Math.max(2, String(groups.length).length)
-  const pad = (n: number) => String(n).padStart(width, '0')
-  return groups.map((group, i) => ({
-    part: i + 1,
-    of: groups.length,
-    fileName: `${base}.part-${pad(i + 1)}-of-${pad(groups.length)}.ndjson`,
-    firstRow: group.firstRow,
-    rows: group.lines.length,
-    text: group.lines.join(''),
-    // A CSV file's users are JSON.stringify'd: the engine parses those lines, as a server would.
-    ...(source?.spans ? { users: rows.slice(group.firstRow, group.firstRow + group.lines.length) } : {}),
-  }))
 }
 
 /** Adds the way out to Auth0's 413 refusal. */
@@ -174,16 +75,18 @@ export async function runSplitImport(
   io: SplitIo,
 ): Promise<number> {
   const { importMaxBytes } = (await transport.run({ name: 'limits' })) as { importMaxBytes: number }
-  const file = readUsersFile(bytes, template.fileName)
-  const { rows } = file
-  const parts = planImportParts(rows, importMaxBytes, template.fileName, file)
+  // Cut by this process's import worker thread when it runs the imports (parsed once, there), else here.
+  const file =
+    (await splitThere(transport, bytes, template.fileName)) ??
+    splitHere(bytes, template.fileName, importMaxBytes)
+  const { parts } = file
   const externalId = template.externalId ?? template.fileName
   io.note(
-    `Importing ${template.fileName}: ${plural(rows.length, 'user')} in ${plural(parts.length, 'part')} of at ` +
+    `Importing ${template.fileName}: ${plural(file.users, 'user')} in ${plural(parts.length, 'part')} of at ` +
       `most ${importMaxBytes.toLocaleString('en-US')} bytes. Duplicates within the file are detected within a ` +
       'part only.',
   )
-  const submitted: { part: ImportPart; id: string }[] = []
+  const submitted: { part: PartToImport; id: string }[] = []
   let submitError: unknown
   // The worker thread started while the file was read: usually ready by now, and every part after the first then
   // has its users checked there while this thread commits the part before.
@@ -191,13 +94,7 @@ export async function runSplitImport(
   for (const part of parts) {
     try {
       const command = { ...template, fileName: part.fileName, externalId }
-      const lines = Buffer.from(part.text)
-      const job = (await transport.importPart(command, {
-        lines,
-        ...(part.users ? { rows: part.users } : {}),
-      })) as {
-        id: string
-      }
+      const job = (await transport.importPart(command, part)) as { id: string }
       submitted.push({ part, id: job.id })
     } catch (error) {
       // The parts already sent are jobs now: wait for them and report, then say which parts were not sent.
@@ -206,7 +103,7 @@ export async function runSplitImport(
     }
   }
 
-  const results: { part: ImportPart; job: Record<string, unknown> }[] = []
+  const results: { part: PartToImport; job: Record<string, unknown> }[] = []
   for (const { part, id } of submitted) {
     const job = await io.waitForJob(id)
     results.push({ part, job })
@@ -219,7 +116,7 @@ export async function runSplitImport(
       JSON.stringify(
         {
           file: template.fileName,
-          users: rows.length,
+          users: file.users,
           parts: results.map(({ part, job }) => ({
             part: part.part,
             of: part.of,
@@ -261,7 +158,38 @@ export async function runSplitImport(
   return summary.failed > 0 ? exitCodes.someUsersFailed : exitCodes.ok
 }
 
-function partLine(part: ImportPart, job: Record<string, unknown>): string {
+/**
+ * The file cut by the worker thread, or undefined when there is none or it failed for a reason of its own (it stopped:
+ * the file is then cut here). What is wrong with the file itself (not JSON, a user over the limit) is thrown as is.
+ */
+async function splitThere(
+  transport: Transport,
+  bytes: Buffer,
+  fileName: string,
+): Promise<SplitFile | undefined> {
+  try {
+    return await transport.splitFile(bytes, fileName)
+  } catch (error) {
+    if (error instanceof AppError && error.code !== 'unexpected' && error.code !== 'store_unavailable')
+      throw error
+    return undefined
+  }
+}
+
+/** The file read and cut on this thread: the users of its parts go with them (none for CSV, see planImportParts). */
+function splitHere(bytes: Buffer, fileName: string, maxBytes: number): SplitFile {
+  const file = readUsersFile(bytes, fileName)
+  const parts = planImportParts(file.rows, maxBytes, fileName, file)
+  return {
+    users: file.rows.length,
+    parts: parts.map(({ text, ...part }) => ({ ...part, bytes: partBytes(text) })),
+  }
+}
+
+function partLine(
+  part: Pick<ImportPart, 'part' | 'of' | 'firstRow' | 'rows'>,
+  job: Record<string, unknown>,
+): string {
   const label = `part ${String(part.part).padStart(String(part.of).length)}/${part.of}`
   // Rows as people count them (1-based); --json keeps first_row 0-based like every index.
   const rows = `rows ${part.firstRow + 1}–${part.firstRow + part.rows}`

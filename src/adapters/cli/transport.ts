@@ -1,6 +1,8 @@
 import { access } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Config } from '../../config.ts'
+import type { SplitFile } from '../../engine/ports.ts'
+import type { PartToImport } from '../../engine/split-file.ts'
 import { AppError, type ErrorCode, errorCodes } from '../../errors.ts'
 import { silentLogger } from '../../logger.ts'
 import { openRoster } from '../../roster.ts'
@@ -15,10 +17,17 @@ export interface Transport {
   readonly createdStore?: string
   run(command: CliCommand): Promise<unknown>
   /**
-   * `import` of a part of `roster import --split`: `lines` is the part's NDJSON, `rows` its users as parsed. In this
-   * process the engine takes both as they are; a server is sent the bytes (base64, as any import).
+   * `roster import --split`'s file read and cut into parts by this process's import worker thread (which then keeps
+   * each part's users for its import: the file is parsed once); undefined when the CLI must cut it itself (a server
+   * runs the imports, or there is no worker thread).
    */
-  importPart(command: ImportCommand, part: { lines: Buffer; rows?: unknown[] }): Promise<unknown>
+  splitFile(bytes: Buffer, fileName: string): Promise<SplitFile> | undefined
+  /**
+   * `import` of a part of `roster import --split`: its NDJSON bytes, and its users as parsed (by the worker thread,
+   * `ref`, or by the CLI, `users`). In this process the engine takes them as they are; a server is sent the bytes
+   * (base64, as any import).
+   */
+  importPart(command: ImportCommand, part: PartToImport): Promise<unknown>
   /**
    * Resolves once this process's import worker thread (started by `connect` with `warmImports`) takes files, so that
    * parts queued behind the first are checked on it; at once when the server runs the imports.
@@ -52,8 +61,12 @@ export async function connect(
       mode: 'local',
       ...(existed ? {} : { createdStore: roster.storeDir }),
       run: (command) => executeCommand(roster.engine, command),
-      importPart: (command, { lines, rows }) =>
-        executeImport(roster.engine, command, lines, rows ? { format: 'ndjson', rows } : undefined),
+      splitFile: (bytes, fileName) => roster.engine.splitImportFile(bytes, fileName),
+      importPart: (command, { bytes, users, ref }) =>
+        executeImport(roster.engine, command, bytes, {
+          ...(users ? { parsed: { format: 'ndjson', rows: users } } : {}),
+          ...(ref ? { part: ref } : {}),
+        }),
       importsReady: () => ready,
       close: () => roster.close(),
     }
@@ -79,8 +92,9 @@ function lockContact(error: unknown): { port: number; controlToken: string } | u
 function serverTransport(port: number, token: string): Transport {
   const transport: Transport = {
     mode: 'server',
-    importPart: (command, { lines }) =>
-      transport.run({ ...command, contentBase64: lines.toString('base64') }),
+    splitFile: () => undefined,
+    importPart: (command, { bytes }) =>
+      transport.run({ ...command, contentBase64: bytes.toString('base64') }),
     importsReady: async () => {},
     async run(command) {
       let response: Response

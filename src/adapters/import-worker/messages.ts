@@ -5,7 +5,30 @@ import { AppError, type ErrorCode, errorCodes } from '../../errors.ts'
 
 /** One file for the worker: what `ImportFileToRead` holds, with the task's id. */
 export interface FileTask extends ImportFileToRead {
+  type?: 'read'
   id: number
+}
+
+/** A file for `roster import --split` to read and cut into parts (ImportFileReader.split); its id names the split. */
+export interface SplitTask {
+  type: 'split'
+  id: number
+  bytes: Uint8Array
+  fileName: string
+  maxBytes: number
+}
+
+export type WorkerTask = FileTask | SplitTask
+
+/** A part as the worker sends it back: its NDJSON bytes (transferred), and whether it keeps the part's users. */
+export interface SentPart {
+  part: number
+  of: number
+  fileName: string
+  firstRow: number
+  rows: number
+  bytes: Uint8Array
+  kept: boolean
 }
 
 /**
@@ -21,11 +44,15 @@ export type WorkerAnswer =
       type: 'parsed'
       format: (typeof uploadFormats)[number]
       count: number
-      /** Where each user is in the decoded text (see rowSpans); absent for CSV, which sends `rows`. */
-      spans?: Int32Array
+      /**
+       * CSV only: the users as parsed (a CSV row's text is not its JSON). A JSON or NDJSON file's users stay in its
+       * text: the main thread finds and parses one there when a report quotes it (import-worker.ts, textRows).
+       */
       rows?: unknown[]
     }
   | { id: number; type: 'chunk'; chunk: number; checked: CheckedChunk }
+  /** A split task's parts, in file order; `users` in the whole file. */
+  | { id: number; type: 'split'; users: number; parts: SentPart[] }
   | { id: number; type: 'refused'; error: SentError }
   | { id: number; type: 'failed'; chunk: number; error: SentError }
 
