@@ -120,65 +120,25 @@ async function buildState(
   readKeys: LineKeys,
 ): Promise<SnapshotIndexState> {
   const n = lengths.length
+  // After the compaction's own synchronous work (adopting the snapshot), and between each stretch of this one.
+  await turn()
   // The file holds `n` entries of each slot array (the next start allocates room for more as it reads them).
-  const slots = n
-  const position = new Float64Array(slots)
-  const length = new Int32Array(slots)
-  let at = bodyStart
-  for (let k = 0; k < n; k++) {
-    position[k] = at
-    length[k] = lengths[k] as number
-    at += (lengths[k] as number) + 1
-  }
-  const copy = <T extends Int32Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(
-    into: T,
-    from: ArrayLike<number>,
-  ) => {
-    into.set(from as never)
-    return into
-  }
-  const connection = copy(new Int32Array(slots), keys.connection)
-  const connectionCounts = keys.connections.map(() => 0)
-  for (let k = 0; k < n; k++) {
-    const number = connection[k] as number
-    connectionCounts[number] = (connectionCounts[number] as number) + 1
-  }
-  // The same calls, in the same order, as loading the snapshot makes (UserIndex.reserve, add): the same cells.
-  const ids = new SlotTable(0)
-  const emails = new SlotTable(0)
-  const usernames = new SlotTable(0)
-  ids.reserve(n)
-  emails.reserve(n)
-  // Key i (0: email, 1: username) of line k, decoded: read only when a hash matches within a connection.
-  const keyOf = (k: number, i: 0 | 1) => {
+  const position = new Float64Array(n)
+  const length = new Int32Array(n)
+  placeLines(bodyStart, lengths, position, length)
+  const connection = copy(new Int32Array(n), keys.connection)
+  const connectionCounts = countUsers(connection, keys.connections.length)
+  await turn()
+  const tables = new TableFiller(keys, connection, (k, i) => {
     const { bytes, fields } = readKeys(position[k] as number, length[k] as number)
     return i === 0
       ? decodeKey(bytes, fields.connectionEnd + 1, fields.emailEnd)
       : decodeKey(bytes, fields.emailEnd + 1, fields.usernameEnd)
-  }
-  let k = 0
-  const sameKey = (i: 0 | 1) => (slot: number) =>
-    connection[slot] === connection[k] && keyOf(slot, i) === keyOf(k, i)
-  const sameEmail = sameKey(0)
-  const sameUsername = sameKey(1)
-  const never = () => false
-  for (; k < n; k++) {
-    if (k % usersPerTurn === usersPerTurn - 1) await turn()
-    // Ids are unique in the index the view was taken from: an equal hash is another user's.
-    const idHash = keys.idHash[k] as number
-    ids.reserve()
-    ids.insert(ids.locate(idHash, never), idHash, k)
-    const emailHash = keys.emailHash[k] as number
-    emails.reserve()
-    const emailCell = emails.locate(emailHash, sameEmail)
-    if (emailCell >= 0) emails.replace(emailCell, k)
-    else emails.insert(emailCell, emailHash, k)
-    if (keys.hasUsername[k] !== 1) continue
-    const usernameHash = keys.usernameHash[k] as number
-    usernames.reserve()
-    const usernameCell = usernames.locate(usernameHash, sameUsername)
-    if (usernameCell >= 0) usernames.replace(usernameCell, k)
-    else usernames.insert(usernameCell, usernameHash, k)
+  })
+  // Synchronous runs of users in a function of their own (an async function's loop stays unoptimized).
+  for (let from = 0; from < n; from += usersPerTurn) {
+    tables.fill(from, Math.min(n, from + usersPerTurn))
+    await turn()
   }
   return {
     users: n,
@@ -187,10 +147,93 @@ async function buildState(
     position,
     length,
     connection,
-    idHash: copy(new Int32Array(slots), keys.idHash),
-    emailHash: copy(new Int32Array(slots), keys.emailHash),
-    usernameHash: copy(new Int32Array(slots), keys.usernameHash),
-    hasUsername: copy(new Uint8Array(slots), keys.hasUsername),
-    tables: [ids.saved(), emails.saved(), usernames.saved()],
+    idHash: copy(new Int32Array(n), keys.idHash),
+    emailHash: copy(new Int32Array(n), keys.emailHash),
+    usernameHash: copy(new Int32Array(n), keys.usernameHash),
+    hasUsername: copy(new Uint8Array(n), keys.hasUsername),
+    tables: [tables.ids.saved(), tables.emails.saved(), tables.usernames.saved()],
+  }
+}
+
+function copy<T extends Int32Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(
+  into: T,
+  from: ArrayLike<number>,
+): T {
+  into.set(from as never)
+  return into
+}
+
+/** Line k starts after line k-1 and its newline. */
+function placeLines(
+  bodyStart: number,
+  lengths: Int32Array,
+  position: Float64Array,
+  length: Int32Array,
+): void {
+  let at = bodyStart
+  for (let k = 0; k < lengths.length; k++) {
+    const bytes = lengths[k] as number
+    position[k] = at
+    length[k] = bytes
+    at += bytes + 1
+  }
+}
+
+function countUsers(connection: Int32Array, connections: number): number[] {
+  const counts = new Array<number>(connections).fill(0)
+  for (let k = 0; k < connection.length; k++) {
+    const number = connection[k] as number
+    counts[number] = (counts[number] as number) + 1
+  }
+  return counts
+}
+
+/**
+ * The id, email and username tables, filled with the same calls in the same order as loading the snapshot makes
+ * (`UserIndex.reserve`, then `add` line by line): the same cells. `keyOf(k, i)` is line k's email (i 0) or
+ * username (1), decoded: read only when two users of one connection have equal hashes.
+ */
+class TableFiller {
+  readonly ids = new SlotTable(0)
+  readonly emails = new SlotTable(0)
+  readonly usernames = new SlotTable(0)
+  private k = 0
+  private readonly never = () => false
+  private readonly sameEmail = (slot: number) => this.same(slot, 0)
+  private readonly sameUsername = (slot: number) => this.same(slot, 1)
+
+  constructor(
+    private readonly keys: ViewKeys,
+    private readonly connection: Int32Array,
+    private readonly keyOf: (k: number, i: 0 | 1) => string,
+  ) {
+    this.ids.reserve(connection.length)
+    this.emails.reserve(connection.length)
+  }
+
+  fill(from: number, to: number): void {
+    const { keys, ids, emails, usernames } = this
+    for (let k = from; k < to; k++) {
+      this.k = k
+      // Ids are unique in the index the view was taken from: an equal hash is another user's.
+      const idHash = keys.idHash[k] as number
+      ids.reserve()
+      ids.insert(ids.locate(idHash, this.never), idHash, k)
+      const emailHash = keys.emailHash[k] as number
+      emails.reserve()
+      const emailCell = emails.locate(emailHash, this.sameEmail)
+      if (emailCell >= 0) emails.replace(emailCell, k)
+      else emails.insert(emailCell, emailHash, k)
+      if (keys.hasUsername[k] !== 1) continue
+      const usernameHash = keys.usernameHash[k] as number
+      usernames.reserve()
+      const usernameCell = usernames.locate(usernameHash, this.sameUsername)
+      if (usernameCell >= 0) usernames.replace(usernameCell, k)
+      else usernames.insert(usernameCell, usernameHash, k)
+    }
+  }
+
+  private same(slot: number, i: 0 | 1): boolean {
+    return this.connection[slot] === this.connection[this.k] && this.keyOf(slot, i) === this.keyOf(this.k, i)
   }
 }
