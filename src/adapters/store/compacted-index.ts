@@ -27,11 +27,11 @@ import type { UserView } from './user-view.ts'
 /** The keys' hashes of a view's users, in its order, and the connections they are numbered by. */
 export interface ViewKeys {
   connections: string[]
-  connection: Int32Array
-  idHash: Int32Array
-  emailHash: Int32Array
-  usernameHash: Int32Array
-  hasUsername: Uint8Array
+  connection: Int32Array<ArrayBuffer>
+  idHash: Int32Array<ArrayBuffer>
+  emailHash: Int32Array<ArrayBuffer>
+  usernameHash: Int32Array<ArrayBuffer>
+  hasUsername: Uint8Array<ArrayBuffer>
 }
 
 /** Taken synchronously with the view (before any commit changes the slots). */
@@ -72,7 +72,7 @@ export async function writeCompactedIndex(
   head: { seq: number; journal: number },
   keys: ViewKeys,
   bodyStart: number,
-  lengths: Int32Array,
+  lengths: Int32Array<ArrayBuffer>,
 ): Promise<void> {
   let fd: number | undefined
   try {
@@ -116,7 +116,7 @@ function lineKeys(fd: number): LineKeys {
 async function buildState(
   keys: ViewKeys,
   bodyStart: number,
-  lengths: Int32Array,
+  lengths: Int32Array<ArrayBuffer>,
   readKeys: LineKeys,
 ): Promise<SnapshotIndexState> {
   const n = lengths.length
@@ -124,9 +124,10 @@ async function buildState(
   await turn()
   // The file holds `n` entries of each slot array (the next start allocates room for more as it reads them).
   const position = new Float64Array(n)
-  const length = new Int32Array(n)
-  placeLines(bodyStart, lengths, position, length)
-  const connection = copy(new Int32Array(n), keys.connection)
+  placeLines(bodyStart, lengths, position)
+  // The arrays of `keys` and `lengths` are the state's own: nothing else uses them once the snapshot is written.
+  const length = lengths
+  const connection = keys.connection
   const connectionCounts = countUsers(connection, keys.connections.length)
   await turn()
   const tables = new TableFiller(keys, connection, (k, i) => {
@@ -147,35 +148,20 @@ async function buildState(
     position,
     length,
     connection,
-    idHash: copy(new Int32Array(n), keys.idHash),
-    emailHash: copy(new Int32Array(n), keys.emailHash),
-    usernameHash: copy(new Int32Array(n), keys.usernameHash),
-    hasUsername: copy(new Uint8Array(n), keys.hasUsername),
+    idHash: keys.idHash,
+    emailHash: keys.emailHash,
+    usernameHash: keys.usernameHash,
+    hasUsername: keys.hasUsername,
     tables: [tables.ids.saved(), tables.emails.saved(), tables.usernames.saved()],
   }
 }
 
-function copy<T extends Int32Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(
-  into: T,
-  from: ArrayLike<number>,
-): T {
-  into.set(from as never)
-  return into
-}
-
 /** Line k starts after line k-1 and its newline. */
-function placeLines(
-  bodyStart: number,
-  lengths: Int32Array,
-  position: Float64Array,
-  length: Int32Array,
-): void {
+function placeLines(bodyStart: number, lengths: Int32Array, position: Float64Array): void {
   let at = bodyStart
   for (let k = 0; k < lengths.length; k++) {
-    const bytes = lengths[k] as number
     position[k] = at
-    length[k] = bytes
-    at += bytes + 1
+    at += (lengths[k] as number) + 1
   }
 }
 
