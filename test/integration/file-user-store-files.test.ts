@@ -146,6 +146,25 @@ describe('FileUserStore index file', () => {
     expect(await readFile(join(folder.dir, indexFileName))).toEqual(written)
   })
 
+  it('a compaction of users with no slot freed (the index arrays copied whole) writes an index the next start uses', async () => {
+    let store = await openStore()
+    await store.commit(batch('job_1', 0, { puts: users(1, 20) }))
+    await store.commit(batch('job_1', 1, { puts: [user(3, { username: undefined, given_name: 'Again' })] }))
+    await store.compact()
+    const committed = allUsers(store)
+    const written = await readFile(join(folder.dir, indexFileName))
+    const { ino } = await stat(join(folder.dir, indexFileName))
+
+    store = await reopen(store)
+
+    expect((await stat(join(folder.dir, indexFileName))).ino).toBe(ino)
+    expectReads(store, committed)
+    await store.close()
+    await rm(join(folder.dir, indexFileName))
+    store = await openStore()
+    expect(await readFile(join(folder.dir, indexFileName))).toEqual(written)
+  })
+
   it('ignores the index file of an earlier snapshot once a compaction wrote a new one', async () => {
     let store = await openStore()
     await store.commit(batch('job_1', 0, { puts: users(1, 20) }))
