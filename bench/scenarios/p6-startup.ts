@@ -285,7 +285,7 @@ const ISSUE_15_NOTE =
   'that is rebuilt when missing or stale): opening from it takes ~0.16 s of CPU. A compaction’s new snapshot makes ' +
   'it stale, so a compaction writes the index of its new snapshot as soon as the snapshot is in place, from the ' +
   'hashes the index already holds (no line is hashed again; ~1 s of CPU at 1M users, in the background, in turns ' +
-  'of 50,000 users): the first start after a compaction opens from it like any other (before: 4.65 s at 1M, 16 s ' +
+  'of 20,000 users): the first start after a compaction opens from it like any other (before: 4.65 s at 1M, 16 s ' +
   'at 5M). Scans read the files in 1 MB blocks ' +
   'into one reused Buffer: a 1M-user `scanJson` costs ~0.6 s of CPU against ~0.4 s from memory, small beside an ' +
   'export’s own work per user.'

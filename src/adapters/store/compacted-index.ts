@@ -77,8 +77,8 @@ function gather(keys: ViewKeys, slots: UserIndex['slots'], viewSlots: Int32Array
   }
 }
 
-/** Users between two turns of the event loop while the tables are filled: ~10 ms of work. */
-const usersPerTurn = 50_000
+/** Users between two turns of the event loop while the index is built: a few ms of work. */
+const usersPerTurn = 20_000
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 /**
