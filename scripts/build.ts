@@ -3,7 +3,8 @@
  * JavaScript, for `npm run start:built` (`node dist/main.js`). `npm start` compiles every TypeScript module through
  * tsx and then loads each package file by file at every start: seconds on a busy machine, which a replica behind a
  * load balancer pays at every deploy and every restart. The bundle starts in a fraction of that (BENCHMARKS.md,
- * P7). Same code, same settings; `npm start` stays the way to run from the sources.
+ * P6 for the embedded store, P7 for replicas). Same code, same settings; `npm start` stays the way to run from the
+ * sources.
  */
 import { cp, rm, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'

@@ -3,7 +3,7 @@ import { rm, writeFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { type CommandContext, executeCommand, parseCommand } from './adapters/cli/commands.ts'
+import type { CommandContext } from './adapters/cli/commands.ts'
 import { startSchedules } from './adapters/cron/schedules.ts'
 import { createApiRouter } from './adapters/http/api-router.ts'
 import { createHttpApp, type HealthReport } from './adapters/http/http-app.ts'
@@ -107,7 +107,11 @@ export async function startServer(
     health: () => health(roster, config, notifier, directory),
     control: {
       token: roster.controlToken,
-      execute: (body) => executeCommand(engine, parseCommand(body), commandContext),
+      // The CLI's commands are loaded at the first command, not at start.
+      execute: async (body) => {
+        const { executeCommand, parseCommand } = await import('./adapters/cli/commands.ts')
+        return executeCommand(engine, parseCommand(body), commandContext)
+      },
     },
     // A CLI import carries its file base64-encoded inside JSON: a third larger, plus room for the envelope.
     controlMaxBytes: Math.ceil(config.limits.importMaxBytes * 1.4) + 64 * 1024,

@@ -1,4 +1,3 @@
-import bcrypt from 'bcryptjs'
 import { applyUserPatch, type ResolvedPatch, type UserPatch } from '../domain/api/user-patch.ts'
 import { defaultUsernameLimits } from '../domain/connections/connection.ts'
 import { charCount, zSchemaMessage } from '../domain/import/row-errors.ts'
@@ -29,7 +28,7 @@ export async function updateUser(
 ): Promise<StoredUser> {
   const { password, ...rest } = patch
   const resolved: ResolvedPatch =
-    password === undefined ? rest : { ...rest, password_hash: await bcrypt.hash(password, bcryptCost) }
+    password === undefined ? rest : { ...rest, password_hash: await hashPassword(password) }
   // A username taken meanwhile is found by the check when read again (`user_conflict`).
   return commitWithReplans(async () => {
     const user = await ctx.users.getById(userId)
@@ -80,4 +79,10 @@ async function checkAgainstConnection(ctx: EngineContext, user: StoredUser, patc
   if (holder && holder.user_id !== user.user_id) {
     throw new AppError('user_conflict', 'The specified new username already exists')
   }
+}
+
+/** bcryptjs is loaded by the first password set, not at start. */
+async function hashPassword(password: string): Promise<string> {
+  const { default: bcrypt } = await import('bcryptjs')
+  return bcrypt.hash(password, bcryptCost)
 }

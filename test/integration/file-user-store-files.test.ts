@@ -8,6 +8,7 @@ import {
   allUsers,
   batch,
   conA,
+  conB,
   filesIn,
   user,
   users,
@@ -79,9 +80,11 @@ describe('FileUserStore index file', () => {
     let store = await openStore()
     const record = await store.commit(batch('job_1', 0, { puts: users(1, 40, { connection_id: conA }) }))
     await store.compact()
-    expect(await filesIn(folder.dir)).not.toContain(indexFileName)
+    await store.close()
+    // The compaction wrote one (see below): gone, so that this start loads the lines and saves its own.
+    await rm(join(folder.dir, indexFileName))
 
-    store = await reopen(store)
+    store = await openStore()
     expect(await filesIn(folder.dir)).toContain(indexFileName)
     const saved = await stat(join(folder.dir, indexFileName))
     store = await reopen(store)
@@ -94,6 +97,72 @@ describe('FileUserStore index file', () => {
       ...more.puts,
     ]
     expectReads(store, committed as StoredUser[])
+  })
+
+  it('a compaction writes the index of its snapshot: the next start opens from it, the index loading builds', async () => {
+    let store = await openStore()
+    await store.commit(batch('job_1', 0, { puts: users(1, 30) }))
+    await store.commit(batch('job_1', 1, { puts: users(31, 30, { connection_id: conB }) }))
+    const changed = await store.commit(
+      batch('job_2', 0, {
+        puts: [
+          user(4, { username: undefined }),
+          // Two users of one connection with one email: the lookup answers the later line, as loading does.
+          user(5, { email: 'shared@example.com' }),
+          user(9, { email: 'shared@example.com' }),
+          user(40, { connection_id: conB, email: 'moved@example.com' }),
+        ],
+        deletes: [user(7).user_id, user(33).user_id],
+      }),
+    )
+    // A commit while the compaction runs is not in its snapshot: it is replayed from the journal on top.
+    const compacting = store.compact()
+    const during = await store.commit(batch('job_3', 0, { puts: [user(100)], deletes: [user(8).user_id] }))
+    await compacting
+    const committed = allUsers(store)
+    expect(committed.map((u) => u.user_id)).toContain(during.puts[0]?.user_id)
+    expect(await filesIn(folder.dir)).toContain(indexFileName)
+    const written = await readFile(join(folder.dir, indexFileName))
+    const { ino } = await stat(join(folder.dir, indexFileName))
+
+    store = await reopen(store)
+
+    // Opened from it: a start that could not use it would have saved a new file in its place.
+    expect((await stat(join(folder.dir, indexFileName))).ino).toBe(ino)
+    expect(allUsers(store)).toEqual(committed)
+    for (const u of committed) {
+      expect(store.getById(u.user_id)).toEqual(u)
+      if (u.email !== 'shared@example.com') expect(store.findByEmail(u.connection_id, u.email)).toEqual(u)
+      if (u.username !== undefined) expect(store.findByUsername(u.connection_id, u.username)).toEqual(u)
+    }
+    expect(store.count({ connectionId: conB })).toBe(29)
+    expect(store.findByEmail(conA, 'shared@example.com')).toEqual(changed.puts[2])
+    expect(store.findByUsername(conA, 'user4')).toBeUndefined()
+    expect(store.findByEmail(conB, 'moved@example.com')).toEqual(changed.puts[3])
+    // Byte for byte the index a start builds from the snapshot's lines.
+    await store.close()
+    await rm(join(folder.dir, indexFileName))
+    store = await openStore()
+    expect(await readFile(join(folder.dir, indexFileName))).toEqual(written)
+  })
+
+  it('a compaction of users with no slot freed (the index arrays copied whole) writes an index the next start uses', async () => {
+    let store = await openStore()
+    await store.commit(batch('job_1', 0, { puts: users(1, 20) }))
+    await store.commit(batch('job_1', 1, { puts: [user(3, { username: undefined, given_name: 'Again' })] }))
+    await store.compact()
+    const committed = allUsers(store)
+    const written = await readFile(join(folder.dir, indexFileName))
+    const { ino } = await stat(join(folder.dir, indexFileName))
+
+    store = await reopen(store)
+
+    expect((await stat(join(folder.dir, indexFileName))).ino).toBe(ino)
+    expectReads(store, committed)
+    await store.close()
+    await rm(join(folder.dir, indexFileName))
+    store = await openStore()
+    expect(await readFile(join(folder.dir, indexFileName))).toEqual(written)
   })
 
   it('ignores the index file of an earlier snapshot once a compaction wrote a new one', async () => {

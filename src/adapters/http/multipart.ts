@@ -1,4 +1,4 @@
-import busboy from 'busboy'
+import type busboy from 'busboy'
 import type { Request } from 'express'
 import { ApiError } from './api-errors.ts'
 
@@ -29,11 +29,13 @@ const invalidFormat = () =>
 /** A refused upload is still read to its end (and thrown away) so the client sees the answer, up to this much. */
 const drainLimitBytes = 8 * 1024 * 1024
 
-export function readMultipart(
+export async function readMultipart(
   req: Request,
   wanted: readonly string[],
   options: MultipartOptions,
 ): Promise<MultipartUpload> {
+  // Loaded at the first upload, not at start.
+  const { default: makeParser } = await import('busboy')
   const maxFieldBytes = options.maxFieldBytes ?? 4096
   const maxParts = options.maxParts ?? 20
   const tooLarge = () =>
@@ -61,7 +63,7 @@ export function readMultipart(
     }
     let parser: busboy.Busboy
     try {
-      parser = busboy({
+      parser = makeParser({
         headers: req.headers,
         // busboy cuts a file when it *reaches* fileSize: one byte more, so a file of exactly the limit passes.
         limits: {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { dirname, join } from 'node:path'
-import nodemailer from 'nodemailer'
+import type { Transporter } from 'nodemailer'
 import { makeDirDurably, writeFileDurably } from '../store/durable-json-file.ts'
 
 /**
@@ -31,27 +31,42 @@ export interface MailerOptions {
 }
 
 export function createMailer(options: MailerOptions): Mailer {
+  // nodemailer (~40 modules) is loaded when the first message is sent, not at start: most starts send none.
+  let transport: Promise<Transporter> | undefined
+  let made: Transporter | undefined
+  const transporter = () => {
+    transport ??= import('nodemailer').then(({ default: nodemailer }) => {
+      made = options.smtpUrl
+        ? nodemailer.createTransport(options.smtpUrl)
+        : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
+      return made
+    })
+    return transport
+  }
+  const close = () => made?.close()
   if (options.smtpUrl) {
-    const transport = nodemailer.createTransport(options.smtpUrl)
     return {
       via: 'smtp',
       async send(message) {
-        await transport.sendMail({ ...message, to: [...message.to], from: options.from })
+        await (await transporter()).sendMail({ ...message, to: [...message.to], from: options.from })
         return { via: 'smtp' }
       },
-      close: () => transport.close(),
+      close,
     }
   }
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' })
   return {
     via: 'outbox',
     async send(message, fileStem) {
-      const info = await transport.sendMail({ ...message, to: [...message.to], from: options.from })
+      const info = await (await transporter()).sendMail({
+        ...message,
+        to: [...message.to],
+        from: options.from,
+      })
       const file = join(options.outboxDir, `${fileStem}.eml`)
       await writeDurably(file, info.message as Buffer)
       return { via: 'outbox', file }
     },
-    close: () => transport.close(),
+    close,
   }
 }
 

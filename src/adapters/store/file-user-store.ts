@@ -4,6 +4,7 @@ import type { CommitBatch, CommitRecord, UserJson, UserQuery } from '../../engin
 import type { ChunkCommit } from '../../engine/user-directory.ts'
 import { AppError } from '../../errors.ts'
 import { ByteSource } from './byte-source.ts'
+import { type ViewKeys, viewKeys, writeCompactedIndex } from './compacted-index.ts'
 import { adoptSnapshot, moveToFile } from './index-moves.ts'
 import { JournalWriter, type OpenAppendHandle, openForAppend } from './journal-writer.ts'
 import { snapshotLines } from './snapshot-lines.ts'
@@ -49,6 +50,7 @@ export interface FileUserStoreOptions {
 }
 
 const defaultSnapshotBatchSize = 1_000
+const defaultIndexFileMinUsers = 10_000
 
 /** Loads `dir` (created if missing) and returns a store ready for reads and commits. */
 export async function openFileUserStore(
@@ -79,6 +81,7 @@ export async function openFileUserStore(
     writer,
     options.snapshotBatchSize ?? defaultSnapshotBatchSize,
     loaded.journalBytes - loaded.generationBytes,
+    options.indexFileMinUsers ?? defaultIndexFileMinUsers,
   )
 }
 
@@ -98,6 +101,8 @@ export class FileUserStore implements UserStore {
     private readonly snapshotBatchSize: number,
     /** Journal bytes of older generations that no snapshot has folded in yet (a compaction failed or is running). */
     private unfoldedBytes = 0,
+    /** See `FileUserStoreOptions.indexFileMinUsers`: a compaction's snapshot this large gets its index file. */
+    private readonly indexFileMinUsers = defaultIndexFileMinUsers,
   ) {}
 
   getById(userId: string): StoredUser | undefined {
@@ -206,11 +211,13 @@ export class FileUserStore implements UserStore {
     // Everything up to here, taken synchronously so that no commit falls between the users and the rotation.
     const seq = this.lastSeq
     const users = this.index.view()
+    // Issue 15 (start-up): the keys' hashes of the view's users, for the new snapshot's index file.
+    const keys = users.length >= this.indexFileMinUsers ? viewKeys(this.index, users) : undefined
     const folding = this.journalBytes()
     const { generation, retired } = this.writer.rotate()
     this.unfoldedBytes = folding
     this.commitsByJob = new Map()
-    this.compaction = this.writeCompaction(seq, generation, users, retired).finally(() => {
+    this.compaction = this.writeCompaction(seq, generation, users, retired, keys).finally(() => {
       this.compaction = undefined
     })
     return this.compaction
@@ -254,6 +261,7 @@ export class FileUserStore implements UserStore {
     generation: number,
     users: UserView,
     retired: Promise<void>,
+    keys: ViewKeys | undefined,
   ): Promise<void> {
     // The snapshot must not get ahead of the old journal (a commit still in flight there could yet fail and be
     // reported as failed) and must name a journal that exists on disk.
@@ -273,6 +281,9 @@ export class FileUserStore implements UserStore {
       adoptSnapshot(this.index, users, snapshot, bodyStart, lengths)
       for (const old of [...this.journals.keys()]) if (old < generation) this.journals.delete(old)
     }
+    // The next start reads the new snapshot's index instead of hashing its lines (never throws: a cache).
+    if (keys !== undefined)
+      await writeCompactedIndex(this.dir, { seq, journal: generation }, keys, bodyStart, lengths)
     try {
       await removeJournalsBefore(this.dir, generation)
     } catch (error) {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs'
 import { join } from 'node:path'
 import type { StoredUser } from '../../domain/users/user.ts'
 import { ByteSource } from './byte-source.ts'
@@ -57,7 +57,7 @@ export async function loadSnapshot(
     const index = await readLines(path, header, headerEnd, new UserIndex(), source)
     if (header.version !== 1 && header.users >= (options.indexFileMinUsers ?? 10_000)) {
       // Before anything changes the index: the file saves the index's own arrays.
-      await writeIndexFile(dir, fd, header, savedIndex(index))
+      await writeIndexFile(dir, fstatSync(fd), header, savedIndex(index))
     }
     return { index, header }
   } catch (error) {
