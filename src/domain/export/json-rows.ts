@@ -79,21 +79,32 @@ export function jsonRows(format: ExportFormat, columns: readonly Column[]): Json
   const range: ValueRange = { kind: Kind.absent, start: 0, end: 0, escaped: false }
   const readRow = (bytes: Uint8Array, start: number, end: number) =>
     reader.read(bytes, start, end) && isStoredUser(reader, shape, bytes)
+  /** The value of column `column` into `range`: a top-level value straight from the reader's arrays. */
   const find = (column: number) => {
     const { name, path } = plan[column] as (typeof plan)[number]
-    reader.find(name, path, range)
+    if (path.length > 0) {
+      reader.find(name, path, range)
+      return
+    }
+    range.kind = reader.kinds[name] as Kind
+    range.start = reader.starts[name] as number
+    range.end = reader.ends[name] as number
+    range.escaped = reader.escapes[name] === 1
   }
   if (format === 'csv') {
     return {
       write(bytes, start, end, out) {
         if (!readRow(bytes, start, end)) return false
         for (let column = 0; column < plan.length; column++) {
-          if (column > 0) out.byte(comma)
           find(column)
+          // The cell's most: its bytes with every one doubled, the quotes and the separator.
+          out.reserve(2 * (range.end - range.start) + 4)
+          if (column > 0) out.bytes[out.length++] = comma
           csvValue(bytes, range, out)
         }
-        out.byte(carriageReturn)
-        out.byte(lineFeed)
+        out.reserve(2)
+        out.bytes[out.length++] = carriageReturn
+        out.bytes[out.length++] = lineFeed
         return true
       },
     }
@@ -105,26 +116,36 @@ export function jsonRows(format: ExportFormat, columns: readonly Column[]): Json
   )
   const encoder = new TextEncoder()
   const keys = labels.map((label) => encoder.encode(`${JSON.stringify(label)}:`))
+  // A top-level column under its own name: the stored `"name":value` is the member, copied as one run.
+  const asStored = columns.map((column) => column.segments.length === 1 && column.label === column.segments[0])
+  const lead = format === 'json' ? 3 : 1
   return {
     write(bytes, start, end, out, index) {
       if (!readRow(bytes, start, end)) return false
+      out.reserve(lead)
       if (format === 'json' && index > 0) {
-        out.byte(comma)
-        out.byte(lineFeed)
+        out.bytes[out.length++] = comma
+        out.bytes[out.length++] = lineFeed
       }
-      out.byte(openBrace)
+      out.bytes[out.length++] = openBrace
       let first = true
-      for (const column of order) {
+      for (let o = 0; o < order.length; o++) {
+        const column = order[o] as number
         find(column)
         if (range.kind === Kind.absent) continue
-        if (!first) out.byte(comma)
-        first = false
         const key = keys[column] as Uint8Array
-        out.copy(key, 0, key.length)
-        out.copy(bytes, range.start, range.end)
+        out.reserve(key.length + (range.end - range.start) + 3)
+        if (!first) out.bytes[out.length++] = comma
+        first = false
+        if (asStored[column] === true) {
+          out.copy(bytes, reader.keyStarts[plan[column]?.name as number] as number, range.end)
+        } else {
+          out.copy(key, 0, key.length)
+          out.copy(bytes, range.start, range.end)
+        }
       }
-      out.byte(closeBrace)
-      if (format === 'ndjson') out.byte(lineFeed)
+      out.bytes[out.length++] = closeBrace
+      if (format === 'ndjson') out.bytes[out.length++] = lineFeed
       return true
     },
   }
