@@ -64,6 +64,11 @@ export class UserJsonReader {
   private readonly nameHashes: Int32Array
   /** Open addressing by key hash: name index + 1, 0 empty. */
   private readonly nameTable: Uint8Array
+  /**
+   * The name of the top-level key that last came first (cell 0), after name n (cell n + 1), after a key that is
+   * not a name (the last cell); -1: not a name.
+   */
+  private readonly successors: Int16Array
   /** Keys of the nested objects being read, innermost last: checked for duplicates by hash and length. */
   private readonly keyHashes = new Int32Array(maxOpenKeys)
   private readonly keyLengths = new Int32Array(maxOpenKeys)
@@ -92,6 +97,7 @@ export class UserJsonReader {
     this.ends = new Int32Array(names.length)
     this.escapes = new Uint8Array(names.length)
     this.keyStarts = new Int32Array(names.length)
+    this.successors = new Int16Array(names.length + 2).fill(-1)
   }
 
   /**
@@ -105,15 +111,32 @@ export class UserJsonReader {
     if (bytes[start] !== openBrace) return false
     let pos = start + 1
     if (bytes[pos] === closeBrace) return pos + 1 === end
+    const successors = this.successors
+    let after = 0
     for (;;) {
       const keyQuote = pos
       if (bytes[pos] !== quote) return false
       const keyStart = pos + 1
       const first = bytes[keyStart] as number
       if (first >= zero && first <= nine) return false
-      pos = this.stringEnd(bytes, keyStart, end)
-      if (pos < 0 || bytes[pos] !== colon) return false
-      const keyEnd = pos - 1
+      // Users of one store mostly list their keys in one order: the name that came next last time is compared
+      // first, which both ends the key and names it (its bytes are a whole string's, escapes included).
+      let n = successors[after] as number
+      const expected = n >= 0 ? (this.nameBytes[n] as Uint8Array) : undefined
+      if (
+        expected !== undefined &&
+        bytes[keyStart + expected.length] === quote &&
+        sameBytes(bytes, keyStart, keyStart + expected.length, expected)
+      ) {
+        pos = keyStart + expected.length + 1
+      } else {
+        pos = this.stringEnd(bytes, keyStart, end)
+        if (pos < 0) return false
+        n = this.nameOf(bytes, keyStart, pos - 1)
+        successors[after] = n
+      }
+      if (bytes[pos] !== colon) return false
+      after = n >= 0 ? n + 1 : successors.length - 1
       pos += 1
       const valueStart = pos
       const kind = valueKinds[bytes[pos] as number] as Kind
@@ -122,7 +145,6 @@ export class UserJsonReader {
       else if (kind === Kind.object || kind === Kind.array) pos = this.nestedEnd(bytes, pos, end)
       else pos = scalarEnd(bytes, pos, end, kind)
       if (pos < 0) return false
-      const n = this.nameOf(bytes, keyStart, keyEnd)
       if (n >= 0) {
         if (kinds[n] !== Kind.absent) return false
         kinds[n] = kind
