@@ -12,21 +12,33 @@ export interface JsonRows {
   write(bytes: Uint8Array, start: number, end: number, out: ByteSink, index: number): boolean
 }
 
-/** Bytes gathered into one growing array, handed on with `take`. */
+/**
+ * Bytes gathered in chunks and handed on with `take` as views of them: a chunk is written forward only, so a view
+ * taken stays as it was, and the next piece goes on in the same chunk until it is full (one allocation for several
+ * pieces, none zero-filled when `allocate` does not fill).
+ */
 export class ByteSink {
   bytes: Uint8Array
   length = 0
+  /** Where the bytes not yet taken start. */
+  private from = 0
   private readonly encoder = new TextEncoder()
 
-  constructor(private readonly capacity: number) {
-    this.bytes = new Uint8Array(capacity)
+  constructor(
+    private readonly capacity: number,
+    private readonly allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+  ) {
+    this.bytes = allocate(capacity)
   }
 
   reserve(more: number): void {
     if (this.length + more <= this.bytes.length) return
-    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + more))
-    grown.set(this.bytes.subarray(0, this.length))
-    this.bytes = grown
+    const pending = this.length - this.from
+    const chunk = this.allocate(Math.max(this.capacity, 2 * (pending + more)))
+    chunk.set(this.bytes.subarray(this.from, this.length))
+    this.bytes = chunk
+    this.from = 0
+    this.length = pending
   }
 
   byte(value: number): void {
@@ -50,11 +62,10 @@ export class ByteSink {
     this.length += this.encoder.encodeInto(text, this.bytes.subarray(this.length)).written
   }
 
-  /** The bytes so far; the sink starts over with a new array, so the returned one is the caller's. */
+  /** The bytes since the last `take`: the caller's to keep (the sink never writes them again). */
   take(): Uint8Array {
-    const taken = this.bytes.subarray(0, this.length)
-    this.bytes = new Uint8Array(Math.max(this.capacity, this.bytes.length))
-    this.length = 0
+    const taken = this.bytes.subarray(this.from, this.length)
+    this.from = this.length
     return taken
   }
 }
