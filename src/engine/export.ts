@@ -38,14 +38,14 @@ export interface ExportRequest {
  * Users formatted between event-loop turns and handed to the file as one piece. A piece ends after `pieceMs` of
  * work (the time is read every `budgetCheckUsers` users) or at `usersPerPiece` users: from bytes a user takes a
  * few µs, parsed ~20. Slack's acks and HTTP requests take several turns of the loop each, and each turn may wait
- * for one piece (and for an import's slice, P5): 4 ms keeps the wait short, and a turn (the yield, the stream, the
- * file write) costs ~0.1 ms of CPU on a busy 2-core host, a few % of a piece. The time, not the count, bounds a piece while the code is still cold (the first pieces, before V8
- * optimizes it) or the machine is busy.
+ * for one piece (and for an import's slice, P5): 4 ms keeps the wait short, and a turn (the yield, the stream,
+ * the file write) costs ~0.1 ms of CPU on a busy 2-core host, a few % of a piece. The time, not the count, bounds
+ * a piece while the code is still cold (the first pieces, before V8 optimizes it) or the machine is busy.
  */
 const usersPerPiece = 2000
 const pieceMs = 4
 const budgetCheckUsers = 25
-/** Pieces are written into chunks of this size (a few pieces each), not zero-filled: every byte handed on is written. */
+/** Pieces are written into chunks of this size (a few pieces each), unfilled: every byte handed on is written. */
 const chunkBytes = 1024 * 1024
 export const sampleSize = 10
 

@@ -128,7 +128,9 @@ export function jsonRows(format: ExportFormat, columns: readonly Column[]): Json
   const encoder = new TextEncoder()
   const keys = labels.map((label) => encoder.encode(`${JSON.stringify(label)}:`))
   // A top-level column under its own name: the stored `"name":value` is the member, copied as one run.
-  const asStored = columns.map((column) => column.segments.length === 1 && column.label === column.segments[0])
+  const asStored = columns.map(
+    (column) => column.segments.length === 1 && column.label === column.segments[0],
+  )
   const lead = format === 'json' ? 3 : 1
   return {
     write(bytes, start, end, out, index) {

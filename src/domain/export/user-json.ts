@@ -183,7 +183,8 @@ export class UserJsonReader {
     const mask = table.length - 1
     for (let cell = hash & mask; table[cell] !== 0; cell = (cell + 1) & mask) {
       const n = (table[cell] as number) - 1
-      if (this.nameHashes[n] === hash && sameBytes(bytes, start, end, this.nameBytes[n] as Uint8Array)) return n
+      if (this.nameHashes[n] === hash && sameBytes(bytes, start, end, this.nameBytes[n] as Uint8Array))
+        return n
     }
     return -1
   }
@@ -391,23 +392,6 @@ const valueKinds = new Uint8Array(256).map((_, byte) =>
                 : Kind.absent,
 )
 
-const plainByte = 0
-const quoteByte = 1
-const backslashByte = 2
-const controlByte = 3
-const multiByte = 4
-/** What each byte is inside a string: one table lookup per byte decides the common case. */
-const byteTypes = new Uint8Array(256).map((_, byte) =>
-  byte === quote
-    ? quoteByte
-    : byte === backslash
-      ? backslashByte
-      : byte < 0x20
-        ? controlByte
-        : byte >= 0x80
-          ? multiByte
-          : plainByte,
-)
 /** 1 for the bytes after a backslash that make an escape JSON.stringify writes: `\"` `\\` `\b` `\f` `\n` `\r` `\t`. */
 const canonicalEscapes = new Uint8Array(256).map((_, byte) =>
   [quote, backslash, 0x62, 0x66, 0x6e, 0x72, 0x74].includes(byte) ? 1 : 0,
