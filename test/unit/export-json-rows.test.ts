@@ -203,6 +203,26 @@ describe('UserJsonReader', () => {
     expect(read(text)).toBeUndefined()
   })
 
+  it('sees a quote, backslash, control or non-ASCII byte at every position of a four-byte word', () => {
+    for (let before = 0; before < 8; before++) {
+      for (const char of ['"', '\\', '\n', '\t', 'é', '😀', '\u007f', ' ', '!', '#', '[', '~']) {
+        const email = `${'a'.repeat(before)}${char}${'b'.repeat(9)}`
+        const reader = read(JSON.stringify({ email, rev: 1 }))
+        expect(reader?.kinds[0], email).toBe(Kind.string)
+        const length = (reader?.ends[0] ?? 0) - (reader?.starts[0] ?? 0)
+        expect(length, email).toBe(Buffer.byteLength(JSON.stringify(email)))
+      }
+      for (const raw of [0x00, 0x01, 0x1f, 0x80, 0xff]) {
+        const text = Buffer.concat([
+          Buffer.from(`{"email":"${'a'.repeat(before)}`),
+          Buffer.from([raw]),
+          Buffer.from('bbbbbbbbb","rev":1}\n'),
+        ])
+        expect(new UserJsonReader(['email']).read(text, 0, text.length - 1), `${before} ${raw}`).toBe(false)
+      }
+    }
+  })
+
   it('refuses bytes that are not UTF-8', () => {
     const reader = new UserJsonReader(['email'])
     for (const bad of [[0xff], [0xc3], [0xed, 0xa0, 0x80], [0xe2, 0x28, 0xa1], [0xf5, 0x80, 0x80, 0x80]]) {
