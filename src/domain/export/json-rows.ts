@@ -173,7 +173,7 @@ const openBrace = 0x7b
 const closeBrace = 0x7d
 const decoder = new TextDecoder()
 
-/** `csvCell` of the value, from its bytes. */
+/** `csvCell` of the value, from its bytes. `out` has room for it: twice its bytes and 3 (the caller reserved it). */
 function csvValue(bytes: Uint8Array, range: ValueRange, out: ByteSink): void {
   switch (range.kind) {
     case Kind.absent:
@@ -191,15 +191,17 @@ function csvValue(bytes: Uint8Array, range: ValueRange, out: ByteSink): void {
         out.copy(bytes, range.start + 1, range.end - 1)
       } else {
         // No escape, so no double quote to double.
-        out.byte(quote)
-        out.byte(apostrophe)
-        out.copy(bytes, range.start + 1, range.end - 1)
-        out.byte(quote)
+        const target = out.bytes
+        let at = out.length
+        target[at++] = quote
+        target[at++] = apostrophe
+        for (let i = range.start + 1; i < range.end - 1; i++) target[at++] = bytes[i] as number
+        target[at++] = quote
+        out.length = at
       }
       return
     default: {
       // An object or an array: its JSON text, as a string cell.
-      out.reserve(2 * (range.end - range.start) + 3)
       const target = out.bytes
       let at = out.length
       target[at++] = quote
