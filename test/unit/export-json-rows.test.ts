@@ -223,6 +223,31 @@ describe('UserJsonReader', () => {
     }
   })
 
+  it('copies cells whose quotes and escapes fall at every position of a four-byte word', () => {
+    const texts = Array.from({ length: 8 }, (_, before) =>
+      JSON.stringify({
+        ...base,
+        email: `${'e'.repeat(before)}"q"${'x'.repeat(before)}`,
+        given_name: 'n'.repeat(before),
+        user_metadata: {
+          ['k'.repeat(before)]: `${'v'.repeat(before)}"`,
+          n: before,
+          list: ['a'.repeat(before)],
+        },
+      }),
+    )
+    const fields = [
+      { name: 'email' },
+      { name: 'given_name' },
+      { name: 'user_metadata' },
+      { name: 'created_at' },
+    ]
+    for (const format of exportFormats) {
+      const { parsed, bytes } = both(format, fields, texts)
+      expect(bytes).toBe(parsed)
+    }
+  })
+
   it('refuses bytes that are not UTF-8', () => {
     const reader = new UserJsonReader(['email'])
     for (const bad of [[0xff], [0xc3], [0xed, 0xa0, 0x80], [0xe2, 0x28, 0xa1], [0xf5, 0x80, 0x80, 0x80]]) {

@@ -76,8 +76,8 @@ export class UserJsonReader {
   private readonly stack = new Int32Array(maxDepth)
   private openKeys = 0
   private bytes: Uint8Array = new Uint8Array(0)
-  /** `bytes` four at a time (made again only when `read` is given other bytes: a scan reuses one block). */
-  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
+  /** The bytes last read, four at a time (made again only for other bytes: a scan reuses one block). */
+  view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0))
   /** Each name's bytes, zero-padded to a multiple of four, as words. */
   private readonly nameWords: Int32Array[]
   /** Set by `stringEnd`: whether the string it read holds a `\` escape. */
