@@ -3,9 +3,10 @@
  * kind it is. Exports copy those bytes instead of parsing the user and stringifying it again (JSON.parse is most of
  * an export's time). That is exact only for text that JSON.stringify writes back unchanged after JSON.parse reads
  * it, so the reader accepts nothing else: no whitespace, only the escapes JSON.stringify writes (`\"` `\\` `\b` `\f`
- * `\n` `\r` `\t`, not `\u`), numbers as JavaScript prints them, valid UTF-8, no key twice in an object, no key that
- * starts with a digit (JavaScript puts index-like keys first). The store writes users with JSON.stringify, so every
- * user it wrote passes; anything else answers false and the caller parses that user as before.
+ * `\n` `\r` `\t`, not `\u`), numbers as JavaScript prints them, valid UTF-8, no key twice in a nested object nor a
+ * named key twice at the top, no key that starts with a digit (JavaScript puts index-like keys first). The store
+ * writes users with JSON.stringify, so every user it wrote passes; anything else answers false and the caller
+ * parses that user as before.
  */
 
 /** What a value is. `absent`: the key is not there. */
