@@ -169,6 +169,21 @@ describe('jsonRows', () => {
   })
 })
 
+describe('ByteSink', () => {
+  it('hands out pieces that later writes, in the same chunk or a new one, leave as they were', () => {
+    const sink = new ByteSink(8)
+    const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8')
+    sink.text('abc')
+    const first = sink.take()
+    sink.text('defg')
+    const second = sink.take()
+    sink.text('hi')
+    sink.text('jklmnopqrstuvwxyz')
+    const third = sink.take()
+    expect([text(first), text(second), text(third)]).toEqual(['abc', 'defg', 'hijklmnopqrstuvwxyz'])
+  })
+})
+
 describe('UserJsonReader', () => {
   const read = (text: string) => {
     const reader = new UserJsonReader(['email', 'rev'])
