@@ -170,7 +170,7 @@ export const p5: Scenario = {
         },
       ]
       const notes = [
-        `Tenant of ${count(users)} users; each run: a ~500 KB import and a CSV export of the whole tenant at once, ${Math.round(sent / runs)} commands per run (a run lasts as long as both jobs). Floor: ${floorAcks.ms.length} commands to a bare express app, idle machine. Stall resolution 10 ms.`,
+        `Tenant of ${count(users)} users; each run: a ~500 KB import and a CSV export of the whole tenant at once, ${Math.round(sent / runs)} commands per run (a run lasts as long as both jobs). Floor: ${floorAcks.ms.length} commands to a bare express app, idle machine. Stall resolution 10 ms. The export hands the loop back after each ~4 ms of rows (src/engine/export.ts), the import’s planning after ~8 ms (plan-in-slices.ts); an ack takes several turns of the loop, each of which may wait for one such slice.`,
       ]
       if (failed > 0 || floorAcks.failed > 0)
         notes.push(

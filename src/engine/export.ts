@@ -35,18 +35,18 @@ export interface ExportRequest {
 }
 
 /**
- * Users formatted between event-loop turns and handed to the file as one piece: 500 take a few ms (~5 µs a user
- * from bytes, ~20 parsed), so Slack's 3-second acks and HTTP requests wait no longer than that for the loop.
+ * Users formatted between event-loop turns and handed to the file as one piece. A piece ends after `pieceMs` of
+ * work (the time is read every `budgetCheckUsers` users) or at `usersPerPiece` users: from bytes a user takes a
+ * few µs, parsed ~20. Slack's acks and HTTP requests take several turns of the loop each, and each turn may wait
+ * for one piece (and for an import's slice, P5): 4 ms keeps the wait short, and a turn (the yield, the stream,
+ * the file write) costs ~0.1 ms of CPU on a busy 2-core host, a few % of a piece. The time, not the count, bounds
+ * a piece while the code is still cold (the first pieces, before V8 optimizes it) or the machine is busy.
  */
-const usersPerPiece = 500
-/**
- * A piece also ends once it took this long (checked every `budgetCheckUsers` users): while the code is still cold
- * (the first pieces, before V8 optimizes it) or the machine is busy, 500 users can take tens of milliseconds.
- */
-const pieceMs = 8
-const budgetCheckUsers = 50
-/** Room for a piece of bytes: 500 users of ~400 bytes (it grows for larger ones). */
-const pieceBytes = 256 * 1024
+const usersPerPiece = 2000
+const pieceMs = 4
+const budgetCheckUsers = 25
+/** Pieces are written into chunks of this size (a few pieces each), unfilled: every byte handed on is written. */
+const chunkBytes = 1024 * 1024
 export const sampleSize = 10
 
 /**
@@ -233,7 +233,7 @@ async function* bytePieces(
   onProgress: (count: number) => void,
 ): AsyncGenerator<Uint8Array> {
   const writer = exportWriter(job.format, columns)
-  const out = new ByteSink(pieceBytes)
+  const out = new ByteSink(chunkBytes, (size) => Buffer.allocUnsafeSlow(size))
   out.text(writer.head)
   let count = 0
   let pieceStart = performance.now()

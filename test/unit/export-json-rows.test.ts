@@ -169,6 +169,21 @@ describe('jsonRows', () => {
   })
 })
 
+describe('ByteSink', () => {
+  it('hands out pieces that later writes, in the same chunk or a new one, leave as they were', () => {
+    const sink = new ByteSink(8)
+    const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8')
+    sink.text('abc')
+    const first = sink.take()
+    sink.text('defg')
+    const second = sink.take()
+    sink.text('hi')
+    sink.text('jklmnopqrstuvwxyz')
+    const third = sink.take()
+    expect([text(first), text(second), text(third)]).toEqual(['abc', 'defg', 'hijklmnopqrstuvwxyz'])
+  })
+})
+
 describe('UserJsonReader', () => {
   const read = (text: string) => {
     const reader = new UserJsonReader(['email', 'rev'])
@@ -201,6 +216,51 @@ describe('UserJsonReader', () => {
     ['an unterminated string', '{"email":"x}'],
   ])('refuses %s', (_, text) => {
     expect(read(text)).toBeUndefined()
+  })
+
+  it('sees a quote, backslash, control or non-ASCII byte at every position of a four-byte word', () => {
+    for (let before = 0; before < 8; before++) {
+      for (const char of ['"', '\\', '\n', '\t', 'é', '😀', '\u007f', ' ', '!', '#', '[', '~']) {
+        const email = `${'a'.repeat(before)}${char}${'b'.repeat(9)}`
+        const reader = read(JSON.stringify({ email, rev: 1 }))
+        expect(reader?.kinds[0], email).toBe(Kind.string)
+        const length = (reader?.ends[0] ?? 0) - (reader?.starts[0] ?? 0)
+        expect(length, email).toBe(Buffer.byteLength(JSON.stringify(email)))
+      }
+      for (const raw of [0x00, 0x01, 0x1f, 0x80, 0xff]) {
+        const text = Buffer.concat([
+          Buffer.from(`{"email":"${'a'.repeat(before)}`),
+          Buffer.from([raw]),
+          Buffer.from('bbbbbbbbb","rev":1}\n'),
+        ])
+        expect(new UserJsonReader(['email']).read(text, 0, text.length - 1), `${before} ${raw}`).toBe(false)
+      }
+    }
+  })
+
+  it('copies cells whose quotes and escapes fall at every position of a four-byte word', () => {
+    const texts = Array.from({ length: 8 }, (_, before) =>
+      JSON.stringify({
+        ...base,
+        email: `${'e'.repeat(before)}"q"${'x'.repeat(before)}`,
+        given_name: 'n'.repeat(before),
+        user_metadata: {
+          ['k'.repeat(before)]: `${'v'.repeat(before)}"`,
+          n: before,
+          list: ['a'.repeat(before)],
+        },
+      }),
+    )
+    const fields = [
+      { name: 'email' },
+      { name: 'given_name' },
+      { name: 'user_metadata' },
+      { name: 'created_at' },
+    ]
+    for (const format of exportFormats) {
+      const { parsed, bytes } = both(format, fields, texts)
+      expect(bytes).toBe(parsed)
+    }
   })
 
   it('refuses bytes that are not UTF-8', () => {

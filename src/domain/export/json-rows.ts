@@ -12,21 +12,36 @@ export interface JsonRows {
   write(bytes: Uint8Array, start: number, end: number, out: ByteSink, index: number): boolean
 }
 
-/** Bytes gathered into one growing array, handed on with `take`. */
+/**
+ * Bytes gathered in chunks and handed on with `take` as views of them: a chunk is written forward only, so a view
+ * taken stays as it was, and the next piece goes on in the same chunk until it is full (one allocation for several
+ * pieces, none zero-filled when `allocate` does not fill).
+ */
 export class ByteSink {
   bytes: Uint8Array
   length = 0
+  private view: DataView<ArrayBufferLike>
+  /** Where the bytes not yet taken start. */
+  private from = 0
   private readonly encoder = new TextEncoder()
 
-  constructor(private readonly capacity: number) {
-    this.bytes = new Uint8Array(capacity)
+  constructor(
+    private readonly capacity: number,
+    private readonly allocate: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+  ) {
+    this.bytes = allocate(capacity)
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength)
   }
 
   reserve(more: number): void {
     if (this.length + more <= this.bytes.length) return
-    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.length + more))
-    grown.set(this.bytes.subarray(0, this.length))
-    this.bytes = grown
+    const pending = this.length - this.from
+    const chunk = this.allocate(Math.max(this.capacity, 2 * (pending + more)))
+    chunk.set(this.bytes.subarray(this.from, this.length))
+    this.bytes = chunk
+    this.view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    this.from = 0
+    this.length = pending
   }
 
   byte(value: number): void {
@@ -45,16 +60,54 @@ export class ByteSink {
     this.length = at + length
   }
 
+  /** `from[start, end)`, whose DataView is `view`, a word at a time. The room must be reserved. */
+  copyWords(view: DataView<ArrayBufferLike>, from: Uint8Array, start: number, end: number): void {
+    const out = this.view
+    let at = this.length
+    let i = start
+    for (; i + 4 <= end; i += 4, at += 4) out.setInt32(at, view.getInt32(i, true), true)
+    const bytes = this.bytes
+    for (; i < end; i++) bytes[at++] = from[i] as number
+    this.length = at
+  }
+
+  /** As `copyWords`, each `"` written twice (CSV's escaping); words without one are copied whole. */
+  copyDoublingQuotes(view: DataView<ArrayBufferLike>, from: Uint8Array, start: number, end: number): void {
+    const out = this.view
+    const bytes = this.bytes
+    let at = this.length
+    let i = start
+    for (; i + 4 <= end; i += 4) {
+      const word = view.getInt32(i, true)
+      const quotes = word ^ 0x22222222
+      if ((((quotes - 0x01010101) | 0) & ~quotes & 0x80808080) === 0) {
+        out.setInt32(at, word, true)
+        at += 4
+        continue
+      }
+      for (let k = i; k < i + 4; k++) {
+        const byte = from[k] as number
+        bytes[at++] = byte
+        if (byte === quote) bytes[at++] = quote
+      }
+    }
+    for (; i < end; i++) {
+      const byte = from[i] as number
+      bytes[at++] = byte
+      if (byte === quote) bytes[at++] = quote
+    }
+    this.length = at
+  }
+
   text(text: string): void {
     this.reserve(text.length * 3)
     this.length += this.encoder.encodeInto(text, this.bytes.subarray(this.length)).written
   }
 
-  /** The bytes so far; the sink starts over with a new array, so the returned one is the caller's. */
+  /** The bytes since the last `take`: the caller's to keep (the sink never writes them again). */
   take(): Uint8Array {
-    const taken = this.bytes.subarray(0, this.length)
-    this.bytes = new Uint8Array(Math.max(this.capacity, this.bytes.length))
-    this.length = 0
+    const taken = this.bytes.subarray(this.from, this.length)
+    this.from = this.length
     return taken
   }
 }
@@ -79,21 +132,32 @@ export function jsonRows(format: ExportFormat, columns: readonly Column[]): Json
   const range: ValueRange = { kind: Kind.absent, start: 0, end: 0, escaped: false }
   const readRow = (bytes: Uint8Array, start: number, end: number) =>
     reader.read(bytes, start, end) && isStoredUser(reader, shape, bytes)
+  /** The value of column `column` into `range`: a top-level value straight from the reader's arrays. */
   const find = (column: number) => {
     const { name, path } = plan[column] as (typeof plan)[number]
-    reader.find(name, path, range)
+    if (path.length > 0) {
+      reader.find(name, path, range)
+      return
+    }
+    range.kind = reader.kinds[name] as Kind
+    range.start = reader.starts[name] as number
+    range.end = reader.ends[name] as number
+    range.escaped = reader.escapes[name] === 1
   }
   if (format === 'csv') {
     return {
       write(bytes, start, end, out) {
         if (!readRow(bytes, start, end)) return false
         for (let column = 0; column < plan.length; column++) {
-          if (column > 0) out.byte(comma)
           find(column)
-          csvValue(bytes, range, out)
+          // The cell's most: its bytes with every one doubled, the quotes and the separator.
+          out.reserve(2 * (range.end - range.start) + 4)
+          if (column > 0) out.bytes[out.length++] = comma
+          csvValue(reader.view, bytes, range, out)
         }
-        out.byte(carriageReturn)
-        out.byte(lineFeed)
+        out.reserve(2)
+        out.bytes[out.length++] = carriageReturn
+        out.bytes[out.length++] = lineFeed
         return true
       },
     }
@@ -105,26 +169,43 @@ export function jsonRows(format: ExportFormat, columns: readonly Column[]): Json
   )
   const encoder = new TextEncoder()
   const keys = labels.map((label) => encoder.encode(`${JSON.stringify(label)}:`))
+  // A top-level column under its own name: the stored `"name":value` is the member, copied as one run.
+  const asStored = columns.map(
+    (column) => column.segments.length === 1 && column.label === column.segments[0],
+  )
+  const lead = format === 'json' ? 3 : 1
   return {
     write(bytes, start, end, out, index) {
       if (!readRow(bytes, start, end)) return false
+      out.reserve(lead)
       if (format === 'json' && index > 0) {
-        out.byte(comma)
-        out.byte(lineFeed)
+        out.bytes[out.length++] = comma
+        out.bytes[out.length++] = lineFeed
       }
-      out.byte(openBrace)
+      out.bytes[out.length++] = openBrace
       let first = true
-      for (const column of order) {
+      for (let o = 0; o < order.length; o++) {
+        const column = order[o] as number
         find(column)
         if (range.kind === Kind.absent) continue
-        if (!first) out.byte(comma)
-        first = false
         const key = keys[column] as Uint8Array
-        out.copy(key, 0, key.length)
-        out.copy(bytes, range.start, range.end)
+        out.reserve(key.length + (range.end - range.start) + 3)
+        if (!first) out.bytes[out.length++] = comma
+        first = false
+        if (asStored[column] === true) {
+          out.copyWords(
+            reader.view,
+            bytes,
+            reader.keyStarts[plan[column]?.name as number] as number,
+            range.end,
+          )
+        } else {
+          out.copy(key, 0, key.length)
+          out.copyWords(reader.view, bytes, range.start, range.end)
+        }
       }
-      out.byte(closeBrace)
-      if (format === 'ndjson') out.byte(lineFeed)
+      out.bytes[out.length++] = closeBrace
+      if (format === 'ndjson') out.bytes[out.length++] = lineFeed
       return true
     },
   }
@@ -139,8 +220,13 @@ const openBrace = 0x7b
 const closeBrace = 0x7d
 const decoder = new TextDecoder()
 
-/** `csvCell` of the value, from its bytes. */
-function csvValue(bytes: Uint8Array, range: ValueRange, out: ByteSink): void {
+/** `csvCell` of the value, from its bytes. `out` has room for it: twice its bytes and 3 (the caller reserved it). */
+function csvValue(
+  view: DataView<ArrayBufferLike>,
+  bytes: Uint8Array,
+  range: ValueRange,
+  out: ByteSink,
+): void {
   switch (range.kind) {
     case Kind.absent:
     case Kind.null:
@@ -148,36 +234,27 @@ function csvValue(bytes: Uint8Array, range: ValueRange, out: ByteSink): void {
     case Kind.true:
     case Kind.false:
     case Kind.number:
-      out.copy(bytes, range.start, range.end)
+      out.copyWords(view, bytes, range.start, range.end)
       return
     case Kind.string:
       if (range.escaped) {
         out.text(csvCell(JSON.parse(decoder.decode(bytes.subarray(range.start, range.end)))))
       } else if (isIsoDate(bytes, range.start + 1, range.end - 1)) {
-        out.copy(bytes, range.start + 1, range.end - 1)
+        out.copyWords(view, bytes, range.start + 1, range.end - 1)
       } else {
         // No escape, so no double quote to double.
-        out.byte(quote)
-        out.byte(apostrophe)
-        out.copy(bytes, range.start + 1, range.end - 1)
-        out.byte(quote)
+        out.bytes[out.length++] = quote
+        out.bytes[out.length++] = apostrophe
+        out.copyWords(view, bytes, range.start + 1, range.end - 1)
+        out.bytes[out.length++] = quote
       }
       return
-    default: {
+    default:
       // An object or an array: its JSON text, as a string cell.
-      out.reserve(2 * (range.end - range.start) + 3)
-      const target = out.bytes
-      let at = out.length
-      target[at++] = quote
-      target[at++] = apostrophe
-      for (let i = range.start; i < range.end; i++) {
-        const byte = bytes[i] as number
-        target[at++] = byte
-        if (byte === quote) target[at++] = quote
-      }
-      target[at++] = quote
-      out.length = at
-    }
+      out.bytes[out.length++] = quote
+      out.bytes[out.length++] = apostrophe
+      out.copyDoublingQuotes(view, bytes, range.start, range.end)
+      out.bytes[out.length++] = quote
   }
 }
 
