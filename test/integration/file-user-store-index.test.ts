@@ -170,7 +170,7 @@ describe('FileUserStore index against a model', () => {
     expect(store.getById(user(3).user_id)?.email).toBe('shared@example.com')
   })
 
-  it('reads a commit\'s users from its journal line in memory, then from the journal file once it is durable', async () => {
+  it("reads a commit's users from its journal line in memory, then from the journal file once it is durable", async () => {
     const index = (store as unknown as { index: UserIndex }).index
     // A deleted user's slot has no source.
     const sourcesOfUsers = () =>

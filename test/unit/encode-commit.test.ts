@@ -8,7 +8,9 @@ function user(n: number, extra: Partial<StoredUser> = {}): StoredUser {
     connection_id: 'con_1',
     email: `u${n}@example.com`,
     email_verified: false,
-    identities: [{ connection: 'Username-Password-Authentication', provider: 'auth0', user_id: `${n}`, isSocial: false }],
+    identities: [
+      { connection: 'Username-Password-Authentication', provider: 'auth0', user_id: `${n}`, isSocial: false },
+    ],
     created_at: '2026-01-01T00:00:00.000Z',
     updated_at: '2026-01-01T00:00:00.000Z',
     rev: 7,
@@ -23,7 +25,14 @@ describe('encodeCommit', () => {
       user(2, { user_metadata: { note: 'a\\"b\n\t', list: [1, [2, { a: '}' }]] } }),
       user(3, { email: 'ünï@exämple.com', given_name: '\u2028\ud83d' }),
     ]
-    const record: JournalRecord = { seq: 7, jobId: 'job_1', chunk: 2, puts, deletes: ['auth0|9'], meta: { a: [1] } }
+    const record: JournalRecord = {
+      seq: 7,
+      jobId: 'job_1',
+      chunk: 2,
+      puts,
+      deletes: ['auth0|9'],
+      meta: { a: [1] },
+    }
 
     const encoded = encodeCommit(record)
 
@@ -50,10 +59,12 @@ describe('encodeCommit', () => {
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
 
-    expect(() => encodeCommit({ seq: 1, jobId: 'j', chunk: 0, puts: [bad], deletes: [], meta: null })).toThrow(
-      /email: expected a string/,
-    )
-    expect(() => encodeCommit({ seq: 1, jobId: 'j', chunk: 0, puts: [user(1)], deletes: [], meta: cyclic })).toThrow()
+    expect(() =>
+      encodeCommit({ seq: 1, jobId: 'j', chunk: 0, puts: [bad], deletes: [], meta: null }),
+    ).toThrow(/email: expected a string/)
+    expect(() =>
+      encodeCommit({ seq: 1, jobId: 'j', chunk: 0, puts: [user(1)], deletes: [], meta: cyclic }),
+    ).toThrow()
   })
 
   it('encodes a commit larger than the shared scratch Buffer, then small ones again', () => {

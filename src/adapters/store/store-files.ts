@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { type StoredUser, storedUserSchema } from '../../domain/users/user.ts'
 import { AppError } from '../../errors.ts'
 import { openPrivate, syncDirectory } from './durable-fs.ts'
+import { findPuts } from './journal-puts.ts'
 
 /**
  * The files of a store directory and their formats:
@@ -91,50 +92,35 @@ export function snapshotKeys(user: StoredUser): string {
 /**
  * The journal line of a commit (the bytes of `JSON.stringify(record)`, newline included), where each put's JSON is
  * in it, and the puts' keys (`snapshotKeys`, one line each): the index points at the users in the line itself
- * until it is durable, then at the same bytes in the journal file (see commit-index.ts). One JSON.stringify and one
- * UTF-8 encoding per user, straight into a scratch Buffer reused by every commit; no user is copied again. Throws
- * when the record is not JSON or a key of a put is not a string.
+ * until it is durable, then at the same bytes in the journal file (see commit-index.ts). The record is stringified
+ * in one call (one long string, not a short one per user for the garbage collector to copy) and encoded once into a
+ * scratch Buffer reused by every commit; `findPuts` then finds the users in the bytes. Throws when the record is not
+ * JSON or a key of a put is not a string.
  */
 export function encodeCommit(record: JournalRecord): EncodedCommit {
   const { puts } = record
   const count = puts.length
-  const jsons: string[] = new Array(count)
   const keys: string[] = new Array(count)
-  let lineMax = 0
   let keysMax = 0
   for (let i = 0; i < count; i++) {
     const user = puts[i] as StoredUser
     const problem = keyProblem(user)
     if (problem !== undefined) throw new Error(`user ${String(user.user_id)}: ${problem}`)
-    // The element JSON.stringify(record) would write: a user is serialized alike inside the array and alone.
-    const json = JSON.stringify(user)
     const key = snapshotKeys(user)
-    jsons[i] = json
     keys[i] = key
-    lineMax += json.length
     keysMax += key.length
   }
-  const meta = JSON.stringify(record.meta)
-  const head =
-    `{"seq":${JSON.stringify(record.seq)},"jobId":${JSON.stringify(record.jobId)},` +
-    `"chunk":${JSON.stringify(record.chunk)},"puts":[`
-  const tail = `],"deletes":${JSON.stringify(record.deletes)}${meta === undefined ? '' : `,"meta":${meta}`}}\n`
+  const text = JSON.stringify(record)
   // UTF-16 units → UTF-8 bytes is at most 3×: written into scratch of that size, then copied out exactly (one
-  // memcpy is cheaper than measuring every string first).
-  const scratch = scratchOf(3 * (lineMax + head.length + tail.length) + count)
-  const putStarts: number[] = new Array(count)
-  const putLengths: number[] = new Array(count)
-  let offset = scratch.write(head, 0)
-  for (let i = 0; i < count; i++) {
-    if (i > 0) scratch[offset++] = comma
-    putStarts[i] = offset
-    const written = scratch.write(jsons[i] as string, offset)
-    putLengths[i] = written
-    offset += written
-  }
-  offset += scratch.write(tail, offset)
-  const line = Buffer.allocUnsafe(offset)
-  scratch.copy(line, 0, 0, offset)
+  // memcpy is cheaper than measuring the string first).
+  const scratch = scratchOf(3 * text.length + 1)
+  let length = scratch.write(text, 0)
+  scratch[length++] = newline
+  const line = Buffer.allocUnsafe(length)
+  scratch.copy(line, 0, 0, length)
+  const ranges = findPuts(line, 0, length, count)
+  if (ranges === undefined)
+    throw new Error('the record line does not hold its puts where JSON.stringify writes them')
   const keyScratch = scratchOf(3 * keysMax + count)
   let keyOffset = 0
   for (let i = 0; i < count; i++) {
@@ -143,7 +129,7 @@ export function encodeCommit(record: JournalRecord): EncodedCommit {
   }
   const keyLines = Buffer.allocUnsafe(keyOffset)
   keyScratch.copy(keyLines, 0, 0, keyOffset)
-  return { line, keys: keyLines, putStarts, putLengths }
+  return { line, keys: keyLines, putStarts: ranges.starts, putLengths: ranges.lengths }
 }
 
 export interface EncodedCommit {
@@ -206,7 +192,6 @@ function keyProblem(user: StoredUser): string | undefined {
 
 const tab = 0x09
 const newline = 0x0a
-const comma = 0x2c
 const quote = 0x22
 const backslash = 0x5c
 const openBrace = 0x7b
