@@ -126,7 +126,7 @@ export const p1: Scenario = {
       }
     })
     const notes = [
-      `Floor: ${ctx.store === 'postgres' ? pgImportFloorWork : importFloorWork}. Here the fast path answers ${fastShare(measures)} of the file’s users; the rest go to zod, in Roster as in the floor. Not in the floor (Roster’s own cost, counted against it): the job’s record, normalizing, in-file duplicates, planning against the tenant, the store’s encoding and ${ctx.store === 'postgres' ? 'its commit (the lookup of the chunk’s keys, the chunk’s row with its undo pre-images, and its users: a chunk of new users COPYed straight into `users` as the floor does, others COPYed into a temp table then INSERT … SELECT … ON CONFLICT); the upload kept in the database' : 'journal'}.`,
+      `Floor: ${ctx.store === 'postgres' ? pgImportFloorWork : importFloorWork}. Here the fast path answers ${fastShare(measures)} of the file’s users; the rest go to zod, in Roster as in the floor. Not in the floor (Roster’s own cost, counted against it): the job’s record, normalizing, in-file duplicates, planning against the tenant, the store’s encoding (${ctx.store === 'postgres' ? 'each stored row' : 'one JSON.stringify of the commit, the stored users — twice the file’s bytes here — and their keys'}) and ${ctx.store === 'postgres' ? 'its commit (the lookup of the chunk’s keys, the chunk’s row with its undo pre-images, and its users: a chunk of new users COPYed straight into `users` as the floor does, others COPYed into a temp table then INSERT … SELECT … ON CONFLICT); the upload kept in the database' : 'journal'}.`,
       'Each tenant: one warm-up import first (not counted); every run imports new users.',
       ...measures.flatMap((m) => m.notes),
     ]

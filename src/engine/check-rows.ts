@@ -115,16 +115,22 @@ async function checkChunk(
   const valid: PlannedRow[] = []
   const errors: ReportEntry[] = []
   const ignored = new Set<string>()
+  const options = { usernameLimits }
   for (let index = start; index < end; index++) {
     if ((index - start) % validationSlice === validationSlice - 1) await yieldToEventLoop()
     const normal = normalized[index] as (typeof normalized)[number]
     for (const key of normal.ignored) ignored.add(key)
-    const result = validateImportRow(normal.row, { usernameLimits })
+    const result = validateImportRow(normal.row, options)
+    const duplicate = duplicates.get(index)
+    // The common row, checked without building anything more than its PlannedRow.
+    if (result.ok && normal.errors.length === 0 && normal.disagreements === undefined && !duplicate) {
+      valid.push({ index, row: result.row, partialMetadata: normal.partialMetadata })
+      continue
+    }
     const rowErrors = [...normal.errors, ...(result.ok ? [] : result.errors)]
     // A label that disagrees with its field: its value must be valid too, since the planner may keep it.
     const alternative = normal.disagreements && labelledRow(normal.row, normal.disagreements, usernameLimits)
     if (alternative && !alternative.ok) rowErrors.push(...alternative.errors)
-    const duplicate = duplicates.get(index)
     if (duplicate) rowErrors.push(duplicate)
     if (result.ok && rowErrors.length === 0) {
       valid.push({

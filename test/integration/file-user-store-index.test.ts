@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type FileUserStore, openFileUserStore } from '../../src/adapters/store/file-user-store.ts'
+import type { UserIndex } from '../../src/adapters/store/user-index.ts'
 import type { StoredUser } from '../../src/domain/users/user.ts'
 import {
   allUsers,
@@ -167,6 +168,33 @@ describe('FileUserStore index against a model', () => {
     expect(store.findByEmail(conA, 'shared@example.com')).toBeUndefined()
     expect(store.findByUsername(conA, 'shared')).toBeUndefined()
     expect(store.getById(user(3).user_id)?.email).toBe('shared@example.com')
+  })
+
+  it("reads a commit's users from its journal line in memory, then from the journal file once it is durable", async () => {
+    const index = (store as unknown as { index: UserIndex }).index
+    // A deleted user's slot has no source.
+    const sourcesOfUsers = () =>
+      Array.from(
+        { length: index.slots.used },
+        (_, slot) => index.table.sources[index.slots.source[slot] as number],
+      ).filter((source) => source !== undefined)
+    const puts = Array.from({ length: 50 }, (_, n) => user(n, { given_name: n % 2 ? 'Zoë "Z"' : 'Ann' }))
+
+    const committing = store.commit(batch('job_1', 0, { puts, deletes: [user(3).user_id] }))
+    // Applied at once: every user read from the commit's line, still in memory.
+    expect(new Set(sourcesOfUsers().map((source) => source.bytes !== undefined))).toEqual(new Set([true]))
+    expect(store.getById(user(7).user_id)).toEqual({ ...user(7, { given_name: 'Zoë "Z"' }), rev: 1 })
+    await committing
+
+    const sources = sourcesOfUsers()
+    expect(sources).toHaveLength(49)
+    for (const source of sources) expect(source.bytes === undefined && source.kind === 'json').toBe(true)
+    const model = new Model()
+    model.apply(
+      puts.filter((_, n) => n !== 3).map((u) => ({ ...u, rev: 1 })),
+      [],
+    )
+    expectSame(model)
   })
 
   it('moves users out of mostly replaced buffers while commits keep replacing them', async () => {

@@ -15,7 +15,11 @@ import {
   messageOf,
   syncDir,
   writeFileDurably,
+  writeNewFileDurably,
 } from './durable-json-file.ts'
+
+/** Files of a job that nothing reads before the job's record says they are there: `artifactNames` upload and undo. */
+const writtenInPlace: ReadonlySet<string> = new Set(['upload', 'undo.json'])
 
 /** Per-job files at `<dir>/<jobId>/<name>`. */
 export function createFileArtifacts(dir: string): Artifacts {
@@ -36,6 +40,13 @@ export function createFileArtifacts(dir: string): Artifacts {
       try {
         // A new job folder's entry is synced while the file is written: both are durable before put resolves.
         const { synced } = await makeDir(folder)
+        synced.catch(() => undefined)
+        // A job's upload and undo data are read only once its record says they are there: written in place the
+        // first time, one fsync sooner (see writeNewFileDurably); a second put replaces the file whole.
+        if (writtenInPlace.has(name) && (await writeNewFileDurably(file, bytes))) {
+          await synced
+          return
+        }
         // A tmp name of its own per put, so two puts of the same file cannot write into one tmp file. A crash
         // leaves it behind as a dot file, ignored by get and removed with the job.
         const tmpFile = join(folder, `.${name}.${randomBytes(6).toString('hex')}.tmp`)

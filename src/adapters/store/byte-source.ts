@@ -45,8 +45,9 @@ export class ByteSource {
     return new ByteSource(kind, undefined, fd, path)
   }
 
-  static memory(bytes: Buffer): ByteSource {
-    return new ByteSource('line', bytes, undefined, undefined)
+  /** Bytes in memory: snapshot lines, or (`json`) a commit's journal line, its puts read where they are in it. */
+  static memory(bytes: Buffer, kind: SourceKind = 'line'): ByteSource {
+    return new ByteSource(kind, bytes, undefined, undefined)
   }
 
   /** Fills `into[at, at + length)` with the source's bytes from `position`. */

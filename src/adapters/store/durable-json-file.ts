@@ -50,6 +50,43 @@ export async function writeFileDurably(
   await syncDir(dirname(file))
 }
 
+/**
+ * Writes a file that must not exist yet, durably, without a tmp file: its data is synced while its directory entry
+ * is, so it is durable one fsync sooner than through a rename. For a file nothing reads before the caller says it
+ * is there (a job's upload before its record; its undo data before the job is settled), which a crash can leave
+ * half-written under its name: whoever writes it again finds it there and replaces it whole. Answers false, writing
+ * nothing, when the file exists (then use `writeFileDurably`).
+ */
+export async function writeNewFileDurably(
+  file: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<boolean> {
+  let handle: Awaited<ReturnType<typeof openPrivate>>
+  try {
+    handle = await openPrivate(file, 'wx', options.mode ?? privateFileMode)
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST') return false
+    throw error
+  }
+  // The new name is made durable while the data is written and synced.
+  const entry = syncDir(dirname(file))
+  entry.catch(() => undefined)
+  try {
+    try {
+      await handle.writeFile(data)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await entry
+  } catch (error) {
+    await rm(file, { force: true }).catch(() => undefined)
+    throw error
+  }
+  return true
+}
+
 /** One fsync-a-directory for the whole store: the user store's (durable-fs.ts), minus Windows, which cannot. */
 export async function syncDir(dir: string): Promise<void> {
   if (process.platform === 'win32') return

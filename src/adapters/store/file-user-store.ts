@@ -4,8 +4,9 @@ import type { CommitBatch, CommitRecord, UserJson, UserQuery } from '../../engin
 import type { ChunkCommit } from '../../engine/user-directory.ts'
 import { AppError } from '../../errors.ts'
 import { ByteSource } from './byte-source.ts'
+import { applyCommit, moveCommitToFile } from './commit-index.ts'
 import { type ViewKeys, viewKeys, writeCompactedIndex } from './compacted-index.ts'
-import { adoptSnapshot, moveToFile } from './index-moves.ts'
+import { adoptSnapshot } from './index-moves.ts'
 import { JournalWriter, type OpenAppendHandle, openForAppend } from './journal-writer.ts'
 import { snapshotLines } from './snapshot-lines.ts'
 import {
@@ -168,7 +169,7 @@ export class FileUserStore implements UserStore {
       )
     }
     this.lastSeq = seq
-    const memory = this.index.apply(encoded.puts, record.deletes)
+    const memory = applyCommit(this.index, encoded, record.deletes)
     // Only what recovery needs: the users are in the index (and the journal), not kept twice.
     const commit: ChunkCommit = { seq, jobId: record.jobId, chunk: record.chunk, meta: record.meta }
     const jobCommits = this.commitsByJob.get(record.jobId)
@@ -252,8 +253,7 @@ export class FileUserStore implements UserStore {
       }
       this.journals.set(generation, journal)
     }
-    const positions = encoded.putStarts.map((start) => lineStart + start)
-    moveToFile(this.index, memory, journal, positions, encoded.putLengths)
+    moveCommitToFile(this.index, memory, encoded, journal, lineStart)
   }
 
   private async writeCompaction(

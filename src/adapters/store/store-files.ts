@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { type StoredUser, storedUserSchema } from '../../domain/users/user.ts'
 import { AppError } from '../../errors.ts'
 import { openPrivate, syncDirectory } from './durable-fs.ts'
+import { findPuts } from './journal-puts.ts'
 
 /**
  * The files of a store directory and their formats:
@@ -75,8 +76,8 @@ export async function removeJournalsBefore(dir: string, generation: number): Pro
  * key JSON-encoded by JSON.stringify, the username field empty (not `""`) when the user has none. JSON text never
  * holds a raw tab or newline, so the first four tabs end the keys and the line ends at the first newline; the index
  * hashes and compares the keys as these bytes, so opening a store parses no JSON and decodes no strings, and a user
- * is parsed only when it is read. The in-memory index holds every user in this form too (commits encode their puts
- * with `encodeCommit`), so compaction writes users by copying their bytes.
+ * is parsed only when it is read. Compaction writes a snapshot user by copying its line; a user whose bytes are a
+ * journal put (a commit's, see `encodeCommit`) gets its keys written in front of its JSON.
  */
 export function snapshotLine(user: StoredUser, json: string = JSON.stringify(user)): string {
   return `${snapshotKeys(user)}${json}\n`
@@ -89,84 +90,96 @@ export function snapshotKeys(user: StoredUser): string {
 }
 
 /**
- * The journal line of a commit (the bytes of `JSON.stringify(record)`, newline included) and its puts as snapshot
- * lines, sharing one JSON.stringify and one UTF-8 encoding per user: the journal line copies each user's JSON from
- * the snapshot lines' bytes. Throws when the record is not JSON or a key of a put is not a string.
+ * The journal line of a commit (the bytes of `JSON.stringify(record)`, newline included), where each put's JSON is
+ * in it, and the puts' keys (`snapshotKeys`, one line each): the index points at the users in the line itself
+ * until it is durable, then at the same bytes in the journal file (see commit-index.ts). The record is stringified
+ * in one call (one long string, not a short one per user for the garbage collector to copy) and encoded once into a
+ * scratch Buffer reused by every commit; `findPuts` then finds the users in the bytes. Throws when the record is not
+ * JSON or a key of a put is not a string.
  */
 export function encodeCommit(record: JournalRecord): EncodedCommit {
-  const users = encodeUsers(record.puts)
-  const meta = JSON.stringify(record.meta)
-  const head =
-    `{"seq":${JSON.stringify(record.seq)},"jobId":${JSON.stringify(record.jobId)},` +
-    `"chunk":${JSON.stringify(record.chunk)},"puts":[`
-  const tail = `],"deletes":${JSON.stringify(record.deletes)}${meta === undefined ? '' : `,"meta":${meta}`}}\n`
-  const { bytes, jsonStarts, ends } = users
-  let length = Buffer.byteLength(head) + Buffer.byteLength(tail) + Math.max(0, ends.length - 1)
-  for (let i = 0; i < ends.length; i++) length += (ends[i] as number) - (jsonStarts[i] as number)
-  const line = Buffer.allocUnsafe(length)
-  const putStarts: number[] = new Array(ends.length)
-  const putLengths: number[] = new Array(ends.length)
-  let offset = line.write(head, 0)
-  for (let i = 0; i < ends.length; i++) {
-    if (i > 0) line[offset++] = comma
-    putStarts[i] = offset
-    putLengths[i] = (ends[i] as number) - (jsonStarts[i] as number)
-    offset += bytes.copy(line, offset, jsonStarts[i] as number, ends[i] as number)
+  const { puts } = record
+  const count = puts.length
+  const keys: string[] = new Array(count)
+  let keysMax = 0
+  for (let i = 0; i < count; i++) {
+    const user = puts[i] as StoredUser
+    const problem = keyProblem(user)
+    if (problem !== undefined) throw new Error(`user ${String(user.user_id)}: ${problem}`)
+    const key = snapshotKeys(user)
+    keys[i] = key
+    keysMax += key.length
   }
-  line.write(tail, offset)
-  return { line, puts: bytes, putStarts, putLengths }
+  const text = JSON.stringify(record)
+  // UTF-16 units → UTF-8 bytes is at most 3×: written into scratch of that size, then copied out exactly (one
+  // memcpy is cheaper than measuring the string first).
+  const scratch = scratchOf(3 * text.length + 1)
+  let length = scratch.write(text, 0)
+  scratch[length++] = newline
+  const line = Buffer.allocUnsafe(length)
+  scratch.copy(line, 0, 0, length)
+  const ranges = findPuts(line, 0, length, count)
+  if (ranges === undefined)
+    throw new Error('the record line does not hold its puts where JSON.stringify writes them')
+  const keyScratch = scratchOf(3 * keysMax + count)
+  let keyOffset = 0
+  for (let i = 0; i < count; i++) {
+    keyOffset += keyScratch.write(keys[i] as string, keyOffset)
+    keyScratch[keyOffset++] = newline
+  }
+  const keyLines = Buffer.allocUnsafe(keyOffset)
+  keyScratch.copy(keyLines, 0, 0, keyOffset)
+  return { line, keys: keyLines, putStarts: ranges.starts, putLengths: ranges.lengths }
 }
 
 export interface EncodedCommit {
   /** The journal line. */
   line: Buffer
-  /** The puts as snapshot lines, for the index. */
-  puts: Buffer
-  /** Where each put's JSON is in `line`, and its length: where the index finds the user once the line is on disk. */
+  /** Each put's keys (`snapshotKeys`, ending in a tab), a line each, in the order of the puts. */
+  keys: Buffer
+  /** Where each put's JSON is in `line`, and its length: the index reads the user there, then in the file. */
   putStarts: number[]
   putLengths: number[]
 }
 
+/** Commits up to this size (UTF-8 upper bound) are encoded in the shared scratch; a larger one gets its own. */
+const maxScratch = 16 * 1024 * 1024
+let sharedScratch = Buffer.allocUnsafeSlow(0)
+
+/** A Buffer of at least `size` bytes to encode into: encoding is synchronous, so commits take turns with it. */
+function scratchOf(size: number): Buffer {
+  if (size > maxScratch) return Buffer.allocUnsafeSlow(size)
+  if (sharedScratch.length < size) sharedScratch = Buffer.allocUnsafeSlow(Math.min(maxScratch, size * 2))
+  return sharedScratch
+}
+
 /** The snapshot lines of users, for replaying a journal record into the index. */
 export function encodeUserLines(users: readonly StoredUser[]): Buffer {
-  return encodeUsers(users).bytes
+  return encodeUsers(users)
 }
 
 /**
- * The users' snapshot lines in one Buffer of exactly their size (the index keeps it), and where each user's JSON
- * starts and its line's newline is. Each string is encoded straight into the Buffer: no long string is built.
+ * The users' snapshot lines in one Buffer of exactly their size (the index keeps it). Each string is encoded
+ * straight into the Buffer: no long string is built.
  */
-function encodeUsers(users: readonly StoredUser[]): { bytes: Buffer; jsonStarts: number[]; ends: number[] } {
-  const keys: string[] = new Array(users.length)
-  const jsons: string[] = new Array(users.length)
-  // UTF-16 units → UTF-8 bytes is at most 3×: written into a scratch Buffer of that size, then copied out exactly
-  // (one memcpy is cheaper than measuring every string first).
+function encodeUsers(users: readonly StoredUser[]): Buffer {
+  const lines: string[] = new Array(users.length)
   let maxLength = 0
   for (let i = 0; i < users.length; i++) {
     const user = users[i] as StoredUser
     const problem = keyProblem(user)
     if (problem !== undefined) throw new Error(`user ${String(user.user_id)}: ${problem}`)
-    const json = JSON.stringify(user)
-    const key = snapshotKeys(user)
-    keys[i] = key
-    jsons[i] = json
-    maxLength += 3 * (key.length + json.length) + 1
+    const line = snapshotLine(user)
+    lines[i] = line
+    maxLength += 3 * line.length
   }
-  const scratch = Buffer.allocUnsafe(maxLength)
-  const jsonStarts: number[] = new Array(users.length)
-  const ends: number[] = new Array(users.length)
+  const scratch = scratchOf(maxLength)
   let offset = 0
-  for (let i = 0; i < users.length; i++) {
-    offset += scratch.write(keys[i] as string, offset)
-    jsonStarts[i] = offset
-    offset += scratch.write(jsons[i] as string, offset)
-    ends[i] = offset
-    scratch[offset++] = newline
-  }
+  for (const line of lines) offset += scratch.write(line, offset)
   // Its own exact copy: the index keeps these bytes as long as one of the users is current.
   const bytes = Buffer.allocUnsafe(offset)
   scratch.copy(bytes, 0, 0, offset)
-  return { bytes, jsonStarts, ends }
+  return bytes
 }
 
 function keyProblem(user: StoredUser): string | undefined {
@@ -179,7 +192,6 @@ function keyProblem(user: StoredUser): string | undefined {
 
 const tab = 0x09
 const newline = 0x0a
-const comma = 0x2c
 const quote = 0x22
 const backslash = 0x5c
 const openBrace = 0x7b

@@ -25,6 +25,9 @@ export interface NormalizedRow {
   disagreements?: LabelDisagreement[]
 }
 
+/** The lists of a row with nothing to say: one frozen array for every such row (a file's worth of empty ones). */
+const none: never[] = Object.freeze([]) as never[]
+
 /** Fields that find the user: a label and the field disagreeing on one of them can never be settled by a lookup. */
 const matchFields = new Set(['email', 'user_id', 'username'])
 
@@ -41,10 +44,10 @@ export function normalizeRow(
   labels: ReadonlyMap<string, string>,
   provider: string,
 ): NormalizedRow {
-  if (!isPlainObject(raw)) return { row: raw, ignored: [], errors: [], partialMetadata: [] }
+  if (!isPlainObject(raw)) return { row: raw, ignored: none, errors: none, partialMetadata: none }
   // Fast path, and the common case: an Auth0-shaped row needs no mapping, so it is used as it is, uncopied.
   if (Object.keys(raw).every(isImportableField) && !hasPrefixedId(raw, provider)) {
-    return { row: raw, ignored: [], errors: [], partialMetadata: [] }
+    return { row: raw, ignored: none, errors: none, partialMetadata: none }
   }
   const row: Record<string, unknown> = {}
   const sources = new Map<string, string>()
