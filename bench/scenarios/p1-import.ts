@@ -1,5 +1,5 @@
 import { type BenchContext, count, type Scenario } from '../support/context.ts'
-import { importFloorMs, importFloorWork, schemaShare } from '../support/floor.ts'
+import { fileBytesFloorMs, importFloorMs, importFloorWork, schemaShare } from '../support/floor.ts'
 import { importFile } from '../support/generate.ts'
 import { pgImportFloorMs, pgImportFloorWork } from '../support/pg-floor.ts'
 import { describeStatements, statementsDuring } from '../support/pg-statements.ts'
@@ -19,6 +19,8 @@ export interface P1Measure {
   tenant: number
   importsMs: number[]
   floorsMs: number[]
+  /** Embedded store: the floor of before issue 15's last session (the file's own bytes appended), for the note. */
+  bytesFloorsMs: number[]
   users: number
   /** Share of the last file's users that went to the zod schema. */
   schemaShare: number
@@ -37,6 +39,7 @@ async function measureTenant(ctx: BenchContext, tenant: number, runs: number): P
   const roster = await openBenchRoster(store)
   const importsMs: number[] = []
   const floorsMs: number[] = []
+  const bytesFloorsMs: number[] = []
   const notes: string[] = []
   let users = 0
   let share = 0
@@ -51,18 +54,20 @@ async function measureTenant(ctx: BenchContext, tenant: number, runs: number): P
     const floorMs = store.databaseUrl
       ? await pgImportFloorMs(ctx.dir, store.databaseUrl, store.connection, file.text)
       : await importFloorMs(ctx.dir, file.text)
+    const bytesFloorMs = store.databaseUrl ? undefined : await fileBytesFloorMs(ctx.dir, file.text)
     const ms = await wrap(async () => {
       const start = performance.now()
       await importDone(roster, await queueImport(roster, store.connection, file.text), file.users)
       return performance.now() - start
     })
-    return { floorMs, ms }
+    return { floorMs, bytesFloorMs, ms }
   }
   try {
     await oneRun() // warm-up: JIT and the first write of the store's journal; not counted.
     for (let run = 0; run < runs; run++) {
-      const { floorMs, ms } = await oneRun()
+      const { floorMs, bytesFloorMs, ms } = await oneRun()
       floorsMs.push(floorMs)
+      if (bytesFloorMs !== undefined) bytesFloorsMs.push(bytesFloorMs)
       importsMs.push(ms)
     }
     // On PostgreSQL always: where the database's time goes is the question every run of it asks.
@@ -86,7 +91,7 @@ async function measureTenant(ctx: BenchContext, tenant: number, runs: number): P
   } finally {
     await roster.close()
   }
-  return { tenant, importsMs, floorsMs, users, schemaShare: share, notes }
+  return { tenant, importsMs, floorsMs, bytesFloorsMs, users, schemaShare: share, notes }
 }
 
 export async function measureP1(ctx: BenchContext): Promise<P1Measure[]> {
@@ -128,10 +133,26 @@ export const p1: Scenario = {
     const notes = [
       `Floor: ${ctx.store === 'postgres' ? pgImportFloorWork : importFloorWork}. Here the fast path answers ${fastShare(measures)} of the file’s users; the rest go to zod, in Roster as in the floor. Not in the floor (Roster’s own cost, counted against it): the job’s record, normalizing, in-file duplicates, planning against the tenant, the store’s encoding (${ctx.store === 'postgres' ? 'each stored row' : 'one JSON.stringify of the commit, the stored users — twice the file’s bytes here — and their keys'}) and ${ctx.store === 'postgres' ? 'its commit (the lookup of the chunk’s keys, the chunk’s row with its undo pre-images, and its users: a chunk of new users COPYed straight into `users` as the floor does, others COPYed into a temp table then INSERT … SELECT … ON CONFLICT); the upload kept in the database' : 'journal'}.`,
       'Each tenant: one warm-up import first (not counted); every run imports new users.',
+      ...bytesFloorNote(measures),
       ...measures.flatMap((m) => m.notes),
     ]
     return { rows, notes }
   },
+}
+
+/**
+ * The embedded floor made no stored users until issue 15's last session: it appended the file's own bytes, less work
+ * than any store can do. Its ratios, measured in the same runs, say how much of the gap the stored users are.
+ */
+function bytesFloorNote(measures: readonly P1Measure[]): string[] {
+  if (measures.every((m) => m.bytesFloorsMs.length === 0)) return []
+  const ratios = measures.map((m) => {
+    const floor = median(m.bytesFloorsMs)
+    return `tenant ${count(m.tenant)} ${(median(m.importsMs) / floor).toFixed(2)}× (${floor.toFixed(0)} ms)`
+  })
+  return [
+    `Against the floor used before (the same reading and checks, then the file’s own bytes appended with one fsync: no stored user made), in the same runs: ${ratios.join(', ')}.`,
+  ]
 }
 
 /** The share of the generated files' users answered by the fast path, as a percentage (the files differ little). */

@@ -18,11 +18,8 @@ import { pipeline } from 'node:stream/promises'
 import { createGzip } from 'node:zlib'
 import pg from 'pg'
 import { copyChunks, jsonPageSize } from '../../src/adapters/postgres/user-scan.ts'
-import { defaultUsernameLimits } from '../../src/domain/connections/connection.ts'
-import { inputLimits } from '../../src/domain/import/input-limits.ts'
-import { deepNestingOffset } from '../../src/domain/import/json-depth.ts'
-import { validateImportRow } from '../../src/domain/import/validate-row.ts'
 import type { StoredUser } from '../../src/domain/users/user.ts'
+import { parseChecked, storedUsersOf } from './floor.ts'
 import { copyLine, copyRows } from './postgres.ts'
 import { collectGarbage, rssSampler } from './rss.ts'
 
@@ -45,29 +42,11 @@ export async function pgImportFloorMs(
   const ids: string[] = []
   try {
     const start = performance.now()
-    const read = await readFile(input, 'utf8')
-    if (deepNestingOffset(read, inputLimits.fileMaxDepth + 2) >= 0)
-      throw new Error('the generated file nests too deep')
-    const rows = JSON.parse(read) as unknown[]
-    const now = new Date().toISOString()
-    const users: Omit<StoredUser, 'rev'>[] = rows.map((raw, i) => {
-      const result = validateImportRow(raw, { usernameLimits: defaultUsernameLimits })
-      if (!result.ok) throw new Error(`the generated user is invalid: ${JSON.stringify(result.errors)}`)
-      const row = result.row as Record<string, unknown> & { email: string; user_id?: string }
-      const id = row.user_id ?? `floor${i.toString(16).padStart(19, '0')}`
-      const { user_id: _id, ...rest } = row
-      return {
-        ...(rest as Omit<StoredUser, 'user_id' | 'connection_id' | 'identities' | 'rev'>),
-        user_id: `auth0|${id}`,
-        connection_id: connection,
-        email: row.email.toLowerCase(),
-        identities: [
-          { connection: 'Username-Password-Authentication', provider: 'auth0', user_id: id, isSocial: false },
-        ],
-        created_at: now,
-        updated_at: now,
-      }
-    })
+    const users = storedUsersOf(
+      parseChecked(await readFile(input, 'utf8')),
+      connection,
+      new Date().toISOString(),
+    )
     await client.query('BEGIN')
     await copyRows(client, users.length, (i) => copyLine(users[i] as Omit<StoredUser, 'rev'>))
     await client.query('COMMIT')
