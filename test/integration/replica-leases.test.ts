@@ -228,6 +228,8 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL database', () => 
       { jobId: job.id, holder: 'replica-a' },
       { jobId: job.id, holder: 'replica-b' },
     ])
+    // waitFor may settle on the catalog change (the committed finish) a moment before B's engine emits its event.
+    await until(() => b.finished.length > 0)
     expect(b.finished).toEqual([job.id])
     expect(a.finished).toEqual([])
     // Resumed after A's committed chunk: each chunk applied once.
