@@ -12,8 +12,8 @@ import type { StoredUser } from '../../src/domain/users/user.ts'
  * fastest way Roster itself knows — read the file, check its nesting depth as Roster does before parsing (the
  * file-wide input limit that refuses a bracket bomb), JSON.parse it, validate each user exactly as Roster's import
  * does (`validateImportRow`: the hand-written `fastImportRow`, input limits included, and the zod schema only for the
- * rows it does not answer), make each stored user (`storedUsersOf`: id, connection, lower-cased email, identities,
- * timestamps — what PostgreSQL's floor makes too) and append them, one JSON.stringify, with one fsync. When Roster
+ * rows it does not answer), make each stored user as Roster's planner does (`storedUsersOf`, what PostgreSQL's floor
+ * makes too) and append them, one JSON.stringify, with one fsync. When Roster
  * finds a faster way to do part of this work, the floor gets it too (it calls the same function). What it leaves out
  * is Roster's own overhead, measured against it: the job record, normalizing, in-file duplicates, planning against
  * the store, the store's keys and index. Secret redaction applies to error report entries only, and the bench's
@@ -49,7 +49,7 @@ export async function fileBytesFloorMs(dir: string, text: string): Promise<numbe
 
 /** The floor's work in one line, for the notes of every scenario that uses it. */
 export const importFloorWork =
-  'read the file, check its nesting depth (Roster’s file-wide input limit), JSON.parse, validate every user as Roster’s import does (its hand-written fast path, input limits included; the zod schema only for the users that path does not answer), make each stored user (id, connection, lower-cased email, identities, timestamps) and append them (one JSON.stringify) with one fsync'
+  'read the file, check its nesting depth (Roster’s file-wide input limit), JSON.parse, validate every user as Roster’s import does (its hand-written fast path, input limits included; the zod schema only for the users that path does not answer), make each stored user as Roster’s planner does (id, connection, lower-cased email, Auth0’s defaults for email_verified, name and nickname, identities, timestamps, the row’s other fields) and append them (one JSON.stringify) with one fsync'
 
 const floorConnection = 'con_floor000000000000'
 
@@ -72,8 +72,10 @@ function validateAll(rows: readonly unknown[]): void {
 }
 
 /**
- * Each row validated as Roster's import validates it and made into the user a store keeps: the floors of both
- * stores (PostgreSQL's COPYs them into `users`). Ids are the row's own or a counter's.
+ * Each row validated as Roster's import validates it and made into the user a store keeps, with the fields and in
+ * the way Roster's planner makes a new user (plan-chunk.ts `newUser`: Auth0's defaults for email_verified, name and
+ * nickname, the row's other defined fields copied by a loop): the floors of both stores (PostgreSQL's COPYs them
+ * into `users`). Ids are the row's own or a counter's.
  */
 export function storedUsersOf(
   rows: readonly unknown[],
@@ -82,21 +84,40 @@ export function storedUsersOf(
 ): Omit<StoredUser, 'rev'>[] {
   return rows.map((raw, i) => {
     const row = validRow(raw)
+    const email = row.email.toLowerCase()
     const id = row.user_id ?? `floor${i.toString(16).padStart(19, '0')}`
-    const { user_id: _id, ...rest } = row
-    return {
-      ...(rest as Omit<StoredUser, 'user_id' | 'connection_id' | 'identities' | 'rev'>),
+    const at = email.indexOf('@')
+    const user: Record<string, unknown> = {
       user_id: `auth0|${id}`,
       connection_id: connectionId,
-      email: row.email.toLowerCase(),
+      email,
+      email_verified: row.email_verified ?? false,
+      name: email,
+      nickname: at === -1 ? email : email.slice(0, at),
       identities: [
         { connection: 'Username-Password-Authentication', provider: 'auth0', user_id: id, isSocial: false },
       ],
       created_at: now,
       updated_at: now,
     }
+    for (const key of Object.keys(row)) {
+      const value = row[key]
+      if (value !== undefined && !madeFields.has(key)) user[key] = value
+    }
+    if (typeof row.username === 'string') user.username = row.username.toLowerCase()
+    if (row.password_hash !== undefined) user.password_hash = row.password_hash
+    return user as Omit<StoredUser, 'rev'>
   })
 }
+
+/** Row fields the stored user gets made (normalized), not copied as written: as in plan-chunk.ts. */
+const madeFields: ReadonlySet<string> = new Set([
+  'email',
+  'email_verified',
+  'user_id',
+  'username',
+  'password_hash',
+])
 
 async function appendDurably(file: string, data: string): Promise<void> {
   const handle = await open(file, 'a')

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { encodeCommit, type JournalRecord, snapshotKeys } from '../../src/adapters/store/store-files.ts'
+import { type CommitToEncode, encodeCommit, snapshotKeys } from '../../src/adapters/store/store-files.ts'
 import type { StoredUser } from '../../src/domain/users/user.ts'
+
+/** What JSON.stringify writes for the record once each put is `{...put, rev: seq}`. */
+function stored(record: CommitToEncode): string {
+  return JSON.stringify({ ...record, puts: record.puts.map((put) => ({ ...put, rev: record.seq })) })
+}
 
 function user(n: number, extra: Partial<StoredUser> = {}): StoredUser {
   return {
@@ -19,13 +24,13 @@ function user(n: number, extra: Partial<StoredUser> = {}): StoredUser {
 }
 
 describe('encodeCommit', () => {
-  it('writes the bytes of JSON.stringify(record), says where each put is in them, and gives each put its keys', () => {
+  it('writes the bytes of JSON.stringify(record) with each put at rev seq, says where each put is, gives its keys', () => {
     const puts = [
       user(1, { name: 'Zoë "Z" O’Brien 😀', username: 'zoë' }),
       user(2, { user_metadata: { note: 'a\\"b\n\t', list: [1, [2, { a: '}' }]] } }),
       user(3, { email: 'ünï@exämple.com', given_name: '\u2028\ud83d' }),
     ]
-    const record: JournalRecord = {
+    const record: CommitToEncode = {
       seq: 7,
       jobId: 'job_1',
       chunk: 2,
@@ -36,12 +41,38 @@ describe('encodeCommit', () => {
 
     const encoded = encodeCommit(record)
 
-    expect(encoded.line.toString('utf8')).toBe(`${JSON.stringify(record)}\n`)
+    expect(encoded.line.toString('utf8')).toBe(`${stored(record)}\n`)
     const found = encoded.putStarts.map((start, i) =>
       encoded.line.toString('utf8', start, start + (encoded.putLengths[i] as number)),
     )
-    expect(found).toEqual(puts.map((put) => JSON.stringify(put)))
+    expect(found).toEqual(puts.map((put) => JSON.stringify({ ...put, rev: 7 })))
     expect(encoded.keys.toString('utf8')).toBe(puts.map((put) => `${snapshotKeys(put)}\n`).join(''))
+  })
+
+  it('gives a new user (no rev of its own) the rev last, where a copy with the rev would have it; a stored one keeps its place', () => {
+    const { rev: _rev, ...fresh } = user(1, { name: 'Zoë 😀' })
+    const record: CommitToEncode = {
+      seq: 12,
+      jobId: 'job_1',
+      chunk: 0,
+      puts: [fresh, user(2)],
+      deletes: [],
+      meta: null,
+    }
+
+    const encoded = encodeCommit(record)
+
+    expect(encoded.line.toString('utf8')).toBe(`${stored(record)}\n`)
+    const first = encoded.line.toString(
+      'utf8',
+      encoded.putStarts[0],
+      (encoded.putStarts[0] ?? 0) + (encoded.putLengths[0] ?? 0),
+    )
+    expect(first).toBe(JSON.stringify({ ...fresh, rev: 12 }))
+    expect(JSON.parse(first)).toMatchObject({ rev: 12, name: 'Zoë 😀' })
+    expect(Object.keys(JSON.parse(stored(record)).puts[1])).toEqual(Object.keys(user(2)))
+    // The caller's users are not changed.
+    expect(fresh).not.toHaveProperty('rev')
   })
 
   it('leaves out meta when it is undefined, and encodes a commit without puts', () => {
@@ -49,7 +80,7 @@ describe('encodeCommit', () => {
 
     const encoded = encodeCommit(record)
 
-    expect(encoded.line.toString('utf8')).toBe(`${JSON.stringify(record)}\n`)
+    expect(encoded.line.toString('utf8')).toBe(`${stored(record)}\n`)
     expect(encoded.putStarts).toEqual([])
     expect(encoded.keys.length).toBe(0)
   })
@@ -72,7 +103,7 @@ describe('encodeCommit', () => {
     const record = { seq: 1, jobId: 'j', chunk: 0, puts: [user(1, { name: big })], deletes: [], meta: null }
     const small = { seq: 2, jobId: 'j', chunk: 1, puts: [user(2)], deletes: [], meta: null }
 
-    expect(encodeCommit(record).line.toString('utf8')).toBe(`${JSON.stringify(record)}\n`)
-    expect(encodeCommit(small).line.toString('utf8')).toBe(`${JSON.stringify(small)}\n`)
+    expect(encodeCommit(record).line.toString('utf8')).toBe(`${stored(record)}\n`)
+    expect(encodeCommit(small).line.toString('utf8')).toBe(`${stored(small)}\n`)
   })
 })

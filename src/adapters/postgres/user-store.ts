@@ -199,7 +199,7 @@ async function commitBatch(
       seq,
       jobId: batch.jobId,
       chunk: batch.chunk,
-      puts: puts.map((user) => ({ ...user, rev: seq })),
+      puts,
       deletes: [...batch.deletes],
       meta: batch.meta,
     }

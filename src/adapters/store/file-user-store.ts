@@ -12,7 +12,6 @@ import { snapshotLines } from './snapshot-lines.ts'
 import {
   type EncodedCommit,
   encodeCommit,
-  type JournalRecord,
   journalFileName,
   removeJournalsBefore,
   snapshotFileName,
@@ -146,11 +145,12 @@ export class FileUserStore implements UserStore {
     const refusal = this.writer.refusal
     if (refusal !== undefined) return Promise.reject(refusal)
     const seq = this.lastSeq + 1
-    const record: JournalRecord = {
+    // The puts as given: encodeCommit writes each with `rev: seq` without copying it first.
+    const record: CommitRecord = {
       seq,
       jobId: batch.jobId,
       chunk: batch.chunk,
-      puts: batch.puts.map((user) => ({ ...user, rev: seq })),
+      puts: batch.puts,
       deletes: [...batch.deletes],
       meta: batch.meta,
     }

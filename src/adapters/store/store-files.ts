@@ -4,7 +4,6 @@ import { z } from 'zod'
 import { type StoredUser, storedUserSchema } from '../../domain/users/user.ts'
 import { AppError } from '../../errors.ts'
 import { openPrivate, syncDirectory } from './durable-fs.ts'
-import { findPuts } from './journal-puts.ts'
 
 /**
  * The files of a store directory and their formats:
@@ -90,18 +89,30 @@ export function snapshotKeys(user: StoredUser): string {
 }
 
 /**
- * The journal line of a commit (the bytes of `JSON.stringify(record)`, newline included), where each put's JSON is
- * in it, and the puts' keys (`snapshotKeys`, one line each): the index points at the users in the line itself
- * until it is durable, then at the same bytes in the journal file (see commit-index.ts). The record is stringified
- * in one call (one long string, not a short one per user for the garbage collector to copy) and encoded once into a
- * scratch Buffer reused by every commit; `findPuts` then finds the users in the bytes. Throws when the record is not
- * JSON or a key of a put is not a string.
+ * The journal line of a commit (the bytes of `JSON.stringify` of the record with each put as `{...put, rev: seq}`,
+ * for a record whose fields are in the schema's order, as the store makes them; newline included), where each put's
+ * JSON is in it, and the puts' keys
+ * (`snapshotKeys`, one line each): the index points at the users in the line itself until it is durable, then at
+ * the same bytes in the journal file (see commit-index.ts). Each put is stringified on its own and encoded straight
+ * into a scratch Buffer reused by every commit, so where it starts and how many bytes it took are known as it is
+ * written: nothing scans the line for them (`findPuts` is for lines read back from a file). Throws when the record
+ * is not JSON or a key of a put is not a string.
  */
-export function encodeCommit(record: JournalRecord): EncodedCommit {
+export function encodeCommit(record: CommitToEncode): EncodedCommit {
   const { puts } = record
   const count = puts.length
+  const putStarts: number[] = new Array(count)
+  const putLengths: number[] = new Array(count)
   const keys: string[] = new Array(count)
   let keysMax = 0
+  const revJson = `,"rev":${JSON.stringify(record.seq)}}`
+  const metaJson = JSON.stringify(record.meta)
+  const head = `{"seq":${JSON.stringify(record.seq)},"jobId":${JSON.stringify(record.jobId)},"chunk":${JSON.stringify(record.chunk)},"puts":[`
+  const tail = `],"deletes":${JSON.stringify(record.deletes)}${metaJson === undefined ? '' : `,"meta":${metaJson}`}}\n`
+  // UTF-16 units → UTF-8 bytes is at most 3×: each piece goes where there is room for that, and the line is then
+  // copied out exactly (one memcpy is cheaper than measuring every string first).
+  let scratch = scratchOf(3 * (head.length + tail.length) + 4096)
+  let length = scratch.write(head, 0)
   for (let i = 0; i < count; i++) {
     const user = puts[i] as StoredUser
     const problem = keyProblem(user)
@@ -109,18 +120,25 @@ export function encodeCommit(record: JournalRecord): EncodedCommit {
     const key = snapshotKeys(user)
     keys[i] = key
     keysMax += key.length
+    // A new user has no rev of its own: its JSON gets one in place of its closing brace, where `{...put, rev}` puts
+    // it, with no copy of the user. One that has (an update of a stored user) is copied with the new rev.
+    const own = Object.hasOwn(user, 'rev')
+    const json = JSON.stringify(own ? { ...user, rev: record.seq } : user)
+    scratch = roomFor(scratch, length, 3 * (json.length + revJson.length + tail.length) + 1)
+    if (i > 0) scratch[length++] = comma
+    let written = scratch.write(json, length)
+    if (!own) {
+      if (scratch[length + written - 1] !== closeBrace)
+        throw new Error(`user ${user.user_id}: not a JSON object`)
+      written += scratch.write(revJson, length + written - 1) - 1
+    }
+    putStarts[i] = length
+    putLengths[i] = written
+    length += written
   }
-  const text = JSON.stringify(record)
-  // UTF-16 units → UTF-8 bytes is at most 3×: written into scratch of that size, then copied out exactly (one
-  // memcpy is cheaper than measuring the string first).
-  const scratch = scratchOf(3 * text.length + 1)
-  let length = scratch.write(text, 0)
-  scratch[length++] = newline
+  length += scratch.write(tail, length)
   const line = Buffer.allocUnsafe(length)
   scratch.copy(line, 0, 0, length)
-  const ranges = findPuts(line, 0, length, count)
-  if (ranges === undefined)
-    throw new Error('the record line does not hold its puts where JSON.stringify writes them')
   const keyScratch = scratchOf(3 * keysMax + count)
   let keyOffset = 0
   for (let i = 0; i < count; i++) {
@@ -129,7 +147,25 @@ export function encodeCommit(record: JournalRecord): EncodedCommit {
   }
   const keyLines = Buffer.allocUnsafe(keyOffset)
   keyScratch.copy(keyLines, 0, 0, keyOffset)
-  return { line, keys: keyLines, putStarts: ranges.starts, putLengths: ranges.lengths }
+  return { line, keys: keyLines, putStarts, putLengths }
+}
+
+/** `scratch`, or a larger copy of its first `used` bytes, with at least `more` bytes free after them. */
+function roomFor(scratch: Buffer, used: number, more: number): Buffer {
+  if (used + more <= scratch.length) return scratch
+  const grown = scratchOf(Math.max(2 * scratch.length, used + more))
+  if (grown !== scratch) scratch.copy(grown, 0, 0, used)
+  return grown
+}
+
+/** A commit as `encodeCommit` takes it: each put gets the commit's `seq` as its `rev` in the line. */
+export interface CommitToEncode {
+  seq: number
+  jobId: string
+  chunk: number
+  puts: readonly Omit<StoredUser, 'rev'>[]
+  deletes: readonly string[]
+  meta: unknown
 }
 
 export interface EncodedCommit {
@@ -192,6 +228,7 @@ function keyProblem(user: StoredUser): string | undefined {
 
 const tab = 0x09
 const newline = 0x0a
+const comma = 0x2c
 const quote = 0x22
 const backslash = 0x5c
 const openBrace = 0x7b
