@@ -26,9 +26,8 @@ export interface CommitBatch {
   meta: unknown
 }
 
-/** A commit as applied: its batch (`puts` as given, not copied) and its seq. */
 export interface CommitRecord extends CommitBatch {
-  /** Store-wide, strictly increasing. Each put is stored with it as `rev` (reads of the users answer it). */
+  /** Store-wide, strictly increasing. Written into each put user as `rev`. */
   seq: number
 }
 

@@ -13,5 +13,9 @@ export async function tempDir(prefix = 'roster-test-'): Promise<string> {
 }
 
 afterEach(async () => {
-  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })))
+  // Retried: a file closed asynchronously after the test (a store's fd released by its finalizer, a write of a
+  // closing server) can land while the folder is being emptied, and rmdir then answers ENOTEMPTY.
+  await Promise.all(
+    made.splice(0).map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 })),
+  )
 })

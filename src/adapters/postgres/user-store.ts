@@ -199,7 +199,7 @@ async function commitBatch(
       seq,
       jobId: batch.jobId,
       chunk: batch.chunk,
-      puts,
+      puts: puts.map((user) => ({ ...user, rev: seq })),
       deletes: [...batch.deletes],
       meta: batch.meta,
     }

@@ -112,17 +112,28 @@ function commitChecked(store: UserStore, batch: CommitBatch, expected?: Expected
     if ((store.getById(userId)?.rev ?? null) !== rev)
       throw storeConflict(batch.jobId, batch.chunk, userId, 'changed')
   }
-  const puts = lastPutPerUser(batch.puts)
-  checkUnique(store, batch, puts)
-  return store.commit({ ...batch, puts })
+  // Most batches put each user once: then the batch goes as it is, and one Set of its ids serves the checks.
+  let putIds = new Set<string>()
+  for (const put of batch.puts) putIds.add(put.user_id)
+  let puts = batch.puts
+  if (putIds.size !== puts.length) {
+    puts = lastPutPerUser(puts)
+    putIds = new Set(puts.map((put) => put.user_id))
+  }
+  checkUnique(store, batch, puts, putIds)
+  return store.commit(puts === batch.puts ? batch : { ...batch, puts })
 }
 
 /**
  * What PostgreSQL's unique indexes refuse, checked here: after the puts, no two users of a connection share an email
  * or a username. A user the batch puts again is judged by its new value, not the one it had.
  */
-function checkUnique(store: UserStore, batch: CommitBatch, puts: CommitBatch['puts']): void {
-  const putIds = new Set(puts.map((put) => put.user_id))
+function checkUnique(
+  store: UserStore,
+  batch: CommitBatch,
+  puts: CommitBatch['puts'],
+  putIds: ReadonlySet<string>,
+): void {
   // Keys the batch gives, by connection (nested maps: no key string built per user on this hot path).
   const given = new Map<string, { emails: Map<string, string>; usernames: Map<string, string> }>()
   for (const put of puts) {
