@@ -109,7 +109,7 @@ export async function measureP1(ctx: BenchContext): Promise<P1Measure[]> {
   const cached = ctx.shared.get(p1Key) as P1Measure[] | undefined
   if (cached) return cached
   const tenants = ctx.quick ? [0, 20_000] : [0, 100_000, 1_000_000]
-  const runs = ctx.quick ? 3 : 7
+  const runs = ctx.quick ? 3 : 11
   const measures: P1Measure[] = []
   for (const tenant of tenants) {
     const m = await measureTenant(ctx, tenant, runs, warmupsOf(ctx))
