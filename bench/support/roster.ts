@@ -28,12 +28,20 @@ export async function openBenchRosterIdle(store: TenantStore): Promise<Roster> {
   return openRoster(config, { logger: silentLogger })
 }
 
-/** Queues an import of `text` (a users file) and returns its job id. */
-export async function queueImport(roster: Roster, connection: string, text: string, fileName = 'users.json') {
+/**
+ * Queues an import of a users file and returns its job id. Bytes are passed as they are (as an HTTP upload
+ * delivers them); a string is encoded first.
+ */
+export async function queueImport(
+  roster: Roster,
+  connection: string,
+  file: string | Uint8Array,
+  fileName = 'users.json',
+) {
   const job = await roster.engine.requestImport({
     connection,
     fileName,
-    bytes: Buffer.from(text),
+    bytes: typeof file === 'string' ? Buffer.from(file) : file,
     options: { upsert: false, merge: false, dryRun: false, sendCompletionEmail: false },
     requestedBy: benchRequester,
   })

@@ -90,8 +90,7 @@ export function snapshotKeys(user: StoredUser): string {
 
 /**
  * The journal line of a commit (the bytes of `JSON.stringify` of the record with each put as `{...put, rev: seq}`,
- * for a record whose fields are in the schema's order, as the store makes them; newline included), where each put's
- * JSON is in it, and the puts' keys
+ * its fields in the schema's order; newline included), where each put's JSON is in it, and the puts' keys
  * (`snapshotKeys`, one line each): the index points at the users in the line itself until it is durable, then at
  * the same bytes in the journal file (see commit-index.ts). Each put is stringified on its own and encoded straight
  * into a scratch Buffer reused by every commit, so where it starts and how many bytes it took are known as it is
