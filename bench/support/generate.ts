@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto'
 import { cp, mkdir, open, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { syncDirectory, syncFile } from '../../src/adapters/store/durable-fs.ts'
 import { snapshotLine } from '../../src/adapters/store/store-files.ts'
 import { loadConfig } from '../../src/config.ts'
 import type { StoredUser } from '../../src/domain/users/user.ts'
@@ -215,14 +216,5 @@ async function syncTree(dir: string): Promise<void> {
     if (entry.isDirectory()) await syncTree(path)
     else if (entry.isFile()) await syncFile(path)
   }
-  await syncFile(dir)
-}
-
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
+  await syncDirectory(dir)
 }

@@ -9,7 +9,7 @@ import {
 } from '../../domain/backups/backup-set.ts'
 import type { BackupStore } from '../../engine/ports.ts'
 import { AppError } from '../../errors.ts'
-import { privateFileMode } from './durable-fs.ts'
+import { privateFileMode, syncFile } from './durable-fs.ts'
 import { errnoCode, makeDirDurably, messageOf, syncDir, writeFileDurably } from './durable-json-file.ts'
 
 /** Where a set is assembled before it gets its name: a leading dot, so it is never listed as a set. */
@@ -122,15 +122,6 @@ async function removeStaging(dir: string): Promise<void> {
     if (entry.isDirectory() && entry.name.startsWith(stagingPrefix)) {
       await rm(join(dir, entry.name), { recursive: true, force: true })
     }
-  }
-}
-
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r+')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
   }
 }
 

@@ -25,6 +25,16 @@ export async function openPrivate(path: string, flags: string, mode = privateFil
   return handle
 }
 
+/** Makes a file's written bytes durable (a copied file, say, whose writer did not sync it). */
+export async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+')
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
 export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r')
   try {
