@@ -118,18 +118,23 @@ async function openEmbeddedStores(dir: string, options: OpenStoresOptions): Prom
     const fileUsers = await openFileUserStore(join(storeDir, 'users'), {
       ...(options.openJournal ? { openJournal: options.openJournal } : {}),
     })
+    const audit = createFileAuditLog(join(storeDir, 'audit.jsonl'))
     return {
       kind: 'embedded',
       where: storeDir,
       catalog,
       users: asyncUserStore(fileUsers),
       artifacts: createFileArtifacts(join(storeDir, 'jobs')),
-      audit: createFileAuditLog(join(storeDir, 'audit.jsonl')),
+      audit,
       backups: createBackupFiles(join(storeDir, 'backups')),
       access: accessMappingFile(join(storeDir, 'access.json')),
       embedded: { storeDir, lock, fileUsers },
       async close() {
         try {
+          // Writes still under way land before the lock goes: no write into the folder once another process may
+          // hold it.
+          await catalog.close()
+          await audit.close()
           await fileUsers.close()
         } finally {
           await lock.release()

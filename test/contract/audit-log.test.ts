@@ -1,5 +1,6 @@
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describe } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createPgAuditLog } from '../../src/adapters/postgres/audit.ts'
 import { createFileAuditLog } from '../../src/adapters/store/audit-file.ts'
 import { hasPostgres } from '../support/postgres.ts'
@@ -11,6 +12,26 @@ describe('AuditLog in a file (createFileAuditLog)', () => {
   auditLogContract(async () => {
     const file = join(await tempDir('roster-audit-'), 'audit.jsonl')
     return { log: createFileAuditLog(file), reopen: () => createFileAuditLog(file) }
+  })
+
+  it('close waits for the appends under way', async () => {
+    const file = join(await tempDir('roster-audit-'), 'audit.jsonl')
+    const log = createFileAuditLog(file)
+    const at = (n: number) => new Date(Date.UTC(2026, 11, 5, 1, 0, n)).toISOString()
+    const records = [1, 2, 3].map((n) =>
+      log.record({
+        at: at(n),
+        actor: { via: 'slack', id: `U0000000${n}` },
+        action: 'jobs.read',
+        allowed: true,
+      }),
+    )
+
+    await log.close()
+
+    const lines = (await readFile(file, 'utf8')).trim().split('\n')
+    expect(lines.map((line) => JSON.parse(line).at)).toEqual([at(1), at(2), at(3)])
+    await Promise.all(records)
   })
 })
 

@@ -131,6 +131,26 @@ describe('openCatalogStore on disk', () => {
     expect(await readDocument(file)).toMatchObject({ exportLabels: {} })
   })
 
+  it('close waits for the updates and writes under way: nothing is written into the folder after it', async () => {
+    const store = await openCatalogStore(file, seedCatalog)
+    // Neither awaited: an update queued behind an early one whose write is in flight.
+    const early = store.updateEarly((draft) => {
+      draft.exportLabels.First = 'user_metadata.first'
+    })
+    const later = store.update((draft) => {
+      draft.exportLabels.Second = 'user_metadata.second'
+    })
+
+    await store.close()
+
+    expect(await readdir(dir)).toEqual(['catalog.json'])
+    expect(await readDocument(file)).toMatchObject({
+      exportLabels: { First: 'user_metadata.first', Second: 'user_metadata.second' },
+    })
+    await (await early).durable
+    await later
+  })
+
   it('refuses a document of the wrong shape with store_invalid, naming the file and the field', async () => {
     await writeFile(file, JSON.stringify({ ...seedCatalog(), version: 2 }))
 
@@ -228,5 +248,19 @@ describe('DurableJsonFile', () => {
     await Promise.all(versions.map((version) => adapter.write(version)))
 
     expect(await readDocument(file)).toEqual(versions.at(-1))
+  })
+
+  it('settled: resolves once the write in flight and the one queued behind it are on disk', async () => {
+    const adapter = new DurableJsonFile(file, { schema: catalogSchema, seed: seedCatalog })
+    const first = adapter.write({ ...seedCatalog(), exportLabels: { Last: 'v1' } })
+    const second = adapter.write({ ...seedCatalog(), exportLabels: { Last: 'v2' } })
+
+    await adapter.settled()
+
+    expect(await readDocument(file)).toMatchObject({ exportLabels: { Last: 'v2' } })
+    expect(await readdir(dir)).toEqual(['catalog.json'])
+    await Promise.all([first, second])
+    // Nothing under way: at once.
+    await adapter.settled()
   })
 })

@@ -7,7 +7,7 @@ import { errnoCode } from './durable-json-file.ts'
  * The audit log as JSON lines in `STORE_DIR/audit.jsonl` (mode 0600). Appends are serialized so lines never
  * interleave; a torn last line (crash mid-append) is skipped when reading.
  */
-export function createFileAuditLog(file: string): AuditLog {
+export function createFileAuditLog(file: string): AuditLog & { close(): Promise<void> } {
   let tail: Promise<void> = Promise.resolve()
   return {
     record(entry) {
@@ -17,6 +17,8 @@ export function createFileAuditLog(file: string): AuditLog {
       tail = write.catch(() => undefined)
       return write
     },
+    /** Waits for the appends under way (their outcomes go to their own callers). */
+    close: () => tail,
     async recent(limit) {
       let text: string
       try {

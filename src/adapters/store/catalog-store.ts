@@ -11,7 +11,10 @@ import { DurableJsonFile } from './durable-json-file.ts'
  * `read()` is the last durable document, deep-frozen: a caller that changes it outside `update` gets a TypeError
  * at once instead of a change that is silently lost, or written by someone else's update.
  */
-export async function openCatalogStore(file: string, seed: () => Catalog): Promise<CatalogStore> {
+/** The file catalog: `close` waits for every update and write under way (the folder's lock is released after). */
+export type FileCatalogStore = CatalogStore & { close(): Promise<void> }
+
+export async function openCatalogStore(file: string, seed: () => Catalog): Promise<FileCatalogStore> {
   const adapter = new DurableJsonFile(file, { schema: catalogSchema, seed })
   // Low wants its data up front; the adapter seeds a missing file, so one read through it gives the document.
   const db = new Low<Catalog>(adapter, deepFreeze(await adapter.read()))
@@ -55,5 +58,9 @@ export async function openCatalogStore(file: string, seed: () => Catalog): Promi
     },
     // One process writes this file (STORE_DIR is locked): no other process's change ever arrives.
     subscribe: () => () => undefined,
+    async close() {
+      await queue
+      await adapter.settled()
+    },
   }
 }

@@ -142,6 +142,8 @@ export class DurableJsonFile<T> implements Adapter<T> {
   readonly #tmpFile: string
   readonly #options: DurableJsonFileOptions<T>
   #writing = false
+  /** The write in flight (settles, never rejects), for `settled`. */
+  #current: Promise<void> = Promise.resolve()
   #next:
     | {
         text: string
@@ -198,11 +200,24 @@ export class DurableJsonFile<T> implements Adapter<T> {
     })
   }
 
+  /**
+   * Resolves once no write is in flight or queued (each write's outcome still goes to its own caller): what a
+   * store's close awaits before it lets go of the folder.
+   */
+  async settled(): Promise<void> {
+    while (this.#writing || this.#next !== undefined) await this.#current
+  }
+
   async #writeNow(text: string, renameAfter?: Promise<unknown>): Promise<void> {
     // Set before the first await, so a write() in the same tick already sees the file as busy.
     this.#writing = true
     try {
-      await writeFileDurably(this.#file, text, { tmpFile: this.#tmpFile, renameAfter })
+      const writing = writeFileDurably(this.#file, text, { tmpFile: this.#tmpFile, renameAfter })
+      this.#current = writing.then(
+        () => undefined,
+        () => undefined,
+      )
+      await writing
     } catch (error) {
       throw new AppError('store_unavailable', `Cannot save ${this.#file}: ${messageOf(error)}`, undefined, {
         cause: error,
