@@ -4,6 +4,9 @@ import type { CatalogStore } from '../../engine/ports.ts'
 import { applyToCopy, deepFreeze } from '../catalog-change.ts'
 import { DurableJsonFile } from './durable-json-file.ts'
 
+/** The file catalog: `close` waits for every update and write under way (the folder's lock is released after). */
+export type FileCatalogStore = CatalogStore & { close(): Promise<void> }
+
 /**
  * The catalog as one durable JSON file (`file`), created from `seed()` when missing and refused at open
  * (AppError 'store_invalid') when it does not parse.
@@ -11,9 +14,6 @@ import { DurableJsonFile } from './durable-json-file.ts'
  * `read()` is the last durable document, deep-frozen: a caller that changes it outside `update` gets a TypeError
  * at once instead of a change that is silently lost, or written by someone else's update.
  */
-/** The file catalog: `close` waits for every update and write under way (the folder's lock is released after). */
-export type FileCatalogStore = CatalogStore & { close(): Promise<void> }
-
 export async function openCatalogStore(file: string, seed: () => Catalog): Promise<FileCatalogStore> {
   const adapter = new DurableJsonFile(file, { schema: catalogSchema, seed })
   // Low wants its data up front; the adapter seeds a missing file, so one read through it gives the document.
