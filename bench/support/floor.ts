@@ -1,9 +1,11 @@
 import { open, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { defaultUsernameLimits } from '../../src/domain/connections/connection.ts'
+import { type Connection, defaultUsernameLimits } from '../../src/domain/connections/connection.ts'
 import { fastImportRow } from '../../src/domain/import/fast-import-row.ts'
+import type { ImportRow } from '../../src/domain/import/import-row.ts'
 import { inputLimits } from '../../src/domain/import/input-limits.ts'
 import { deepNestingOffset } from '../../src/domain/import/json-depth.ts'
+import { newUser } from '../../src/domain/import/plan-chunk.ts'
 import { validateImportRow } from '../../src/domain/import/validate-row.ts'
 import type { StoredUser } from '../../src/domain/users/user.ts'
 
@@ -61,10 +63,10 @@ export function parseChecked(text: string): unknown[] {
   return JSON.parse(text) as unknown[]
 }
 
-function validRow(raw: unknown): Record<string, unknown> & { email: string; user_id?: string } {
+function validRow(raw: unknown): ImportRow {
   const result = validateImportRow(raw, { usernameLimits: defaultUsernameLimits })
   if (!result.ok) throw new Error(`the generated user is invalid: ${JSON.stringify(result.errors)}`)
-  return result.row as Record<string, unknown> & { email: string; user_id?: string }
+  return result.row
 }
 
 function validateAll(rows: readonly unknown[]): void {
@@ -72,52 +74,35 @@ function validateAll(rows: readonly unknown[]): void {
 }
 
 /**
- * Each row validated as Roster's import validates it and made into the user a store keeps, with the fields and in
- * the way Roster's planner makes a new user (plan-chunk.ts `newUser`: Auth0's defaults for email_verified, name and
- * nickname, the row's other defined fields copied by a loop): the floors of both stores (PostgreSQL's COPYs them
- * into `users`). Ids are the row's own or a counter's.
+ * Each row validated as Roster's import validates it and made into the user a store keeps by Roster's own
+ * `newUser` (plan-chunk.ts: Auth0's defaults for email_verified, name and nickname, the row's other defined fields):
+ * the floors of both stores (PostgreSQL's COPYs them into `users`). Ids are the row's own or a counter's.
  */
 export function storedUsersOf(
   rows: readonly unknown[],
   connectionId: string,
   now: string,
 ): Omit<StoredUser, 'rev'>[] {
-  return rows.map((raw, i) => {
+  const connection: Connection = {
+    id: connectionId,
+    name: 'Username-Password-Authentication',
+    strategy: 'auth0',
+    enabled: true,
+    created_at: now,
+  }
+  let next = 0
+  const options = {
+    upsert: false,
+    merge: false,
+    now,
+    newUserId: () => `floor${(next++).toString(16).padStart(19, '0')}`,
+  }
+  return rows.map((raw) => {
     const row = validRow(raw)
-    const email = row.email.toLowerCase()
-    const id = row.user_id ?? `floor${i.toString(16).padStart(19, '0')}`
-    const at = email.indexOf('@')
-    const user: Record<string, unknown> = {
-      user_id: `auth0|${id}`,
-      connection_id: connectionId,
-      email,
-      email_verified: row.email_verified ?? false,
-      name: email,
-      nickname: at === -1 ? email : email.slice(0, at),
-      identities: [
-        { connection: 'Username-Password-Authentication', provider: 'auth0', user_id: id, isSocial: false },
-      ],
-      created_at: now,
-      updated_at: now,
-    }
-    for (const key of Object.keys(row)) {
-      const value = row[key]
-      if (value !== undefined && !madeFields.has(key)) user[key] = value
-    }
-    if (typeof row.username === 'string') user.username = row.username.toLowerCase()
-    if (row.password_hash !== undefined) user.password_hash = row.password_hash
-    return user as Omit<StoredUser, 'rev'>
+    const userId = row.user_id === undefined ? undefined : `auth0|${row.user_id}`
+    return newUser(row, connection, 'auth0', userId, options)
   })
 }
-
-/** Row fields the stored user gets made (normalized), not copied as written: as in plan-chunk.ts. */
-const madeFields: ReadonlySet<string> = new Set([
-  'email',
-  'email_verified',
-  'user_id',
-  'username',
-  'password_hash',
-])
 
 async function appendDurably(file: string, data: string): Promise<void> {
   const handle = await open(file, 'a')
