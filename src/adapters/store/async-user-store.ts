@@ -112,14 +112,11 @@ function commitChecked(store: UserStore, batch: CommitBatch, expected?: Expected
     if ((store.getById(userId)?.rev ?? null) !== rev)
       throw storeConflict(batch.jobId, batch.chunk, userId, 'changed')
   }
-  // Most batches put each user once: then the batch goes as it is, and one Set of its ids serves the checks.
-  let putIds = new Set<string>()
+  // One Set of the batch's ids serves the checks (the last put per user keeps the same ids). Most batches put each
+  // user once: then the batch goes on as it is.
+  const putIds = new Set<string>()
   for (const put of batch.puts) putIds.add(put.user_id)
-  let puts = batch.puts
-  if (putIds.size !== puts.length) {
-    puts = lastPutPerUser(puts)
-    putIds = new Set(puts.map((put) => put.user_id))
-  }
+  const puts = putIds.size === batch.puts.length ? batch.puts : lastPutPerUser(batch.puts)
   checkUnique(store, batch, puts, putIds)
   return store.commit(puts === batch.puts ? batch : { ...batch, puts })
 }
