@@ -1,11 +1,13 @@
 import { type Connection, defaultUsernameLimits, providerOf } from '../domain/connections/connection.ts'
 import { labelTable } from '../domain/import/export-labels.ts'
 import { findFileDuplicates } from '../domain/import/file-duplicates.ts'
+import type { ImportRow } from '../domain/import/import-row.ts'
 import type { LabelDisagreement } from '../domain/import/label-disagreements.ts'
 import { normalizeRow } from '../domain/import/normalize-row.ts'
 import type { PlannedRow } from '../domain/import/plan-chunk.ts'
 import type { ReportEntry } from '../domain/import/report.ts'
 import { validateImportRow } from '../domain/import/validate-row.ts'
+import { AppError } from '../errors.ts'
 import { yieldToEventLoop } from './context.ts'
 
 /** One chunk's rows after normalizing and validation: what the planner gets, and what already failed. */
@@ -94,6 +96,24 @@ async function prepare(
   }
   const duplicates = findFileDuplicates(normalized.map((n) => n.row))
   return { normalized, duplicates, usernameLimits: connection.username_limits ?? defaultUsernameLimits }
+}
+
+/**
+ * A row `checkRows` found valid and plain (no label disagreement, no duplicate), checked again on its own from the
+ * user as written: the very row the checks gave the planner (they depend on the user, the connection and the
+ * labels alone). For a row checked on the import worker thread that the planner reads after all.
+ */
+export function recheckedRow(
+  raw: unknown,
+  settings: { connection: Connection; labels: ReturnType<typeof labelTable> },
+): ImportRow {
+  const { connection, labels } = settings
+  const normal = normalizeRow(raw, labels, providerOf(connection))
+  const usernameLimits = connection.username_limits ?? defaultUsernameLimits
+  const result = validateImportRow(normal.row, { usernameLimits })
+  if (!result.ok || normal.errors.length > 0)
+    throw new AppError('unexpected', 'A row the import worker thread found valid did not check again.')
+  return result.row
 }
 
 /** The row with each disagreeing label's value in place of its field's, validated like any row. */

@@ -49,6 +49,8 @@ export async function importChunk(
         now: ctx.clock.now().toISOString(),
         newUserId: () => ctx.ids.userId(),
         diffLimit: job.options.dryRun ? options.diffLimit : 0,
+        // Rows checked on the import worker thread bring their new users' JSON: committed as it is.
+        encodeNewUsers: !job.options.dryRun,
       })
       const meta = chunkMeta(plan, checked, rows)
       if (job.options.dryRun) return { meta, diffs: plan.diffs }

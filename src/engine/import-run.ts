@@ -70,10 +70,12 @@ export function chunkKeys(rows: readonly PlannedRow[], connection: Connection): 
   const emails: string[] = []
   const userIds: string[] = []
   const usernames: string[] = []
-  for (const { row } of rows) {
-    emails.push(row.email.toLowerCase())
-    if (row.user_id !== undefined) userIds.push(`${provider}|${row.user_id}`)
-    if (row.username !== undefined) usernames.push(row.username.toLowerCase())
+  for (const planned of rows) {
+    // A row from the import worker thread is parsed only if read: its keys are at hand.
+    const keys = planned.keys ?? planned.row
+    emails.push(keys.email.toLowerCase())
+    if (keys.user_id !== undefined) userIds.push(`${provider}|${keys.user_id}`)
+    if (keys.username !== undefined) usernames.push(keys.username.toLowerCase())
   }
   return { emails, userIds, usernames }
 }

@@ -3,6 +3,7 @@ import type { BackupManifest, BackupSetListing } from '../domain/backups/backup-
 import type { Catalog } from '../domain/catalog.ts'
 import type { Connection } from '../domain/connections/connection.ts'
 import type { uploadFormats } from '../domain/jobs/job.ts'
+import type { UserPut } from '../domain/users/encoded-user.ts'
 import type { StoredUser } from '../domain/users/user.ts'
 import type { RowChecks, RowSource } from './check-rows.ts'
 import type { PartToImport } from './split-file.ts'
@@ -18,15 +19,20 @@ export interface CommitBatch {
   jobId: string
   /** 0-based position of this batch within its job, so a restarted job knows where to resume. */
   chunk: number
-  /** Users to write whole (insert or replace), without `rev`: the store stamps it. */
-  puts: Omit<StoredUser, 'rev'>[]
+  /**
+   * Users to write whole (insert or replace), without `rev`: the store stamps it. A new user from an import may come
+   * as its JSON (EncodedUser): a store writes that JSON as it is.
+   */
+  puts: UserPut[]
   /** user_ids to remove. */
   deletes: string[]
   /** Opaque to the store: what the engine needs to resume or undo this chunk (tally, errors, pre-images). */
   meta: unknown
 }
 
-export interface CommitRecord extends CommitBatch {
+export interface CommitRecord extends Omit<CommitBatch, 'puts'> {
+  /** The users written, as objects, each with its `rev`. */
+  puts: StoredUser[]
   /** Store-wide, strictly increasing. Written into each put user as `rev`. */
   seq: number
 }
@@ -162,6 +168,12 @@ export interface ImportFileToRead {
   exportLabels: Readonly<Record<string, string>>
   connection: Connection
   chunkRows: number
+  /**
+   * Whether the planner reads the valid rows themselves (an upsert may update users from them, a dry run shows them,
+   * an Auth0 tenant is sent them), not only their keys and new users: then they come back as JSON, parsed when read.
+   * Otherwise a row read after all (never, as planned) is checked again from the file's text.
+   */
+  planReadsRows: boolean
   /** The file is this part of a file the reader split (`split`): its users are taken from that parse, if it has them. */
   part?: SplitPartRef
 }

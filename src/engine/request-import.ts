@@ -69,11 +69,33 @@ async function readAndCheck(
   request: ImportRequest,
   connection: Connection,
 ): Promise<ReadUpload> {
+  const underWay = readsUnderWay.get(ctx) ?? 0
+  readsUnderWay.set(ctx, underWay + 1)
+  try {
+    return await readAndCheckNow(ctx, request, connection, underWay > 0)
+  } finally {
+    readsUnderWay.set(ctx, (readsUnderWay.get(ctx) ?? 1) - 1)
+  }
+}
+
+/**
+ * Import requests reading their files right now, by engine: files dropped together (Slack delivers each as its own
+ * event) keep this thread as busy as queued jobs do, though none is recorded yet.
+ */
+const readsUnderWay = new WeakMap<EngineContext, number>()
+
+async function readAndCheckNow(
+  ctx: EngineContext,
+  request: ImportRequest,
+  connection: Connection,
+  othersReading: boolean,
+): Promise<ReadUpload> {
   const exportLabels = ctx.catalog.read().exportLabels
   const { chunkRows, importMaxBytes } = ctx.limits
   const file = ctx.fileReader
   const busy =
-    file !== undefined && ctx.catalog.read().jobs.some((j) => j.type === 'users_import' && isActive(j))
+    file !== undefined &&
+    (othersReading || ctx.catalog.read().jobs.some((j) => j.type === 'users_import' && isActive(j)))
   // The thread starts the first time import files queue up (it takes a second or so): a Roster that only ever takes
   // one file at a time (most tests, a quiet server; an import beside an export, P5) never pays for it, nor its copy.
   if (busy) void file.reader.warm()
@@ -88,6 +110,7 @@ async function readAndCheck(
       exportLabels,
       connection,
       chunkRows,
+      planReadsRows: request.options.upsert || request.options.dryRun || ctx.tenant !== undefined,
     })
   const parsed =
     request.parsed ??

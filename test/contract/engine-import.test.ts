@@ -277,9 +277,9 @@ describe('the engine on the embedded store', () => {
 describe.skipIf(!hasPostgres)('the engine on PostgreSQL (pgUserStore), against the embedded store', () => {
   const db = usePgContractDatabase()
 
-  const onPostgres = async (wrap?: Wrap) => {
+  const onPostgres = async (wrap?: Wrap, importWorker: 'busy' | 'always' = 'busy') => {
     await db.truncate('users', 'commits')
-    return openBackend(pgUserStore(db.pool(), db.url()), wrap)
+    return openBackend(pgUserStore(db.pool(), db.url()), wrap, importWorker)
   }
 
   it('gives the same summaries, reports, export and users as the embedded store', async () => {
@@ -287,6 +287,11 @@ describe.skipIf(!hasPostgres)('the engine on PostgreSQL (pgUserStore), against t
     const postgres = await run(() => onPostgres())
     expect(postgres.jobs[1]?.summary).toEqual({ inserted: 1, updated: 3, unchanged: 1, failed: 1, total: 5 })
     expect(postgres).toEqual(embedded)
+  })
+
+  it('stores the new users the worker thread wrote out as the embedded store does', async () => {
+    const embedded = await run(() => openBackend())
+    expect(await run(() => onPostgres(undefined, 'always'))).toEqual(embedded)
   })
 
   it('plans a chunk again when another writer changes one of its users between lookup and commit', async () => {

@@ -3,7 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { ImportWorker } from '../../src/adapters/import-worker/import-worker.ts'
 import type { Connection } from '../../src/domain/connections/connection.ts'
 import { inputLimits } from '../../src/domain/import/input-limits.ts'
+import { newUserJson } from '../../src/domain/import/new-user-json.ts'
 import { parseUsersFile } from '../../src/domain/import/parse-users-file.ts'
+import type { PlannedRow } from '../../src/domain/import/plan-chunk.ts'
 import { type CheckedChunk, checkRows } from '../../src/engine/check-rows.ts'
 import type { ImportFileToRead, ReadImportFile } from '../../src/engine/ports.ts'
 import { decodeUpload } from '../../src/engine/request-import.ts'
@@ -36,7 +38,7 @@ function newWorker(url?: URL): ImportWorker {
 
 function file(fileName: string, content: string | Uint8Array, chunkRows = 3): ImportFileToRead {
   const bytes = typeof content === 'string' ? Buffer.from(content) : content
-  return { bytes, fileName, maxBytes: 512_000, exportLabels: {}, connection, chunkRows }
+  return { bytes, fileName, maxBytes: 512_000, exportLabels: {}, connection, chunkRows, planReadsRows: true }
 }
 
 /** What the main thread makes of the file: its users and checked chunks, or the error it throws. */
@@ -44,8 +46,13 @@ async function onMainThread(input: ImportFileToRead) {
   try {
     const text = decodeUpload(input.bytes, input.fileName, input.maxBytes)
     const { format, rows } = parseUsersFile(text, input.fileName, input.exportLabels)
-    const checks = checkRows(rows, { connection, exportLabels: {}, chunkRows: input.chunkRows, fromChunk: 0 })
-    return { format, rows, chunks: await Promise.all(checks) }
+    const checks = checkRows(rows, {
+      connection,
+      exportLabels: input.exportLabels,
+      chunkRows: input.chunkRows,
+      fromChunk: 0,
+    })
+    return { format, rows, chunks: (await Promise.all(checks)).map(asChecked) }
   } catch (error) {
     return { error: describeError(error) }
   }
@@ -60,7 +67,37 @@ async function onWorker(worker: ImportWorker, input: ImportFileToRead) {
   }
   const rows = Array.from({ length: read.rows.length }, (_, index) => read.rows.at(index))
   const chunks: CheckedChunk[] = await Promise.all(read.checks)
-  return { format: read.format, rows, chunks }
+  for (const chunk of chunks) for (const planned of chunk.valid) expectPartsOf(planned)
+  return { format: read.format, rows, chunks: chunks.map(asChecked) }
+}
+
+/**
+ * A chunk as the planner reads it: each valid row's fields (the worker's rows are parsed when read, so they are
+ * compared by what reading them gives), its metadata given key by key, its label disagreements.
+ */
+function asChecked(chunk: CheckedChunk) {
+  return {
+    ...chunk,
+    valid: chunk.valid.map(({ index, row, partialMetadata, disagreements, labelled }) => ({
+      index,
+      row,
+      partialMetadata: partialMetadata ?? [],
+      ...(disagreements ? { disagreements, labelled } : {}),
+    })),
+  }
+}
+
+/** A row the worker packed brings its keys and its new user's parts, as the main thread would make them. */
+function expectPartsOf(planned: PlannedRow): void {
+  if (planned.keys === undefined) return
+  const { email, user_id, username } = planned.row
+  expect({ ...planned.keys }).toMatchObject({ email, user_id, username })
+  const json = newUserJson(planned.row)
+  const parts = planned.newUser
+  if (parts === undefined) throw new Error(`row ${planned.index} was packed without its new user`)
+  const text = (from: number, to: number) => Buffer.from(parts.bytes.subarray(from, to)).toString()
+  expect(text(parts.profileStart, parts.restStart)).toBe(json?.profile)
+  expect(text(parts.restStart, parts.restEnd)).toBe(json?.rest)
 }
 
 function describeError(error: unknown) {
@@ -124,6 +161,18 @@ describe('the import worker thread', () => {
     const worker = newWorker()
     for (const [what, input] of cases)
       expect(await onWorker(worker, input), what).toEqual(await onMainThread(input))
+  })
+
+  it('gives the same rows when they come without their JSON (checked again from the text when read)', async () => {
+    const worker = newWorker()
+    const labelled = file(
+      'labelled.json',
+      JSON.stringify([user(1, { 'Given Name': 'Other' }), user(2, { 'Given Name': 'Given 2' }), user(3)]),
+    )
+    for (const [what, input] of [...cases, ['labels', labelled] as const]) {
+      const lean = { ...input, planReadsRows: false }
+      expect(await onWorker(worker, lean), what).toEqual(await onMainThread(lean))
+    }
   })
 
   it('fails the file under way when its thread dies, and reads the next file on a new thread', async () => {

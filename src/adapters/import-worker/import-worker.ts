@@ -1,12 +1,15 @@
 import { Worker } from 'node:worker_threads'
+import { labelTable } from '../../domain/import/export-labels.ts'
+import type { ImportRow } from '../../domain/import/import-row.ts'
 import { parseUsersFile } from '../../domain/import/parse-users-file.ts'
 import { rowSpans } from '../../domain/import/row-spans.ts'
-import type { CheckedChunk, RowChecks, RowSource } from '../../engine/check-rows.ts'
+import { type CheckedChunk, type RowChecks, type RowSource, recheckedRow } from '../../engine/check-rows.ts'
 import type { ImportFileReader, ImportFileToRead, ReadImportFile, SplitFile } from '../../engine/ports.ts'
 import { decodeUpload } from '../../engine/request-import.ts'
 import { AppError } from '../../errors.ts'
 import type { Logger } from '../../logger.ts'
 import { type FileTask, receivedError, type SplitTask, type WorkerAnswer } from './messages.ts'
+import { unpackChunk } from './packed-chunk.ts'
 
 /**
  * Reads and checks import files on one worker thread (node:worker_threads), so a second core parses and validates
@@ -30,6 +33,10 @@ interface Task {
   maxBytes: number
   chunkRows: number
   parsed: Deferred<ReadImportFile>
+  /** What the checks were made with: a row is checked again with it, should the planner read one sent without. */
+  checkedWith?: { connection: ImportFileToRead['connection']; labels: ReturnType<typeof labelTable> }
+  /** The file's users as written, once parsed. */
+  rows?: RowSource
   /** Created when the file is parsed: one per chunk. */
   chunks?: Deferred<CheckedChunk>[]
   /** Chunks answered so far. */
@@ -97,6 +104,7 @@ export class ImportWorker implements ImportFileReader {
       maxBytes: file.maxBytes,
       chunkRows: file.chunkRows,
       parsed: deferred(),
+      checkedWith: { connection: file.connection, labels: labelTable(file.exportLabels) },
       answered: 0,
     }
     this.#tasks.set(id, task)
@@ -162,6 +170,7 @@ export class ImportWorker implements ImportFileReader {
         )
         task.chunks = chunks
         const rows = answer.rows ?? textRows(task, answer.format, answer.count)
+        task.rows = rows
         const checks: RowChecks = chunks.map((chunk) => chunk.promise)
         task.parsed.resolve({ format: answer.format, rows, checks })
         if (chunks.length === 0) this.#done(answer.id)
@@ -183,7 +192,7 @@ export class ImportWorker implements ImportFileReader {
         this.#done(answer.id)
         return
       case 'chunk':
-        task.chunks?.[answer.chunk]?.resolve(answer.checked)
+        task.chunks?.[answer.chunk]?.resolve(unpackChunk(answer.checked, (index) => recheck(task, index)))
         task.answered++
         if (task.answered === task.chunks?.length) this.#done(answer.id)
         return
@@ -226,6 +235,12 @@ export class ImportWorker implements ImportFileReader {
     }
     this.#tasks.clear()
   }
+}
+
+/** A valid row of the file checked again from the user as written (packed-chunk.ts: a row sent without its JSON). */
+function recheck(task: Task, index: number): ImportRow {
+  if (!task.rows || !task.checkedWith) throw new AppError('unexpected', `${task.fileName} was never parsed.`)
+  return recheckedRow(task.rows.at(index), task.checkedWith)
 }
 
 /**

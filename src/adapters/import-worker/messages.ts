@@ -1,7 +1,7 @@
 import type { uploadFormats } from '../../domain/jobs/job.ts'
-import type { CheckedChunk } from '../../engine/check-rows.ts'
 import type { ImportFileToRead } from '../../engine/ports.ts'
 import { AppError, type ErrorCode, errorCodes } from '../../errors.ts'
+import type { PackedChunk } from './packed-chunk.ts'
 
 /** One file for the worker: what `ImportFileToRead` holds, with the task's id. */
 export interface FileTask extends ImportFileToRead {
@@ -50,7 +50,8 @@ export type WorkerAnswer =
        */
       rows?: unknown[]
     }
-  | { id: number; type: 'chunk'; chunk: number; checked: CheckedChunk }
+  /** A chunk's checks, packed (packed-chunk.ts): most rows as their keys and JSON, not as objects. */
+  | { id: number; type: 'chunk'; chunk: number; checked: PackedChunk }
   /** A split task's parts, in file order; `users` in the whole file. */
   | { id: number; type: 'split'; users: number; parts: SentPart[] }
   | { id: number; type: 'refused'; error: SentError }

@@ -11,6 +11,7 @@ import {
   type WorkerAnswer,
   type WorkerTask,
 } from './messages.ts'
+import { packChunk, transferOf } from './packed-chunk.ts'
 
 /**
  * The import worker thread: reads each file it is sent (decode, parse) and checks its chunks (normalize, in-file
@@ -100,7 +101,8 @@ async function checkFile(task: FileTask, rows: unknown[]): Promise<void> {
   })
   for (const [chunk, check] of checks.entries()) {
     try {
-      post({ id, type: 'chunk', chunk, checked: await check })
+      const checked = packChunk(await check, task.planReadsRows)
+      post({ id, type: 'chunk', chunk, checked }, transferOf(checked))
     } catch (error) {
       post({ id, type: 'failed', chunk, error: sendError(error) })
       return

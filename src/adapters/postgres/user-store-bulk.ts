@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { from as copyFrom } from 'pg-copy-streams'
-import type { StoredUser } from '../../domain/users/user.ts'
+import type { PutKeys } from '../../domain/users/encoded-user.ts'
 import type { PoolClient } from './pool.ts'
 
 /**
@@ -23,7 +23,7 @@ const upsert = `ON CONFLICT (user_id) DO UPDATE SET connection_id = EXCLUDED.con
  */
 export async function upsertByCopy(
   client: PoolClient,
-  puts: readonly Omit<StoredUser, 'rev'>[],
+  puts: readonly PutKeys[],
   docs: readonly string[],
   seq: string,
 ): Promise<void> {
@@ -32,10 +32,7 @@ export async function upsertByCopy(
        (n integer, user_id text, connection_id text, email text, username text, doc json) ON COMMIT DELETE ROWS`,
   )
   await pipeline(
-    copyPieces(
-      puts.length,
-      (i) => `${i}\t${userFields(puts[i] as Omit<StoredUser, 'rev'>, docs[i] as string)}\n`,
-    ),
+    copyPieces(puts.length, (i) => `${i}\t${userFields(puts[i] as PutKeys, docs[i] as string)}\n`),
     client.query(copyFrom('COPY roster_chunk_users FROM STDIN')),
   )
   await client.query(
@@ -54,21 +51,18 @@ export async function upsertByCopy(
  */
 export async function insertByCopy(
   client: PoolClient,
-  puts: readonly Omit<StoredUser, 'rev'>[],
+  puts: readonly PutKeys[],
   docs: readonly string[],
   seq: string,
 ): Promise<void> {
   await pipeline(
-    copyPieces(
-      puts.length,
-      (i) => `${userFields(puts[i] as Omit<StoredUser, 'rev'>, docs[i] as string)}\t${seq}\n`,
-    ),
+    copyPieces(puts.length, (i) => `${userFields(puts[i] as PutKeys, docs[i] as string)}\t${seq}\n`),
     client.query(copyFrom('COPY users (user_id, connection_id, email, username, doc, rev) FROM STDIN')),
   )
 }
 
 /** user_id, connection_id, email, username and doc, as COPY text fields. */
-function userFields(put: Omit<StoredUser, 'rev'>, doc: string): string {
+function userFields(put: PutKeys, doc: string): string {
   return `${copyField(put.user_id)}\t${copyField(put.connection_id)}\t${copyField(put.email)}\t${
     put.username === undefined ? '\\N' : copyField(put.username)
   }\t${copyField(doc)}`
@@ -94,7 +88,7 @@ async function* copyPieces(count: number, line: (i: number) => string): AsyncGen
 /** All the puts as arrays, one parameter per column, in one INSERT … SELECT FROM unnest(…). */
 export async function upsertByUnnest(
   client: PoolClient,
-  puts: readonly Omit<StoredUser, 'rev'>[],
+  puts: readonly PutKeys[],
   docs: readonly string[],
   seq: string,
 ): Promise<void> {

@@ -1,4 +1,4 @@
-import type { StoredUser } from '../../domain/users/user.ts'
+import type { PutKeys } from '../../domain/users/encoded-user.ts'
 import type { CommitBatch } from '../../engine/ports.ts'
 import { storeConflict } from '../../engine/user-directory.ts'
 import { AppError } from '../../errors.ts'
@@ -13,7 +13,7 @@ import { databaseUnavailable } from './pool.ts'
 export function commitFailure(
   error: unknown,
   batch: CommitBatch,
-  puts: readonly Omit<StoredUser, 'rev'>[],
+  puts: readonly PutKeys[],
   databaseUrl: string,
 ): AppError {
   if (error instanceof AppError) return error

@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
+import { EncodedUser, type UserPut, userOfPut } from '../../domain/users/encoded-user.ts'
 import type { StoredUser } from '../../domain/users/user.ts'
 import { normalizeEmail } from '../../domain/users/user.ts'
 import type { CommitBatch, CommitRecord, UserQuery } from '../../engine/ports.ts'
@@ -195,11 +196,16 @@ async function commitBatch(
       }
       return Number(row.seq)
     })
+    // The puts stamped with their rev are made only if read (the engine does not read them).
+    let stamped: StoredUser[] | undefined
     return {
       seq,
       jobId: batch.jobId,
       chunk: batch.chunk,
-      puts: puts.map((user) => ({ ...user, rev: seq })),
+      get puts() {
+        stamped ??= puts.map((user) => ({ ...userOfPut(user), rev: seq }))
+        return stamped
+      },
       deletes: [...batch.deletes],
       meta: batch.meta,
     }
@@ -212,11 +218,15 @@ async function commitBatch(
  * Each put's JSON without `rev`, a slice of users per event-loop turn: a chunk of a few thousand users took
  * 10–50 ms in one stretch on a busy machine.
  */
-async function docsOf(puts: readonly Omit<StoredUser, 'rev'>[]): Promise<string[]> {
+async function docsOf(puts: readonly UserPut[]): Promise<string[]> {
   const docs: string[] = []
   let sliceStart = performance.now()
-  for (const { rev: _rev, ...doc } of puts as (Omit<StoredUser, 'rev'> & { rev?: number })[]) {
-    docs.push(JSON.stringify(doc))
+  for (const put of puts) {
+    if (put instanceof EncodedUser) docs.push(put.json)
+    else {
+      const { rev: _rev, ...doc } = put as Omit<StoredUser, 'rev'> & { rev?: number }
+      docs.push(JSON.stringify(doc))
+    }
     if (docs.length % 100 === 0 && performance.now() - sliceStart >= sliceMs) {
       await nextTurn()
       sliceStart = performance.now()

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { userOfPut } from '../../domain/users/encoded-user.ts'
 import type { StoredUser } from '../../domain/users/user.ts'
 import type { CommitBatch, CommitRecord, UserJson, UserQuery } from '../../engine/ports.ts'
 import type { ChunkCommit } from '../../engine/user-directory.ts'
@@ -165,7 +166,7 @@ export class FileUserStore implements UserStore {
       jobId: batch.jobId,
       chunk: batch.chunk,
       get puts() {
-        stamped ??= given.map((user) => ({ ...user, rev: seq }))
+        stamped ??= given.map((user) => ({ ...userOfPut(user), rev: seq }))
         return stamped
       },
       deletes,

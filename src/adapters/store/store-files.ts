@@ -1,6 +1,7 @@
 import { readdir, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
+import { EncodedUser, type PutKeys, type UserPut } from '../../domain/users/encoded-user.ts'
 import { type StoredUser, storedUserSchema } from '../../domain/users/user.ts'
 import { AppError } from '../../errors.ts'
 import { openPrivate, syncDirectory } from './durable-fs.ts'
@@ -83,7 +84,7 @@ export function snapshotLine(user: StoredUser, json: string = JSON.stringify(use
 }
 
 /** The start of a user's snapshot line: its keys, each followed by a tab. */
-export function snapshotKeys(user: StoredUser): string {
+export function snapshotKeys(user: PutKeys): string {
   const username = user.username === undefined ? '' : JSON.stringify(user.username)
   return `${JSON.stringify(user.user_id)}\t${JSON.stringify(user.connection_id)}\t${JSON.stringify(user.email)}\t${username}\t`
 }
@@ -113,19 +114,23 @@ export function encodeCommit(record: CommitToEncode): EncodedCommit {
   let scratch = scratchOf(3 * (head.length + tail.length) + 4096)
   let length = scratch.write(head, 0)
   for (let i = 0; i < count; i++) {
-    const user = puts[i] as StoredUser
+    const user = puts[i] as UserPut
     const problem = keyProblem(user)
     if (problem !== undefined) throw new Error(`user ${String(user.user_id)}: ${problem}`)
     const key = snapshotKeys(user)
     keys[i] = key
     keysMax += key.length
     // A new user has no rev of its own: its JSON gets one in place of its closing brace, where `{...put, rev}` puts
-    // it, with no copy of the user. One that has (an update of a stored user) is copied with the new rev.
-    const own = Object.hasOwn(user, 'rev')
-    const json = JSON.stringify(own ? { ...user, rev: record.seq } : user)
-    scratch = roomFor(scratch, length, 3 * (json.length + revJson.length + tail.length) + 1)
+    // it, with no copy of the user. One that has (an update of a stored user) is copied with the new rev. A new user
+    // that comes as its JSON (an import's, its bytes written on the import worker thread) is copied as it is.
+    const own = !(user instanceof EncodedUser) && Object.hasOwn(user, 'rev')
+    const json =
+      user instanceof EncodedUser ? undefined : JSON.stringify(own ? { ...user, rev: record.seq } : user)
+    const room = json === undefined ? encodedRoom(user as EncodedUser) : 3 * json.length
+    scratch = roomFor(scratch, length, room + 3 * (revJson.length + tail.length) + 1)
     if (i > 0) scratch[length++] = comma
-    let written = scratch.write(json, length)
+    let written =
+      json === undefined ? writeEncoded(scratch, length, user as EncodedUser) : scratch.write(json, length)
     if (!own) {
       if (scratch[length + written - 1] !== closeBrace)
         throw new Error(`user ${user.user_id}: not a JSON object`)
@@ -149,6 +154,42 @@ export function encodeCommit(record: CommitToEncode): EncodedCommit {
   return { line, keys: keyLines, putStarts, putLengths }
 }
 
+/** At most how many bytes `writeEncoded` writes. */
+function encodedRoom(user: EncodedUser): number {
+  const { frame } = user
+  const text = user.user_id.length + frame.connection.length + frame.identity.length + user.bareId.length
+  return 3 * (text + frame.times.length) + 6 * 2 + (user.restEnd - user.profileStart) + 16
+}
+
+/** A JSON string of `value`: as it is between quotes when nothing in it needs escaping (an id, most often). */
+function writeJsonString(target: Buffer, at: number, value: string): number {
+  if (!/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(value)) return target.write(JSON.stringify(value), at)
+  target[at] = quote
+  const written = target.write(value, at + 1, 'latin1')
+  target[at + 1 + written] = quote
+  return written + 2
+}
+
+/** An EncodedUser's JSON into `target` at `start` (see EncodedUser): its pieces, its worker's bytes copied. */
+function writeEncoded(target: Buffer, start: number, user: EncodedUser): number {
+  const { frame, bytes, profileStart, restStart, restEnd } = user
+  const source = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let at = start + target.write('{"user_id":', start, 'latin1')
+  at += writeJsonString(target, at, user.user_id)
+  at += target.write(frame.connection, at)
+  at += source.copy(target, at, profileStart + 1, restStart - 1)
+  at += target.write(frame.identity, at)
+  at += writeJsonString(target, at, user.bareId)
+  at += target.write(frame.times, at)
+  if (restEnd - restStart > 2) {
+    target[at++] = comma
+    at += source.copy(target, at, restStart + 1, restEnd)
+  } else target[at++] = closeBrace
+  return at - start
+}
+
 /** `scratch`, or a larger copy of its first `used` bytes, with at least `more` bytes free after them. */
 function roomFor(scratch: Buffer, used: number, more: number): Buffer {
   if (used + more <= scratch.length) return scratch
@@ -162,7 +203,7 @@ export interface CommitToEncode {
   seq: number
   jobId: string
   chunk: number
-  puts: readonly Omit<StoredUser, 'rev'>[]
+  puts: readonly UserPut[]
   deletes: readonly string[]
   meta: unknown
 }
@@ -217,7 +258,7 @@ function encodeUsers(users: readonly StoredUser[]): Buffer {
   return bytes
 }
 
-function keyProblem(user: StoredUser): string | undefined {
+function keyProblem(user: PutKeys): string | undefined {
   for (const field of ['user_id', 'connection_id', 'email'] as const) {
     if (typeof user[field] !== 'string') return `${field}: expected a string`
   }

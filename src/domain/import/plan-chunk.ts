@@ -1,10 +1,12 @@
 import type { Connection } from '../connections/connection.ts'
 import { providerOf } from '../connections/connection.ts'
+import type { UserPut } from '../users/encoded-user.ts'
 import { REDACTED, redactSecrets } from '../users/secrets.ts'
 import type { StoredUser } from '../users/user.ts'
 import type { ImportRow } from './import-row.ts'
 import { settleLabels } from './label-disagreements.ts'
 import { jsonEqual, mergePatch } from './merge-patch.ts'
+import { encodedNewUser, type NewUserFrame, type NewUserParts, newUserFrame } from './new-user-json.ts'
 import type { MetadataField } from './normalize-row.ts'
 import type { FieldChange, ReportEntry, UserDiff } from './report.ts'
 import type { RowError } from './validate-row.ts'
@@ -26,6 +28,20 @@ export interface PlannedRow {
   disagreements?: readonly { field: string; label: string }[]
   /** The row with the labels' values in those fields, validated. */
   labelled?: ImportRow
+  /**
+   * The row's keys as written, for a row whose `row` is parsed only when read (one checked on the import worker
+   * thread): the planner looks its user up without parsing it.
+   */
+  keys?: RowKeys
+  /** Its new user's JSON as far as the row decides it (new-user-json.ts): an insert is written from it. */
+  newUser?: NewUserParts
+}
+
+/** What the planner looks a row's user up by, as the row gives them (not lower-cased). */
+export interface RowKeys {
+  email: string
+  user_id?: string | undefined
+  username?: string | undefined
 }
 
 export interface PlanOptions {
@@ -37,6 +53,11 @@ export interface PlanOptions {
   newUserId: () => string
   /** How many field-level diffs to keep (dry-run previews show a sample). Defaults to none. */
   diffLimit?: number
+  /**
+   * Put new users whose rows bring their JSON parts (`PlannedRow.newUser`) as that JSON (EncodedUser), not as
+   * objects: for a commit to a store, never for a plan whose users are read (diffs, an Auth0 tenant's jobs).
+   */
+  encodeNewUsers?: boolean
 }
 
 /** Prior state of a user this chunk writes: `null` for an insert. Undo restores it. */
@@ -53,7 +74,8 @@ export interface ChunkTally {
 }
 
 export interface ChunkPlan {
-  puts: Omit<StoredUser, 'rev'>[]
+  /** Objects, and EncodedUsers when asked (`encodeNewUsers`). */
+  puts: UserPut[]
   preImages: PreImage[]
   errors: ReportEntry[]
   tally: ChunkTally
@@ -100,22 +122,35 @@ export function planChunk(
 ): ChunkPlan {
   const plan = emptyChunkPlan()
   const provider = providerOf(connection)
+  const frame: NewUserFrame | undefined =
+    options.encodeNewUsers && !((options.diffLimit ?? 0) > 0)
+      ? newUserFrame(connection, provider, options.now)
+      : undefined
   for (const planned of rows) {
     const { index, partialMetadata = [] } = planned
     // email, user_id and username never disagree with a label here (normalizeRow fails such rows).
-    const email = planned.row.email.toLowerCase()
-    const userId = planned.row.user_id === undefined ? undefined : `${provider}|${planned.row.user_id}`
+    const keys: RowKeys = planned.keys ?? planned.row
+    const email = keys.email.toLowerCase()
+    const userId = keys.user_id === undefined ? undefined : `${provider}|${keys.user_id}`
     const byEmail = lookup.findByEmail(connection.id, email)
     const byId = userId === undefined ? undefined : lookup.getById(userId)
-    const byUsername =
-      planned.row.username === undefined
-        ? undefined
-        : lookup.findByUsername(connection.id, planned.row.username.toLowerCase())
+    const username = keys.username?.toLowerCase()
+    const byUsername = username === undefined ? undefined : lookup.findByUsername(connection.id, username)
     const conflict = options.upsert
       ? upsertConflict(byEmail, byId, byUsername)
       : existing(byEmail, byId, byUsername)
-    const settled = conflict ? { row: planned.row, errors: [conflict] } : settleLabels(planned, byEmail)
-    if (settled.errors.length > 0) {
+    if (!conflict && !byEmail && frame && planned.newUser && !planned.disagreements) {
+      // A new user from the parts the import worker wrote: the row itself is not even parsed here.
+      const bareId = keys.user_id ?? options.newUserId()
+      const inserted = encodedNewUser(frame, planned.newUser, bareId, { email, username })
+      plan.puts.push(inserted)
+      plan.preImages.push({ user_id: inserted.user_id, before: null })
+      plan.tally.inserted++
+      continue
+    }
+    // A conflict fails the row without reading it (a row parsed only when read stays unparsed).
+    const settled = conflict ? { row: undefined, errors: [conflict] } : settleLabels(planned, byEmail)
+    if (settled.row === undefined || settled.errors.length > 0) {
       // `user` is filled by the caller, which holds the row as the person wrote it.
       plan.errors.push({ index, user: undefined, errors: settled.errors })
       plan.tally.failed++

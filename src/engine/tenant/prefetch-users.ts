@@ -20,14 +20,14 @@ export async function prefetchTenantUsers(
 ): Promise<MapLookup> {
   const byEmail = await tenant.usersByEmail(
     connection.id,
-    rows.map((planned) => planned.row.email.toLowerCase()),
+    rows.map((planned) => (planned.keys ?? planned.row).email.toLowerCase()),
   )
   const lookup = new MapLookup(byEmail.map((user) => ({ ...user, connection_id: connection.id, rev: 0 })))
   const provider = providerOf(connection)
   const ids = [
     ...new Set(
       rows
-        .map((planned) => planned.row.user_id)
+        .map((planned) => (planned.keys ?? planned.row).user_id)
         .filter((id) => id !== undefined)
         .map((id) => `${provider}|${id}`)
         .filter((id) => lookup.getById(id) === undefined),
@@ -39,7 +39,7 @@ export async function prefetchTenantUsers(
   const usernames = [
     ...new Set(
       rows
-        .map((planned) => planned.row.username)
+        .map((planned) => (planned.keys ?? planned.row).username)
         .filter((name) => name !== undefined && lookup.findByUsername(connection.id, name) === undefined)
         // Auth0 saves usernames lower-cased and its search on username is case-sensitive.
         .map((name) => (name as string).toLowerCase()),

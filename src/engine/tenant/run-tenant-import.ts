@@ -9,6 +9,7 @@ import {
   toTenantImportRow,
 } from '../../domain/import/tenant-rows.ts'
 import type { ImportJob } from '../../domain/jobs/job.ts'
+import { userOfPut } from '../../domain/users/encoded-user.ts'
 import { AppError } from '../../errors.ts'
 import type { RowChecks, RowSource } from '../check-rows.ts'
 import type { EngineContext } from '../context.ts'
@@ -109,10 +110,12 @@ export async function runTenantImport(
       }
       const plan = planChunk(valid, connection, layeredLookup(planned, fetched), options)
       diffs.push(...plan.diffs)
+      // Objects: this plan did not ask for EncodedUsers (its users go to the tenant's jobs, field by field).
+      const puts = plan.puts.map(userOfPut)
       // Emails are unique in a file (later duplicates fail) and a put keeps its row's email (lower-cased).
-      const indexOf = new Map(valid.map((v) => [v.row.email.toLowerCase(), v.index]))
+      const indexOf = new Map(valid.map((v) => [(v.keys ?? v.row).email.toLowerCase(), v.index]))
       const parts = cutTenantParts(
-        plan.puts.map((user) => ({ index: indexOf.get(user.email) ?? -1, user: toTenantImportRow(user) })),
+        puts.map((user) => ({ index: indexOf.get(user.email) ?? -1, user: toTenantImportRow(user) })),
       )
       const meta: TenantChunkMeta = {
         tally: { ...plan.tally, failed: plan.tally.failed + errors.length },
@@ -128,7 +131,7 @@ export async function runTenantImport(
       if (!job.options.dryRun) {
         // The plan is durable before any of it is sent: a restart finds the parts and what each one holds.
         await ctx.users.commit({ jobId: job.id, chunk, puts: [], deletes: [], meta })
-        for (const user of plan.puts) planned.add({ ...user, rev: 0 })
+        for (const user of puts) planned.add({ ...user, rev: 0 })
         if (ctx.faults?.pauseAfterChunk === chunk + 1) {
           // Planned, nothing sent: the crash window "planned but no Auth0 job id recorded".
           await pauseForFaultInjection(ctx, job, chunk + 1, control)
