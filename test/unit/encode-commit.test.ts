@@ -29,6 +29,7 @@ describe('encodeCommit', () => {
       user(1, { name: 'Zoë "Z" O’Brien 😀', username: 'zoë' }),
       user(2, { user_metadata: { note: 'a\\"b\n\t', list: [1, [2, { a: '}' }]] } }),
       user(3, { email: 'ünï@exämple.com', given_name: '\u2028\ud83d' }),
+      user(4, { user_id: 'auth0|a"b\\c\u0001', email: 'q"\u001f~@x.co', username: '\u007f\u0000' }),
     ]
     const record: CommitToEncode = {
       seq: 7,

@@ -1,8 +1,9 @@
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { can, roleOf } from '../../src/domain/access/roles.ts'
 import { getPath } from '../../src/domain/export/field-path.ts'
 import { labelTable } from '../../src/domain/import/export-labels.ts'
-import { inputLimits, limitIssues } from '../../src/domain/import/input-limits.ts'
+import { inputLimits, limitIssues, withinLimits } from '../../src/domain/import/input-limits.ts'
 import { deepNestingOffset } from '../../src/domain/import/json-depth.ts'
 import { normalizeRow } from '../../src/domain/import/normalize-row.ts'
 import { parseUsersFile } from '../../src/domain/import/parse-users-file.ts'
@@ -11,6 +12,39 @@ import { validateImportRow } from '../../src/domain/import/validate-row.ts'
 
 const codes = (value: unknown) => limitIssues(value).map((issue) => `${issue.code} ${issue.path.join('/')}`)
 const nest = (levels: number): unknown => (levels === 0 ? 1 : { a: nest(levels - 1) })
+
+describe('withinLimits', () => {
+  it('says what limitIssues(value, 1) says: nothing found (property, seeded)', () => {
+    const long = 'x'.repeat(inputLimits.maxStringChars + 1)
+    const astral = '😀'.repeat(inputLimits.maxStringChars / 2 + 1)
+    const key = fc.oneof(
+      fc.string({ maxLength: 4 }),
+      fc.constantFrom('__proto__', 'constructor', 'prototype', 'k'.repeat(inputLimits.maxKeyChars + 1)),
+    )
+    const leaf = fc.oneof(
+      fc.jsonValue({ maxDepth: 1 }),
+      fc.constantFrom(Number.POSITIVE_INFINITY, Number.NaN, long, astral, '😀'.repeat(inputLimits.maxStringChars / 2)),
+    )
+    const { tree } = fc.letrec((self) => ({
+      tree: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        leaf,
+        fc.array(self('tree'), { maxLength: 3 }),
+        fc.dictionary(key, self('tree'), { maxKeys: 3 }),
+      ),
+    }))
+    const deep = fc.integer({ min: 30, max: 35 }).map((levels) => ({ user_metadata: nest(levels) }))
+    fc.assert(
+      fc.property(fc.oneof(tree, deep), (value) => {
+        expect(withinLimits(value)).toBe(limitIssues(value, 1).length === 0)
+      }),
+      { seed: 20_261_206, numRuns: 2_000 },
+    )
+    const wide = Object.fromEntries(Array.from({ length: inputLimits.maxKeysPerObject + 1 }, (_, i) => [`k${i}`, i]))
+    for (const value of [{ app_metadata: wide }, { n: long }, { a: { n: long } }, [long], { a: [[astral]] }])
+      expect(withinLimits(value), JSON.stringify(value).slice(0, 40)).toBe(limitIssues(value, 1).length === 0)
+  })
+})
 
 describe('limitIssues', () => {
   it('allows 32 levels below the user and names the 33rd', () => {

@@ -103,8 +103,8 @@ export function encodeCommit(record: CommitToEncode): EncodedCommit {
   const count = puts.length
   const putStarts: number[] = new Array(count)
   const putLengths: number[] = new Array(count)
-  const keys: string[] = new Array(count)
-  let keysMax = 0
+  let keyScratch = sharedKeyScratch
+  let keyLength = 0
   const revJson = `,"rev":${JSON.stringify(record.seq)}}`
   const metaJson = JSON.stringify(record.meta)
   const head = `{"seq":${JSON.stringify(record.seq)},"jobId":${JSON.stringify(record.jobId)},"chunk":${JSON.stringify(record.chunk)},"puts":[`
@@ -117,9 +117,13 @@ export function encodeCommit(record: CommitToEncode): EncodedCommit {
     const user = puts[i] as UserPut
     const problem = keyProblem(user)
     if (problem !== undefined) throw new Error(`user ${String(user.user_id)}: ${problem}`)
-    const key = snapshotKeys(user)
-    keys[i] = key
-    keysMax += key.length
+    // Its keys as `snapshotKeys` writes them, and a newline, written in place (no string made per user).
+    if (keyScratch.length - keyLength < keysRoom(user)) {
+      const grown = Buffer.allocUnsafeSlow(2 * (keyScratch.length + keysRoom(user)))
+      keyScratch.copy(grown, 0, 0, keyLength)
+      keyScratch = grown
+    }
+    keyLength += writeKeys(keyScratch, keyLength, user)
     // A new user has no rev of its own: its JSON gets one in place of its closing brace, where `{...put, rev}` puts
     // it, with no copy of the user. One that has (an update of a stored user) is copied with the new rev. A new user
     // that comes as its JSON (an import's, its bytes written on the import worker thread) is copied as it is.
@@ -143,22 +147,40 @@ export function encodeCommit(record: CommitToEncode): EncodedCommit {
   length += scratch.write(tail, length)
   const line = Buffer.allocUnsafe(length)
   scratch.copy(line, 0, 0, length)
-  const keyScratch = scratchOf(3 * keysMax + count)
-  let keyOffset = 0
-  for (let i = 0; i < count; i++) {
-    keyOffset += keyScratch.write(keys[i] as string, keyOffset)
-    keyScratch[keyOffset++] = newline
-  }
-  const keyLines = Buffer.allocUnsafe(keyOffset)
-  keyScratch.copy(keyLines, 0, 0, keyOffset)
+  if (keyScratch.length <= maxScratch) sharedKeyScratch = keyScratch
+  const keyLines = Buffer.allocUnsafe(keyLength)
+  keyScratch.copy(keyLines, 0, 0, keyLength)
   return { line, keys: keyLines, putStarts, putLengths }
+}
+
+/** The puts' key lines of a commit are written here first (as its line is in `sharedScratch`). */
+let sharedKeyScratch = Buffer.allocUnsafeSlow(64 * 1024)
+
+/** At most how many bytes `writeKeys` writes: a UTF-16 unit takes at most 6 as JSON (`\u001f`), a string 2 more. */
+function keysRoom(user: PutKeys): number {
+  const chars = user.user_id.length + user.connection_id.length + user.email.length + (user.username?.length ?? 0)
+  return 6 * chars + 16
+}
+
+/** `snapshotKeys(user)` and a newline, into `target` at `start`; the bytes written. */
+function writeKeys(target: Buffer, start: number, user: PutKeys): number {
+  let at = start + writeJsonString(target, start, user.user_id)
+  target[at++] = tab
+  at += writeJsonString(target, at, user.connection_id)
+  target[at++] = tab
+  at += writeJsonString(target, at, user.email)
+  target[at++] = tab
+  if (user.username !== undefined) at += writeJsonString(target, at, user.username)
+  target[at++] = tab
+  target[at++] = newline
+  return at - start
 }
 
 /** At most how many bytes `writeEncoded` writes. */
 function encodedRoom(user: EncodedUser): number {
   const { frame } = user
-  const text = user.user_id.length + frame.connection.length + frame.identity.length + user.bareId.length
-  return 3 * (text + frame.times.length) + 6 * 2 + (user.restEnd - user.profileStart) + 16
+  const frameChars = frame.connection.length + frame.identity.length + frame.times.length
+  return 6 * (user.user_id.length + user.bareId.length) + 3 * frameChars + (user.restEnd - user.profileStart) + 32
 }
 
 /** A JSON string of `value`: as it is between quotes when nothing in it needs escaping (an id, most often). */

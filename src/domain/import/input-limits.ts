@@ -153,7 +153,40 @@ export function limitIssues(value: unknown, maxIssues = 100): LimitIssue[] {
   return issues.slice(0, maxIssues)
 }
 
-/** Whether a value breaks no limit: `limitIssues` stopping at the first. */
+/**
+ * Whether a value breaks no limit: `limitIssues(value, 1)` finds nothing (property-tested against it). Asked of every
+ * imported row, so it walks the value without making a path, a closure or a node per object.
+ */
 export function withinLimits(value: unknown): boolean {
-  return limitIssues(value, 1).length === 0
+  if (typeof value !== 'object' || value === null) return true
+  const values: unknown[] = [value]
+  const depths: number[] = [0]
+  for (let current = values.pop(); current !== undefined; current = values.pop()) {
+    const depth = depths.pop() as number
+    if (Array.isArray(current)) {
+      for (let index = 0; index < current.length; index++)
+        if (!childWithin(current[index], depth, values, depths)) return false
+      continue
+    }
+    const keys = Object.keys(current as object)
+    if (keys.length > inputLimits.maxKeysPerObject) return false
+    for (const key of keys) {
+      if (isReservedKey(key) || key.length > inputLimits.maxKeyChars) return false
+      if (!childWithin((current as Record<string, unknown>)[key], depth, values, depths)) return false
+    }
+  }
+  return true
+}
+
+/** `limitIssues`' `visit` for `withinLimits`: false where it would report; an object to look into is pushed. */
+function childWithin(child: unknown, depth: number, values: unknown[], depths: number[]): boolean {
+  if (typeof child === 'number') return Number.isFinite(child)
+  if (typeof child === 'string')
+    return !(depth > 0 && child.length > inputLimits.maxStringChars && charCount(child) > inputLimits.maxStringChars)
+  if (typeof child === 'object' && child !== null) {
+    if (depth + 1 > inputLimits.maxDepth) return false
+    values.push(child)
+    depths.push(depth + 1)
+  }
+  return true
 }

@@ -56,12 +56,11 @@ const unusualKey = (key: string) => key === '__proto__' || /^(0|[1-9]\d*)$/.test
 export function newUserJson(row: ImportRow): NewUserJson | undefined {
   const email = row.email.toLowerCase()
   const at = email.indexOf('@')
-  const profile = JSON.stringify({
-    email,
-    email_verified: row.email_verified ?? false,
-    name: row.name ?? email,
-    nickname: row.nickname ?? (at === -1 ? email : email.slice(0, at)),
-  })
+  const emailJson = JSON.stringify(email)
+  const name = row.name === undefined ? emailJson : JSON.stringify(row.name)
+  const nickname = JSON.stringify(row.nickname ?? (at === -1 ? email : email.slice(0, at)))
+  // What JSON.stringify writes for {email, email_verified, name, nickname} (one string, not an object a row).
+  const profile = `{"email":${emailJson},"email_verified":${row.email_verified === true},"name":${name},"nickname":${nickname}}`
   const rest: Record<string, unknown> = {}
   const source = row as Record<string, unknown>
   for (const key of Object.keys(source)) {
