@@ -5,6 +5,7 @@ import type { OpenAppendHandle } from './adapters/store/journal-writer.ts'
 import { acquireStoreLock, type StoreLock } from './adapters/store/store-lock.ts'
 import { newReplicaId, randomIds, systemClock } from './adapters/system.ts'
 import type { Config } from './config.ts'
+import { defaultCompactAtJournalBytes } from './engine/compact-when-quiet.ts'
 import type { EngineContext } from './engine/context.ts'
 import { Engine } from './engine/engine.ts'
 import { JobEvents } from './engine/events.ts'
@@ -55,6 +56,13 @@ export interface RosterDeps {
    * soonest on the main thread), always (tests of that path), or never (no worker thread).
    */
   importWorker?: 'busy' | 'always' | 'off'
+  /**
+   * Who runs the embedded store's journal compaction: the server, once the journal is large and no writing job is
+   * under way (default); or a one-shot command (the CLI in local mode), which leaves it to the server unless the
+   * journal has grown several times past that (a store only ever written by the CLI stays bounded). A command's
+   * user waits for its own import, not for upkeep: compacting 100,000 users took the CLI ~0.7 s after its last job.
+   */
+  compaction?: 'server' | 'command'
 }
 
 /**
@@ -109,7 +117,11 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
         ids,
         logger: deps.logger,
         events,
-        limits: { ...config.limits, chunkRows },
+        limits: {
+          ...config.limits,
+          chunkRows,
+          ...(deps.compaction === 'command' ? { compactAtJournalBytes: 4 * defaultCompactAtJournalBytes } : {}),
+        },
         // The embedded store is one process (STORE_DIR is locked); on PostgreSQL any number of replicas share the
         // catalog, so jobs are claimed with leases that lapse when their holder dies.
         replica: { id: newReplicaId(), shared: stores.kind === 'postgres' },

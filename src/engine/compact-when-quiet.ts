@@ -1,8 +1,11 @@
 import { type Job, writesUsers } from '../domain/jobs/job.ts'
 import type { EngineContext } from './context.ts'
 
-/** Compact the user journal once it holds this much, at a moment when no writing job is in flight. */
-const compactAtJournalBytes = 64 * 1024 * 1024
+/**
+ * Compact the user journal once it holds this much (EngineLimits.compactAtJournalBytes), at a moment when no writing
+ * job is in flight.
+ */
+export const defaultCompactAtJournalBytes = 64 * 1024 * 1024
 
 /**
  * Starts compacting the embedded store's user journal when it is large and no job still needs its per-job records;
@@ -12,7 +15,8 @@ export function compactWhenQuiet(ctx: EngineContext): Promise<void> | undefined 
   // Only the embedded store has a journal to compact.
   const { maintenance } = ctx
   if (maintenance === undefined) return undefined
-  if (maintenance.journalBytes() < compactAtJournalBytes) return undefined
+  if (maintenance.journalBytes() < (ctx.limits.compactAtJournalBytes ?? defaultCompactAtJournalBytes))
+    return undefined
   // Compaction drops the journal's per-job records: safe only when no job still needs them to resume. That is
   // a pending job too when it has commits: its start (`processing`) is not waited for, so a crash can undo it.
   // Decided and started in one synchronous stretch, so no job starts in between.

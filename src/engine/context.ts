@@ -31,6 +31,8 @@ export interface EngineLimits {
    */
   leaseMs?: number
   leaseRenewMs?: number
+  /** The embedded store's journal is compacted once it holds this much (default 64 MiB: compact-when-quiet.ts). */
+  compactAtJournalBytes?: number
 }
 
 /**

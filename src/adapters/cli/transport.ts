@@ -54,7 +54,7 @@ export async function connect(
       () => false,
     ))
   try {
-    const roster = await openRoster(config, { logger: silentLogger })
+    const roster = await openRoster(config, { logger: silentLogger, compaction: 'command' })
     roster.engine.start()
     const ready = options.warmImports ? roster.engine.warmImports() : Promise.resolve()
     return {

@@ -25,6 +25,14 @@ const post = (answer: WorkerAnswer, transfer: ArrayBuffer[] = []) => port.postMe
 
 let queue: Promise<void> = Promise.resolve()
 port.on('message', (task: WorkerTask) => {
+  // A part whose users were kept when its file was cut needs no reading: it is answered at once (its request, and
+  // the next part's, need not wait for the checks of the parts before), and only its checks take their turn.
+  const kept = task.type === 'split' ? undefined : takeKept(task)
+  if (task.type !== 'split' && kept !== undefined) {
+    post({ id: task.id, type: 'parsed', format: 'ndjson', count: kept.length })
+    queue = queue.then(() => checkFile(task, kept))
+    return
+  }
   queue = queue.then(() => (task.type === 'split' ? splitFile(task) : readFile(task)))
 })
 post({ type: 'ready' })
@@ -73,11 +81,7 @@ function takeKept(task: FileTask): unknown[] | undefined {
 
 async function readFile(task: FileTask): Promise<void> {
   const { id, fileName } = task
-  let rows = takeKept(task)
-  if (rows) {
-    post({ id, type: 'parsed', format: 'ndjson', count: rows.length })
-    return checkFile(task, rows)
-  }
+  let rows: unknown[]
   try {
     const text = decodeUpload(task.bytes, fileName, task.maxBytes)
     const parsed = parseUsersFile(text, fileName, task.exportLabels)
