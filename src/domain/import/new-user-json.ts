@@ -1,8 +1,5 @@
 import type { Connection } from '../connections/connection.ts'
 import { EncodedUser, type NewUserFrame } from '../users/encoded-user.ts'
-
-export type { NewUserFrame }
-
 import type { ImportRow } from './import-row.ts'
 
 /**
@@ -12,7 +9,9 @@ import type { ImportRow } from './import-row.ts'
  * order, so the stored user is the one the planner would have made.
  */
 
-/** What the row alone decides of its new user's JSON: two JSON objects, each made by one JSON.stringify. */
+export type { NewUserFrame }
+
+/** What the row alone decides of its new user's JSON: two JSON objects, as JSON.stringify writes them. */
 export interface NewUserJson {
   /** `{"email":…,"email_verified":…,"name":…,"nickname":…}`: the defaults newUser gives, or the row's values. */
   profile: string
@@ -50,8 +49,9 @@ export interface NewUserParts {
 const unusualKey = (key: string) => key === '__proto__' || /^(0|[1-9]\d*)$/.test(key)
 
 /**
- * The row's parts, or undefined for a row whose user newUser would lay out otherwise (an array-index key goes first
- * in an object; `__proto__` is not copied as a key): such a row is planned as an object (none passes the schema).
+ * The row's new-user JSON, or undefined for a row whose user newUser would lay out otherwise (an array-index key goes
+ * first in an object; `__proto__` is not copied as a key): such a row is planned as an object (none passes the
+ * schema's strict keys, so this is a guard, not a path).
  */
 export function newUserJson(row: ImportRow): NewUserJson | undefined {
   const email = row.email.toLowerCase()
@@ -59,7 +59,7 @@ export function newUserJson(row: ImportRow): NewUserJson | undefined {
   const emailJson = JSON.stringify(email)
   const name = row.name === undefined ? emailJson : JSON.stringify(row.name)
   const nickname = JSON.stringify(row.nickname ?? (at === -1 ? email : email.slice(0, at)))
-  // What JSON.stringify writes for {email, email_verified, name, nickname} (one string, not an object a row).
+  // What JSON.stringify writes for {email, email_verified, name, nickname}, without making that object for each row.
   const profile = `{"email":${emailJson},"email_verified":${row.email_verified === true},"name":${name},"nickname":${nickname}}`
   const rest: Record<string, unknown> = {}
   const source = row as Record<string, unknown>
@@ -74,6 +74,7 @@ export function newUserJson(row: ImportRow): NewUserJson | undefined {
   return { profile, rest: JSON.stringify(rest) }
 }
 
+/** The frame of a chunk's new users: made once per planned slice, not per user. */
 export function newUserFrame(connection: Connection, provider: string, now: string): NewUserFrame {
   return {
     connectionId: connection.id,
