@@ -120,7 +120,9 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
         limits: {
           ...config.limits,
           chunkRows,
-          ...(deps.compaction === 'command' ? { compactAtJournalBytes: 4 * defaultCompactAtJournalBytes } : {}),
+          ...(deps.compaction === 'command'
+            ? { compactAtJournalBytes: 4 * defaultCompactAtJournalBytes }
+            : {}),
         },
         // The embedded store is one process (STORE_DIR is locked); on PostgreSQL any number of replicas share the
         // catalog, so jobs are claimed with leases that lapse when their holder dies.

@@ -182,7 +182,11 @@ export function withinLimits(value: unknown): boolean {
 function childWithin(child: unknown, depth: number, values: unknown[], depths: number[]): boolean {
   if (typeof child === 'number') return Number.isFinite(child)
   if (typeof child === 'string')
-    return !(depth > 0 && child.length > inputLimits.maxStringChars && charCount(child) > inputLimits.maxStringChars)
+    return !(
+      depth > 0 &&
+      child.length > inputLimits.maxStringChars &&
+      charCount(child) > inputLimits.maxStringChars
+    )
   if (typeof child === 'object' && child !== null) {
     if (depth + 1 > inputLimits.maxDepth) return false
     values.push(child)
