@@ -23,7 +23,13 @@ describe('withinLimits', () => {
     )
     const leaf = fc.oneof(
       fc.jsonValue({ maxDepth: 1 }),
-      fc.constantFrom(Number.POSITIVE_INFINITY, Number.NaN, long, astral, '😀'.repeat(inputLimits.maxStringChars / 2)),
+      fc.constantFrom(
+        Number.POSITIVE_INFINITY,
+        Number.NaN,
+        long,
+        astral,
+        '😀'.repeat(inputLimits.maxStringChars / 2),
+      ),
     )
     const { tree } = fc.letrec((self) => ({
       tree: fc.oneof(
@@ -40,7 +46,9 @@ describe('withinLimits', () => {
       }),
       { seed: 20_261_206, numRuns: 2_000 },
     )
-    const wide = Object.fromEntries(Array.from({ length: inputLimits.maxKeysPerObject + 1 }, (_, i) => [`k${i}`, i]))
+    const wide = Object.fromEntries(
+      Array.from({ length: inputLimits.maxKeysPerObject + 1 }, (_, i) => [`k${i}`, i]),
+    )
     for (const value of [{ app_metadata: wide }, { n: long }, { a: { n: long } }, [long], { a: [[astral]] }])
       expect(withinLimits(value), JSON.stringify(value).slice(0, 40)).toBe(limitIssues(value, 1).length === 0)
   })
