@@ -67,7 +67,7 @@ const warmUpFiles = 10
 /** CPU per file of the engine runs: the main thread's and all threads' (ms). */
 const engineCpu: { main: number[]; all: number[] } = { main: [], all: [] }
 
-async function makeFiles(ctx: BenchContext, files: number): Promise<Files> {
+function makeFiles(files: number): Files {
   const texts: string[] = []
   const counts: number[] = []
   let users = 0
@@ -199,7 +199,7 @@ export const p3: Scenario = {
     const runs = ctx.quick ? 2 : 3
     engineCpu.main.length = 0
     engineCpu.all.length = 0
-    const files = await makeFiles(ctx, fileCount)
+    const files = makeFiles(fileCount)
     // A pass of the floor right before each run: the host's speed drifts over a minute, and both sides then meet it.
     const floors: { rate: number; cpuMs: number }[] = []
     const engineRates: number[] = []

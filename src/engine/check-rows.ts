@@ -36,6 +36,11 @@ export interface CheckSettings {
   chunkRows: number
   /** Chunks before it are committed already: not checked again. */
   fromChunk: number
+  /**
+   * Rows checked between event-loop turns (default `validationSlice`). The import worker thread, which serves no
+   * request, checks a chunk in one go.
+   */
+  sliceRows?: number
 }
 
 /**
@@ -52,6 +57,7 @@ const validationSlice = 50
  */
 export function checkRows(rows: readonly unknown[], settings: CheckSettings): RowChecks {
   const { connection, chunkRows, fromChunk } = settings
+  const slice = settings.sliceRows ?? validationSlice
   const chunks = Math.ceil(rows.length / chunkRows)
   const checks: RowChecks = []
   let preparing: Promise<Prepared> | undefined
@@ -61,8 +67,8 @@ export function checkRows(rows: readonly unknown[], settings: CheckSettings): Ro
     const start = chunk * chunkRows
     const end = Math.min(rows.length, start + chunkRows)
     const check = previous.then(async () => {
-      preparing ??= prepare(rows, connection, settings.exportLabels)
-      return checkChunk(await preparing, start, end)
+      preparing ??= prepare(rows, connection, settings.exportLabels, slice)
+      return checkChunk(await preparing, start, end, slice)
     })
     // Awaited by the run; a job that never runs (its request failed) must not leave an unhandled rejection.
     check.catch(() => undefined)
@@ -86,12 +92,13 @@ async function prepare(
   rows: readonly unknown[],
   connection: Connection,
   exportLabels: Readonly<Record<string, string>>,
+  slice: number,
 ): Promise<Prepared> {
   const provider = providerOf(connection)
   const labels = labelTable(exportLabels)
   const normalized: ReturnType<typeof normalizeRow>[] = []
   for (let index = 0; index < rows.length; index++) {
-    if (index % validationSlice === validationSlice - 1) await yieldToEventLoop()
+    if (index % slice === slice - 1) await yieldToEventLoop()
     normalized.push(normalizeRow(rows[index], labels, provider))
   }
   const duplicates = findFileDuplicates(normalized.map((n) => n.row))
@@ -131,13 +138,14 @@ async function checkChunk(
   { normalized, duplicates, usernameLimits }: Prepared,
   start: number,
   end: number,
+  slice: number,
 ): Promise<CheckedChunk> {
   const valid: PlannedRow[] = []
   const errors: ReportEntry[] = []
   const ignored = new Set<string>()
   const options = { usernameLimits }
   for (let index = start; index < end; index++) {
-    if ((index - start) % validationSlice === validationSlice - 1) await yieldToEventLoop()
+    if ((index - start) % slice === slice - 1) await yieldToEventLoop()
     const normal = normalized[index] as (typeof normalized)[number]
     for (const key of normal.ignored) ignored.add(key)
     const result = validateImportRow(normal.row, options)
