@@ -92,9 +92,23 @@ export function transferOf(packed: PackedChunk): ArrayBuffer[] {
 
 /**
  * The chunk as the checks made it: its valid rows in file order, the packed ones parsed only when read (from their
- * JSON, or, packed without it, by `recheck` of the row's position in the file).
+ * JSON, or, packed without it, by `recheck` of the row's position in the file). The rows are made when `valid` is
+ * first read: a chunk that waits for its turn (files queued behind the one being committed) holds only the packed
+ * arrays, and its rows live no longer than its planning.
  */
 export function unpackChunk(packed: PackedChunk, recheck: (index: number) => ImportRow): CheckedChunk {
+  let valid: PlannedRow[] | undefined
+  return {
+    get valid() {
+      valid ??= unpackRows(packed, recheck)
+      return valid
+    },
+    errors: packed.errors,
+    ignored: packed.ignored,
+  }
+}
+
+function unpackRows(packed: PackedChunk, recheck: (index: number) => ImportRow): PlannedRow[] {
   const { indexes, plain } = packed
   const partial = new Map(packed.partialMetadata)
   // A Buffer over the transferred bytes, once: the store copies each user's from it.
@@ -108,7 +122,7 @@ export function unpackChunk(packed: PackedChunk, recheck: (index: number) => Imp
     valid.push(new PackedRow(packed, bytes, i, partial.get(i), recheck))
   }
   while (nextPlain < plain.length) valid.push(plain[nextPlain++] as PlannedRow)
-  return { valid, errors: packed.errors, ignored: packed.ignored }
+  return valid
 }
 
 /** A valid row as packed: its keys and new user's parts at hand, the row itself made only when first read. */
