@@ -15,11 +15,11 @@ import { unpackChunk } from './packed-chunk.ts'
  * Reads and checks import files on one worker thread (node:worker_threads), so a second core parses and validates
  * the next queued file while the main thread plans and commits the current one.
  *
- * What crosses between the threads, measured on a 500 KB file of 1,758 users (bench/transfer-cost.ts): the file's
- * bytes go over as they are (a copy of 0.5 MB, ~0.1 ms); back come each chunk's checked users by structured clone
- * (~10 ms to rebuild on the main thread, against ~30 ms to parse and check there), and instead of every user as
- * written (another ~8 ms) only their count: a report quotes a user rarely, and finds and parses it in the file's
- * text then (textRows).
+ * What crosses between the threads (bench/support/transfer-cost.ts, P3's notes): the file's bytes go over as they are
+ * (a copy of 0.5 MB, ~0.1 ms); back come each chunk's checks packed (packed-chunk.ts): the valid users' keys, and
+ * their new users' JSON as bytes the store copies into its journal, not the users as objects to rebuild and
+ * stringify here; and instead of every user as written only their count: a report quotes a user rarely, and finds
+ * and parses it in the file's text then (textRows).
  *
  * The thread starts on first use and is unref'd while idle (it never keeps a process alive). If it dies, the files it
  * was reading fail with an error that says so, and the next file starts a new one: the service goes on.

@@ -33,8 +33,10 @@ export interface SentPart {
 
 /**
  * The worker's answers, in this order for each task: `parsed` (or `refused`: the file as a whole), then one `chunk`
- * per chunk (or `failed`, for that chunk and the rest). Structured clone carries them: what the checks produce
- * arrives as it was, keys such as `__proto__`, `undefined` values and -0 included (JSON would not keep them).
+ * per chunk (or `failed`, for that chunk and the rest). Structured clone carries them: errors and rows sent as
+ * objects arrive as they were (keys such as `__proto__`, `undefined` values, -0). A packed row's JSON (sent when the
+ * plan reads rows) drops `undefined` values and writes -0 as 0, as the stored user's JSON does anyway: the planner
+ * treats an undefined field as absent, and its comparisons are of JSON values (same outcome, tested).
  */
 export type WorkerAnswer =
   /** Sent once, when the worker has loaded its modules (with tsx, about a second): it takes files from then on. */

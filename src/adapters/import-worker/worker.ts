@@ -15,7 +15,8 @@ import { packChunk, transferOf } from './packed-chunk.ts'
 
 /**
  * The import worker thread: reads each file it is sent (decode, parse) and checks its chunks (normalize, in-file
- * duplicates, validate) with the very functions the main thread uses, one file after the other, in the order sent.
+ * duplicates, validate) with the very functions the main thread uses, one file after the other, in the order sent;
+ * each chunk's answer is packed (packed-chunk.ts: keys and new users' JSON bytes, transferred).
  */
 
 const port = parentPort
