@@ -185,16 +185,7 @@ function writeKeys(target: Buffer, start: number, user: PutKeys): number {
     const name = username === undefined ? '' : `"${username}"`
     return target.write(`"${user_id}"\t"${connection_id}"\t"${email}"\t${name}\t\n`, start, 'latin1')
   }
-  let at = start + writeJsonString(target, start, user.user_id)
-  target[at++] = tab
-  at += writeJsonString(target, at, user.connection_id)
-  target[at++] = tab
-  at += writeJsonString(target, at, user.email)
-  target[at++] = tab
-  if (user.username !== undefined) at += writeJsonString(target, at, user.username)
-  target[at++] = tab
-  target[at++] = newline
-  return at - start
+  return target.write(`${snapshotKeys(user)}\n`, start)
 }
 
 /** At most how many bytes `writeEncoded` writes. */
@@ -209,15 +200,6 @@ function encodedRoom(user: EncodedUser): number {
 /** `JSON.stringify(value)` of a string, without the call when nothing in it needs escaping (an id, most often). */
 function jsonString(value: string): string {
   return plainJson.test(value) ? `"${value}"` : JSON.stringify(value)
-}
-
-/** A JSON string of `value`: as it is between quotes when nothing in it needs escaping (an id, most often). */
-function writeJsonString(target: Buffer, at: number, value: string): number {
-  if (!plainJson.test(value)) return target.write(JSON.stringify(value), at)
-  target[at] = quote
-  const written = target.write(value, at + 1, 'latin1')
-  target[at + 1 + written] = quote
-  return written + 2
 }
 
 /** An EncodedUser's JSON into `target` at `start` (see EncodedUser): its pieces, its worker's bytes copied. */
@@ -314,7 +296,6 @@ function keyProblem(user: PutKeys): string | undefined {
 }
 
 const tab = 0x09
-const newline = 0x0a
 const comma = 0x2c
 const quote = 0x22
 const backslash = 0x5c
