@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
-import { EncodedUser, type UserPut, userOfPut } from '../../domain/users/encoded-user.ts'
+import { EncodedUser, type UserPut } from '../../domain/users/encoded-user.ts'
 import type { StoredUser } from '../../domain/users/user.ts'
 import { normalizeEmail } from '../../domain/users/user.ts'
 import type { CommitBatch, CommitRecord, UserQuery } from '../../engine/ports.ts'
@@ -7,6 +7,7 @@ import {
   type AsyncUserStore,
   type ChunkCommit,
   chunkCommitted,
+  committedRecord,
   defaultScanPageSize,
   type ExpectedRevs,
   lastPutPerUser,
@@ -196,19 +197,7 @@ async function commitBatch(
       }
       return Number(row.seq)
     })
-    // The puts stamped with their rev are made only if read (the engine does not read them).
-    let stamped: StoredUser[] | undefined
-    return {
-      seq,
-      jobId: batch.jobId,
-      chunk: batch.chunk,
-      get puts() {
-        stamped ??= puts.map((user) => ({ ...userOfPut(user), rev: seq }))
-        return stamped
-      },
-      deletes: [...batch.deletes],
-      meta: batch.meta,
-    }
+    return committedRecord(seq, batch, puts, [...batch.deletes])
   } catch (error) {
     throw commitFailure(error, batch, puts, databaseUrl)
   }

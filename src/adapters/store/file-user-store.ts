@@ -1,8 +1,7 @@
 import { join } from 'node:path'
-import { userOfPut } from '../../domain/users/encoded-user.ts'
 import type { StoredUser } from '../../domain/users/user.ts'
 import type { CommitBatch, CommitRecord, UserJson, UserQuery } from '../../engine/ports.ts'
-import type { ChunkCommit } from '../../engine/user-directory.ts'
+import { type ChunkCommit, committedRecord } from '../../engine/user-directory.ts'
 import { AppError } from '../../errors.ts'
 import { ByteSource } from './byte-source.ts'
 import { applyCommit, moveCommitToFile } from './commit-index.ts'
@@ -158,20 +157,7 @@ export class FileUserStore implements UserStore {
       deletes,
       meta: batch.meta,
     }
-    // What the promise resolves with: the puts stamped with their rev are copied only if read (the engine does not
-    // read them; a 2,000-user chunk's copies cost about a millisecond).
-    let stamped: StoredUser[] | undefined
-    const record: CommitRecord = {
-      seq,
-      jobId: batch.jobId,
-      chunk: batch.chunk,
-      get puts() {
-        stamped ??= given.map((user) => ({ ...userOfPut(user), rev: seq }))
-        return stamped
-      },
-      deletes,
-      meta: batch.meta,
-    }
+    const record = committedRecord(seq, batch, given, deletes)
     let encoded: EncodedCommit
     try {
       // Serialized before anything changes, so a batch that cannot be written (a cycle or a BigInt in meta, a
