@@ -33,7 +33,7 @@ import { artifactNames, type EngineContext } from './context.ts'
 import { deleteUser } from './delete-user.ts'
 import type { JobListener } from './events.ts'
 import { type ExportRequest, requestExport } from './export.ts'
-import type { SplitFile, UserJson } from './ports.ts'
+import type { UserJson } from './ports.ts'
 import { type ImportRequest, requestImport } from './request-import.ts'
 import { sweepRetention } from './retention.ts'
 import { claimScheduleTick } from './schedule-claims.ts'
@@ -79,15 +79,6 @@ export class Engine {
     return this.ctx.fileReader?.reader.warm() ?? Promise.resolve()
   }
 
-  /**
-   * `roster import --split` in this process: the file read and cut into parts of at most IMPORT_MAX_BYTES on the
-   * import worker thread, which keeps each part's users for its import (`ImportRequest.part`): the file is parsed
-   * once, there, while this thread commits. Undefined without the worker thread (the CLI then cuts it itself).
-   */
-  splitImportFile(bytes: Uint8Array, fileName: string): Promise<SplitFile> | undefined {
-    return this.ctx.fileReader?.reader.split({ bytes, fileName, maxBytes: this.ctx.limits.importMaxBytes })
-  }
-
   stop(): Promise<void> {
     return this.#scheduler.stop()
   }
@@ -98,9 +89,9 @@ export class Engine {
 
   async requestImport(request: ImportRequest): Promise<ImportJob> {
     await this.connections()
-    const { job, rows, checks } = await requestImport(this.ctx, request, this.#creating)
+    const { job, read } = await requestImport(this.ctx, request, this.#creating)
     // A job accepted with an unparsable file has no rows: its run reads the file and fails with the parse error.
-    if (rows.length > 0) this.#scheduler.remember(job.id, { rows, checks })
+    if (read) this.#scheduler.remember(job.id, read)
     this.#scheduler.pump()
     return job
   }

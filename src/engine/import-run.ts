@@ -26,18 +26,28 @@ export interface ImportRun {
 }
 
 /**
+ * What a request leaves its job's first run: the rows it parsed and their checks (started), or, for a part of
+ * `roster import --split`, their reading still under way on the import worker thread.
+ */
+export type CachedRead =
+  | { rows: RowSource; checks?: RowChecks }
+  | Promise<{ rows: RowSource; checks?: RowChecks }>
+
+/**
  * The prelude of an import run: its connection, its rows (parsed by its request, or read again from the upload), the
  * chunks a previous run committed, and the checks of the rest (started by its request, or here).
  */
 export async function prepareImportRun(
   ctx: EngineContext,
   job: ImportJob,
-  cached?: { rows: RowSource; checks?: RowChecks },
+  request?: CachedRead,
 ): Promise<ImportRun> {
   const connection = ctx.catalog.read().connections.find((c) => c.id === job.connectionId)
   if (!connection) throw new AppError('connection_not_found', 'The connection does not exist.')
   const done = job.options.dryRun ? [] : await ctx.users.commitsOf(job.id)
   const chunkRows = job.upload.chunkRows
+  // A reading that refused the file (never expected of a part cut from a file checked whole) fails the run with it.
+  const cached = await request
   let rows: RowSource
   let checks: RowChecks
   if (cached?.checks) ({ rows, checks } = cached as { rows: RowSource; checks: RowChecks })

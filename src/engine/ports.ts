@@ -174,20 +174,6 @@ export interface ImportFileToRead {
    * Otherwise a row read after all (never, as planned) is checked again from the file's text.
    */
   planReadsRows: boolean
-  /** The file is this part of a file the reader split (`split`): its users are taken from that parse, if it has them. */
-  part?: SplitPartRef
-}
-
-/** A part of a file `ImportFileReader.split` cut: which split, which part (0-based). */
-export interface SplitPartRef {
-  split: number
-  part: number
-}
-
-/** `roster import --split`'s file, read and cut into NDJSON parts where the reader runs (see engine/split-file.ts). */
-export interface SplitFile {
-  users: number
-  parts: PartToImport[]
 }
 
 export interface ReadImportFile {
@@ -203,13 +189,8 @@ export interface ReadImportFile {
  * message) as reading on the main thread; a chunk's check rejects as `checkRows` would.
  */
 export interface ImportFileReader {
+  /** Files are read in the order sent: the promises resolve in that order. */
   read(file: ImportFileToRead): Promise<ReadImportFile>
-  /**
-   * Reads a file too large for one import and cuts it into NDJSON parts of at most `maxBytes`, keeping each part's
-   * users: `read` of a part (with its `ref`) then checks them without parsing its bytes again. Rejects as the
-   * CLI's own reading would (splitUsersFile), with the same AppError.
-   */
-  split(file: { bytes: Uint8Array; fileName: string; maxBytes: number }): Promise<SplitFile>
   /** Its thread has started and takes files at once (starting takes about a second: see `warm`). */
   readonly ready: boolean
   /** Starts the thread ahead of the first file; resolves once it is ready (or could not start: never rejects). */

@@ -7,7 +7,7 @@ import { type ImportJob, type ImportOptions, isActive, type Requester } from '..
 import { AppError } from '../errors.ts'
 import { checkRows, type RowChecks, type RowSource } from './check-rows.ts'
 import { artifactNames, type EngineContext } from './context.ts'
-import type { SplitPartRef } from './ports.ts'
+import type { CachedRead } from './import-run.ts'
 
 /** gzip's magic number: Auth0's exports and Roster's backups are gzipped, and import as they are. */
 const isGzip = (bytes: Uint8Array) => bytes[0] === 0x1f && bytes[1] === 0x8b
@@ -99,11 +99,10 @@ async function readAndCheckNow(
   // The thread starts the first time import files queue up (it takes a second or so): a Roster that only ever takes
   // one file at a time (most tests, a quiet server; an import beside an export, P5) never pays for it, nor its copy.
   if (busy) void file.reader.warm()
-  // A part the worker cut (roster import --split) has its users parsed there: it is checked there, busy or not.
-  const offThread = file?.use === 'always' || request.part !== undefined || (busy && file.reader.ready)
+  // A part of roster import --split is read there whenever there is a worker thread: the parts queue up there.
+  const offThread = file?.use === 'always' || request.cutPart !== undefined || (busy && file.reader.ready)
   if (file && offThread)
     return file.reader.read({
-      ...(request.part ? { part: request.part } : {}),
       bytes: request.bytes,
       fileName: request.fileName,
       maxBytes: importMaxBytes,
@@ -112,13 +111,11 @@ async function readAndCheckNow(
       chunkRows,
       planReadsRows: request.options.upsert || request.options.dryRun || ctx.tenant !== undefined,
     })
-  const parsed =
-    request.parsed ??
-    parseUsersFile(
-      decodeUpload(request.bytes, request.fileName, importMaxBytes),
-      request.fileName,
-      exportLabels,
-    )
+  const parsed = parseUsersFile(
+    decodeUpload(request.bytes, request.fileName, importMaxBytes),
+    request.fileName,
+    exportLabels,
+  )
   // Checking the rows (CPU) runs while the upload and the record are fsync'd (waiting); the first run awaits it.
   const checks = checkRows(parsed.rows, { connection, exportLabels, chunkRows, fromChunk: 0 })
   return { format: parsed.format, rows: parsed.rows, checks }
@@ -138,13 +135,13 @@ export interface ImportRequest {
    */
   acceptUnparsable?: boolean
   /**
-   * The users of `bytes`, parsed from these very bytes by the caller in this process (`roster import --split`, whose
-   * parts are NDJSON lines cut from the file it parsed): taken as they are, not parsed again. Only when this thread
-   * reads the file; the worker thread parses the bytes itself (the rows cost more to copy to it than to parse there).
+   * A part `roster import --split` in this process cut from a file it checked whole (split-file.ts): NDJSON of
+   * `rows` users. Recorded at once, without waiting for its reading, which queues on the import worker thread
+   * behind the parts before it: that thread parses and checks the next parts while this one commits, and the parts
+   * are recorded in the order they are requested. (Should the reading refuse the part after all, the job's run
+   * meets the same error in the stored file and fails with it.)
    */
-  parsed?: ParsedUsersFile
-  /** A part the import worker thread cut (`Engine.splitImportFile`): its users are parsed there already. */
-  part?: SplitPartRef
+  cutPart?: { rows: number }
   /**
    * Checked and applied in the same catalog change that records the job (it may throw to refuse the request, leaving
    * the catalog unchanged): what must happen once, with the job or not at all — a dry run's decision.
@@ -163,7 +160,7 @@ export async function requestImport(
   request: ImportRequest,
   /** Ids of jobs being created: retention leaves their files alone until the record exists. */
   creating: Set<string>,
-): Promise<{ job: ImportJob; rows: RowSource; checks: RowChecks }> {
+): Promise<{ job: ImportJob; read?: CachedRead }> {
   const { importMaxBytes } = ctx.limits
   if (request.bytes.byteLength > importMaxBytes) {
     throw new AppError(
@@ -175,7 +172,12 @@ export async function requestImport(
   const connection = findConnection(ctx.catalog.read().connections, request.connection)
   const refusal = checkImportTarget(connection)
   if (refusal || !connection) throw refusal
-  const parsed = await readUpload(ctx, request, connection)
+  const { cutPart } = request
+  const reading = cutPart ? readUpload(ctx, request, connection) : undefined
+  // Its run awaits it; a job that is never recorded must not leave its rejection unhandled.
+  reading?.catch(() => undefined)
+  const parsed = reading ? undefined : await readUpload(ctx, request, connection)
+  const rows = parsed ? parsed.rows.length : (cutPart?.rows ?? 0)
 
   const job: ImportJob = {
     id: ctx.ids.jobId(),
@@ -188,9 +190,9 @@ export async function requestImport(
     options: request.options,
     upload: {
       fileName: request.fileName,
-      format: parsed.format,
+      format: parsed ? parsed.format : 'ndjson',
       bytes: request.bytes.byteLength,
-      rows: parsed.rows.length,
+      rows,
       chunkRows: ctx.limits.chunkRows,
     },
   }
@@ -216,11 +218,12 @@ export async function requestImport(
   ctx.logger.info('import job created', {
     jobId: job.id,
     connection: connection.name,
-    rows: parsed.rows.length,
+    rows,
     bytes: job.upload.bytes,
     dryRun: job.options.dryRun,
     via: job.requestedBy.via,
   })
   ctx.events.emit({ type: 'job:created', job })
-  return { job, rows: parsed.rows, checks: parsed.checks }
+  // A job accepted with an unparsable file has no rows: its run reads the file and fails with the parse error.
+  return { job, ...(reading ? { read: reading } : parsed && rows > 0 ? { read: parsed } : {}) }
 }

@@ -5,7 +5,7 @@ import { AppError } from '../errors.ts'
 import type { RowChecks, RowSource } from './check-rows.ts'
 import type { EngineContext } from './context.ts'
 import { importChunk } from './import-chunk.ts'
-import { pauseForFaultInjection, prepareImportRun, previewDiffs } from './import-run.ts'
+import { type CachedRead, pauseForFaultInjection, prepareImportRun, previewDiffs } from './import-run.ts'
 import type { RunControl } from './run-control.ts'
 import { type LastCommit, settleImport } from './settle-import.ts'
 import { runTenantImport } from './tenant/run-tenant-import.ts'
@@ -28,7 +28,7 @@ export async function runImport(
   job: ImportJob,
   control: RunControl,
   /** The rows its request parsed, and their checks if the request started them (see `checkRows`). */
-  cached?: { rows: RowSource; checks?: RowChecks },
+  cached?: CachedRead,
 ): Promise<void> {
   if (ctx.tenant) return runTenantImport(ctx, ctx.tenant, job, control, cached)
   const { connection, rows, done, chunkRows, chunks, checks } = await prepareImportRun(ctx, job, cached)

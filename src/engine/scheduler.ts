@@ -1,10 +1,10 @@
 import type { JobProgress } from '../domain/jobs/auth0-view.ts'
 import { isActive, type Job } from '../domain/jobs/job.ts'
 import { type ClaimView, jobsToClaim } from '../domain/jobs/job-claims.ts'
-import type { RowChecks, RowSource } from './check-rows.ts'
 import { compactWhenQuiet } from './compact-when-quiet.ts'
 import type { EngineContext } from './context.ts'
 import { runExport } from './export.ts'
+import type { CachedRead } from './import-run.ts'
 import { claimJobs, type JobClaim, releaseLease, renewLeases } from './job-leases.ts'
 import { runImport } from './run-import.ts'
 import { settleFailedRun } from './settle-failed-run.ts'
@@ -41,7 +41,7 @@ interface Claimed extends JobClaim {
  */
 export class Scheduler {
   readonly #running = new Map<string, Running>()
-  readonly #rows = new Map<string, { rows: RowSource; checks: RowChecks }>()
+  readonly #rows = new Map<string, CachedRead>()
   #started = false
   #stopping = false
   #compacting: Promise<void> | undefined
@@ -54,7 +54,7 @@ export class Scheduler {
   constructor(private readonly ctx: EngineContext) {}
 
   /** Keeps a new job's parsed rows (and their checks, under way) for its first run: the file is parsed once. */
-  remember(jobId: string, cached: { rows: RowSource; checks: RowChecks }): void {
+  remember(jobId: string, cached: CachedRead): void {
     this.#rows.set(jobId, cached)
   }
 

@@ -1,15 +1,18 @@
+import { isUtf8 } from 'node:buffer'
 import { gunzipSync } from 'node:zlib'
+import { inputLimits } from '../domain/import/input-limits.ts'
 import { parseUsersFile } from '../domain/import/parse-users-file.ts'
 import { rowSpans } from '../domain/import/row-spans.ts'
+import { type ScannedUsers, scanUsersJson } from '../domain/import/scan-users-json.ts'
 import { decodeUtf8 } from '../domain/import/utf8.ts'
 import { AppError } from '../errors.ts'
-import type { SplitPartRef } from './ports.ts'
 
 /**
  * `roster import <file> --split`: a file larger than IMPORT_MAX_BYTES (a nightly backup of a real tenant) cut into
- * consecutive NDJSON parts, each within the limit, each then imported through the ordinary import use case. Used by
- * the CLI's own thread (its server does the imports) and by the import worker thread (the CLI runs them itself:
- * the file is then parsed once, there, and each part's users are checked from that parse).
+ * consecutive NDJSON parts, each within the limit, each then imported through the ordinary import use case, which
+ * parses it (the file is parsed once, part by part). A JSON array or NDJSON file is checked whole in one pass over
+ * its bytes first (scan-users-json.ts: what JSON.parse would say, without building the users) and cut by copying
+ * each user's bytes; any other file (CSV) is read whole and its users written as lines.
  */
 
 export interface ImportPart {
@@ -21,15 +24,17 @@ export interface ImportPart {
   firstRow: number
   rows: number
   text: string
-  /** The users `text` parses to, when its lines are the file's own (not for CSV): see `planImportParts`. */
-  users?: unknown[]
 }
 
 /** A part as it is handed to the import use case: its NDJSON as bytes (the upload the job keeps). */
 export interface PartToImport extends Omit<ImportPart, 'text'> {
   bytes: Buffer
-  /** Cut by the import worker thread, which holds the part's users parsed: `ImportRequest.part`. */
-  ref?: SplitPartRef
+}
+
+/** `roster import --split`'s file cut into parts: how many users it holds, and its parts in file order. */
+export interface SplitFile {
+  users: number
+  parts: PartToImport[]
 }
 
 /** The part's NDJSON in a Buffer of its own (not a slice of Node's shared pool): it can be transferred whole. */
@@ -42,7 +47,7 @@ export function partBytes(text: string): Buffer {
 /** What a gzipped file may unpack to here: the CLI's own memory, not a server's, bounds it (a V8 string's limit). */
 const maxUnpackedBytes = 512 * 1024 * 1024
 
-/** A users file read for splitting: its users, and where each one's JSON is in the text (JSON and NDJSON files). */
+/** A users file read whole: its users, and where each one's JSON is in the text (JSON and NDJSON files). */
 export interface ReadUsersFile {
   rows: unknown[]
   text: string
@@ -50,25 +55,26 @@ export interface ReadUsersFile {
 }
 
 export function readUsersFile(bytes: Buffer, fileName: string): ReadUsersFile {
-  const text = decodeUsersText(bytes, fileName)
+  const text = decodeUtf8(unpackedFile(bytes, fileName), fileName, isGzip(bytes) ? 'unpacked byte' : 'byte')
   const { rows, format } = parseUsersFile(text, fileName)
   const spans = rowSpans(text, format)
   // Used only if they found every user (they always should: checked, not assumed).
   return spans && spans.length === rows.length * 2 ? { rows, text, spans } : { rows, text }
 }
 
-function decodeUsersText(bytes: Buffer, fileName: string): string {
-  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return decodeUtf8(bytes, fileName)
-  let unpacked: Buffer
+const isGzip = (bytes: Uint8Array) => bytes[0] === 0x1f && bytes[1] === 0x8b
+
+/** The file's bytes, gunzipped when it starts with gzip's magic number. */
+function unpackedFile(bytes: Buffer, fileName: string): Buffer {
+  if (!isGzip(bytes)) return bytes
   try {
-    unpacked = gunzipSync(bytes, { maxOutputLength: maxUnpackedBytes })
+    return gunzipSync(bytes, { maxOutputLength: maxUnpackedBytes })
   } catch (error) {
     throw new AppError(
       'invalid_users_file',
       `${fileName} looks gzipped but does not unpack: ${(error as Error).message}.`,
     )
   }
-  return decodeUtf8(unpacked, fileName, 'unpacked byte')
 }
 
 /**
@@ -88,9 +94,8 @@ function userLine(
 }
 
 /**
- * Cuts the users into NDJSON parts of at most `maxBytes` each, in file order (greedy: every part but the last is
- * as full as it can be). `big.json.gz` gives `big.part-01-of-12.ndjson` … Each part's `text` is written once, and
- * `users` are what its lines parse to: the engine keeps the one and need not parse it again.
+ * Cuts parsed users into NDJSON parts of at most `maxBytes` each, in file order (greedy: every part but the last is
+ * as full as it can be). `big.json.gz` gives `big.part-01-of-12.ndjson` … Each part's `text` is written once.
  */
 export function planImportParts(
   rows: readonly unknown[],
@@ -103,13 +108,7 @@ export function planImportParts(
   for (let index = 0; index < rows.length; index++) {
     const line = userLine(rows, index, source)
     const bytes = Buffer.byteLength(line)
-    if (bytes > maxBytes) {
-      throw new AppError(
-        'payload_too_large',
-        `${fileName}: the user at index ${index} alone is ${bytes} bytes, more than the ${maxBytes} bytes one ` +
-          'import takes (IMPORT_MAX_BYTES). It cannot be imported; shorten its metadata.',
-      )
-    }
+    if (bytes > maxBytes) throw tooLarge(fileName, index, bytes, maxBytes)
     if (!current || current.bytes + bytes > maxBytes) {
       current = { firstRow: index, lines: [], bytes: 0 }
       groups.push(current)
@@ -117,23 +116,94 @@ export function planImportParts(
     current.lines.push(line)
     current.bytes += bytes
   }
-  const base = fileName.replace(/\.gz$/i, '').replace(/\.(json|ndjson|jsonl|csv)$/i, '')
-  const width = Math.max(2, String(groups.length).length)
-  const pad = (n: number) => String(n).padStart(width, '0')
+  const name = partNames(fileName, groups.length)
   return groups.map((group, i) => ({
     part: i + 1,
     of: groups.length,
-    fileName: `${base}.part-${pad(i + 1)}-of-${pad(groups.length)}.ndjson`,
+    fileName: name(i),
     firstRow: group.firstRow,
     rows: group.lines.length,
     text: group.lines.join(''),
-    // A CSV file's users are JSON.stringify'd: the engine parses those lines, as a server would.
-    ...(source?.spans ? { users: rows.slice(group.firstRow, group.firstRow + group.lines.length) } : {}),
   }))
 }
 
-/** The file read and cut into parts of at most `maxBytes`: the whole of `roster import --split`'s reading. */
-export function splitUsersFile(bytes: Buffer, fileName: string, maxBytes: number): ImportPart[] {
+/** `big.json.gz` in 12 parts: `big.part-01-of-12.ndjson` … (0-based `i`). */
+function partNames(fileName: string, count: number): (i: number) => string {
+  const base = fileName.replace(/\.gz$/i, '').replace(/\.(json|ndjson|jsonl|csv)$/i, '')
+  const width = Math.max(2, String(count).length)
+  const pad = (n: number) => String(n).padStart(width, '0')
+  return (i) => `${base}.part-${pad(i + 1)}-of-${pad(count)}.ndjson`
+}
+
+function tooLarge(fileName: string, index: number, bytes: number, maxBytes: number): AppError {
+  return new AppError(
+    'payload_too_large',
+    `${fileName}: the user at index ${index} alone is ${bytes} bytes, more than the ${maxBytes} bytes one ` +
+      'import takes (IMPORT_MAX_BYTES). It cannot be imported; shorten its metadata.',
+  )
+}
+
+/**
+ * The whole of `roster import --split`'s reading: the file (gzipped or not) cut into NDJSON parts of at most
+ * `maxBytes`. A file that is not JSON, nests too deep or holds a user over the limit is refused whole, as one import
+ * would refuse it (the same AppError), before any part exists.
+ */
+export function splitUsersFile(bytes: Buffer, fileName: string, maxBytes: number): SplitFile {
+  const unpacked = unpackedFile(bytes, fileName)
+  const scanned = isUtf8(unpacked) ? scanUsersJson(unpacked, inputLimits.fileMaxDepth) : undefined
+  if (scanned) return cutScanned(unpacked, scanned, fileName, maxBytes)
+  // CSV, or a fault to name (line and column): read whole, as one import would read it.
   const file = readUsersFile(bytes, fileName)
-  return planImportParts(file.rows, maxBytes, fileName, file)
+  return {
+    users: file.rows.length,
+    parts: planImportParts(file.rows, maxBytes, fileName, file).map(({ text, ...part }) => ({
+      ...part,
+      bytes: partBytes(text),
+    })),
+  }
+}
+
+/**
+ * Parts of the users the scan found, greedy in file order: each user's bytes copied as its line (line breaks
+ * between its tokens made spaces: a string holds none raw), into one Buffer a part.
+ */
+function cutScanned(bytes: Buffer, scanned: ScannedUsers, fileName: string, maxBytes: number): SplitFile {
+  const { spans, multiline } = scanned
+  const users = spans.length / 2
+  const groups: { firstRow: number; rows: number; bytes: number }[] = []
+  let current: (typeof groups)[number] | undefined
+  for (let index = 0; index < users; index++) {
+    const size = (spans[index * 2 + 1] as number) - (spans[index * 2] as number) + 1
+    if (size > maxBytes) throw tooLarge(fileName, index, size, maxBytes)
+    if (!current || current.bytes + size > maxBytes) {
+      current = { firstRow: index, rows: 0, bytes: 0 }
+      groups.push(current)
+    }
+    current.rows++
+    current.bytes += size
+  }
+  const name = partNames(fileName, groups.length)
+  const parts = groups.map((group, i): PartToImport => {
+    const part = Buffer.from(new ArrayBuffer(group.bytes))
+    let at = 0
+    for (let index = group.firstRow; index < group.firstRow + group.rows; index++) {
+      const start = spans[index * 2] as number
+      const end = spans[index * 2 + 1] as number
+      bytes.copy(part, at, start, end)
+      if (multiline[index] === 1) {
+        for (let k = at; k < at + end - start; k++) if (part[k] === 0x0a || part[k] === 0x0d) part[k] = 0x20
+      }
+      at += end - start
+      part[at++] = 0x0a
+    }
+    return {
+      part: i + 1,
+      of: groups.length,
+      fileName: name(i),
+      firstRow: group.firstRow,
+      rows: group.rows,
+      bytes: part,
+    }
+  })
+  return { users, parts }
 }

@@ -186,60 +186,26 @@ describe('the import worker thread', () => {
     expect(await onWorker(worker, next)).toEqual(await onMainThread(next))
   })
 
-  it("cuts a file for roster import --split as the CLI's thread does, and checks each kept part as its bytes", async () => {
+  it('reads each part roster import --split cuts as the main thread reads it', async () => {
     const worker = newWorker()
     const splits: [string, string, string | Uint8Array, number][] = [
       ['a pretty-printed JSON array with a BOM', 'big.json', `\ufeff${JSON.stringify(users, null, 2)}`, 120],
       ['NDJSON with CRLF', 'big.ndjson', users.map((u) => JSON.stringify(u)).join('\r\n'), 100],
       ['gzipped JSON', 'big.json.gz', gzipSync(Buffer.from(JSON.stringify(users))), 150],
-      [
-        'CSV (parts keep no users)',
-        'big.csv',
-        `email,given_name\n${users.map((u) => `${u.email},G`).join('\n')}`,
-        90,
-      ],
+      ['CSV', 'big.csv', `email,given_name\n${users.map((u) => `${u.email},G`).join('\n')}`, 90],
       [
         'invalid users and in-part duplicates',
         'mixed.json',
         `[${JSON.stringify(user(1))},${JSON.stringify(user(1))},{"email":"bad"},"x"]`,
-        200,
+        120,
       ],
-      [
-        'a user alone over the limit',
-        'big.json',
-        JSON.stringify([user(1), user(2, { note: 'x'.repeat(300) })]),
-        200,
-      ],
-      ['not JSON', 'broken.json', '[{"email": "a@b.co",}]', 200],
-      ['an empty file', 'empty.json', ' ', 200],
     ]
     for (const [what, fileName, content, maxBytes] of splits) {
-      const bytes = typeof content === 'string' ? Buffer.from(content) : Buffer.from(content)
-      let here: unknown
-      try {
-        here = splitUsersFile(bytes, fileName, maxBytes).map(({ text, users: _, ...part }) => ({
-          ...part,
-          text,
-        }))
-      } catch (error) {
-        here = { error: describeError(error) }
-      }
-      let there: unknown
-      let split: Awaited<ReturnType<ImportWorker['split']>> | undefined
-      try {
-        split = await worker.split({ bytes, fileName, maxBytes })
-        there = split.parts.map(({ bytes: partBytes, ref: _, ...part }) => ({
-          ...part,
-          text: partBytes.toString(),
-        }))
-      } catch (error) {
-        there = { error: describeError(error) }
-      }
-      expect(there, what).toEqual(here)
-      for (const part of split?.parts ?? []) {
-        expect(part.ref !== undefined, what).toBe(!fileName.endsWith('.csv'))
+      const { parts } = splitUsersFile(Buffer.from(content), fileName, maxBytes)
+      expect(parts.length, what).toBeGreaterThan(1)
+      for (const part of parts) {
         const input = file(part.fileName, part.bytes, 2)
-        const read = await onWorker(worker, { ...input, ...(part.ref ? { part: part.ref } : {}) })
+        const read = await onWorker(worker, input)
         expect(read, `${what}, part ${part.part}`).toEqual(await onMainThread(input))
       }
     }

@@ -6,6 +6,7 @@ import {
   readUsersFile,
   withSplitHint,
 } from '../../src/adapters/cli/split-import.ts'
+import { splitUsersFile } from '../../src/engine/split-file.ts'
 import { AppError } from '../../src/errors.ts'
 
 const rows = Array.from({ length: 10 }, (_, n) => ({ email: `user${n}@example.com`, user_metadata: { n } }))
@@ -60,28 +61,104 @@ describe('planImportParts on the file as written', () => {
       .split('\n')
       .map((line) => JSON.parse(line))
 
-  it("writes each user's own text as its line, and hands over the users those lines parse to", () => {
+  it("writes each user's own text as its line", () => {
     // Pretty-printed (line breaks inside users), odd spacing, a string holding brackets and an escaped quote, a
-    // number JSON.stringify would rewrite: each line is the file's text, parsed once by the CLI.
+    // number JSON.stringify would rewrite: each line is the file's text.
     const text = `\ufeff[ ${JSON.stringify(rows.slice(0, 4), null, 2).slice(1, -1)} ,
       {"email" : "odd@example.com", "user_metadata": {"s": "a,]}\\"b", "n": 1.50}} ]`
     const file = readUsersFile(Buffer.from(text), 'users.json')
     const parts = planImportParts(file.rows, 120, 'users.json', file)
     expect(parts.length).toBeGreaterThan(1)
-    for (const part of parts) {
-      expect(part.text).toContain('"email"')
-      expect(parse(part.text)).toEqual(part.users)
-    }
-    expect(parts.flatMap((p) => p.users)).toEqual(file.rows)
+    for (const part of parts) expect(part.text).toContain('"email"')
+    expect(parts.flatMap((p) => parse(p.text))).toEqual(file.rows)
     expect(parts.at(-1)?.text).toContain('"n": 1.50}')
   })
 
-  it('stringifies the users of a CSV file, and hands over none: the engine parses those lines', () => {
+  it('stringifies the users of a CSV file', () => {
     const csv = `email,given_name\n${rows.map((r) => `${r.email},G`).join('\n')}\n`
     const file = readUsersFile(Buffer.from(csv), 'users.csv')
     const parts = planImportParts(file.rows, 1_000_000, 'users.csv', file)
-    expect(parts[0]?.users).toBeUndefined()
     expect(parse(parts[0]?.text ?? '')).toEqual(file.rows)
+  })
+})
+
+/** The parts of a file read whole (parsed, then cut): what splitUsersFile must give, whichever way it reads. */
+function cutWhole(bytes: Buffer, fileName: string, maxBytes: number) {
+  try {
+    const file = readUsersFile(bytes, fileName)
+    const parts = planImportParts(file.rows, maxBytes, fileName, file)
+    return { users: file.rows.length, parts }
+  } catch (error) {
+    return { error: `${(error as AppError).code}: ${(error as Error).message}` }
+  }
+}
+
+function cut(bytes: Buffer, fileName: string, maxBytes: number) {
+  try {
+    const { users, parts } = splitUsersFile(bytes, fileName, maxBytes)
+    return { users, parts: parts.map(({ bytes: part, ...rest }) => ({ ...rest, text: part.toString() })) }
+  } catch (error) {
+    return { error: `${(error as AppError).code}: ${(error as Error).message}` }
+  }
+}
+
+describe('splitUsersFile', () => {
+  const user = (n: number, extra: object = {}) => ({
+    email: `u${n}@example.com`,
+    name: `Ü ${n} "q"`,
+    ...extra,
+  })
+  const users = Array.from({ length: 9 }, (_, n) => user(n))
+
+  it('cuts a file in one pass over its bytes into the parts reading it whole gives, and refuses what that refuses', () => {
+    const files: [string, string, string | Uint8Array, number][] = [
+      ['a pretty-printed JSON array with a BOM', 'big.json', `\ufeff${JSON.stringify(users, null, 2)}`, 120],
+      [
+        'CRLF and tabs between tokens',
+        'big.json',
+        JSON.stringify(users, null, '\t').replace(/\n/g, '\r\n'),
+        150,
+      ],
+      [
+        'NDJSON with CRLF and blank lines',
+        'big.ndjson',
+        users.map((u) => JSON.stringify(u)).join('\r\n\n'),
+        100,
+      ],
+      ['gzipped JSON', 'big.json.gz', gzipSync(Buffer.from(JSON.stringify(users))), 150],
+      ['CSV (read whole)', 'big.csv', `email,given_name\n${users.map((u) => `${u.email},G`).join('\n')}`, 90],
+      [
+        'users of any JSON type',
+        'mixed.json',
+        `[${JSON.stringify(user(1))},{"email":"bad"},"x",7,null,[]]`,
+        60,
+      ],
+      [
+        'a user alone over the limit',
+        'big.json',
+        JSON.stringify([user(1), user(2, { note: 'x'.repeat(300) })]),
+        200,
+      ],
+      ['not JSON', 'broken.json', '[{"email": "a@b.co",}]', 200],
+      ['nested too deep', 'deep.json', `[{"email":"a","m":${'['.repeat(40)}${']'.repeat(40)}}]`, 2000],
+      ['not UTF-8', 'latin1.json', Buffer.from([0x5b, 0x22, 0xe9, 0x22, 0x5d]), 200],
+      ['an empty array', 'empty.json', ' [ ] ', 200],
+      ['one line of NDJSON wrapping users', 'wrapped.json', '{"users":[{"email":"a@b.co"}]}', 200],
+    ]
+    for (const [what, fileName, content, maxBytes] of files) {
+      const bytes = Buffer.from(content)
+      expect(cut(bytes, fileName, maxBytes), what).toEqual(cutWhole(bytes, fileName, maxBytes))
+    }
+  })
+
+  it('cuts a large file at the same users, whichever way it reads it', () => {
+    const many = Array.from({ length: 2_000 }, (_, n) =>
+      user(n, { user_metadata: { n, s: 'é'.repeat(n % 7) } }),
+    )
+    const bytes = Buffer.from(JSON.stringify(many, null, 1))
+    const fast = cut(bytes, 'many.json', 20_000)
+    expect(fast).toEqual(cutWhole(bytes, 'many.json', 20_000))
+    expect((fast as { parts: unknown[] }).parts.length).toBeGreaterThan(10)
   })
 })
 

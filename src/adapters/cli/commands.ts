@@ -115,14 +115,13 @@ export interface CommandContext {
 
 /**
  * `import` with its file's bytes: from the command's base64, or (`roster import --split` in this process) a part's
- * NDJSON as it was cut, with the users those very lines were parsed to (by the CLI, `parsed`, or kept by the import
- * worker thread that cut it, `part`), so the engine keeps the bytes and parses them no second time.
+ * NDJSON as it was cut (`cutPart`: the engine parses it, once, on its import worker thread).
  */
 export async function executeImport(
   engine: Engine,
   command: Extract<CliCommand, { name: 'import' }>,
   bytes: Buffer,
-  read: Pick<ImportRequest, 'parsed' | 'part'> = {},
+  read: Pick<ImportRequest, 'cutPart'> = {},
 ): Promise<unknown> {
   const job = await engine.requestImport({
     connection: command.connection,

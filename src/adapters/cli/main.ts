@@ -194,6 +194,8 @@ async function waitForJob(
   id: string,
   showProgress: boolean,
 ): Promise<Record<string, unknown>> {
+  // In this process the engine says when the job settles: no need to poll for that (a poll still shows progress).
+  const settled = transport.settled?.(id).catch(() => undefined)
   for (;;) {
     const job = (await transport.run({ name: 'job', id })) as Record<string, unknown>
     if (job.status === 'completed' || job.status === 'failed' || job.status === 'expired') {
@@ -205,8 +207,18 @@ async function waitForJob(
         `\r${progressBar(Number(job.percentage_done ?? 0), Number(job.time_left_seconds ?? 0))}`,
       )
     }
-    await new Promise((resolve) => setTimeout(resolve, waitPollMs))
+    await pause(waitPollMs, settled)
   }
+}
+
+/** Waits `ms`, or less if `wake` settles first (the timer is cleared: it must not hold the process open). */
+async function pause(ms: number, wake: Promise<unknown> | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const elapsed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  await (wake ? Promise.race([elapsed, wake]) : elapsed)
+  clearTimeout(timer)
 }
 
 function render(command: CliCommand, result: unknown): string {

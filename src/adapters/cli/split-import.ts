@@ -1,10 +1,9 @@
-import type { SplitFile } from '../../engine/ports.ts'
 import {
   type ImportPart,
   type PartToImport,
-  partBytes,
   planImportParts,
   readUsersFile,
+  splitUsersFile,
 } from '../../engine/split-file.ts'
 import { AppError } from '../../errors.ts'
 import type { CliCommand } from './commands.ts'
@@ -75,10 +74,7 @@ export async function runSplitImport(
   io: SplitIo,
 ): Promise<number> {
   const { importMaxBytes } = (await transport.run({ name: 'limits' })) as { importMaxBytes: number }
-  // Cut by this process's import worker thread when it runs the imports (parsed once, there), else here.
-  const file =
-    (await splitThere(transport, bytes, template.fileName)) ??
-    splitHere(bytes, template.fileName, importMaxBytes)
+  const file = splitUsersFile(bytes, template.fileName, importMaxBytes)
   const { parts } = file
   const externalId = template.externalId ?? template.fileName
   io.note(
@@ -88,9 +84,8 @@ export async function runSplitImport(
   )
   const submitted: { part: PartToImport; id: string }[] = []
   let submitError: unknown
-  // The worker thread started while the file was read: usually ready by now, and every part after the first then
-  // has its users checked there while this thread commits the part before.
-  if (parts.length > 1) await transport.importsReady()
+  // In this process each part is recorded at once and queues on the import worker thread (started while the file
+  // was cut), which parses and checks the next parts while this thread commits: the jobs run in this order.
   for (const part of parts) {
     try {
       const command = { ...template, fileName: part.fileName, externalId }
@@ -156,34 +151,6 @@ export async function runSplitImport(
   }
   if (results.some(({ job }) => job.status !== 'completed')) return exitCodes.failed
   return summary.failed > 0 ? exitCodes.someUsersFailed : exitCodes.ok
-}
-
-/**
- * The file cut by the worker thread, or undefined when there is none or it failed for a reason of its own (it stopped:
- * the file is then cut here). What is wrong with the file itself (not JSON, a user over the limit) is thrown as is.
- */
-async function splitThere(
-  transport: Transport,
-  bytes: Buffer,
-  fileName: string,
-): Promise<SplitFile | undefined> {
-  try {
-    return await transport.splitFile(bytes, fileName)
-  } catch (error) {
-    if (error instanceof AppError && error.code !== 'unexpected' && error.code !== 'store_unavailable')
-      throw error
-    return undefined
-  }
-}
-
-/** The file read and cut on this thread: the users of its parts go with them (none for CSV, see planImportParts). */
-function splitHere(bytes: Buffer, fileName: string, maxBytes: number): SplitFile {
-  const file = readUsersFile(bytes, fileName)
-  const parts = planImportParts(file.rows, maxBytes, fileName, file)
-  return {
-    users: file.rows.length,
-    parts: parts.map(({ text, ...part }) => ({ ...part, bytes: partBytes(text) })),
-  }
 }
 
 function partLine(

@@ -1,7 +1,6 @@
 import { access } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Config } from '../../config.ts'
-import type { SplitFile } from '../../engine/ports.ts'
 import type { PartToImport } from '../../engine/split-file.ts'
 import { AppError, type ErrorCode, errorCodes } from '../../errors.ts'
 import { silentLogger } from '../../logger.ts'
@@ -17,22 +16,13 @@ export interface Transport {
   readonly createdStore?: string
   run(command: CliCommand): Promise<unknown>
   /**
-   * `roster import --split`'s file read and cut into parts by this process's import worker thread (which then keeps
-   * each part's users for its import: the file is parsed once); undefined when the CLI must cut it itself (a server
-   * runs the imports, or there is no worker thread).
-   */
-  splitFile(bytes: Buffer, fileName: string): Promise<SplitFile> | undefined
-  /**
-   * `import` of a part of `roster import --split`: its NDJSON bytes, and its users as parsed (by the worker thread,
-   * `ref`, or by the CLI, `users`). In this process the engine takes them as they are; a server is sent the bytes
-   * (base64, as any import).
+   * `import` of a part of `roster import --split`: its NDJSON bytes. In this process the part is recorded at once
+   * and read on the import worker thread (`ImportRequest.cutPart`); a server is sent the bytes (base64, as any
+   * import).
    */
   importPart(command: ImportCommand, part: PartToImport): Promise<unknown>
-  /**
-   * Resolves once this process's import worker thread (started by `connect` with `warmImports`) takes files, so that
-   * parts queued behind the first are checked on it; at once when the server runs the imports.
-   */
-  importsReady(): Promise<void>
+  /** Resolves when the job is completed, failed or expired, where this process can tell (local mode). */
+  settled?(id: string): Promise<unknown>
   close(): Promise<void>
 }
 
@@ -56,18 +46,15 @@ export async function connect(
   try {
     const roster = await openRoster(config, { logger: silentLogger, compaction: 'command' })
     roster.engine.start()
-    const ready = options.warmImports ? roster.engine.warmImports() : Promise.resolve()
+    // Started now, it is ready by the time the CLI has cut the file into parts.
+    if (options.warmImports) void roster.engine.warmImports()
     return {
       mode: 'local',
       ...(existed ? {} : { createdStore: roster.storeDir }),
       run: (command) => executeCommand(roster.engine, command),
-      splitFile: (bytes, fileName) => roster.engine.splitImportFile(bytes, fileName),
-      importPart: (command, { bytes, users, ref }) =>
-        executeImport(roster.engine, command, bytes, {
-          ...(users ? { parsed: { format: 'ndjson', rows: users } } : {}),
-          ...(ref ? { part: ref } : {}),
-        }),
-      importsReady: () => ready,
+      importPart: (command, { bytes, rows }) =>
+        executeImport(roster.engine, command, bytes, { cutPart: { rows } }),
+      settled: (id) => roster.engine.waitFor(id),
       close: () => roster.close(),
     }
   } catch (error) {
@@ -92,10 +79,8 @@ function lockContact(error: unknown): { port: number; controlToken: string } | u
 function serverTransport(port: number, token: string): Transport {
   const transport: Transport = {
     mode: 'server',
-    splitFile: () => undefined,
     importPart: (command, { bytes }) =>
       transport.run({ ...command, contentBase64: bytes.toString('base64') }),
-    importsReady: async () => {},
     async run(command) {
       let response: Response
       try {

@@ -4,11 +4,11 @@ import type { ImportRow } from '../../domain/import/import-row.ts'
 import { parseUsersFile } from '../../domain/import/parse-users-file.ts'
 import { rowSpans } from '../../domain/import/row-spans.ts'
 import { type CheckedChunk, type RowChecks, type RowSource, recheckedRow } from '../../engine/check-rows.ts'
-import type { ImportFileReader, ImportFileToRead, ReadImportFile, SplitFile } from '../../engine/ports.ts'
+import type { ImportFileReader, ImportFileToRead, ReadImportFile } from '../../engine/ports.ts'
 import { decodeUpload } from '../../engine/request-import.ts'
 import { AppError } from '../../errors.ts'
 import type { Logger } from '../../logger.ts'
-import { type FileTask, receivedError, type SplitTask, type WorkerAnswer } from './messages.ts'
+import { type FileTask, receivedError, type WorkerAnswer } from './messages.ts'
 import { unpackChunk } from './packed-chunk.ts'
 
 /**
@@ -26,8 +26,6 @@ import { unpackChunk } from './packed-chunk.ts'
  */
 
 interface Task {
-  /** A split (ImportFileReader.split) rather than a file to read. */
-  split?: Deferred<SplitFile>
   fileName: string
   bytes: Uint8Array
   maxBytes: number
@@ -115,20 +113,6 @@ export class ImportWorker implements ImportFileReader {
     return task.parsed.promise
   }
 
-  split(file: { bytes: Uint8Array; fileName: string; maxBytes: number }): Promise<SplitFile> {
-    if (this.#closed) return Promise.reject(new AppError('store_unavailable', 'Roster is shutting down.'))
-    const id = this.#nextId++
-    const split = deferred<SplitFile>()
-    const { fileName, bytes, maxBytes } = file
-    const task: Task = { split, fileName, bytes, maxBytes, chunkRows: 1, parsed: deferred(), answered: 0 }
-    this.#tasks.set(id, task)
-    const message: SplitTask = { type: 'split', id, ...file }
-    const worker = this.#thread()
-    worker.ref()
-    worker.postMessage(message)
-    return split.promise
-  }
-
   async close(): Promise<void> {
     this.#closed = true
     const worker = this.#worker
@@ -176,19 +160,8 @@ export class ImportWorker implements ImportFileReader {
         if (chunks.length === 0) this.#done(answer.id)
         return
       }
-      case 'split': {
-        const parts = answer.parts.map(({ kept, bytes, ...part }) => ({
-          ...part,
-          bytes: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-          ...(kept ? { ref: { split: answer.id, part: part.part - 1 } } : {}),
-        }))
-        task.split?.resolve({ users: answer.users, parts })
-        this.#done(answer.id)
-        return
-      }
       case 'refused':
         task.parsed.reject(receivedError(answer.error))
-        task.split?.reject(receivedError(answer.error))
         this.#done(answer.id)
         return
       case 'chunk':
@@ -230,7 +203,6 @@ export class ImportWorker implements ImportFileReader {
             'were not imported; import it again.',
         )
       task.parsed.reject(failure)
-      task.split?.reject(failure)
       for (const chunk of task.chunks ?? []) chunk.reject(failure)
     }
     this.#tasks.clear()

@@ -5,30 +5,7 @@ import type { PackedChunk } from './packed-chunk.ts'
 
 /** One file for the worker: what `ImportFileToRead` holds, with the task's id. */
 export interface FileTask extends ImportFileToRead {
-  type?: 'read'
   id: number
-}
-
-/** A file for `roster import --split` to read and cut into parts (ImportFileReader.split); its id names the split. */
-export interface SplitTask {
-  type: 'split'
-  id: number
-  bytes: Uint8Array
-  fileName: string
-  maxBytes: number
-}
-
-export type WorkerTask = FileTask | SplitTask
-
-/** A part as the worker sends it back: its NDJSON bytes (transferred), and whether it keeps the part's users. */
-export interface SentPart {
-  part: number
-  of: number
-  fileName: string
-  firstRow: number
-  rows: number
-  bytes: Uint8Array
-  kept: boolean
 }
 
 /**
@@ -54,8 +31,6 @@ export type WorkerAnswer =
     }
   /** A chunk's checks, packed (packed-chunk.ts): most rows as their keys and JSON, not as objects. */
   | { id: number; type: 'chunk'; chunk: number; checked: PackedChunk }
-  /** A split task's parts, in file order; `users` in the whole file. */
-  | { id: number; type: 'split'; users: number; parts: SentPart[] }
   | { id: number; type: 'refused'; error: SentError }
   | { id: number; type: 'failed'; chunk: number; error: SentError }
 

@@ -13,7 +13,7 @@ import { userOfPut } from '../../domain/users/encoded-user.ts'
 import { AppError } from '../../errors.ts'
 import type { RowChecks, RowSource } from '../check-rows.ts'
 import type { EngineContext } from '../context.ts'
-import { pauseForFaultInjection, prepareImportRun, previewDiffs } from '../import-run.ts'
+import { type CachedRead, pauseForFaultInjection, prepareImportRun, previewDiffs } from '../import-run.ts'
 import type { RunControl } from '../run-control.ts'
 import { settleImport } from '../settle-import.ts'
 import { prefetchTenantUsers } from './prefetch-users.ts'
@@ -42,7 +42,7 @@ export async function runTenantImport(
   tenant: TenantDirectory,
   job: ImportJob,
   control: RunControl,
-  cached?: { rows: RowSource; checks?: RowChecks },
+  cached?: CachedRead,
 ): Promise<void> {
   const { connection, rows, done, chunkRows, chunks, checks } = await prepareImportRun(ctx, job, cached)
   const provider = providerOf(connection)
