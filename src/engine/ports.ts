@@ -6,7 +6,6 @@ import type { uploadFormats } from '../domain/jobs/job.ts'
 import type { UserPut } from '../domain/users/encoded-user.ts'
 import type { StoredUser } from '../domain/users/user.ts'
 import type { RowChecks, RowSource } from './check-rows.ts'
-import type { PartToImport } from './split-file.ts'
 
 /**
  * The engine's view of the world. Adapters implement these; the engine never imports lowdb, express, Bolt or

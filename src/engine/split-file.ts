@@ -185,11 +185,16 @@ function cutScanned(bytes: Buffer, scanned: ScannedUsers, fileName: string, maxB
   const name = partNames(fileName, groups.length)
   const parts = groups.map((group, i): PartToImport => {
     const part = Buffer.from(new ArrayBuffer(group.bytes))
+    const last = group.firstRow + group.rows - 1
+    const from = spans[group.firstRow * 2] as number
+    // One byte between each user and the next (a compact file: `,` or a newline): one copy, those bytes made `\n`.
+    const adjacent = (spans[last * 2 + 1] as number) - from + 1 === group.bytes
+    if (adjacent) bytes.copy(part, 0, from, from + group.bytes - 1)
     let at = 0
-    for (let index = group.firstRow; index < group.firstRow + group.rows; index++) {
+    for (let index = group.firstRow; index <= last; index++) {
       const start = spans[index * 2] as number
       const end = spans[index * 2 + 1] as number
-      bytes.copy(part, at, start, end)
+      if (!adjacent) bytes.copy(part, at, start, end)
       if (multiline[index] === 1) {
         for (let k = at; k < at + end - start; k++) if (part[k] === 0x0a || part[k] === 0x0d) part[k] = 0x20
       }

@@ -11,7 +11,6 @@ import {
 import type { ImportJob } from '../../domain/jobs/job.ts'
 import { userOfPut } from '../../domain/users/encoded-user.ts'
 import { AppError } from '../../errors.ts'
-import type { RowChecks, RowSource } from '../check-rows.ts'
 import type { EngineContext } from '../context.ts'
 import { type CachedRead, pauseForFaultInjection, prepareImportRun, previewDiffs } from '../import-run.ts'
 import type { RunControl } from '../run-control.ts'
