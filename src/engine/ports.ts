@@ -173,6 +173,8 @@ export interface ImportFileToRead {
    * Otherwise a row read after all (never, as planned) is checked again from the file's text.
    */
   planReadsRows: boolean
+  /** A part `roster import --split` cut from a file it checked whole, nesting included: not checked again. */
+  nestingChecked?: boolean
 }
 
 export interface ReadImportFile {

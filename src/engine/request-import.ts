@@ -110,6 +110,7 @@ async function readAndCheckNow(
       connection,
       chunkRows,
       planReadsRows: request.options.upsert || request.options.dryRun || ctx.tenant !== undefined,
+      ...(request.cutPart ? { nestingChecked: true } : {}),
     })
   const parsed = parseUsersFile(
     decodeUpload(request.bytes, request.fileName, importMaxBytes),

@@ -34,6 +34,15 @@ describe('parseUsersFile', () => {
     expect(() => parse('{"email":"a@example.com"}\n{"email":\n')).toThrow(/line 2 is not a JSON value/)
   })
 
+  it('checks the nesting unless the caller did (a part of roster import --split, cut from a file checked whole)', () => {
+    const deep = `[{"email":"a@example.com","app_metadata":{"x":${'['.repeat(300)}${']'.repeat(300)}}}]`
+    expect(() => parse(deep)).toThrow(/nests values deeper than/)
+    expect(parseUsersFile(deep, 'users.json', {}, true).rows).toHaveLength(1)
+    const lines = `${deep.slice(1, -1)}\n${deep.slice(1, -1)}\n`
+    expect(() => parseUsersFile(lines, 'users.ndjson')).toThrow(/nests values deeper than/)
+    expect(parseUsersFile(lines, 'users.ndjson', {}, true).rows).toHaveLength(2)
+  })
+
   it('refuses a JSON value that is not an array or objects', () => {
     expect(() => parse('42')).toThrow(/must hold a JSON array of user objects/)
   })
@@ -45,6 +54,12 @@ describe('a {"users": [...]} wrapper', () => {
     expect(() => parseUsersFile(text, 'dump.json')).toThrow(
       /dump\.json holds one object with a "users" list, not a list of users.*jq '\.users' dump\.json/,
     )
+  })
+
+  it('is refused on one line too, and a file of such lines is NDJSON of users that fail one by one', () => {
+    const line = JSON.stringify({ users: [{ email: 'a@example.com' }] })
+    expect(() => parseUsersFile(`${line}\n`, 'dump.json')).toThrow(/holds one object with a "users" list/)
+    expect(parseUsersFile(`${line}\n${line}\n`, 'dump.json').rows).toHaveLength(2)
   })
 
   it('leaves one-line NDJSON users alone, arrays and all', () => {

@@ -27,7 +27,7 @@ async function readFile(task: FileTask): Promise<void> {
   let rows: unknown[]
   try {
     const text = decodeUpload(task.bytes, fileName, task.maxBytes)
-    const parsed = parseUsersFile(text, fileName, task.exportLabels)
+    const parsed = parseUsersFile(text, fileName, task.exportLabels, task.nestingChecked)
     rows = parsed.rows
     const format = parsed.format
     post({ id, type: 'parsed', format, count: rows.length, ...(format === 'csv' ? { rows } : {}) })

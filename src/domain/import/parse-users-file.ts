@@ -25,6 +25,11 @@ export function parseUsersFile(
   fileName: string,
   /** Labels earlier exports recorded; they tell CSV parsing which field a column holds. */
   recordedLabels: Readonly<Record<string, string>> = {},
+  /**
+   * The nesting was checked already, in this process: a part `roster import --split` cut from a file it checked
+   * whole (scan-users-json.ts). Never for bytes from outside.
+   */
+  nestingChecked = false,
 ): ParsedUsersFile {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text
   const trimmed = body.trim()
@@ -34,16 +39,30 @@ export function parseUsersFile(
   const parsed =
     !json && (csvFileName.test(fileName) || looksLikeCsvHeader(body, recordedLabels))
       ? { format: 'csv' as const, rows: parseUsersCsv(body, fileName, recordedLabels) }
-      : parseJson(body, trimmed, fileName)
+      : parseJson(body, trimmed, fileName, nestingChecked)
   if (parsed.rows.length === 0) throw new AppError('users_file_empty', 'Users file must not be empty.')
   return parsed
 }
 
-function parseJson(body: string, trimmed: string, fileName: string): ParsedUsersFile {
-  if (trimmed.startsWith('[')) return parseJsonArray(body, fileName)
+function parseJson(
+  body: string,
+  trimmed: string,
+  fileName: string,
+  nestingChecked: boolean,
+): ParsedUsersFile {
+  if (trimmed.startsWith('[')) return parseJsonArray(body, fileName, nestingChecked)
   if (trimmed.startsWith('{')) {
-    refuseWrapper(body, fileName)
-    return parseNdjson(body, fileName)
+    // One object wrapping a list is one JSON value: NDJSON of two lines or more never is, so only a file that is not
+    // NDJSON, or is one line, is parsed whole to look for it.
+    let parsed: ParsedUsersFile
+    try {
+      parsed = parseNdjson(body, fileName, nestingChecked)
+    } catch (error) {
+      refuseWrapper(body, fileName)
+      throw error
+    }
+    if (parsed.rows.length === 1) refuseWrapper(body, fileName)
+    return parsed
   }
   throw new AppError(
     'invalid_users_file',
@@ -95,8 +114,8 @@ function userAt(body: string, offset: number): number | undefined {
   return user === 0 ? undefined : user
 }
 
-function parseJsonArray(body: string, fileName: string): ParsedUsersFile {
-  checkNesting(body, fileName, 2)
+function parseJsonArray(body: string, fileName: string, nestingChecked: boolean): ParsedUsersFile {
+  if (!nestingChecked) checkNesting(body, fileName, 2)
   let value: unknown
   try {
     value = JSON.parse(body)
@@ -135,7 +154,7 @@ function refuseWrapper(body: string, fileName: string): void {
   )
 }
 
-function parseNdjson(body: string, fileName: string): ParsedUsersFile {
+function parseNdjson(body: string, fileName: string, nestingChecked: boolean): ParsedUsersFile {
   const rows: unknown[] = []
   const lines = body.split('\n')
   let start = 0
@@ -143,7 +162,7 @@ function parseNdjson(body: string, fileName: string): ParsedUsersFile {
     const lineStart = start
     start += line.length + 1
     if (line.trim() === '') continue
-    checkNesting(body, fileName, 1, lineStart, lineStart + line.length, rows.length + 1)
+    if (!nestingChecked) checkNesting(body, fileName, 1, lineStart, lineStart + line.length, rows.length + 1)
     try {
       rows.push(JSON.parse(line))
     } catch (error) {
