@@ -15,7 +15,8 @@ import { AppError } from '../errors.ts'
  * each user's bytes; any other file (CSV) is read whole and its users written as lines.
  */
 
-export interface ImportPart {
+/** Where a part sits in its file. */
+export interface PartOfFile {
   /** 1-based. */
   part: number
   of: number
@@ -23,18 +24,27 @@ export interface ImportPart {
   /** 0-based position of the part's first user in the whole file: add it to the indexes of the part's errors. */
   firstRow: number
   rows: number
+}
+
+/** A part of parsed users (planImportParts), its NDJSON as text. */
+export interface ImportPart extends PartOfFile {
   text: string
 }
 
 /** A part as it is handed to the import use case: its NDJSON as bytes (the upload the job keeps). */
-export interface PartToImport extends Omit<ImportPart, 'text'> {
+export interface PartToImport extends PartOfFile {
   bytes: Buffer
 }
 
 /** `roster import --split`'s file cut into parts: how many users it holds, and its parts in file order. */
 export interface SplitFile {
   users: number
-  parts: PartToImport[]
+  parts: PartOfFile[]
+  /**
+   * The part's NDJSON, cut from the file when asked (each time: the caller holds it only while it hands the part
+   * over, so a large file's parts are not all in memory at once).
+   */
+  bytesOf(part: PartOfFile): Buffer
 }
 
 /** The part's NDJSON in a Buffer of its own (not a slice of Node's shared pool): it can be transferred whole. */
@@ -154,12 +164,11 @@ export function splitUsersFile(bytes: Buffer, fileName: string, maxBytes: number
   if (scanned) return cutScanned(unpacked, scanned, fileName, maxBytes)
   // CSV, or a fault to name (line and column): read whole, as one import would read it.
   const file = readUsersFile(bytes, fileName)
+  const parts = planImportParts(file.rows, maxBytes, fileName, file)
   return {
     users: file.rows.length,
-    parts: planImportParts(file.rows, maxBytes, fileName, file).map(({ text, ...part }) => ({
-      ...part,
-      bytes: partBytes(text),
-    })),
+    parts: parts.map(({ text: _, ...part }) => part),
+    bytesOf: (part) => partBytes((parts[part.part - 1] as ImportPart).text),
   }
 }
 
@@ -183,7 +192,8 @@ function cutScanned(bytes: Buffer, scanned: ScannedUsers, fileName: string, maxB
     current.bytes += size
   }
   const name = partNames(fileName, groups.length)
-  const parts = groups.map((group, i): PartToImport => {
+  const bytesOf = (plan: PartOfFile): Buffer => {
+    const group = groups[plan.part - 1] as (typeof groups)[number]
     const part = Buffer.from(new ArrayBuffer(group.bytes))
     const last = group.firstRow + group.rows - 1
     const from = spans[group.firstRow * 2] as number
@@ -201,14 +211,16 @@ function cutScanned(bytes: Buffer, scanned: ScannedUsers, fileName: string, maxB
       at += end - start
       part[at++] = 0x0a
     }
-    return {
+    return part
+  }
+  const parts = groups.map(
+    (group, i): PartOfFile => ({
       part: i + 1,
       of: groups.length,
       fileName: name(i),
       firstRow: group.firstRow,
       rows: group.rows,
-      bytes: part,
-    }
-  })
-  return { users, parts }
+    }),
+  )
+  return { users, parts, bytesOf }
 }

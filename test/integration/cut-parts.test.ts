@@ -34,10 +34,10 @@ describe('parts recorded before they are read', () => {
     const users = Array.from({ length: 60 }, (_, n) => ({ email: `u${n}@example.com`, name: `first ${n}` }))
     // The same users again at the end, renamed: with upsert, the file's last word wins only if the parts run in order.
     const file = [...users, ...users.map((u) => ({ ...u, name: u.name.replace('first', 'last') }))]
-    const { parts } = splitUsersFile(Buffer.from(JSON.stringify(file)), 'big.json', 1_000)
+    const { parts, bytesOf } = splitUsersFile(Buffer.from(JSON.stringify(file)), 'big.json', 1_000)
     expect(parts.length).toBeGreaterThan(5)
     const jobs: ImportJob[] = []
-    for (const part of parts) jobs.push(await requestPart(h, part.fileName, part.bytes, part.rows))
+    for (const part of parts) jobs.push(await requestPart(h, part.fileName, bytesOf(part), part.rows))
     const settled = await Promise.all(jobs.map((job) => h?.engine.waitFor(job.id)))
     expect(settled.map((job) => job?.status)).toEqual(parts.map(() => 'completed'))
     const summaries = settled.map((job) => (job?.type === 'users_import' ? job.summary : undefined))

@@ -201,10 +201,10 @@ describe('the import worker thread', () => {
       ],
     ]
     for (const [what, fileName, content, maxBytes] of splits) {
-      const { parts } = splitUsersFile(Buffer.from(content), fileName, maxBytes)
+      const { parts, bytesOf } = splitUsersFile(Buffer.from(content), fileName, maxBytes)
       expect(parts.length, what).toBeGreaterThan(1)
       for (const part of parts) {
-        const input = file(part.fileName, part.bytes, 2)
+        const input = file(part.fileName, bytesOf(part), 2)
         const read = await onWorker(worker, input)
         expect(read, `${what}, part ${part.part}`).toEqual(await onMainThread(input))
       }

@@ -2,10 +2,13 @@ import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import {
   decodeUsersFile,
+  partsAhead,
   planImportParts,
   readUsersFile,
+  runSplitImport,
   withSplitHint,
 } from '../../src/adapters/cli/split-import.ts'
+import type { Transport } from '../../src/adapters/cli/transport.ts'
 import { splitUsersFile } from '../../src/engine/split-file.ts'
 import { AppError } from '../../src/errors.ts'
 
@@ -95,8 +98,8 @@ function cutWhole(bytes: Buffer, fileName: string, maxBytes: number) {
 
 function cut(bytes: Buffer, fileName: string, maxBytes: number) {
   try {
-    const { users, parts } = splitUsersFile(bytes, fileName, maxBytes)
-    return { users, parts: parts.map(({ bytes: part, ...rest }) => ({ ...rest, text: part.toString() })) }
+    const { users, parts, bytesOf } = splitUsersFile(bytes, fileName, maxBytes)
+    return { users, parts: parts.map((part) => ({ ...part, text: bytesOf(part).toString() })) }
   } catch (error) {
     return { error: `${(error as AppError).code}: ${(error as Error).message}` }
   }
@@ -188,5 +191,45 @@ describe('withSplitHint', () => {
     )
     const other = new AppError('not_found', 'x')
     expect(withSplitHint(other)).toBe(other)
+  })
+})
+
+describe('runSplitImport', () => {
+  it('keeps at most partsAhead parts waiting, submits in file order and sums every part', async () => {
+    const users = Array.from({ length: 200 }, (_, n) => ({ email: `u${n}@example.com` }))
+    const lineSize = Buffer.byteLength(`${JSON.stringify(users[0])}\n`)
+    const sent: string[] = []
+    const settled = new Set<string>()
+    let mostWaiting = 0
+    const transport = {
+      mode: 'local',
+      run: async () => ({ importMaxBytes: lineSize * 4 }),
+      async importPart(_command: unknown, part: { fileName: string; bytes: Buffer; rows: number }) {
+        expect(part.bytes.toString().trimEnd().split('\n')).toHaveLength(part.rows)
+        sent.push(part.fileName)
+        mostWaiting = Math.max(mostWaiting, sent.length - settled.size)
+        return { id: part.fileName }
+      },
+      close: async () => {},
+    } as unknown as Transport
+    const io = {
+      json: true,
+      print: async () => {},
+      note: () => {},
+      async waitForJob(id: string) {
+        settled.add(id)
+        return {
+          id,
+          status: 'completed',
+          summary: { inserted: 4, updated: 0, failed: 0, total: 4, unchanged: 0 },
+        }
+      },
+    }
+    const template = { name: 'import', fileName: 'big.json', connection: 'c', dryRun: false } as never
+    const code = await runSplitImport(transport, template, Buffer.from(JSON.stringify(users)), io)
+    expect(code).toBe(0)
+    expect(sent.length).toBeGreaterThan(2 * partsAhead)
+    expect(sent).toEqual([...sent].sort())
+    expect(mostWaiting).toBe(partsAhead)
   })
 })

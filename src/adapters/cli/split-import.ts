@@ -1,6 +1,6 @@
 import {
   type ImportPart,
-  type PartToImport,
+  type PartOfFile,
   planImportParts,
   readUsersFile,
   splitUsersFile,
@@ -64,8 +64,16 @@ export interface SplitIo {
 type Summary = { inserted: number; updated: number; failed: number; total: number; unchanged: number }
 
 /**
- * Submits every part (they queue in file order: writing jobs start strictly in the order they were created), then
- * waits for each, printing its summary, and prints the summary of the whole file. Exit code as for one import.
+ * Parts queued ahead of the one running, at most: enough to keep both threads busy (a part takes tens of
+ * milliseconds; a server is polled every 250 ms), few enough that a backup of any size never has more than these
+ * parts' bytes and checked users in memory, in the CLI or in the server it sends them to.
+ */
+export const partsAhead = 16
+
+/**
+ * Submits the parts in file order (writing jobs start strictly in the order they were created), at most `partsAhead`
+ * of them waiting at a time, prints each one's summary as it completes, then the summary of the whole file. Exit
+ * code as for one import.
  */
 export async function runSplitImport(
   transport: Transport,
@@ -82,14 +90,24 @@ export async function runSplitImport(
       `most ${importMaxBytes.toLocaleString('en-US')} bytes. Duplicates within the file are detected within a ` +
       'part only.',
   )
-  const submitted: { part: PartToImport; id: string }[] = []
+  const submitted: { part: PartOfFile; id: string }[] = []
+  const results: { part: PartOfFile; job: Record<string, unknown> }[] = []
+  const settleNext = async () => {
+    const { part, id } = submitted[results.length] as (typeof submitted)[number]
+    const job = await io.waitForJob(id)
+    results.push({ part, job })
+    if (!io.json) await io.print(partLine(part, job))
+  }
   let submitError: unknown
   // In this process each part is recorded at once and queues on the import worker thread (started while the file
   // was cut), which parses and checks the next parts while this thread commits: the jobs run in this order.
   for (const part of parts) {
+    if (submitted.length - results.length >= partsAhead) await settleNext()
     try {
       const command = { ...template, fileName: part.fileName, externalId }
-      const job = (await transport.importPart(command, part)) as { id: string }
+      const job = (await transport.importPart(command, { ...part, bytes: file.bytesOf(part) })) as {
+        id: string
+      }
       submitted.push({ part, id: job.id })
     } catch (error) {
       // The parts already sent are jobs now: wait for them and report, then say which parts were not sent.
@@ -97,13 +115,7 @@ export async function runSplitImport(
       break
     }
   }
-
-  const results: { part: PartToImport; job: Record<string, unknown> }[] = []
-  for (const { part, id } of submitted) {
-    const job = await io.waitForJob(id)
-    results.push({ part, job })
-    if (!io.json) await io.print(partLine(part, job))
-  }
+  while (results.length < submitted.length) await settleNext()
   const summary = aggregate(results.map((r) => r.job))
   const dryRun = template.dryRun
   if (io.json) {
