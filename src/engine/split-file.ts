@@ -163,12 +163,29 @@ export function splitUsersFile(bytes: Buffer, fileName: string, maxBytes: number
   const scanned = isUtf8(unpacked) ? scanUsersJson(unpacked, inputLimits.fileMaxDepth) : undefined
   if (scanned) return cutScanned(unpacked, scanned, fileName, maxBytes)
   // CSV, or a fault to name (line and column): read whole, as one import would read it.
-  const file = readUsersFile(bytes, fileName)
+  const file = readWhole(bytes, fileName)
   const parts = planImportParts(file.rows, maxBytes, fileName, file)
   return {
     users: file.rows.length,
     parts: parts.map(({ text: _, ...part }) => part),
     bytesOf: (part) => partBytes((parts[part.part - 1] as ImportPart).text),
+  }
+}
+
+/** readUsersFile, saying what a file too large to read whole as text can still be. */
+function readWhole(bytes: Buffer, fileName: string): ReadUsersFile {
+  try {
+    return readUsersFile(bytes, fileName)
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== 'payload_too_large') throw error
+    throw new AppError(
+      'invalid_users_file',
+      `${error.message} roster import --split reads a JSON array or NDJSON file of any size in one pass over its ` +
+        'bytes, but only one that is valid JSON from start to end; this one is not (or it is CSV, which is read ' +
+        `whole). Find the fault with a JSON tool (jq empty ${fileName}), or cut the file into smaller ones.`,
+      undefined,
+      { cause: error },
+    )
   }
 }
 

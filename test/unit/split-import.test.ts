@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import {
@@ -152,6 +153,30 @@ describe('splitUsersFile', () => {
       const bytes = Buffer.from(content)
       expect(cut(bytes, fileName, maxBytes), what).toEqual(cutWhole(bytes, fileName, maxBytes))
     }
+  })
+
+  it('says what to do with a file too large to read whole as text that the one pass cannot take', () => {
+    // Past V8's longest string (~512 MB), and not JSON: the one pass declines it, and it cannot be read as text.
+    const bytes = Buffer.alloc(constants.MAX_STRING_LENGTH + 1, 0x61)
+    expect(() => splitUsersFile(bytes, 'huge.json', 500_000)).toThrow(
+      /huge\.json is too large to read as text: \d+ bytes.*valid JSON from start to end.*jq empty huge\.json/s,
+    )
+  })
+
+  it('cuts a valid file larger than a string can be, which reading it whole cannot', () => {
+    const note = Buffer.alloc(9_000_000, 0x78)
+    const pieces = Array.from({ length: 61 }, (_, n) => [
+      Buffer.from(`${n === 0 ? '[' : ','}{"email":"u${n}@example.com","note":"`),
+      note,
+      Buffer.from('"}'),
+    ])
+    const bytes = Buffer.concat([...pieces.flat(), Buffer.from(']')])
+    expect(bytes.length).toBeGreaterThan(constants.MAX_STRING_LENGTH)
+    const { users, parts, bytesOf } = splitUsersFile(bytes, 'huge.json', 10_000_000)
+    expect(users).toBe(61)
+    expect(parts).toHaveLength(61)
+    const last = JSON.parse(bytesOf(parts[60] as (typeof parts)[number]).toString())
+    expect(last.email).toBe('u60@example.com')
   })
 
   it('cuts a large file at the same users, whichever way it reads it', () => {

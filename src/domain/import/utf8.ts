@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer'
 import { AppError } from '../../errors.ts'
 
 const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
@@ -11,6 +12,13 @@ export function decodeUtf8(bytes: Uint8Array, fileName: string, what = 'byte'): 
     return fatalDecoder.decode(bytes)
   } catch {
     const offset = firstInvalidUtf8(bytes)
+    // Valid throughout: the text is longer than a string can be (V8: 2^29 - 24 characters, ~512 MB).
+    if (offset === bytes.length) {
+      throw new AppError(
+        'payload_too_large',
+        `${fileName} is too large to read as text: ${bytes.length} ${what}s, more than ${constants.MAX_STRING_LENGTH} characters.`,
+      )
+    }
     const shown = bytes[offset]?.toString(16).padStart(2, '0') ?? '??'
     throw new AppError(
       'invalid_users_file',
