@@ -1,4 +1,3 @@
-import { constants } from 'node:buffer'
 import { AppError } from '../../errors.ts'
 
 const fatalDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
@@ -16,7 +15,7 @@ export function decodeUtf8(bytes: Uint8Array, fileName: string, what = 'byte'): 
     if (offset === bytes.length) {
       throw new AppError(
         'payload_too_large',
-        `${fileName} is too large to read as text: ${bytes.length} ${what}s, more than ${constants.MAX_STRING_LENGTH} characters.`,
+        `${fileName} is too large to read as text: ${bytes.length} ${what}s, more than a string can hold (~512 MB).`,
       )
     }
     const shown = bytes[offset]?.toString(16).padStart(2, '0') ?? '??'
