@@ -114,6 +114,18 @@ describe('scanUsersJson', () => {
     expect(declined).toBeGreaterThan(500)
   })
 
+  it('never takes a file cut short anywhere (a download or copy that stopped part-way)', () => {
+    fc.assert(
+      fc.property(fc.oneof(arrayFile, ndjsonFile), fc.nat(), (text, at) => {
+        const bytes = Buffer.from(text)
+        const cut = bytes.subarray(0, at % bytes.length)
+        // A cut between whole lines of NDJSON is a shorter file, which both reads take alike.
+        agrees(cut)
+      }),
+      { seed: 20261208, numRuns: 2000 },
+    )
+  })
+
   it('refuses what JSON.parse refuses, at the edge of each rule', () => {
     const refused = [
       '[{"email":"a"},]',
@@ -142,6 +154,8 @@ describe('scanUsersJson', () => {
       '{"email":"a"}\n{"email":"b"} {"email":"c"}',
       '{"email":\n"a"}\n{"email":"b"}',
       '{"users":[{"email":"a"}]}',
+      '{"email":"a"}\n{"email":"b"}\n{"email":',
+      '{"email":"a"}\n{"email":"b"}\n[1,',
     ]
     for (const text of refused) expect(scanUsersJson(Buffer.from(text), depth), text).toBeUndefined()
     const taken = [

@@ -154,7 +154,7 @@ function scan(
       if (b !== (opened[depth] === 1 ? 0x7d : 0x5d)) return undefined
       i++
       depth--
-      if (!ended()) return undefined
+      ended()
       continue
     }
     if (expect === colon) {
@@ -167,7 +167,7 @@ function scan(
       if (b === 0x7d && expect === keyOrClose) {
         i++
         depth--
-        if (!ended()) return undefined
+        ended()
         continue
       }
       if (b !== 0x22) return undefined
@@ -180,7 +180,7 @@ function scan(
     if (b === 0x5d && expect === valueOrClose) {
       i++
       depth--
-      if (!ended()) return undefined
+      ended()
       continue
     }
     if (depth === userDepth) {
@@ -199,14 +199,15 @@ function scan(
     else if (b === 0x2d || isDigit(b)) i = numberEnd(bytes, i)
     else i = literalEnd(bytes, i)
     if (i < 0) return undefined
-    if (!ended()) return undefined
+    ended()
   }
-  if (lines ? (expect !== lineEnd && expect !== value) || spans.length < 4 : !closed || spans.length === 0)
+  // NDJSON ends between lines (not inside a value cut short), with two users or more.
+  if (lines ? depth !== 0 || userStart >= 0 || spans.length < 4 : !closed || spans.length === 0)
     return undefined
   return { format, spans: Int32Array.from(spans), multiline: Uint8Array.from(multiline) }
 
   /** A value ended at `i` (its last byte at i - 1): notes a user's span, and what may come next. */
-  function ended(): boolean {
+  function ended(): void {
     if (depth === userDepth && userStart >= 0) {
       spans.push(userStart, i)
       multiline.push(brokenLine)
@@ -214,6 +215,5 @@ function scan(
     }
     if (!lines && depth === 0) closed = true
     expect = lines && depth === 0 ? lineEnd : commaOrClose
-    return true
   }
 }
