@@ -90,7 +90,6 @@ export class Engine {
   async requestImport(request: ImportRequest): Promise<ImportJob> {
     await this.connections()
     const { job, read } = await requestImport(this.ctx, request, this.#creating)
-    // A job accepted with an unparsable file has no rows: its run reads the file and fails with the parse error.
     if (read) this.#scheduler.remember(job.id, read)
     this.#scheduler.pump()
     return job

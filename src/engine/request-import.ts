@@ -139,8 +139,8 @@ export interface ImportRequest {
    * A part `roster import --split` in this process cut from a file it checked whole (split-file.ts): NDJSON of
    * `rows` users. Recorded at once, without waiting for its reading, which queues on the import worker thread
    * behind the parts before it: that thread parses and checks the next parts while this one commits, and the parts
-   * are recorded in the order they are requested. (Should the reading refuse the part after all, the job's run
-   * meets the same error in the stored file and fails with it.)
+   * are recorded in the order they are requested. (Should the reading refuse the part after all, or the thread stop,
+   * the job's run fails with that error.)
    */
   cutPart?: { rows: number }
   /**
