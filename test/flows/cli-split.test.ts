@@ -2,16 +2,16 @@ import { spawn } from 'node:child_process'
 import { closeSync, openSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { seedRows, toJsonArray } from '../support/generate-users.ts'
 import { openHarness } from '../support/roster-harness.ts'
-import { defaultConnection, repoRoot } from '../support/roster-process.ts'
+import { defaultConnection, RosterProcesses, repoRoot } from '../support/roster-process.ts'
 import { tempDir } from '../support/temp-dir.ts'
 
 /**
  * `roster import <file> --split`: a file larger than IMPORT_MAX_BYTES imported in parts by the real CLI process
  * (no server: the CLI opens the store and runs the jobs itself). IMPORT_MAX_BYTES is small, so a 300-user file
- * needs several parts. Each CLI start costs about a second: two runs in all.
+ * needs several parts. Each CLI start costs about a second; the last test also starts a server.
  */
 
 const maxBytes = 20_000
@@ -53,6 +53,11 @@ async function cli(dir: string, storeDir: string, args: string[]): Promise<Run> 
   clearTimeout(timer)
   return { code, stdout: readFileSync(stdoutFile, 'utf8'), stderr }
 }
+
+const processes = new RosterProcesses()
+afterEach(async () => {
+  await processes.killAll()
+})
 
 let dir: string
 let file: string
@@ -132,5 +137,30 @@ describe('import --split', () => {
       `roster: Payload content length greater than maximum allowed: ${maxBytes}.\n`,
     )
     expect(run.stderr).toContain('add --split to import it in consecutive parts')
+  })
+
+  it('sends the parts to the server holding the store, which imports them in file order', async () => {
+    // More parts than the CLI keeps waiting at once (16), so it also waits for earlier parts before sending more.
+    const many = [...seedRows(1_500), ...rows.slice(goodUsers)]
+    await writeFile(file, toJsonArray(many))
+    const storeDir = join(dir, 'store-server')
+    const env = { IMPORT_MAX_BYTES: String(maxBytes) }
+    await processes.startServer(storeDir, { env })
+    const args = ['import', file, '--split', '--connection', defaultConnection, '--wait', '--json']
+    const run = await processes.runCli(storeDir, args, { env, timeoutMs: 60_000 })
+    expect(run.stderr).toBe('')
+    expect(run.code).toBe(4)
+    const output = JSON.parse(run.stdout) as {
+      parts: { part: number; first_row: number; rows: number; job: Record<string, unknown> }[]
+      summary: Record<string, number>
+    }
+    expect(output.parts.length).toBeGreaterThan(16)
+    expect(output.summary).toMatchObject({ inserted: 1_500, failed: 2, total: 1_502 })
+    expect(output.parts.map((p) => p.first_row)).toEqual(
+      output.parts.map((_, i) => output.parts.slice(0, i).reduce((n, p) => n + p.rows, 0)),
+    )
+    for (const part of output.parts) expect(part.job).toMatchObject({ status: 'completed' })
+    const count = await processes.runCli(storeDir, ['users', 'count', '--json'], { env })
+    expect(JSON.parse(count.stdout)).toMatchObject({ count: 1_500 })
   })
 })
