@@ -1,16 +1,9 @@
 import { constants } from 'node:buffer'
 import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
-import {
-  decodeUsersFile,
-  partsAhead,
-  planImportParts,
-  readUsersFile,
-  runSplitImport,
-  withSplitHint,
-} from '../../src/adapters/cli/split-import.ts'
+import { partsAhead, runSplitImport, withSplitHint } from '../../src/adapters/cli/split-import.ts'
 import type { Transport } from '../../src/adapters/cli/transport.ts'
-import { splitUsersFile } from '../../src/engine/split-file.ts'
+import { planImportParts, readUsersFile, splitUsersFile } from '../../src/engine/split-file.ts'
 import { AppError } from '../../src/errors.ts'
 
 const rows = Array.from({ length: 10 }, (_, n) => ({ email: `user${n}@example.com`, user_metadata: { n } }))
@@ -190,19 +183,19 @@ describe('splitUsersFile', () => {
   })
 })
 
-describe('decodeUsersFile', () => {
+describe('readUsersFile', () => {
   it('reads a gzipped JSON array', () => {
     const bytes = gzipSync(Buffer.from(JSON.stringify(rows)))
-    expect(decodeUsersFile(bytes, 'backup.json.gz')).toEqual(rows)
+    expect(readUsersFile(bytes, 'backup.json.gz').rows).toEqual(rows)
   })
 
   it('reads plain NDJSON', () => {
     const text = rows.map((row) => JSON.stringify(row)).join('\n')
-    expect(decodeUsersFile(Buffer.from(text), 'users.ndjson')).toHaveLength(10)
+    expect(readUsersFile(Buffer.from(text), 'users.ndjson').rows).toHaveLength(10)
   })
 
   it('refuses a file that looks gzipped but is not', () => {
-    expect(() => decodeUsersFile(Buffer.from([0x1f, 0x8b, 1, 2, 3]), 'x.gz')).toThrow(/does not unpack/)
+    expect(() => readUsersFile(Buffer.from([0x1f, 0x8b, 1, 2, 3]), 'x.gz')).toThrow(/does not unpack/)
   })
 })
 

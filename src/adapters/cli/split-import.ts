@@ -1,10 +1,4 @@
-import {
-  type ImportPart,
-  type PartOfFile,
-  planImportParts,
-  readUsersFile,
-  splitUsersFile,
-} from '../../engine/split-file.ts'
+import { type PartOfFile, splitUsersFile } from '../../engine/split-file.ts'
 import { AppError } from '../../errors.ts'
 import type { CliCommand } from './commands.ts'
 import { formatSummary, plural } from './format.ts'
@@ -18,14 +12,6 @@ import { exitCodes } from './usage.ts'
  */
 
 type ImportCommand = Extract<CliCommand, { name: 'import' }>
-
-export type { ImportPart, ReadUsersFile } from '../../engine/split-file.ts'
-export { planImportParts, readUsersFile }
-
-/** The file's user objects: gunzipped when it starts with gzip's magic number, then read as any users file. */
-export function decodeUsersFile(bytes: Buffer, fileName: string): unknown[] {
-  return readUsersFile(bytes, fileName).rows
-}
 
 /** Adds the way out to Auth0's 413 refusal. */
 export function withSplitHint(error: unknown): unknown {
@@ -165,10 +151,7 @@ export async function runSplitImport(
   return summary.failed > 0 ? exitCodes.someUsersFailed : exitCodes.ok
 }
 
-function partLine(
-  part: Pick<ImportPart, 'part' | 'of' | 'firstRow' | 'rows'>,
-  job: Record<string, unknown>,
-): string {
+function partLine(part: PartOfFile, job: Record<string, unknown>): string {
   const label = `part ${String(part.part).padStart(String(part.of).length)}/${part.of}`
   // Rows as people count them (1-based); --json keeps first_row 0-based like every index.
   const rows = `rows ${part.firstRow + 1}–${part.firstRow + part.rows}`
