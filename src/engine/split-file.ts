@@ -58,7 +58,12 @@ export interface ReadUsersFile {
 }
 
 export function readUsersFile(bytes: Buffer, fileName: string): ReadUsersFile {
-  const text = decodeUtf8(unpackedFile(bytes, fileName), fileName, isGzip(bytes) ? 'unpacked byte' : 'byte')
+  return readUnpacked(unpackedFile(bytes, fileName), fileName, isGzip(bytes))
+}
+
+/** readUsersFile of the file's bytes once gunzipped (`gzipped` says which, for an error's wording). */
+function readUnpacked(unpacked: Buffer, fileName: string, gzipped: boolean): ReadUsersFile {
+  const text = decodeUtf8(unpacked, fileName, gzipped ? 'unpacked byte' : 'byte')
   const { rows, format } = parseUsersFile(text, fileName)
   const spans = rowSpans(text, format)
   // Used only if they found every user (they always should: checked, not assumed).
@@ -156,7 +161,7 @@ export function splitUsersFile(bytes: Buffer, fileName: string, maxBytes: number
   const scanned = isUtf8(unpacked) ? scanUsersJson(unpacked, inputLimits.fileMaxDepth) : undefined
   if (scanned) return cutScanned(unpacked, scanned, fileName, maxBytes)
   // CSV, or a fault to name (line and column): read whole, as one import would read it.
-  const file = readWhole(bytes, fileName)
+  const file = readWhole(unpacked, fileName, isGzip(bytes))
   const parts = planImportParts(file.rows, maxBytes, fileName, file)
   return {
     users: file.rows.length,
@@ -165,10 +170,10 @@ export function splitUsersFile(bytes: Buffer, fileName: string, maxBytes: number
   }
 }
 
-/** readUsersFile, saying what a file too large to read whole as text can still be. */
-function readWhole(bytes: Buffer, fileName: string): ReadUsersFile {
+/** readUnpacked, saying what a file too large to read whole as text can still be. */
+function readWhole(unpacked: Buffer, fileName: string, gzipped: boolean): ReadUsersFile {
   try {
-    return readUsersFile(bytes, fileName)
+    return readUnpacked(unpacked, fileName, gzipped)
   } catch (error) {
     if (!(error instanceof AppError) || error.code !== 'payload_too_large') throw error
     throw new AppError(
