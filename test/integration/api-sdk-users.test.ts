@@ -276,15 +276,28 @@ describe('GET /users?q= with Auth0 search v3 syntax', () => {
   })
 })
 
-/** Files under `dir` whose bytes contain `text`. */
+/**
+ * Files under `dir` whose bytes contain `text`. A write under way may rename its temporary file away mid-walk (its
+ * bytes then land in a file the walk may have read already): the walk starts again until no file vanished.
+ */
 async function grepStore(dir: string, text: string): Promise<string[]> {
-  const found: string[] = []
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue
-    const path = join(entry.parentPath, entry.name)
-    const bytes = await readFile(path)
-    const plain = path.endsWith('.gz') ? gunzipSync(bytes) : bytes
-    if (plain.includes(text)) found.push(path)
+  for (let attempt = 1; ; attempt++) {
+    const found: string[] = []
+    let vanished = false
+    for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue
+      const path = join(entry.parentPath, entry.name)
+      const bytes = await readFile(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT' || attempt === 5) throw error
+        return undefined
+      })
+      if (bytes === undefined) {
+        vanished = true
+        continue
+      }
+      const plain = path.endsWith('.gz') ? gunzipSync(bytes) : bytes
+      if (plain.includes(text)) found.push(path)
+    }
+    if (!vanished) return found
   }
-  return found
 }
