@@ -76,7 +76,8 @@ describe('npm run build', () => {
           { timeout: 30_000, interval: 100 },
         )
         .toBe(200)
-      expect(log).toContain('Roster is running')
+      // Logged once listening, as /healthz starts to answer: its line may reach the pipe a moment after.
+      await expect.poll(() => log, { timeout: 10_000, interval: 50 }).toContain('Roster is running')
     } finally {
       server.kill('SIGTERM')
       await new Promise((resolve) => server.once('exit', resolve))
