@@ -98,6 +98,26 @@ describe('FileUserStore after a crash mid-append', () => {
     expect(error.message).toContain('journal-1.jsonl line 2: not a valid commit record')
   })
 
+  it('opens a journal whose user is damaged inside its JSON, and names that user when it is read', async () => {
+    // As with a snapshot line, a journal user is parsed and checked when it is read, not when the store opens.
+    await session(async (store) => {
+      for (const chunk of [0, 1]) await store.commit(batch('job_1', chunk, { puts: [user(chunk)] }))
+    })
+    const lines = (await readFile(journal(1), 'utf8')).split('\n')
+    await replaceLine(
+      journal(1),
+      0,
+      (lines[0] as string).replace('"email_verified":true', '"email_verified":tru'),
+    )
+
+    const store = await openStore()
+
+    expect(store.getById(user(1).user_id)?.email).toBe(user(1).email)
+    expect(() => store.getById(user(0).user_id)).toThrow(
+      `User store: the line of user ${user(0).user_id} is not a valid user (not valid JSON)`,
+    )
+  })
+
   it('refuses a journal with a commit missing in the middle', async () => {
     await session(async (store) => {
       for (const chunk of [0, 1, 2]) await store.commit(batch('job_1', chunk, { puts: [user(chunk)] }))

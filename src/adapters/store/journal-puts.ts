@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer'
+
 /**
  * Where the users of a journal record are in its line: the index points at them there instead of keeping a copy.
  * A record is `JSON.stringify` of `{seq, jobId, chunk, puts: [users], deletes, meta}` (see `encodeCommit`); this
@@ -23,26 +25,8 @@ export interface PutRanges {
 
 /** The ranges of the `count` puts of the record line `bytes[start, end)`. */
 export function findPuts(bytes: Buffer, start: number, end: number, count: number): PutRanges | undefined {
-  let depth = 0
-  for (let i = start; i < end; i++) {
-    const byte = bytes[i]
-    if (byte === quote) {
-      const close = stringEnd(bytes, i, end)
-      if (close === -1) return undefined
-      if (
-        depth === 1 &&
-        close - i + 1 === putsKey.length &&
-        putsKey.compare(bytes, i, close + 1) === 0 &&
-        bytes[close + 1] === colon &&
-        bytes[close + 2] === openBracket
-      ) {
-        return elements(bytes, start, close + 3, end, count)
-      }
-      i = close
-    } else if (byte === openBrace || byte === openBracket) depth += 1
-    else if (byte === closeBrace || byte === closeBracket) depth -= 1
-  }
-  return undefined
+  const open = putsOpen(bytes, start, end)
+  return open === -1 ? undefined : elements(bytes, start, open, end, count)
 }
 
 /** The position of the quote that closes the string opening at `i`, or -1. */
@@ -86,4 +70,162 @@ function elements(
     i += 1
   }
   return ranges.starts.length === count ? ranges : undefined
+}
+
+/**
+ * A record line read without parsing its users (`readCommitLine`): the store opens a journal as it opens a
+ * snapshot, with each user's keys taken from its bytes and the user parsed (and checked) only when it is read.
+ */
+export interface CommitLine {
+  /** The record's text with its puts left out (`"puts":[]`): the envelope to parse and check. */
+  envelope: string
+  ranges: PutRanges
+  /**
+   * Per put, where its `user_id`, `connection_id`, `email` and `username` strings are in the line's bytes (quotes
+   * included), as start and end pairs: 8 numbers a put, -1 and -1 for a user without a username.
+   */
+  keys: number[]
+}
+
+const keyNames = ['"user_id"', '"connection_id"', '"email"', '"username"'].map((name) => Buffer.from(name))
+/** How deep a user's values may nest for this path; a deeper one is read the slow way. */
+const maxDepth = 64
+
+/**
+ * The line `bytes[start, end)` as `encodeCommit` writes it (JSON.stringify's layout: no spaces; each put an object
+ * whose keys are plain strings), or undefined for any other line: it is then parsed whole, which refuses it or reads
+ * it. A key taken here is the bytes JSON.stringify writes for it (valid UTF-8, no escape), so the index finds the user
+ * by it exactly as it would after parsing. Only the bracket structure of the users is checked here, not their JSON.
+ */
+export function readCommitLine(bytes: Buffer, start: number, end: number): CommitLine | undefined {
+  if (!isUtf8(bytes.subarray(start, end))) return undefined
+  const open = putsOpen(bytes, start, end)
+  if (open === -1) return undefined
+  const ranges: PutRanges = { starts: [], lengths: [] }
+  const keys: number[] = []
+  let i = open
+  if (bytes[i] !== closeBracket) {
+    for (;;) {
+      const after = putEnd(bytes, i, end, keys)
+      if (after === -1) return undefined
+      ranges.starts.push(i - start)
+      ranges.lengths.push(after - i)
+      i = after
+      if (bytes[i] === closeBracket) break
+      if (bytes[i] !== comma) return undefined
+      i += 1
+    }
+  }
+  return { envelope: bytes.toString('utf8', start, open) + bytes.toString('utf8', i, end), ranges, keys }
+}
+
+/** Where the elements of the record's top-level `"puts":[` start, or -1. */
+function putsOpen(bytes: Buffer, start: number, end: number): number {
+  let depth = 0
+  for (let i = start; i < end; i++) {
+    const byte = bytes[i]
+    if (byte === quote) {
+      const close = stringEnd(bytes, i, end)
+      if (close === -1) return -1
+      if (
+        depth === 1 &&
+        close - i + 1 === putsKey.length &&
+        putsKey.compare(bytes, i, close + 1) === 0 &&
+        bytes[close + 1] === colon &&
+        bytes[close + 2] === openBracket
+      )
+        return close + 3
+      i = close
+    } else if (byte === openBrace || byte === openBracket) depth += 1
+    else if (byte === closeBrace || byte === closeBracket) depth -= 1
+  }
+  return -1
+}
+
+/** Set by `plainStringEnd`: the string it passed holds a backslash or a control character (a key must not). */
+let escaped = false
+
+/** After the quote that closes the string opening at `i`, or -1; `escaped` says whether it was plain. */
+function plainStringEnd(bytes: Buffer, i: number, end: number): number {
+  escaped = false
+  for (let j = i + 1; j < end; j++) {
+    const byte = bytes[j] as number
+    if (byte === quote) return j + 1
+    if (byte === backslash) {
+      escaped = true
+      j += 1
+    } else if (byte < 0x20) escaped = true
+  }
+  return -1
+}
+
+const opened = new Uint8Array(maxDepth + 1)
+
+/** Which of `keyNames` the key `bytes[at, after)` is (quotes included), or -1. */
+function keyIndex(bytes: Buffer, at: number, after: number): number {
+  const second = bytes[at + 1]
+  for (let k = 0; k < keyNames.length; k++) {
+    const name = keyNames[k] as Buffer
+    if (name.length === after - at && name[1] === second && name.compare(bytes, at, after) === 0) return k
+  }
+  return -1
+}
+
+/**
+ * After the put (an object) that starts at `i`, or -1 when it is not one as `encodeCommit` writes it; pushes the
+ * places of its key strings onto `keys`. Brackets must pair; keys at its top level must be plain strings, and each
+ * of the four a plain string value once, `user_id`, `connection_id` and `email` present.
+ */
+function putEnd(bytes: Buffer, i: number, end: number, keys: number[]): number {
+  if (bytes[i] !== openBrace) return -1
+  const first = keys.length
+  keys.push(-1, -1, -1, -1, -1, -1, -1, -1)
+  let depth = 1
+  opened[1] = openBrace
+  let atKey = true
+  for (let at = i + 1; at < end; ) {
+    const byte = bytes[at] as number
+    if (byte === quote) {
+      if (depth > 1 || !atKey) {
+        const close = stringEnd(bytes, at, end)
+        if (close === -1) return -1
+        at = close + 1
+        continue
+      }
+      // A key of the user's own.
+      const after = plainStringEnd(bytes, at, end)
+      if (after === -1 || escaped || bytes[after] !== colon) return -1
+      atKey = false
+      const which = keyIndex(bytes, at, after)
+      if (which === -1) {
+        at = after
+        continue
+      }
+      const slot = first + 2 * which
+      if (keys[slot] !== -1 || bytes[after + 1] !== quote) return -1
+      const valueEnd = plainStringEnd(bytes, after + 1, end)
+      if (valueEnd === -1 || escaped) return -1
+      keys[slot] = after + 1
+      keys[slot + 1] = valueEnd
+      at = valueEnd
+      continue
+    }
+    if (byte === openBrace || byte === openBracket) {
+      if (depth === maxDepth) return -1
+      depth += 1
+      opened[depth] = byte
+    } else if (byte === closeBrace || byte === closeBracket) {
+      if (opened[depth] !== (byte === closeBrace ? openBrace : openBracket)) return -1
+      depth -= 1
+      if (depth === 0) {
+        if (atKey || keys[first] === -1 || keys[first + 2] === -1 || keys[first + 4] === -1) return -1
+        return at + 1
+      }
+    } else if (byte === comma && depth === 1) {
+      if (atKey) return -1
+      atKey = true
+    }
+    at += 1
+  }
+  return -1
 }

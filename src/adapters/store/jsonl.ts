@@ -14,6 +14,11 @@ export interface ReadJsonlOptions {
    * `tornBytes`. A snapshot is written whole before it is renamed into place, so for it any bad line is an error.
    */
   allowTornTail: boolean
+  /**
+   * Handles a line from its bytes, without parsing it, when it can: answers true when it did, false to have the line
+   * parsed and given to `onValue`. Not asked about the last line, which is parsed to tell a torn tail.
+   */
+  take?: (line: JsonlLine, lineNumber: number) => boolean
 }
 
 export interface ReadJsonlResult {
@@ -49,8 +54,9 @@ export async function readJsonl(
   let fileOffset = 0
   let partial: Buffer[] = []
 
-  const settle = (line: PendingLine) => {
-    onValue(parseLine(path, line.text, line.lineNumber), line.lineNumber, line)
+  const settle = (line: PendingLine, last = false) => {
+    if (last || options.take?.(line, line.lineNumber) !== true)
+      onValue(parseLine(path, textOf(line), line.lineNumber), line.lineNumber, line)
     goodBytes = line.end
   }
 
@@ -69,7 +75,6 @@ export async function readJsonl(
       partial = []
       lineNumber += 1
       pending = {
-        text: bytes.toString('utf8', bytesStart, bytesEnd),
         lineNumber,
         end: fileOffset + nl + 1,
         bytes,
@@ -87,17 +92,17 @@ export async function readJsonl(
   const fileBytes = fileOffset
   if (partial.length > 0) {
     // The file ends without a newline: every line before is complete, the rest was never fully written.
-    if (pending !== undefined) settle(pending)
+    if (pending !== undefined) settle(pending, true)
     if (!options.allowTornTail) {
       throw invalidLine(path, lineNumber + 1, 'the last line is incomplete (no newline)')
     }
     return { goodBytes, tornBytes: fileBytes - goodBytes, lines: lineNumber }
   }
   if (pending === undefined) return { goodBytes: 0, tornBytes: 0, lines: 0 }
-  if (options.allowTornTail && !isJson(pending.text)) {
+  if (options.allowTornTail && !isJson(textOf(pending))) {
     return { goodBytes, tornBytes: fileBytes - goodBytes, lines: lineNumber - 1 }
   }
-  settle(pending)
+  settle(pending, true)
   return { goodBytes, tornBytes: 0, lines: lineNumber }
 }
 
@@ -109,8 +114,9 @@ export interface JsonlLine {
   fileOffset: number
 }
 
+const textOf = (line: JsonlLine) => line.bytes.toString('utf8', line.bytesStart, line.bytesEnd)
+
 interface PendingLine extends JsonlLine {
-  text: string
   lineNumber: number
   /** The file offset after its newline. */
   end: number

@@ -440,10 +440,11 @@ export function parseLineUser(bytes: Buffer, start: number, end: number): Stored
  */
 export function parseUserJson(bytes: Buffer, start: number, end: number, lineStart = -1): StoredUser {
   let value: unknown
+  const text = bytes.toString('utf8', start, end)
   try {
-    value = JSON.parse(bytes.toString('utf8', start, end))
+    value = JSON.parse(text)
   } catch {
-    throw damagedUser(bytes, lineStart, 'not valid JSON')
+    throw damagedUser(bytes, lineStart, 'not valid JSON', lineStart < 0 ? leadingUserId(text) : undefined)
   }
   const problem = snapshotUserProblem(value)
   if (problem !== undefined) {
@@ -451,6 +452,16 @@ export function parseUserJson(bytes: Buffer, start: number, end: number, lineSta
     throw damagedUser(bytes, lineStart, problem, typeof userId === 'string' ? userId : undefined)
   }
   return value as StoredUser
+}
+
+/** The user_id a put that does not parse starts with (Roster writes it first), to name the user; or undefined. */
+function leadingUserId(text: string): string | undefined {
+  const quoted = /^\{"user_id":("(?:[^"\\]|\\.)*")/.exec(text)?.[1]
+  try {
+    return quoted === undefined ? undefined : (JSON.parse(quoted) as string)
+  } catch {
+    return undefined
+  }
 }
 
 function damagedUser(bytes: Buffer, lineStart: number, problem: string, known?: string): AppError {
@@ -471,9 +482,9 @@ function damagedUser(bytes: Buffer, lineStart: number, problem: string, known?: 
 /**
  * A structural check of what the index and the formats rely on, not the full zod schema that journal records get:
  * at a million users the schema pass costs seconds and a second copy of every user as garbage. What it skips was
- * checked before it got here: the snapshot is written only by this adapter, from users that came through this
- * check, through the schema on replay, or through commits of the engine (which parses its input), and it is synced
- * and renamed into place whole.
+ * checked before it got here: the snapshot and the journal are written only by this adapter, from users that came
+ * through this check or through commits of the engine (which parses its input); a snapshot is synced and renamed
+ * into place whole, and a journal line not shaped as this adapter writes them is checked with the schema on replay.
  */
 export function snapshotUserProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not an object'
