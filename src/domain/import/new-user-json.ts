@@ -46,7 +46,11 @@ export interface NewUserParts {
 }
 
 /** A key JavaScript would order before the others (an array index), or one that sets an object's prototype. */
-const unusualKey = (key: string) => key === '__proto__' || /^(0|[1-9]\d*)$/.test(key)
+const unusualKey = (key: string) => {
+  const first = key.charCodeAt(0)
+  // The regex only for a key that starts with a digit: it costs more than the rest of a field's work.
+  return key === '__proto__' || (first >= 0x30 && first <= 0x39 && /^(0|[1-9]\d*)$/.test(key))
+}
 
 /**
  * The row's new-user JSON, or undefined for a row whose user newUser would lay out otherwise (an array-index key goes
