@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { findPuts, readCommitLine } from '../../src/adapters/store/journal-puts.ts'
+import { findPuts, putKeys, readCommitLine } from '../../src/adapters/store/journal-puts.ts'
 import { type CommitToEncode, encodeCommit, snapshotKeys } from '../../src/adapters/store/store-files.ts'
 import type { StoredUser } from '../../src/domain/users/user.ts'
 
@@ -115,6 +115,11 @@ describe('readCommitLine', () => {
             return at === -1 ? '' : bytes.toString('utf8', at, read.keys[8 * i + k + 1])
           })
           expect(`${keys.join('\t')}\t`).toBe(snapshotKeys(put))
+          // One put alone, as compaction reads it, gives the same keys.
+          const from = start + (read.ranges.starts[i] as number)
+          expect(putKeys(bytes, from, from + (read.ranges.lengths[i] as number))?.toString()).toBe(
+            snapshotKeys(put),
+          )
         })
       }),
       { seed: 20261206, numRuns: 600 },
@@ -160,6 +165,14 @@ describe('readCommitLine', () => {
   ])('declines %s', (_, put) => {
     expect(read(lineWith(put))).toBeUndefined()
     expect(read(lineWith(`${user},${put}`))).toBeUndefined()
+  })
+
+  it('reads the keys of one put alone, and declines one with more after it or keys it cannot take', () => {
+    const keysOf = (put: string) => putKeys(Buffer.from(put), 0, Buffer.byteLength(put))?.toString()
+    expect(keysOf(user)).toBe('"auth0|1"\t"con_1"\t"a@b.c"\t\t')
+    expect(keysOf(user.replace('"rev":1', '"username":"zoë"'))).toBe('"auth0|1"\t"con_1"\t"a@b.c"\t"zoë"\t')
+    expect(keysOf(`${user} `)).toBeUndefined()
+    expect(keysOf(user.replace('a@b.c', 'a\\u0040b.c'))).toBeUndefined()
   })
 
   it('declines a line that is not UTF-8, or has no top-level puts', () => {

@@ -119,6 +119,25 @@ export function readCommitLine(bytes: Buffer, start: number, end: number): Commi
   return { envelope: bytes.toString('utf8', start, open) + bytes.toString('utf8', i, end), ranges, keys }
 }
 
+/**
+ * The keys of one put, `bytes[start, end)`, as `snapshotKeys` writes them (a tab after each, the username empty
+ * when there is none), taken from its bytes as `readCommitLine` takes them; or undefined when it would decline the
+ * put (the caller then parses it).
+ */
+export function putKeys(bytes: Buffer, start: number, end: number): Buffer | undefined {
+  const spans: number[] = []
+  if (putEnd(bytes, start, end, spans) !== end || !isUtf8(bytes.subarray(start, end))) return undefined
+  let length = 4
+  for (let k = 0; k < 8; k += 2) length += (spans[k + 1] as number) - (spans[k] as number)
+  const keys = Buffer.allocUnsafe(length)
+  let at = 0
+  for (let k = 0; k < 8; k += 2) {
+    if (spans[k] !== -1) at += bytes.copy(keys, at, spans[k], spans[k + 1])
+    keys[at++] = 0x09
+  }
+  return keys
+}
+
 /** Where the elements of the record's top-level `"puts":[` start, or -1. */
 function putsOpen(bytes: Buffer, start: number, end: number): number {
   let depth = 0
