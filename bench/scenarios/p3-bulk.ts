@@ -248,6 +248,13 @@ export const p3: Scenario = {
       `Engine: the ${fileCount} files are requested at once, as files dropped together into Slack arrive (each its own event; none waits for the one before to be acknowledged), into a Roster that has imported ${warmUpFiles} other files the same way first (not counted: its import worker thread's functions then run optimized, as a server's do after its first files).`,
       "The floor keeps making its users with newUser and one JSON.stringify: on one thread that is still the fastest way (measured against writing each user from JSON parts as Roster's worker and store now do, which is about as fast on one thread and only lets the work be split between two).",
     )
+    // Each run against the floor pass taken right before it: the judged ratio divides medians of passes minutes
+    // apart, and this host's speed drifts by more than the gaps to the targets within a run.
+    const pairwise = (rates: number[], from: number) =>
+      rates.map((rate, i) => `${(rate / (floors[from + i] as { rate: number }).rate).toFixed(2)}×`).join(', ')
+    notes.push(
+      `Each run against the floor pass right before it (not judged; the rows divide the medians): engine ${pairwise(engineRates, 0)}, \`--split\` ${pairwise(cliRates, runs)}; floor passes ${floors.map((f) => count(Math.round(f.rate))).join(', ')} users/s.`,
+    )
     notes.push(describeTransfer(await measureTransfer(files.texts[0] as string)))
     if (engineCpu.all.length > 0) {
       const mainCpu = engineCpu.main.length > 0 ? `main thread ${median(engineCpu.main).toFixed(0)} ms, ` : ''
