@@ -50,6 +50,21 @@ describe('encodeCommit', () => {
     expect(encoded.keys.toString('utf8')).toBe(puts.map((put) => `${snapshotKeys(put)}\n`).join(''))
   })
 
+  it('escapes a key that holds just one character JSON escapes (a quote, a backslash, a control character)', () => {
+    const puts = [
+      user(1, { user_id: 'auth0|q"' }),
+      user(2, { email: 'b\\@x.co' }),
+      user(3, { username: 'tab\t' }),
+      user(4, { connection_id: 'con_\u007f', username: 'zoë' }),
+    ]
+    const record: CommitToEncode = { seq: 3, jobId: 'job_1', chunk: 0, puts, deletes: [], meta: null }
+
+    const encoded = encodeCommit(record)
+
+    expect(encoded.line.toString('utf8')).toBe(`${stored(record)}\n`)
+    expect(encoded.keys.toString('utf8')).toBe(puts.map((put) => `${snapshotKeys(put)}\n`).join(''))
+  })
+
   it('gives a new user (no rev of its own) the rev last, where a copy with the rev would have it; a stored one keeps its place', () => {
     const { rev: _rev, ...fresh } = user(1, { name: 'Zoë 😀' })
     const record: CommitToEncode = {
