@@ -15,6 +15,7 @@ const openBrace = 0x7b
 const closeBrace = 0x7d
 const openBracket = 0x5b
 const closeBracket = 0x5d
+const tab = 0x09
 const putsKey = Buffer.from('"puts"')
 
 export interface PutRanges {
@@ -127,15 +128,30 @@ export function readCommitLine(bytes: Buffer, start: number, end: number): Commi
 export function putKeys(bytes: Buffer, start: number, end: number): Buffer | undefined {
   const spans: number[] = []
   if (putEnd(bytes, start, end, spans) !== end || !isUtf8(bytes.subarray(start, end))) return undefined
-  let length = 4
-  for (let k = 0; k < 8; k += 2) length += (spans[k + 1] as number) - (spans[k] as number)
-  const keys = Buffer.allocUnsafe(length)
-  let at = 0
-  for (let k = 0; k < 8; k += 2) {
-    if (spans[k] !== -1) at += bytes.copy(keys, at, spans[k], spans[k + 1])
-    keys[at++] = 0x09
-  }
+  const keys = Buffer.allocUnsafe(keysLength(spans, 0))
+  writeKeys(bytes, spans, 0, keys)
   return keys
+}
+
+/** How many bytes `writeKeys` writes for the put whose key places start at `spans[first]`. */
+export function keysLength(spans: readonly number[], first: number): number {
+  let length = 4
+  for (let k = first; k < first + 8; k += 2) length += (spans[k + 1] as number) - (spans[k] as number)
+  return length
+}
+
+/**
+ * The keys of a put as `snapshotKeys` writes them (each followed by a tab, the username empty when there is none),
+ * copied from `bytes` at the places `spans[first…first + 8)` into `target` from its start; answers their length.
+ */
+export function writeKeys(bytes: Buffer, spans: readonly number[], first: number, target: Buffer): number {
+  let at = 0
+  for (let k = first; k < first + 8; k += 2) {
+    const keyStart = spans[k] as number
+    if (keyStart !== -1) at += bytes.copy(target, at, keyStart, spans[k + 1] as number)
+    target[at++] = tab
+  }
+  return at
 }
 
 /** Where the elements of the record's top-level `"puts":[` start, or -1. */
@@ -161,21 +177,13 @@ function putsOpen(bytes: Buffer, start: number, end: number): number {
   return -1
 }
 
-/** Set by `plainStringEnd`: the string it passed holds a backslash or a control character (a key must not). */
-let escaped = false
-
-/** After the quote that closes the string opening at `i`, or -1; `escaped` says whether it was plain. */
-function plainStringEnd(bytes: Buffer, i: number, end: number): number {
-  escaped = false
-  for (let j = i + 1; j < end; j++) {
+/** Whether the string `bytes[open, close]` (its quotes) holds neither a backslash nor a control character. */
+function plainString(bytes: Buffer, open: number, close: number): boolean {
+  for (let j = open + 1; j < close; j++) {
     const byte = bytes[j] as number
-    if (byte === quote) return j + 1
-    if (byte === backslash) {
-      escaped = true
-      j += 1
-    } else if (byte < 0x20) escaped = true
+    if (byte === backslash || byte < 0x20) return false
   }
-  return -1
+  return true
 }
 
 const opened = new Uint8Array(maxDepth + 1)
@@ -205,15 +213,15 @@ function putEnd(bytes: Buffer, i: number, end: number, keys: number[]): number {
   for (let at = i + 1; at < end; ) {
     const byte = bytes[at] as number
     if (byte === quote) {
+      const close = stringEnd(bytes, at, end)
+      if (close === -1) return -1
+      const after = close + 1
       if (depth > 1 || !atKey) {
-        const close = stringEnd(bytes, at, end)
-        if (close === -1) return -1
-        at = close + 1
+        at = after
         continue
       }
       // A key of the user's own.
-      const after = plainStringEnd(bytes, at, end)
-      if (after === -1 || escaped || bytes[after] !== colon) return -1
+      if (!plainString(bytes, at, close) || bytes[after] !== colon) return -1
       atKey = false
       const which = keyIndex(bytes, at, after)
       if (which === -1) {
@@ -221,12 +229,11 @@ function putEnd(bytes: Buffer, i: number, end: number, keys: number[]): number {
         continue
       }
       const slot = first + 2 * which
-      if (keys[slot] !== -1 || bytes[after + 1] !== quote) return -1
-      const valueEnd = plainStringEnd(bytes, after + 1, end)
-      if (valueEnd === -1 || escaped) return -1
+      const valueClose = bytes[after + 1] === quote ? stringEnd(bytes, after + 1, end) : -1
+      if (keys[slot] !== -1 || valueClose === -1 || !plainString(bytes, after + 1, valueClose)) return -1
       keys[slot] = after + 1
-      keys[slot + 1] = valueEnd
-      at = valueEnd
+      keys[slot + 1] = valueClose + 1
+      at = valueClose + 1
       continue
     }
     if (byte === openBrace || byte === openBracket) {

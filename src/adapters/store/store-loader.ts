@@ -5,7 +5,14 @@ import type { ChunkCommit } from '../../engine/user-directory.ts'
 import { AppError } from '../../errors.ts'
 import { ByteSource } from './byte-source.ts'
 import { privateDirMode, truncateFile } from './durable-fs.ts'
-import { type CommitLine, findPuts, readCommitLine } from './journal-puts.ts'
+import {
+  type CommitLine,
+  findPuts,
+  keysLength,
+  type PutRanges,
+  readCommitLine,
+  writeKeys,
+} from './journal-puts.ts'
 import { invalidLine, type JsonlLine, readJsonl } from './jsonl.ts'
 import { loadSnapshot, type SnapshotLoadOptions } from './snapshot-loader.ts'
 import {
@@ -170,55 +177,41 @@ class Replay {
       this.index.apply(encodeUserLines(puts), deletes)
       return
     }
-    this.file ??= ByteSource.file(this.path, 'json')
-    const source = this.index.hold(this.file)
-    const at = { source, position: 0, length: 0 }
-    puts.forEach((put, i) => {
-      const keys = snapshotKeys(put)
+    this.addPuts(raw, ranges, (i) => {
+      const keys = snapshotKeys(puts[i] as JournalRecord['puts'][number])
       if (this.keys.length < keys.length * 3) this.keys = Buffer.alloc(keys.length * 3)
-      const end = this.keys.write(keys, 0)
-      at.position = raw.fileOffset + (ranges.starts[i] as number)
-      at.length = ranges.lengths[i] as number
-      const problem = this.index.add(this.keys, 0, end, at, replayOptions)
-      if (problem !== undefined) throw new Error(`A put is not a user: ${problem}`)
+      return this.keys.write(keys, 0)
     })
-    this.index.drop(source)
     for (const userId of deletes) this.index.delete(userId)
   }
 
   /** `apply` of a line `readCommitLine` read: each put's keys are copied from the line's bytes. */
   applyRead(record: JournalRecord, read: CommitLine, raw: JsonlLine): void {
-    const { starts, lengths } = read.ranges
-    if (starts.length > 0) {
-      this.file ??= ByteSource.file(this.path, 'json')
-      const source = this.index.hold(this.file)
-      const at = { source, position: 0, length: 0 }
-      const { bytes } = raw
-      const { keys } = read
-      for (let i = 0; i < starts.length; i++) {
-        // `"<user_id>"\t"<connection_id>"\t"<email>"\t"<username>"\t`: the bytes snapshotKeys writes.
-        const first = 8 * i
-        let room = 4
-        for (let k = first; k < first + 8; k += 2) room += (keys[k + 1] as number) - (keys[k] as number)
+    if (read.ranges.starts.length > 0) {
+      this.addPuts(raw, read.ranges, (i) => {
+        const room = keysLength(read.keys, 8 * i)
         if (this.keys.length < room) this.keys = Buffer.alloc(2 * room)
-        let end = 0
-        for (let k = first; k < first + 8; k += 2) {
-          const keyStart = keys[k] as number
-          if (keyStart !== -1) end += bytes.copy(this.keys, end, keyStart, keys[k + 1] as number)
-          this.keys[end++] = tab
-        }
-        at.position = raw.fileOffset + (starts[i] as number)
-        at.length = lengths[i] as number
-        const problem = this.index.add(this.keys, 0, end, at, replayOptions)
-        if (problem !== undefined) throw new Error(`A put is not a user: ${problem}`)
-      }
-      this.index.drop(source)
+        return writeKeys(raw.bytes, read.keys, 8 * i, this.keys)
+      })
     }
     for (const userId of record.deletes) this.index.delete(userId)
   }
-}
 
-const tab = 0x09
+  /** Indexes each put of the line at its place in the journal, by the keys `keysOf(i)` wrote into `this.keys`. */
+  private addPuts(raw: JsonlLine, ranges: PutRanges, keysOf: (i: number) => number): void {
+    this.file ??= ByteSource.file(this.path, 'json')
+    const source = this.index.hold(this.file)
+    const at = { source, position: 0, length: 0 }
+    for (let i = 0; i < ranges.starts.length; i++) {
+      const end = keysOf(i)
+      at.position = raw.fileOffset + (ranges.starts[i] as number)
+      at.length = ranges.lengths[i] as number
+      const problem = this.index.add(this.keys, 0, end, at, replayOptions)
+      if (problem !== undefined) throw new Error(`A put is not a user: ${problem}`)
+    }
+    this.index.drop(source)
+  }
+}
 
 /** The record of a line read without its users (`puts` empty), or undefined: the line is then parsed whole. */
 function envelopeOf(text: string): JournalRecord | undefined {
