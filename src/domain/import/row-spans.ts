@@ -1,3 +1,5 @@
+import { isSpace } from './scan-users-json.ts'
+
 /**
  * Where each user of a parsed JSON array or NDJSON file sits in its text: `[start, end)` pairs, in UTF-16 units of
  * the text the parse read. `JSON.parse(text.slice(start, end))` gives back the very value the whole file's parse
@@ -10,8 +12,6 @@ export function rowSpans(text: string, format: 'json' | 'ndjson' | 'csv'): Int32
   if (format === 'json') return arraySpans(text)
   return undefined
 }
-
-const isSpace = (unit: number) => unit === 0x20 || unit === 0x0a || unit === 0x0d || unit === 0x09
 
 /** Non-blank lines (as parseUsersFile's NDJSON reading takes them), without their surrounding spaces. */
 function lineSpans(text: string): Int32Array {

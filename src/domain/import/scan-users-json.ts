@@ -27,7 +27,8 @@ const colon = 4
 const commaOrClose = 5
 const lineEnd = 6 // NDJSON, after a line's value
 
-const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09
+/** JSON's whitespace: space, line feed, carriage return, tab (a byte, or a UTF-16 unit: the same codes). */
+export const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09
 const isDigit = (b: number) => b >= 0x30 && b <= 0x39
 const isHex = (b: number) => isDigit(b) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46)
 
