@@ -58,7 +58,11 @@ describe('compactWhenQuiet', () => {
   const overdue = overdueJournalFactor * mark
 
   it('waits while a writing job runs or waits in the queue: queued imports come before upkeep', () => {
-    for (const jobs of [[job('processing')], [job('pending')], [job('completed'), job('pending', { commits: true })]])
+    for (const jobs of [
+      [job('processing')],
+      [job('pending')],
+      [job('completed'), job('pending', { commits: true })],
+    ])
       expect(compactWhenQuiet(context(mark, undefined, jobs).ctx)).toBeUndefined()
   })
 
