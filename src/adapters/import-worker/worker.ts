@@ -3,6 +3,7 @@ import { parseUsersFile } from '../../domain/import/parse-users-file.ts'
 import { checkRows } from '../../engine/check-rows.ts'
 import { decodeUpload } from '../../engine/request-import.ts'
 import { type FileTask, sendError, type WorkerAnswer } from './messages.ts'
+import { parseNdjsonPart } from './ndjson-part.ts'
 import { packChunk, transferOf } from './packed-chunk.ts'
 
 /**
@@ -26,8 +27,17 @@ async function readFile(task: FileTask): Promise<void> {
   const { id, fileName } = task
   let rows: unknown[]
   try {
-    const text = decodeUpload(task.bytes, fileName, task.maxBytes)
-    const parsed = parseUsersFile(text, fileName, task.exportLabels, task.nestingChecked)
+    const { bytes } = task
+    const parsed =
+      (task.nestingChecked === true
+        ? parseNdjsonPart(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+        : undefined) ??
+      parseUsersFile(
+        decodeUpload(bytes, fileName, task.maxBytes),
+        fileName,
+        task.exportLabels,
+        task.nestingChecked,
+      )
     rows = parsed.rows
     const format = parsed.format
     post({ id, type: 'parsed', format, count: rows.length, ...(format === 'csv' ? { rows } : {}) })
