@@ -192,7 +192,8 @@ describe('an unparsable users file on the API', () => {
 
   it('is still refused at once by the CLI, with line and column, and no job is made', async () => {
     const cliStore = await tempDir()
-    const file = join(cliStore, '..', `bad-${Date.now()}.json`)
+    // Outside the store's folder, in one of its own that is removed after the test.
+    const file = join(await tempDir(), 'bad.json')
     await writeFile(file, badJson)
     const result = await processes.runCli(cliStore, ['import', file, '--connection', defaultConnection])
     expect(result.code).toBe(1)
