@@ -6,15 +6,31 @@ import { AppError } from '../errors.ts'
  * database): the same rules, so a change behaves the same on both.
  */
 
-/** Changes a copy: a change that throws halfway leaves nothing behind. */
+/**
+ * Changes a copy: a change that throws halfway leaves nothing behind. The copy is deep but for the jobs: its `jobs`
+ * is a new array of the catalog's own jobs, frozen (`read()` hands them out deep-frozen), so an update costs what it
+ * changes, not what the catalog keeps (jobs are kept 48 h: a `--split` of a 1M-user file makes 570). A change edits
+ * a job through `editJob`, which puts a copy in its place; changing a shared job in place throws a TypeError.
+ */
 export function applyToCopy<T>(data: Catalog, change: (draft: Catalog) => T): { draft: Catalog; result: T } {
-  const draft = copyJson(data)
+  const draft = draftOf(data)
   const result = change(draft)
   if (result instanceof Promise) {
     result.catch(() => undefined)
     throw new AppError('unexpected', 'CatalogStore.update: `change` must be synchronous.')
   }
   return { draft, result }
+}
+
+/** `data` copied deep, but for its jobs: the same (frozen) job objects, in a new array. */
+function draftOf(data: Catalog): Catalog {
+  const draft: Record<string, unknown> = {}
+  for (const key of Object.keys(data)) {
+    const value = (data as Record<string, unknown>)[key]
+    draft[key] =
+      key === 'jobs' && Array.isArray(value) && Object.isFrozen(value) ? value.slice() : copyJson(value)
+  }
+  return draft as Catalog
 }
 
 /**

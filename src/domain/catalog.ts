@@ -3,7 +3,7 @@ import { accessFileSchema } from './access/roles.ts'
 import { accessTokenSchema, apiClientSchema } from './api/api-client.ts'
 import { apiTokenSchema } from './api/api-token.ts'
 import { connectionSchema } from './connections/connection.ts'
-import { jobSchema } from './jobs/job.ts'
+import { type Job, jobSchema } from './jobs/job.ts'
 import { scheduleClaimSchema } from './schedule-claims.ts'
 
 /**
@@ -50,3 +50,18 @@ export const catalogSchema = z.object({
   schedules: z.record(z.string(), scheduleClaimSchema).optional(),
 })
 export type Catalog = z.infer<typeof catalogSchema>
+
+/**
+ * The job `id` of a catalog change's draft as an object the change may edit in place: the draft's jobs are the
+ * catalog's own, frozen and shared with the document before the change (see applyToCopy), so the first edit of one
+ * puts a copy of it in its place. Undefined when the draft has no such job.
+ */
+export function editJob(draft: Catalog, id: string): Job | undefined {
+  const at = draft.jobs.findIndex((job) => job.id === id)
+  if (at === -1) return undefined
+  const job = draft.jobs[at] as Job
+  if (!Object.isFrozen(job)) return job
+  const copy = structuredClone(job)
+  draft.jobs[at] = copy
+  return copy
+}

@@ -1,4 +1,4 @@
-import type { Catalog } from '../domain/catalog.ts'
+import { type Catalog, editJob } from '../domain/catalog.ts'
 import { canMove, type Job } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
 import type { EngineContext } from './context.ts'
@@ -26,7 +26,7 @@ export async function finishJob(
 ): Promise<Job> {
   const finishedAt = ctx.clock.now().toISOString()
   const settle = (draft: Catalog) => {
-    const found = draft.jobs.find((j) => j.id === jobId)
+    const found = editJob(draft, jobId)
     if (!found) throw new AppError('not_found', `Job ${jobId} is not in the store.`)
     if (found.lease !== undefined && found.lease.holder !== ctx.replica.id) {
       throw new AppError(

@@ -1,4 +1,4 @@
-import type { Catalog } from '../domain/catalog.ts'
+import { type Catalog, editJob } from '../domain/catalog.ts'
 import type { DryRunDecision, ImportJob, Requester } from '../domain/jobs/job.ts'
 import { AppError } from '../errors.ts'
 import { artifactNames } from './context.ts'
@@ -40,7 +40,7 @@ export async function requestImportFromDryRun(
     options: { ...dryRun.options, dryRun: false },
     requestedBy,
     withRecord: (draft, job) => {
-      decidableDryRun(draft, dryRunJobId).decision = {
+      editableDryRun(draft, dryRunJobId).decision = {
         outcome: 'imported',
         by: requestedBy,
         at,
@@ -59,9 +59,15 @@ export async function cancelDryRun(
   const at = engine.ctx.clock.now().toISOString()
   return engine.ctx.catalog.update((draft) => {
     const decision: DryRunDecision = { outcome: 'cancelled', by: requestedBy, at }
-    decidableDryRun(draft, dryRunJobId).decision = decision
+    editableDryRun(draft, dryRunJobId).decision = decision
     return decision
   })
+}
+
+/** `decidableDryRun` of a catalog change's draft, as a copy the change may edit (see `editJob`). */
+function editableDryRun(draft: Catalog, dryRunJobId: string): ImportJob {
+  decidableDryRun(draft, dryRunJobId)
+  return editJob(draft, dryRunJobId) as ImportJob
 }
 
 /** The dry run as `catalog` holds it, refusing one that is not a dry run or is decided already. */

@@ -1,3 +1,4 @@
+import { editJob } from '../domain/catalog.ts'
 import type { Job } from '../domain/jobs/job.ts'
 import { isActive, writesUsers } from '../domain/jobs/job.ts'
 import { type ClaimView, claimJob, holdsLease, jobsToClaim } from '../domain/jobs/job-claims.ts'
@@ -29,12 +30,13 @@ export async function claimJobs(
   const { result: claims, durable } = await ctx.catalog.updateEarly((draft) => {
     const now = ctx.clock.now()
     const claims: JobClaim[] = []
-    for (const job of jobsToClaim(draft.jobs, view(now.getTime()))) {
-      const known = chunks.get(job.id)
+    for (const chosen of jobsToClaim(draft.jobs, view(now.getTime()))) {
+      const known = chunks.get(chosen.id)
       if (known === undefined) {
-        if (writesUsers(job)) break
+        if (writesUsers(chosen)) break
         continue
       }
+      const job = editJob(draft, chosen.id) as Job
       const count = claimJob(job, { ...terms, holder: ctx.replica.id, now, chunks: known })
       claims.push({ job: structuredClone(job), count })
     }
@@ -58,8 +60,12 @@ export function renewLeases(
     for (const id of jobIds) {
       const found = draft.jobs.find((j) => j.id === id)
       if (found === undefined || !isActive(found)) continue
-      if (found.lease !== undefined && holdsLease(found, ctx.replica.id)) found.lease.until = until
-      else lost.push(id)
+      if (found.lease === undefined || !holdsLease(found, ctx.replica.id)) {
+        lost.push(id)
+        continue
+      }
+      const { lease } = editJob(draft, id) as Job
+      if (lease !== undefined) lease.until = until
     }
     return lost
   })
@@ -72,9 +78,10 @@ export function renewLeases(
  */
 export function releaseLease(ctx: EngineContext, jobId: string): Promise<void> {
   return ctx.catalog.update((draft) => {
-    const found = draft.jobs.find((j) => j.id === jobId)
-    if (found === undefined || !isActive(found)) return
-    if (found.lease !== undefined && !holdsLease(found, ctx.replica.id)) return
+    const shared = draft.jobs.find((j) => j.id === jobId)
+    if (shared === undefined || !isActive(shared)) return
+    if (shared.lease !== undefined && !holdsLease(shared, ctx.replica.id)) return
+    const found = editJob(draft, jobId) as Job
     delete found.attempt
     delete found.lease
   })

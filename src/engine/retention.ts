@@ -1,3 +1,5 @@
+import { editJob } from '../domain/catalog.ts'
+import type { Job } from '../domain/jobs/job.ts'
 import { planRetention } from '../domain/jobs/retention.ts'
 import type { EngineContext } from './context.ts'
 
@@ -10,7 +12,9 @@ export async function sweepRetention(ctx: EngineContext, protectedIds: ReadonlyS
   const now = ctx.clock.now()
   const plan = planRetention(ctx.catalog.read().jobs, now, ctx.limits.retentionHours)
   const expired = await ctx.catalog.update((draft) => {
-    const expiredJobs = draft.jobs.filter((job) => plan.expire.includes(job.id))
+    const expiredJobs = draft.jobs
+      .filter((job) => plan.expire.includes(job.id))
+      .map((job) => editJob(draft, job.id) as Job)
     for (const job of expiredJobs) {
       job.status = 'expired'
       job.expiredAt = now.toISOString()

@@ -1,3 +1,4 @@
+import { editJob } from '../domain/catalog.ts'
 import { planUndo, type UndoChunk } from '../domain/import/plan-undo.ts'
 import type { ReportEntry } from '../domain/import/report.ts'
 import type { Job, Requester, UndoJob } from '../domain/jobs/job.ts'
@@ -77,7 +78,7 @@ export async function runUndo(ctx: EngineContext, job: UndoJob): Promise<void> {
   }
   const { tally } = meta
   await ctx.catalog.update((draft) => {
-    const original = draft.jobs.find((j) => j.id === job.undoOf)
+    const original = editJob(draft, job.undoOf)
     if (original?.type === 'users_import') original.undoneBy = job.id
   })
   await finishJob(ctx, job.id, (draft) => {

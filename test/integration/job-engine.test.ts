@@ -1,6 +1,7 @@
 import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { editJob } from '../../src/domain/catalog.ts'
 import { toAuth0Job } from '../../src/domain/jobs/auth0-view.ts'
 import type { JobEvent } from '../../src/engine/events.ts'
 import { defaultConnection, type Harness, openHarness } from '../support/roster-harness.ts'
@@ -57,7 +58,7 @@ describe('leases (embedded: one process)', () => {
     h = await openHarness({}, undefined, { start: false })
     const job = await request([{ email: 'ghost@example.com' }])
     await h.engine.ctx.catalog.update((draft) => {
-      const found = draft.jobs.find((j) => j.id === job.id)
+      const found = editJob(draft, job.id)
       if (!found) throw new Error('job missing')
       found.status = 'processing'
       found.lease = { holder: 'gone-1234-abcdef', until: '2999-01-01T00:00:00.000Z' }

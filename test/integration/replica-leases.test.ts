@@ -7,7 +7,7 @@ import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
 import { pgUserStore } from '../../src/adapters/postgres/user-store.ts'
 import { createFileArtifacts } from '../../src/adapters/store/artifacts.ts'
 import { randomIds } from '../../src/adapters/system.ts'
-import type { Catalog } from '../../src/domain/catalog.ts'
+import { type Catalog, editJob } from '../../src/domain/catalog.ts'
 import { isActive, type Job, writesUsers } from '../../src/domain/jobs/job.ts'
 import type { EngineLimits, FaultInjection } from '../../src/engine/context.ts'
 import { Engine } from '../../src/engine/engine.ts'
@@ -265,7 +265,7 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL database', () => 
     // As if A had been cut off long enough for C to take the job over: A's next renewal finds it gone.
     const taken = { holder: 'replica-c', until: new Date(clock.now().getTime() + 60_000).toISOString() }
     await a.engine.ctx.catalog.update((draft) => {
-      const found = draft.jobs.find((j) => j.id === job.id) as Job
+      const found = editJob(draft, job.id) as Job
       found.lease = taken
     })
 
@@ -280,7 +280,7 @@ describe.skipIf(!hasPostgres)('replicas sharing one PostgreSQL database', () => 
     const a = await replica('replica-a')
     const job = await request(a.engine, 0)
     await a.engine.ctx.catalog.update((draft) => {
-      const found = draft.jobs.find((j) => j.id === job.id) as Job
+      const found = editJob(draft, job.id) as Job
       found.status = 'processing'
       found.lease = { holder: 'replica-b', until: new Date(clock.now().getTime() + 60_000).toISOString() }
     })

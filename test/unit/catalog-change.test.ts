@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { applyToCopy, copyJson, deepFreeze } from '../../src/adapters/catalog-change.ts'
-import type { Catalog } from '../../src/domain/catalog.ts'
+import { type Catalog, editJob } from '../../src/domain/catalog.ts'
 
 /**
  * Every catalog update changes a copy of the whole catalog (`applyToCopy`): `copyJson` must copy what
@@ -47,14 +47,53 @@ describe('copyJson', () => {
   })
 
   it('gives a change a copy it may change: the document it came from stays as it was', () => {
-    const data = deepFreeze({ version: 1, jobs: [{ id: 'job_1', status: 'pending' }] }) as unknown as Catalog
+    const data = deepFreeze({
+      version: 1,
+      tenant: { name: 'acme', owners: [] },
+      jobs: [
+        { id: 'job_1', status: 'pending' },
+        { id: 'job_2', status: 'pending' },
+      ],
+    }) as unknown as Catalog
     const { draft, result } = applyToCopy(data, (d) => {
-      ;(d.jobs[0] as { status: string }).status = 'processing'
+      ;(editJob(d, 'job_1') as unknown as { status: string }).status = 'processing'
+      d.tenant.name = 'acme-2'
       return d.jobs.length
     })
 
-    expect(result).toBe(1)
-    expect((draft.jobs[0] as { status: string }).status).toBe('processing')
-    expect((data.jobs[0] as { status: string }).status).toBe('pending')
+    expect(result).toBe(1 + 1)
+    expect((draft.jobs[0] as unknown as { status: string }).status).toBe('processing')
+    expect((data.jobs[0] as unknown as { status: string }).status).toBe('pending')
+    expect(data.tenant.name).toBe('acme')
+    // The job the change did not edit is the document's own, shared; the edited one is a copy.
+    expect(draft.jobs[1]).toBe(data.jobs[1])
+    expect(draft.jobs[0]).not.toBe(data.jobs[0])
+    expect(draft.jobs).not.toBe(data.jobs)
+  })
+
+  it('refuses a change that edits a shared job in place instead of through editJob', () => {
+    const data = deepFreeze({ version: 1, jobs: [{ id: 'job_1', status: 'pending' }] }) as unknown as Catalog
+    expect(() =>
+      applyToCopy(data, (d) => {
+        ;(d.jobs[0] as unknown as { status: string }).status = 'processing'
+      }),
+    ).toThrow(TypeError)
+    expect((data.jobs[0] as unknown as { status: string }).status).toBe('pending')
+  })
+
+  it('editJob copies a shared job once, and hands back a job new in this change as it is', () => {
+    const data = deepFreeze({
+      version: 1,
+      jobs: [{ id: 'job_1', lease: { until: 'a' } }],
+    }) as unknown as Catalog
+    applyToCopy(data, (d) => {
+      const first = editJob(d, 'job_1')
+      expect(editJob(d, 'job_1')).toBe(first)
+      expect(Object.isFrozen((first as unknown as { lease: object }).lease)).toBe(false)
+      const added = { id: 'job_2' } as unknown as Catalog['jobs'][number]
+      d.jobs.push(added)
+      expect(editJob(d, 'job_2')).toBe(added)
+      expect(editJob(d, 'job_3')).toBeUndefined()
+    })
   })
 })

@@ -2,6 +2,7 @@ import { Low } from 'lowdb'
 import { type Catalog, catalogSchema } from '../../domain/catalog.ts'
 import type { CatalogStore } from '../../engine/ports.ts'
 import { applyToCopy, deepFreeze } from '../catalog-change.ts'
+import { catalogText } from '../catalog-text.ts'
 import { DurableJsonFile } from './durable-json-file.ts'
 
 /** The file catalog: `close` waits for every update and write under way (the folder's lock is released after). */
@@ -15,7 +16,11 @@ export type FileCatalogStore = CatalogStore & { close(): Promise<void> }
  * at once instead of a change that is silently lost, or written by someone else's update.
  */
 export async function openCatalogStore(file: string, seed: () => Catalog): Promise<FileCatalogStore> {
-  const adapter = new DurableJsonFile(file, { schema: catalogSchema, seed })
+  const adapter = new DurableJsonFile(file, {
+    schema: catalogSchema,
+    seed,
+    serialize: (data) => catalogText(data, true),
+  })
   // Low wants its data up front; the adapter seeds a missing file, so one read through it gives the document.
   const db = new Low<Catalog>(adapter, deepFreeze(await adapter.read()))
   // Updates run one after another: each sees the previous one's result, and writes land in order.

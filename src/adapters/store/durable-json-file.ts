@@ -131,6 +131,8 @@ export interface DurableJsonFileOptions<T> {
   schema: z.ZodType<T>
   /** The document to create when the file does not exist yet. */
   seed: () => T
+  /** The document's text; default `JSON.stringify(data, null, 2)` (a newline is added after it). */
+  serialize?: (data: T) => string
 }
 
 /**
@@ -182,7 +184,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
    */
   write(data: T, options: { renameAfter?: Promise<unknown> } = {}): Promise<void> {
     // Serialize now: the caller may change `data` after this returns, and a stringify error belongs to this caller.
-    const text = `${JSON.stringify(data, null, 2)}\n`
+    const text = `${this.#options.serialize?.(data) ?? JSON.stringify(data, null, 2)}\n`
     const { renameAfter } = options
     if (!this.#writing) return this.#writeNow(text, renameAfter)
     // A write is in flight: only keep the most recent data. Every caller waiting on it settles when it lands.

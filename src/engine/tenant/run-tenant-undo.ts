@@ -1,3 +1,4 @@
+import { editJob } from '../../domain/catalog.ts'
 import type { UndoChunk } from '../../domain/import/plan-undo.ts'
 import { type ReportEntry, reportEntry } from '../../domain/import/report.ts'
 import {
@@ -217,7 +218,7 @@ async function settle(
     conflicts: meta.tally.conflicts + refused.size,
   }
   await ctx.catalog.update((draft) => {
-    const original = draft.jobs.find((j) => j.id === job.undoOf)
+    const original = editJob(draft, job.undoOf)
     if (original?.type === 'users_import') original.undoneBy = job.id
   })
   await finishJob(ctx, job.id, (draft) => {
@@ -235,7 +236,7 @@ function recordedPart(ctx: EngineContext, jobId: string, part: number): TenantPa
 /** Writes (or rewrites) a part's entry in the undo's record, durably, before resolving. */
 async function recordPart(ctx: EngineContext, jobId: string, entry: TenantPart): Promise<void> {
   await ctx.catalog.update((draft) => {
-    const job = draft.jobs.find((j) => j.id === jobId)
+    const job = editJob(draft, jobId)
     if (job?.type !== 'users_undo') return
     const parts = job.tenantParts ?? []
     const at = parts.findIndex((p) => p.part === entry.part)

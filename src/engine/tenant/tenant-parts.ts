@@ -1,3 +1,4 @@
+import { editJob } from '../../domain/catalog.ts'
 import type { Connection } from '../../domain/connections/connection.ts'
 import { type ReportEntry, reportEntry } from '../../domain/import/report.ts'
 import {
@@ -50,7 +51,7 @@ export function recordedPart(
 /** Writes (or rewrites) a part's entry in the job's record, durably, before resolving. */
 export async function recordTenantPart(ctx: EngineContext, jobId: string, entry: TenantPart): Promise<void> {
   await ctx.catalog.update((draft) => {
-    const job = draft.jobs.find((j) => j.id === jobId)
+    const job = editJob(draft, jobId)
     if (job?.type !== 'users_import') return
     const parts = job.tenantParts ?? []
     const at = parts.findIndex((p) => p.chunk === entry.chunk && p.part === entry.part)
