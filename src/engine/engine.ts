@@ -79,6 +79,11 @@ export class Engine {
     return this.ctx.fileReader?.reader.warm() ?? Promise.resolve()
   }
 
+  /** Whether the embedded store's journal is being compacted: `stop` waits for it to end. */
+  get compacting(): boolean {
+    return this.#scheduler.compacting
+  }
+
   stop(): Promise<void> {
     return this.#scheduler.stop()
   }

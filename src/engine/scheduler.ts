@@ -107,6 +107,11 @@ export class Scheduler {
     await this.#compacting
   }
 
+  /** Whether a compaction of the user journal is under way (`stop` waits for it). */
+  get compacting(): boolean {
+    return this.#compacting !== undefined
+  }
+
   get #leaseMs(): number {
     return this.ctx.limits.leaseMs ?? defaultLeaseMs
   }

@@ -69,6 +69,9 @@ async function main(argv: readonly string[]): Promise<number> {
     const command = await withConnectionResolved(transport, requested)
     return await run(transport, command, invocation)
   } finally {
+    // Said, not silent: after a large import the prompt can take seconds (1,000,000 users: ~4 s) to come back.
+    if (!invocation.json && transport.compacting?.())
+      process.stderr.write('Compacting the store (upkeep after a large import); this takes a few seconds…\n')
     await transport.close()
   }
 }

@@ -23,6 +23,8 @@ export interface Transport {
   importPart(command: ImportCommand, part: PartToImport): Promise<unknown>
   /** Resolves when the job is completed, failed or expired, where this process can tell (local mode). */
   settled?(id: string): Promise<unknown>
+  /** Local mode: whether closing waits for upkeep (the store's journal being compacted after the last job). */
+  compacting?(): boolean
   close(): Promise<void>
 }
 
@@ -55,6 +57,7 @@ export async function connect(
       importPart: (command, { bytes, rows }) =>
         executeImport(roster.engine, command, bytes, { cutPart: { rows } }),
       settled: (id) => roster.engine.waitFor(id),
+      compacting: () => roster.engine.compacting,
       close: () => roster.close(),
     }
   } catch (error) {
