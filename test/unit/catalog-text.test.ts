@@ -1,12 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { applyToCopy, deepFreeze } from '../../src/adapters/catalog-change.ts'
-import { catalogText } from '../../src/adapters/catalog-text.ts'
+import { catalogFileBytes, catalogJson } from '../../src/adapters/catalog-text.ts'
 import { type Catalog, editJob } from '../../src/domain/catalog.ts'
 
 /**
- * The catalog file and PostgreSQL's document are `catalogText`, which keeps each frozen job's text: it must be
- * byte for byte `JSON.stringify` (pretty and compact) of any catalog, after any run of updates, whatever was kept.
+ * The catalog file (`catalogFileBytes`) and PostgreSQL's document (`catalogJson`) keep each frozen job's JSON: they
+ * must be byte for byte `JSON.stringify` (pretty with a newline, and compact) of any catalog, after any run of
+ * updates, whatever was kept.
  */
 
 const job = fc.record({
@@ -26,11 +27,11 @@ const catalog = fc.record({
 })
 
 const both = (data: Catalog) => {
-  expect(catalogText(data, true)).toBe(JSON.stringify(data, null, 2))
-  expect(catalogText(data, false)).toBe(JSON.stringify(data))
+  expect(catalogFileBytes(data).toString('utf8')).toBe(`${JSON.stringify(data, null, 2)}\n`)
+  expect(catalogJson(data)).toBe(JSON.stringify(data))
 }
 
-describe('catalogText', () => {
+describe('catalogFileBytes and catalogJson', () => {
   it('writes what JSON.stringify writes, before and after updates that share, edit, add and drop jobs', () => {
     fc.assert(
       fc.property(
@@ -75,7 +76,7 @@ describe('catalogText', () => {
     const { draft } = applyToCopy(data, (d) => {
       ;(editJob(d, 'a') as unknown as { status: string }).status = 'completed'
     })
-    expect(catalogText(deepFreeze(draft), true)).toContain('"status": "completed"')
+    expect(catalogFileBytes(deepFreeze(draft)).toString('utf8')).toContain('"status": "completed"')
     both(draft)
   })
 })

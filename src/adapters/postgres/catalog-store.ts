@@ -4,7 +4,7 @@ import type { CatalogStore } from '../../engine/ports.ts'
 import { AppError } from '../../errors.ts'
 import type { Logger } from '../../logger.ts'
 import { applyToCopy, deepFreeze } from '../catalog-change.ts'
-import { catalogText } from '../catalog-text.ts'
+import { catalogJson } from '../catalog-text.ts'
 import { CatalogListener, catalogChannel } from './catalog-listener.ts'
 import { databaseUnavailable, type Pool, type PoolClient, redactUrl, transaction } from './pool.ts'
 
@@ -133,7 +133,7 @@ export async function openPgCatalogStore(
           throw new ChangeFailed('the change failed', { cause: error })
         }
         const version = current.version + 1
-        const text = catalogText(applied.draft, false)
+        const text = catalogJson(applied.draft)
         // Every replica parses what is written here (the file store only at its next start): a document that
         // would not parse is refused now, by the replica that made it, instead of stopping all the others.
         refuseInvalid(text)

@@ -2,7 +2,7 @@ import { Low } from 'lowdb'
 import { type Catalog, catalogSchema } from '../../domain/catalog.ts'
 import type { CatalogStore } from '../../engine/ports.ts'
 import { applyToCopy, deepFreeze } from '../catalog-change.ts'
-import { catalogText } from '../catalog-text.ts'
+import { catalogFileBytes } from '../catalog-text.ts'
 import { DurableJsonFile } from './durable-json-file.ts'
 
 /** The file catalog: `close` waits for every update and write under way (the folder's lock is released after). */
@@ -19,7 +19,7 @@ export async function openCatalogStore(file: string, seed: () => Catalog): Promi
   const adapter = new DurableJsonFile(file, {
     schema: catalogSchema,
     seed,
-    serialize: (data) => catalogText(data, true),
+    serialize: catalogFileBytes,
   })
   // Low wants its data up front; the adapter seeds a missing file, so one read through it gives the document.
   const db = new Low<Catalog>(adapter, deepFreeze(await adapter.read()))

@@ -131,8 +131,8 @@ export interface DurableJsonFileOptions<T> {
   schema: z.ZodType<T>
   /** The document to create when the file does not exist yet. */
   seed: () => T
-  /** The document's text; default `JSON.stringify(data, null, 2)` (a newline is added after it). */
-  serialize?: (data: T) => string
+  /** The file's bytes, its last newline included; default `JSON.stringify(data, null, 2)` and a newline. */
+  serialize?: (data: T) => Uint8Array
 }
 
 /**
@@ -148,7 +148,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
   #current: Promise<void> = Promise.resolve()
   #next:
     | {
-        text: string
+        text: string | Uint8Array
         renameAfter?: Promise<unknown>
         waiters: { resolve: () => void; reject: (error: unknown) => void }[]
       }
@@ -184,7 +184,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
    */
   write(data: T, options: { renameAfter?: Promise<unknown> } = {}): Promise<void> {
     // Serialize now: the caller may change `data` after this returns, and a stringify error belongs to this caller.
-    const text = `${this.#options.serialize?.(data) ?? JSON.stringify(data, null, 2)}\n`
+    const text = this.#options.serialize?.(data) ?? `${JSON.stringify(data, null, 2)}\n`
     const { renameAfter } = options
     if (!this.#writing) return this.#writeNow(text, renameAfter)
     // A write is in flight: only keep the most recent data. Every caller waiting on it settles when it lands.
@@ -210,7 +210,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
     while (this.#writing || this.#next !== undefined) await this.#current
   }
 
-  async #writeNow(text: string, renameAfter?: Promise<unknown>): Promise<void> {
+  async #writeNow(text: string | Uint8Array, renameAfter?: Promise<unknown>): Promise<void> {
     // Set before the first await, so a write() in the same tick already sees the file as busy.
     this.#writing = true
     try {
