@@ -10,6 +10,7 @@ import type { EngineContext } from './engine/context.ts'
 import { Engine } from './engine/engine.ts'
 import { JobEvents } from './engine/events.ts'
 import type { AuditLog, CatalogStore, Clock, Ids } from './engine/ports.ts'
+import type { StopOptions } from './engine/scheduler.ts'
 import { syncTenantConnections } from './engine/tenant/connections.ts'
 import type { TenantDirectory } from './engine/tenant/tenant-directory.ts'
 import { AppError } from './errors.ts'
@@ -34,7 +35,8 @@ export interface Roster {
   storeDir: string
   /** Every store, as openStores opened them: which backend (`kind`), where (`where`), the pool on PostgreSQL. */
   stores: Stores
-  close(): Promise<void>
+  /** Stops the engine (waiting for its runs, and for a compaction under way: see StopOptions) and the stores. */
+  close(options?: StopOptions): Promise<void>
 }
 
 export interface RosterDeps {
@@ -142,8 +144,8 @@ export async function openRoster(config: Config, deps: RosterDeps): Promise<Rost
       storeDir,
       stores,
       controlToken: randomBytes(24).toString('base64url'),
-      async close() {
-        await engine.stop()
+      async close(options?: StopOptions) {
+        await engine.stop(options)
         await reader?.close()
         await close()
       },

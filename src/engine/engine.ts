@@ -37,7 +37,7 @@ import type { UserJson } from './ports.ts'
 import { type ImportRequest, requestImport } from './request-import.ts'
 import { sweepRetention } from './retention.ts'
 import { claimScheduleTick } from './schedule-claims.ts'
-import { Scheduler } from './scheduler.ts'
+import { Scheduler, type StopOptions } from './scheduler.ts'
 import { freshTenantConnections, refreshTenantConnectionsSoon } from './tenant/connections.ts'
 import { refuseConnectionAddInTenantMode, refuseSingleUsersInTenantMode } from './tenant/refusals.ts'
 import { changeTenantOwners } from './tenant.ts'
@@ -79,13 +79,9 @@ export class Engine {
     return this.ctx.fileReader?.reader.warm() ?? Promise.resolve()
   }
 
-  /** Whether the embedded store's journal is being compacted: `stop` waits for it to end. */
-  get compacting(): boolean {
-    return this.#scheduler.compacting
-  }
-
-  stop(): Promise<void> {
-    return this.#scheduler.stop()
+  /** Stops taking jobs; resolves once the runs have stopped, and any compaction of the store's journal has ended. */
+  stop(options: StopOptions = {}): Promise<void> {
+    return this.#scheduler.stop(options)
   }
 
   subscribe(listener: JobListener): () => void {

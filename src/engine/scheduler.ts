@@ -32,6 +32,11 @@ interface Claimed extends JobClaim {
   durable: Promise<void>
 }
 
+export interface StopOptions {
+  /** Called once the runs have stopped, when stopping then waits for a compaction of the store's journal. */
+  beforeUpkeep?: () => void
+}
+
 /**
  * Starts jobs in the order they were created, at most `maxActiveImports` writers at once across every replica
  * (dry runs beside them), and resumes jobs a stopped run left `processing` before any pending one. A job runs on
@@ -97,19 +102,15 @@ export class Scheduler {
    * Stops taking jobs and waits until running ones reach a checkpoint. Each gives its lease back, so another
    * replica resumes it at once (or this one at its next start).
    */
-  async stop(): Promise<void> {
+  async stop(options: StopOptions = {}): Promise<void> {
     this.#stopping = true
     clearInterval(this.#timer)
     this.#unsubscribe?.()
     await this.#pumping
     await this.#renewing
     await Promise.all([...this.#running.values()].map((r) => r.done))
+    if (this.#compacting !== undefined) options.beforeUpkeep?.()
     await this.#compacting
-  }
-
-  /** Whether a compaction of the user journal is under way (`stop` waits for it). */
-  get compacting(): boolean {
-    return this.#compacting !== undefined
   }
 
   get #leaseMs(): number {

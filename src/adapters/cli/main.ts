@@ -70,9 +70,10 @@ async function main(argv: readonly string[]): Promise<number> {
     return await run(transport, command, invocation)
   } finally {
     // Said, not silent: after a large import the prompt can take seconds (1,000,000 users: ~4 s) to come back.
-    if (!invocation.json && transport.compacting?.())
+    const beforeUpkeep = () => {
       process.stderr.write('Compacting the store (upkeep after a large import); this takes a few seconds…\n')
-    await transport.close()
+    }
+    await transport.close(invocation.json ? {} : { beforeUpkeep })
   }
 }
 

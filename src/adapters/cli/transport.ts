@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { Config } from '../../config.ts'
+import type { StopOptions } from '../../engine/scheduler.ts'
 import type { PartToImport } from '../../engine/split-file.ts'
 import { AppError, type ErrorCode, errorCodes } from '../../errors.ts'
 import { silentLogger } from '../../logger.ts'
@@ -23,9 +24,8 @@ export interface Transport {
   importPart(command: ImportCommand, part: PartToImport): Promise<unknown>
   /** Resolves when the job is completed, failed or expired, where this process can tell (local mode). */
   settled?(id: string): Promise<unknown>
-  /** Local mode: whether closing waits for upkeep (the store's journal being compacted after the last job). */
-  compacting?(): boolean
-  close(): Promise<void>
+  /** `beforeUpkeep`: local mode, called when closing then waits for the store's journal to be compacted. */
+  close(options?: StopOptions): Promise<void>
 }
 
 /**
@@ -57,8 +57,7 @@ export async function connect(
       importPart: (command, { bytes, rows }) =>
         executeImport(roster.engine, command, bytes, { cutPart: { rows } }),
       settled: (id) => roster.engine.waitFor(id),
-      compacting: () => roster.engine.compacting,
-      close: () => roster.close(),
+      close: (options) => roster.close(options),
     }
   } catch (error) {
     const contact = lockContact(error)
