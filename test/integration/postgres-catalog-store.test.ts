@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { openPgCatalogStore, type PgCatalogStore } from '../../src/adapters/postgres/catalog-store.ts'
 import { migrate } from '../../src/adapters/postgres/migrate.ts'
 import { createPool, type Pool } from '../../src/adapters/postgres/pool.ts'
-import type { Catalog } from '../../src/domain/catalog.ts'
+import { type Catalog, editJob } from '../../src/domain/catalog.ts'
 import { AppError } from '../../src/errors.ts'
 import { noSeed, seedCatalog } from '../contract/catalog-store.contract.ts'
 import { hasPostgres, useTestDatabase } from '../support/postgres.ts'
@@ -168,6 +168,43 @@ describe.skipIf(!hasPostgres)('openPgCatalogStore', () => {
     expect(a.read().tenant.owners).toEqual(['owner@example.com'])
     const { rows } = await pool.query<{ doc: Catalog }>('SELECT doc FROM catalog')
     expect(rows[0]?.doc.tenant.owners).toEqual(['owner@example.com'])
+  })
+
+  it('refuses a change that edits a job into an invalid one, naming the job, and keeps its other jobs as they were', async () => {
+    const job = (id: string) =>
+      ({
+        id,
+        type: 'users_import',
+        status: 'completed',
+        connectionId: 'con_1',
+        connectionName: 'Username-Password-Authentication',
+        createdAt: '2026-12-06T05:50:01.545Z',
+        requestedBy: { via: 'cli', id: 'root' },
+        options: { upsert: false, merge: false, dryRun: false, sendCompletionEmail: false },
+        upload: { fileName: 'users.json', format: 'json', bytes: 10, rows: 1, chunkRows: 2000 },
+        summary: { inserted: 1, updated: 0, failed: 0, total: 1, unchanged: 0 },
+      }) as unknown as Catalog['jobs'][number]
+    const a = await open()
+    await a.update((draft) => {
+      draft.jobs.push(job('job_aaaaaaaaaaaaaaaa'), job('job_bbbbbbbbbbbbbbbb'))
+    })
+
+    const error = await a
+      .update((draft) => {
+        ;(editJob(draft, 'job_bbbbbbbbbbbbbbbb') as unknown as { status: string }).status = 'done'
+      })
+      .catch((e: unknown) => e)
+
+    expect((error as AppError).code).toBe('unexpected')
+    expect((error as AppError).message).toMatch(/job job_bbbbbbbbbbbbbbbb:[\s\S]*status/)
+    expect(a.read().jobs.map((j) => j.status)).toEqual(['completed', 'completed'])
+    const { rows } = await pool.query<{ doc: Catalog }>('SELECT doc FROM catalog')
+    expect(rows[0]?.doc.jobs.map((j) => j.status)).toEqual(['completed', 'completed'])
+    // A valid edit of the same job goes through, the other job untouched.
+    await a.update((draft) => {
+      ;(editJob(draft, 'job_bbbbbbbbbbbbbbbb') as unknown as { status: string }).status = 'expired'
+    })
+    expect(a.read().jobs.map((j) => j.status)).toEqual(['completed', 'expired'])
   })
 
   it('refuses a document of the wrong shape with store_invalid, naming the table and the field', async () => {

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { type Catalog, catalogSchema } from '../../domain/catalog.ts'
+import { jobSchema } from '../../domain/jobs/job.ts'
 import type { CatalogStore } from '../../engine/ports.ts'
 import { AppError } from '../../errors.ts'
 import type { Logger } from '../../logger.ts'
@@ -136,7 +137,7 @@ export async function openPgCatalogStore(
         const text = catalogJson(applied.draft)
         // Every replica parses what is written here (the file store only at its next start): a document that
         // would not parse is refused now, by the replica that made it, instead of stopping all the others.
-        refuseInvalid(text)
+        refuseInvalid(applied.draft)
         await client.query('UPDATE catalog SET doc = $1, version = $2, updated_at = now()', [text, version])
         // Delivered at commit, to every replica listening (this one included: it then finds nothing newer).
         await client.query('SELECT pg_notify($1, $2)', [catalogChannel, String(version)])
@@ -251,14 +252,40 @@ async function lockRow(client: PoolClient, held: Held, databaseUrl: string): Pro
   return { doc: parseDocument(fresh.doc, databaseUrl), version: fresh.version }
 }
 
-function refuseInvalid(text: string): void {
-  const checked = catalogSchema.safeParse(JSON.parse(text))
-  if (checked.success) return
+/**
+ * Refuses a change's document that would not parse, checking what the change made: the document's other jobs are
+ * the ones it held before (frozen, shared: applyToCopy), each parsed or checked when it came. A check of the whole
+ * document cost ~5.5 ms an update at 1,000 jobs; this one costs what the change touched. Checked as JSON, as the
+ * other replicas read it; a job's problem names the job.
+ */
+function refuseInvalid(draft: Catalog): void {
+  const problems: string[] = []
+  const issues: z.core.$ZodIssue[] = []
+  const rest = catalogSchema.safeParse(asJson({ ...draft, jobs: [] }))
+  if (!rest.success) {
+    problems.push(z.prettifyError(rest.error))
+    issues.push(...rest.error.issues)
+  }
+  for (const job of draft.jobs) {
+    if (Object.isFrozen(job)) continue
+    const checked = jobSchema.safeParse(asJson(job))
+    if (checked.success) continue
+    problems.push(
+      `job ${String((job as { id?: unknown } | undefined)?.id)}:\n${z.prettifyError(checked.error)}`,
+    )
+    issues.push(...checked.error.issues)
+  }
+  if (problems.length === 0) return
   throw new AppError(
     'unexpected',
-    `A change would leave the catalog invalid, so it was not saved:\n${z.prettifyError(checked.error)}`,
-    checked.error.issues,
+    `A change would leave the catalog invalid, so it was not saved:\n${problems.join('\n')}`,
+    issues,
   )
+}
+
+/** `value` as JSON.parse reads it back from JSON.stringify. */
+function asJson(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value) ?? 'null')
 }
 
 function parseDocument(doc: unknown, databaseUrl: string): Catalog {
