@@ -29,15 +29,8 @@ export function catalogJson(catalog: Catalog): string {
   return `${out}}`
 }
 
-function compactJob(job: unknown): string {
-  const frozen = isFrozenObject(job)
-  const kept = frozen ? compactJobs.get(job) : undefined
-  if (kept !== undefined) return kept
-  // As in an array, an element without JSON is null.
-  const json = JSON.stringify(job) ?? 'null'
-  if (frozen) compactJobs.set(job, json)
-  return json
-}
+/** As in an array, an element without JSON is null. */
+const compactJob = (job: unknown): string => kept(compactJobs, job, () => JSON.stringify(job) ?? 'null')
 
 /** Pretty jobs sit two levels deep in the file: each of their lines gets this much more indentation. */
 const jobIndent = '\n    '
@@ -85,16 +78,19 @@ const wrapperTail = '\n  ]\n}'
  * indents from the top, and re-indenting each line after it costs more than the wrapper.
  */
 function fileJob(job: unknown): Buffer {
-  const frozen = isFrozenObject(job)
-  const kept = frozen ? fileJobs.get(job) : undefined
-  if (kept !== undefined) return kept
-  // An element without JSON is null there too.
-  const json = JSON.stringify({ jobs: [job] }, null, 2)
-  const bytes = Buffer.from(json.slice(wrapperHead.length, json.length - wrapperTail.length))
-  if (frozen) fileJobs.set(job, bytes)
-  return bytes
+  return kept(fileJobs, job, () => {
+    // An element without JSON is null there too.
+    const json = JSON.stringify({ jobs: [job] }, null, 2)
+    return Buffer.from(json.slice(wrapperHead.length, json.length - wrapperTail.length))
+  })
 }
 
-function isFrozenObject(value: unknown): value is object {
-  return typeof value === 'object' && value !== null && Object.isFrozen(value)
+/** `make()` for `job`, kept in `cache` when the job is frozen (it can no longer change), and taken from it after. */
+function kept<T>(cache: WeakMap<object, T>, job: unknown, make: () => T): T {
+  const frozen = typeof job === 'object' && job !== null && Object.isFrozen(job)
+  const known = frozen ? cache.get(job) : undefined
+  if (known !== undefined) return known
+  const made = make()
+  if (frozen) cache.set(job, made)
+  return made
 }
