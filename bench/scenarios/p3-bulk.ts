@@ -4,6 +4,8 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freshBuiltCli } from '../../bin/build-stamp.js'
+import { loadConfig } from '../../src/config.ts'
+import { splitUsersFile } from '../../src/engine/split-file.ts'
 import type { Roster } from '../../src/roster.ts'
 import { type BenchContext, count, type Scenario } from '../support/context.ts'
 import { importFloorMs, importFloorWork } from '../support/floor.ts'
@@ -152,12 +154,19 @@ interface CliRun {
  * `roster <args>` as an admin runs it: bin/roster.js, which runs the bundle (dist/cli.js, `npm run build`) when it
  * is as fresh as the sources, else the sources through tsx (`fromSources`, or ROSTER_FROM_SOURCES=1).
  */
-function runCli(ctx: BenchContext, storeDir: string, args: string[], fromSources = false): Promise<CliRun> {
+function runCli(
+  ctx: BenchContext,
+  storeDir: string,
+  args: string[],
+  options: { fromSources?: boolean; threadCpuFile?: string } = {},
+): Promise<CliRun> {
+  const { fromSources = false, threadCpuFile } = options
   // stdout to a file, not a pipe: the CLI exits right after writing, and a pipe may not have taken it all.
   const stdoutFile = join(ctx.dir, `cli-${Date.now()}.out`)
   const fd = openSync(stdoutFile, 'w')
   const start = performance.now()
-  const child = spawn(process.execPath, ['bin/roster.js', ...args], {
+  const preload = threadCpuFile === undefined ? [] : ['--require', threadCpuPreload]
+  const child = spawn(process.execPath, [...preload, 'bin/roster.js', ...args], {
     cwd: repoRoot,
     env: {
       STORE_DIR: storeDir,
@@ -165,6 +174,7 @@ function runCli(ctx: BenchContext, storeDir: string, args: string[], fromSources
       BACKUP_CRON: 'off',
       PATH: process.env.PATH ?? '',
       ...(fromSources ? { ROSTER_FROM_SOURCES: '1' } : {}),
+      ...(threadCpuFile === undefined ? {} : { BENCH_THREAD_CPU: threadCpuFile }),
     },
     stdio: ['ignore', fd, 'pipe'],
   })
@@ -182,6 +192,19 @@ function runCli(ctx: BenchContext, storeDir: string, args: string[], fromSources
   )
 }
 
+/** CPU time (ms) of a `--split` run's threads, as bench/support/thread-cpu.cjs reads them when the CLI exits. */
+interface CliThreadsCpu {
+  main: number
+  /** The import worker thread (it ends when Roster closes, before the process). */
+  ended: number
+  /** Threads still running at exit: V8's compiler and GC threads, libuv's file I/O pool. */
+  running: number
+  all: number
+}
+
+const threadCpuPreload = join(repoRoot, 'bench/support/thread-cpu.cjs')
+const cliCpu: (CliThreadsCpu & { wallMs: number })[] = []
+
 async function cliRun(ctx: BenchContext, bigFile: string, users: number): Promise<number> {
   const store = await ctx.tenant(0)
   const args = [
@@ -193,7 +216,11 @@ async function cliRun(ctx: BenchContext, bigFile: string, users: number): Promis
     '--wait',
     '--json',
   ]
-  const run = await runCli(ctx, store.storeDir, args)
+  const threadCpuFile = join(ctx.dir, `cli-threads-${Date.now()}.json`)
+  const run = await runCli(ctx, store.storeDir, args, { threadCpuFile })
+  try {
+    cliCpu.push({ ...(JSON.parse(readFileSync(threadCpuFile, 'utf8')) as CliThreadsCpu), wallMs: run.ms })
+  } catch {} // not Linux: no figures, said in the notes
   const inserted =
     run.code === 0 ? (JSON.parse(run.stdout) as { summary?: { inserted?: number } }).summary?.inserted : -1
   if (inserted !== users)
@@ -201,6 +228,46 @@ async function cliRun(ctx: BenchContext, bigFile: string, users: number): Promis
       `roster import --split exited ${run.code} (inserted ${inserted} of ${users}): ${run.stderr.slice(0, 500)}`,
     )
   return users / (run.ms / 1000)
+}
+
+/**
+ * What the `--split` runs' time went to: each thread's CPU (median of the runs) against what 2 cores give in the
+ * wall time the target allows, and the start-up the floor does not have (Node and the bundle, the file's cut).
+ */
+function describeCliCpu(
+  bigFile: string,
+  users: number,
+  floorRate: number,
+  floorCpuMsPerUser: number,
+  startMs: number,
+): string {
+  if (cliCpu.length === 0) return '`--split` CPU by thread: not measured (Linux /proc only).'
+  const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`
+  const med = (pick: (run: (typeof cliCpu)[number]) => number) => median(cliCpu.map(pick))
+  const wall = med((run) => run.wallMs)
+  const all = med((run) => run.all)
+  const allowedWall = users / floorRate / splitTarget
+  const bytes = readFileSync(bigFile)
+  const cutMs = median(
+    [0, 1, 2].map(() => {
+      const start = performance.now()
+      splitUsersFile(bytes, 'big.json', loadConfig({}).limits.importMaxBytes)
+      return performance.now() - start
+    }),
+  )
+  const main = med((run) => run.main)
+  const worker = med((run) => run.ended)
+  const budget = 2 * allowedWall * 1000
+  const startUp = `${s(startMs + cutMs)} of start-up come before the import worker has a part, mostly one thread at work (Node, the bundle and the store opened, ${s(startMs)} as \`roster connections\` takes them; the file's one pass and cut, ${s(cutMs)} in this process)`
+  const verdict =
+    all > budget
+      ? `these runs took more: the CPU of all threads together is what stands between this row and its target on this host; and ${startUp}.`
+      : `these runs took less, but left ${s(2 * wall - all)} of the two cores unused: ${startUp}, and the ${worker > main ? 'import worker' : 'main'} thread, the busier one, sets the pace of the parts.`
+  return (
+    `\`--split\` CPU by thread (median of the CLI runs; Linux /proc, read as the CLI exits): main thread ${s(main)}, import worker thread ${s(worker)}, V8's compiler and GC threads with libuv's file I/O pool ${s(med((run) => run.running))}; all ${s(all)} in ${s(wall)} of wall time (${(all / wall).toFixed(2)} of the 2 cores), ` +
+    `${((all * 1000) / users).toFixed(0)} µs a user against the floor's ${(floorCpuMsPerUser * 1000).toFixed(0)} µs (one thread). ` +
+    `${splitTarget}× the floor allows ${s(allowedWall * 1000)} of wall time for ${count(users)} users, in which 2 cores give ${s(budget)} of CPU; ${verdict}`
+  )
 }
 
 export const p3: Scenario = {
@@ -235,6 +302,7 @@ export const p3: Scenario = {
     const bigFile = join(ctx.dir, 'big.json')
     await writeFile(bigFile, largeFile(0, cliUsers))
     const cliRates: number[] = []
+    cliCpu.length = 0
     for (let run = 0; run < (ctx.quick ? 1 : 2); run++) {
       floors.push(await floorPass(ctx, files))
       cliRates.push(await cliRun(ctx, bigFile, cliUsers))
@@ -246,7 +314,9 @@ export const p3: Scenario = {
     )
     // What the CLI costs before it imports anything: Node + tsx start-up, opening the store.
     const idle = await runCli(ctx, (await ctx.tenant(0)).storeDir, ['connections', '--json'])
-    const idleSources = await runCli(ctx, (await ctx.tenant(0)).storeDir, ['connections', '--json'], true)
+    const idleSources = await runCli(ctx, (await ctx.tenant(0)).storeDir, ['connections', '--json'], {
+      fromSources: true,
+    })
 
     const floor = summarize(floors.map((f) => f.rate))
     const row = (label: string, rates: number[], target: number): Row => ({
@@ -283,6 +353,7 @@ export const p3: Scenario = {
     notes.push(
       `Each run against the floor pass right before it (not judged; the rows divide the medians): engine ${pairwise(engineRates, 0)}, \`--split\` ${pairwise(cliRates, runs)}; floor passes ${floors.map((f) => count(Math.round(f.rate))).join(', ')} users/s.`,
     )
+    notes.push(describeCliCpu(bigFile, cliUsers, floorRate, floorCpuMs / (files.users / fileCount), idle.ms))
     notes.push(describeTransfer(await measureTransfer(files.texts[0] as string)))
     if (engineCpu.all.length > 0) {
       const mainCpu = engineCpu.main.length > 0 ? `main thread ${median(engineCpu.main).toFixed(0)} ms, ` : ''
