@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { z } from 'zod'
 import type { ChunkCommit } from '../../engine/user-directory.ts'
 import { AppError } from '../../errors.ts'
+import { parseJsonAs } from '../parse-json-as.ts'
 import { ByteSource } from './byte-source.ts'
 import { privateDirMode, truncateFile } from './durable-fs.ts'
 import {
@@ -215,12 +216,7 @@ class Replay {
 
 /** The record of a line read without its users (`puts` empty), or undefined: the line is then parsed whole. */
 function envelopeOf(text: string): JournalRecord | undefined {
-  try {
-    const parsed = commitRecordSchema.safeParse(JSON.parse(text))
-    return parsed.success ? parsed.data : undefined
-  } catch {
-    return undefined
-  }
+  return parseJsonAs(commitRecordSchema, text)
 }
 
 function parseRecord(value: unknown, path: string, line: number): JournalRecord {

@@ -1,6 +1,7 @@
 import type { KnownBlock, ModalView, PlainTextOption } from '@slack/types'
 import { z } from 'zod'
 import type { Connection } from '../../../domain/connections/connection.ts'
+import { parseJsonAs } from '../../parse-json-as.ts'
 import { connectionOption, connectionSelect } from './connection-select.ts'
 
 /** The `/import` dialog and the payload fields it comes back with. Pure: no Slack calls. */
@@ -165,10 +166,5 @@ export function readImportForm(values: unknown): ImportForm {
 }
 
 export function readImportMetadata(raw: string): ImportModalMetadata | undefined {
-  try {
-    const parsed = importModalMetadataSchema.safeParse(JSON.parse(raw))
-    return parsed.success ? parsed.data : undefined
-  } catch {
-    return undefined
-  }
+  return parseJsonAs(importModalMetadataSchema, raw)
 }

@@ -4,6 +4,7 @@ import { z } from 'zod'
 import type { DryRunDecision } from '../../../domain/jobs/job.ts'
 import { cancelDryRun, requestImportFromDryRun } from '../../../engine/import-from-dry-run.ts'
 import { asAppError } from '../../../errors.ts'
+import { parseJsonAs } from '../../parse-json-as.ts'
 import { decidedPreview, importActionIds } from '../blocks/import-preview.ts'
 import { userText } from '../blocks/slack-text.ts'
 import { listenerNotification } from '../notifier/plan-notifications.ts'
@@ -113,12 +114,7 @@ function threadOfMessage({ body }: ActionArgs) {
 }
 
 function parseOffer(value: string): z.infer<typeof offeredFileSchema> | undefined {
-  try {
-    const parsed = offeredFileSchema.safeParse(JSON.parse(value))
-    return parsed.success ? parsed.data : undefined
-  } catch {
-    return undefined
-  }
+  return parseJsonAs(offeredFileSchema, value)
 }
 
 /** "That dry run was already confirmed by @someone." for a decided dry run; the engine's message otherwise. */

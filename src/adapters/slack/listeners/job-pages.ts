@@ -1,5 +1,6 @@
 import type { App } from '@slack/bolt'
 import { type JobPageQuery, jobPageQuerySchema, pageJobs } from '../../../domain/jobs/job-page.ts'
+import { parseJsonAs } from '../../parse-json-as.ts'
 import { jobListMessage, jobPageActionIds } from '../blocks/job-list.ts'
 import type { SlackDeps } from '../slack-deps.ts'
 import { onButton } from './buttons.ts'
@@ -29,10 +30,5 @@ export function registerJobPages(app: App, deps: SlackDeps): void {
 }
 
 function parseQuery(value: string): JobPageQuery | undefined {
-  try {
-    const parsed = jobPageQuerySchema.safeParse(JSON.parse(value))
-    return parsed.success ? parsed.data : undefined
-  } catch {
-    return undefined
-  }
+  return parseJsonAs(jobPageQuerySchema, value)
 }
